@@ -1,0 +1,121 @@
+/* /etc/certtoken.conf: loading and strict validation.
+ *
+ * Every section has an embedded default, so an empty file (or no file at the
+ * default path) is a working configuration: store /var/lib/certtoken, the
+ * passwd attribute source, access group "default" (ec-p256), template
+ * "client" (DigitalSignature, ClientAuth), target "default" and the "local"
+ * CA connector. */
+#ifndef CT_CONF_H
+#define CT_CONF_H
+
+#include <stddef.h>
+
+#include "attrsrc.h"
+#include "ct.h"
+#include "pattern.h"
+#include "template.h"
+
+#define CT_NAME_MAX 64            /* group, template, target, connector names */
+#define CT_CONFIG_MAX_ITEMS 256   /* entries per list */
+#define CT_DIAG_MAX 64            /* problems reported by one load */
+
+enum ct_key_type {
+	CT_KEY_EC_P256,
+	CT_KEY_EC_P384,
+	CT_KEY_ED25519,
+	CT_KEY_RSA2048,
+	CT_KEY_RSA3072,
+	CT_KEY_RSA4096
+};
+
+/* "ec-p256" ... "rsa4096" <-> enum; parse returns -1 when unknown. */
+int ct_key_type_parse(const char *name);
+const char *ct_key_type_name(enum ct_key_type t);
+
+struct ct_group {
+	char *name;
+	enum ct_key_type key_type;
+	long ca_days;
+};
+
+enum ct_connector_type {
+	CT_CONNECTOR_LOCAL
+};
+
+struct ct_connector {
+	char *name;
+	enum ct_connector_type type;
+};
+
+struct ct_target {
+	char *name;
+	const struct ct_group *group;
+	const struct ct_template *template;
+	const struct ct_connector *connector;
+	char *subject_text;
+	char *san_text;
+	struct ct_pattern *subject;
+	struct ct_pattern *san;
+	long lifetime;            /* seconds */
+	long backdate;            /* seconds */
+};
+
+struct ct_otp_conf {
+	int digits;
+	int period;
+	int window;
+	int hotp_lookahead;
+	int max_fail;
+	int lock_seconds;
+};
+
+struct ct_config {
+	char *path;               /* the file read, or "(embedded default)" */
+	char *store_backend;
+	char *store_path;
+	char *socket_path;
+	struct ct_attr_conf attributes;
+	struct ct_otp_conf otp;
+	struct ct_group *groups;
+	size_t n_groups;
+	struct ct_template *templates;
+	size_t n_templates;
+	struct ct_target *targets;
+	size_t n_targets;
+	struct ct_connector *connectors;
+	size_t n_connectors;
+};
+
+/* Problems found while loading: each one line, "FILE:LINE: what". */
+struct ct_diag {
+	char *msg[CT_DIAG_MAX];
+	size_t n;
+	size_t dropped;           /* problems beyond CT_DIAG_MAX */
+};
+
+void ct_diag_clear(struct ct_diag *d);
+
+/* Default configuration path: $CERTTOKEN_CONF if set, else SYSCONFDIR/certtoken.conf. */
+const char *ct_config_default_path(void);
+
+/* Load and validate PATH.  EXPLICIT=0 means PATH is the default path, and a
+ * missing file yields the embedded default.  On any problem returns
+ * CT_ECONFIG with every problem in DIAG (if not NULL) and the first in ERR. */
+int ct_config_load(const char *path, int explicit_path, struct ct_config **out,
+    struct ct_diag *diag, struct ct_err *err);
+
+/* Load from an in-memory string (tests); NAME is used in messages. */
+int ct_config_load_string(const char *text, const char *name, struct ct_config **out,
+    struct ct_diag *diag, struct ct_err *err);
+
+void ct_config_free(struct ct_config *c);
+
+const struct ct_group *ct_config_group(const struct ct_config *c, const char *name);
+const struct ct_target *ct_config_target(const struct ct_config *c, const char *name);
+const struct ct_template *ct_config_template(const struct ct_config *c, const char *name);
+
+/* Is NAME usable as a group/target/template/connector name (1-64 of [A-Za-z0-9._-],
+ * not starting with '.')? */
+int ct_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,41 @@
+/* Files under the store: safe opens and atomic writes.
+ *
+ * The store is root's: every directory must be owned by the effective user
+ * and not writable by group or others; files are created 0600.  Reads use
+ * O_NOFOLLOW and check the descriptor (regular file, owner, no group/other
+ * write, size cap); writes go to a temporary file in the same directory,
+ * are fsync'ed and renamed over the target, and the directory is fsync'ed,
+ * so a crash or a full disk leaves the old content, never a torn file. */
+#ifndef CT_STORE_H
+#define CT_STORE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "ct.h"
+
+#define CT_FILE_MAX (1024 * 1024) /* largest store file we read */
+
+/* Check that PATH is a directory owned by the effective uid and not writable
+ * by group or others.  CT_ENOENT if missing, CT_EPERM if unsafe. */
+int ct_store_check_dir(const char *path, struct ct_err *err);
+
+/* Create directory PATH with mode 0700 if it does not exist (the parent must
+ * exist), then check it as ct_store_check_dir does. */
+int ct_store_mkdir(const char *path, struct ct_err *err);
+
+/* Read all of PATH (a regular file, not a symlink, owned by the effective
+ * uid, no group/other write, at most MAX bytes) into a new NUL-terminated
+ * buffer.  CT_ENOENT if it does not exist. */
+int ct_file_read(const char *path, size_t max, unsigned char **out, size_t *len,
+    struct ct_err *err);
+
+/* Replace PATH atomically with LEN bytes of DATA, mode MODE (0600 for
+ * anything secret).  EXCL=1 fails with CT_EEXIST when PATH exists. */
+int ct_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, int excl,
+    struct ct_err *err);
+
+/* Join DIR and NAME into a new string; NULL when out of memory. */
+char *ct_path_join(const char *dir, const char *name);
+
+#endif
