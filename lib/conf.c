@@ -1,1 +1,864 @@
 #include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "conf.h"
+#include "store.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+#define CT_CONFIG_FILE_MAX (256 * 1024)
+#define CT_EMBEDDED_NAME "(embedded default)"
+
+static const char *const key_type_names[] = {
+	[CT_KEY_EC_P256] = "ec-p256", [CT_KEY_EC_P384] = "ec-p384",
+	[CT_KEY_ED25519] = "ed25519", [CT_KEY_RSA2048] = "rsa2048",
+	[CT_KEY_RSA3072] = "rsa3072", [CT_KEY_RSA4096] = "rsa4096",
+};
+
+/* State of one load: where problems go. */
+struct loader {
+	struct ct_config *cfg;
+	struct ct_diag *diag;
+	struct ct_err *err;
+	const char *file;
+	int problems;
+};
+
+int
+ct_key_type_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(key_type_names) / sizeof(key_type_names[0]); i++)
+		if (strcmp(name, key_type_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+ct_key_type_name(enum ct_key_type t)
+{
+	return key_type_names[t];
+}
+
+int
+ct_name_valid(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len == 0 || len > CT_NAME_MAX || name[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+void
+ct_diag_clear(struct ct_diag *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->n; i++)
+		free(d->msg[i]);
+	memset(d, 0, sizeof(*d));
+}
+
+const char *
+ct_config_default_path(void)
+{
+	const char *env = getenv("CERTTOKEN_CONF");
+
+	return env != NULL && env[0] != '\0' ? env : SYSCONFDIR "/certtoken.conf";
+}
+
+/* Record one problem, "FILE:LINE: message", in the diag list and the error. */
+__attribute__((format(printf, 3, 4))) static void
+problem(struct loader *L, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[CT_ERR_MAX], line[2 * CT_ERR_MAX];
+	va_list ap;
+	int n = s != NULL ? (int)config_setting_source_line(s) : 0;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		snprintf(line, sizeof(line), "%s:%d: %s", L->file, n, msg);
+	else
+		snprintf(line, sizeof(line), "%s: %s", L->file, msg);
+	L->problems++;
+	ct_err_set(L->err, CT_ECONFIG, "%s", line);
+	if (L->diag == NULL)
+		return;
+	if (L->diag->n < CT_DIAG_MAX && (L->diag->msg[L->diag->n] = strdup(line)) != NULL)
+		L->diag->n++;
+	else
+		L->diag->dropped++;
+}
+
+/* Report every member of GROUP whose name is not in ALLOWED. */
+static void
+check_keys(struct loader *L, const config_setting_t *group, const char *const *allowed,
+    const char *where)
+{
+	const config_setting_t *s;
+	const char *name;
+	int i, j, n = config_setting_length(group);
+
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(group, (unsigned)i);
+		name = config_setting_name(s);
+		for (j = 0; allowed[j] != NULL; j++)
+			if (name != NULL && strcmp(name, allowed[j]) == 0)
+				break;
+		if (allowed[j] == NULL)
+			problem(L, s, "unknown key '%s' in %s", name ? name : "?", where);
+	}
+}
+
+/* Fetch KEY of GROUP as a group; returns NULL (and reports) on a wrong type. */
+static const config_setting_t *
+get_group(struct loader *L, const config_setting_t *group, const char *key)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+
+	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		problem(L, s, "'%s' must be a group { ... }", key);
+		return NULL;
+	}
+	return s;
+}
+
+/* Fetch KEY as a list ( ... ); NULL when absent or of a wrong type (reported). */
+static const config_setting_t *
+get_list(struct loader *L, const config_setting_t *group, const char *key)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+
+	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_LIST) {
+		problem(L, s, "'%s' must be a list ( { ... }, ... )", key);
+		return NULL;
+	}
+	if (s != NULL && config_setting_length(s) > CT_CONFIG_MAX_ITEMS) {
+		problem(L, s, "'%s' has more than %d entries", key, CT_CONFIG_MAX_ITEMS);
+		return NULL;
+	}
+	return s;
+}
+
+/* Replace *OUT with KEY's string value if present.  REQUIRED: report absence. */
+static void
+get_string(struct loader *L, const config_setting_t *group, const char *key, int required,
+    char **out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	char *v;
+
+	if (s == NULL) {
+		if (required)
+			problem(L, group, "missing required key '%s'", key);
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		problem(L, s, "'%s' must be a string", key);
+		return;
+	}
+	if ((v = strdup(config_setting_get_string(s))) == NULL) {
+		problem(L, s, "out of memory");
+		return;
+	}
+	free(*out);
+	*out = v;
+}
+
+/* Set *OUT from KEY's integer value if present, within [MIN, MAX]. */
+static void
+get_long(struct loader *L, const config_setting_t *group, const char *key, long min, long max,
+    long *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	long long v;
+
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = config_setting_get_int64(s);
+	else {
+		problem(L, s, "'%s' must be an integer", key);
+		return;
+	}
+	if (v < min || v > max) {
+		problem(L, s, "'%s' must be between %ld and %ld (got %lld)", key, min, max, v);
+		return;
+	}
+	*out = (long)v;
+}
+
+static void
+get_int(struct loader *L, const config_setting_t *group, const char *key, long min, long max,
+    int *out)
+{
+	long v = *out;
+
+	get_long(L, group, key, min, max, &v);
+	*out = (int)v;
+}
+
+static void
+get_bool(struct loader *L, const config_setting_t *group, const char *key, int *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		problem(L, s, "'%s' must be true or false", key);
+		return;
+	}
+	*out = config_setting_get_bool(s);
+}
+
+/* KEY as an array or list of strings; returns the setting or NULL (reported). */
+static const config_setting_t *
+get_string_list(struct loader *L, const config_setting_t *group, const char *key)
+{
+	const config_setting_t *s = config_setting_get_member(group, key), *e;
+	int i, n;
+
+	if (s == NULL)
+		return NULL;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		problem(L, s, "'%s' must be a list of strings [ \"...\", ... ]", key);
+		return NULL;
+	}
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			problem(L, e, "'%s' must be a list of strings", key);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+/* A name member: required, valid, unique among the first N entries of NAMES. */
+static char *
+get_name(struct loader *L, const config_setting_t *entry, const char *what,
+    char *const *names, size_t stride, size_t n)
+{
+	char *name = NULL;
+	size_t i;
+
+	get_string(L, entry, "name", 1, &name);
+	if (name == NULL)
+		return NULL;
+	if (!ct_name_valid(name)) {
+		problem(L, entry, "%s name '%s' is not valid (1-%d of A-Z a-z 0-9 . _ -)", what,
+		    name, CT_NAME_MAX);
+		free(name);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		const char *other = *(char *const *)((const char *)names + i * stride);
+		if (other != NULL && strcmp(other, name) == 0) {
+			problem(L, entry, "duplicate %s name '%s'", what, name);
+			free(name);
+			return NULL;
+		}
+	}
+	return name;
+}
+
+static int
+is_absolute(const char *p)
+{
+	return p != NULL && p[0] == '/';
+}
+
+static void
+load_store(struct loader *L, const config_setting_t *root)
+{
+	static const char *const keys[] = { "backend", "path", NULL };
+	const config_setting_t *g = get_group(L, root, "store");
+
+	if (g == NULL)
+		return;
+	check_keys(L, g, keys, "store");
+	get_string(L, g, "backend", 0, &L->cfg->store_backend);
+	get_string(L, g, "path", 0, &L->cfg->store_path);
+	if (strcmp(L->cfg->store_backend, "files") != 0)
+		problem(L, config_setting_get_member(g, "backend"),
+		    "store backend '%s' is not supported (supported: files)",
+		    L->cfg->store_backend);
+	if (!is_absolute(L->cfg->store_path))
+		problem(L, g, "store path '%s' must be absolute", L->cfg->store_path);
+}
+
+static void
+load_socket(struct loader *L, const config_setting_t *root)
+{
+	const config_setting_t *s = config_setting_get_member(root, "socket");
+
+	get_string(L, root, "socket", 0, &L->cfg->socket_path);
+	if (s != NULL && (!is_absolute(L->cfg->socket_path) ||
+	    strlen(L->cfg->socket_path) >= 108))
+		problem(L, s, "socket must be an absolute path shorter than 108 bytes");
+}
+
+static void
+load_ldap_map(struct loader *L, const config_setting_t *ldap, struct ct_ldap_conf *lc)
+{
+	const config_setting_t *map = get_group(L, ldap, "map"), *s;
+	const char *canon, *v;
+	int i, n, idx;
+
+	if (map == NULL)
+		return;
+	n = config_setting_length(map);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(map, (unsigned)i);
+		canon = ct_attr_canonical(config_setting_name(s));
+		idx = canon != NULL ? ct_attr_standard_index(canon) : -1;
+		if (idx < 0 || strcmp(canon, "distinguishedname") == 0 ||
+		    strcmp(canon, "source") == 0) {
+			problem(L, s, "unknown key '%s' in attributes.ldap.map (a mappable "
+			    "standard attribute name)", config_setting_name(s));
+			continue;
+		}
+		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+			problem(L, s, "map entry '%s' must be a string", config_setting_name(s));
+			continue;
+		}
+		v = config_setting_get_string(s);
+		if (!ct_attr_name_valid(v)) {
+			problem(L, s, "map entry '%s': '%s' is not an LDAP attribute name",
+			    config_setting_name(s), v);
+			continue;
+		}
+		free(lc->map[idx]);
+		lc->map[idx] = strdup(v);
+	}
+}
+
+static void
+load_ldap(struct loader *L, const config_setting_t *attrs)
+{
+	static const char *const keys[] = { "uri", "starttls", "ca_file", "bind_dn",
+		"bind_password_file", "base", "filter", "timeout", "map", NULL };
+	struct ct_ldap_conf *lc = &L->cfg->attributes.ldap;
+	const config_setting_t *g = get_group(L, attrs, "ldap");
+
+	if (g == NULL) {
+		if (L->cfg->attributes.source == CT_ATTR_SOURCE_LDAP)
+			problem(L, attrs, "attributes source is ldap but there is no ldap { } group");
+		return;
+	}
+	check_keys(L, g, keys, "attributes.ldap");
+	get_string(L, g, "uri", 0, &lc->uri);
+	get_bool(L, g, "starttls", &lc->starttls);
+	get_string(L, g, "ca_file", 0, &lc->ca_file);
+	get_string(L, g, "bind_dn", 0, &lc->bind_dn);
+	get_string(L, g, "bind_password_file", 0, &lc->bind_password_file);
+	get_string(L, g, "base", L->cfg->attributes.source == CT_ATTR_SOURCE_LDAP, &lc->base);
+	get_string(L, g, "filter", 0, &lc->filter);
+	get_int(L, g, "timeout", 1, 120, &lc->timeout);
+	load_ldap_map(L, g, lc);
+	if (strncmp(lc->uri, "ldap://", 7) != 0 && strncmp(lc->uri, "ldaps://", 8) != 0 &&
+	    strncmp(lc->uri, "ldapi://", 8) != 0)
+		problem(L, g, "ldap uri '%s' must start with ldap://, ldaps:// or ldapi://", lc->uri);
+	if ((lc->bind_dn == NULL) != (lc->bind_password_file == NULL))
+		problem(L, g, "bind_dn and bind_password_file go together (neither: anonymous bind)");
+	if (lc->bind_password_file != NULL && !is_absolute(lc->bind_password_file))
+		problem(L, g, "bind_password_file must be an absolute path");
+	if (strstr(lc->filter, "%u") == NULL)
+		problem(L, g, "ldap filter '%s' must contain %%u (the user name)", lc->filter);
+}
+
+static void
+load_attributes(struct loader *L, const config_setting_t *root)
+{
+	static const char *const keys[] = { "source", "ldap", NULL };
+	const config_setting_t *g = get_group(L, root, "attributes");
+	char *source = NULL;
+
+	if (g == NULL)
+		return;
+	check_keys(L, g, keys, "attributes");
+	get_string(L, g, "source", 0, &source);
+	if (source != NULL && strcmp(source, "ldap") == 0)
+		L->cfg->attributes.source = CT_ATTR_SOURCE_LDAP;
+	else if (source != NULL && strcmp(source, "passwd") != 0)
+		problem(L, config_setting_get_member(g, "source"),
+		    "attributes source '%s' is not supported (passwd or ldap)", source);
+	free(source);
+	load_ldap(L, g);
+}
+
+static void
+load_otp(struct loader *L, const config_setting_t *root)
+{
+	static const char *const keys[] = { "digits", "period", "window", "hotp_lookahead",
+		"max_fail", "lock_seconds", NULL };
+	const config_setting_t *g = get_group(L, root, "otp");
+	struct ct_otp_conf *o = &L->cfg->otp;
+
+	if (g == NULL)
+		return;
+	check_keys(L, g, keys, "otp");
+	get_int(L, g, "digits", 6, 8, &o->digits);
+	get_int(L, g, "period", 10, 300, &o->period);
+	get_int(L, g, "window", 0, 10, &o->window);
+	get_int(L, g, "hotp_lookahead", 0, 1000, &o->hotp_lookahead);
+	get_int(L, g, "max_fail", 1, 1000, &o->max_fail);
+	get_int(L, g, "lock_seconds", 0, 86400, &o->lock_seconds);
+}
+
+static const char embedded_lists[] =
+	"access_groups = ( { name = \"default\"; key_type = \"ec-p256\"; ca_days = 3650; } );\n"
+	"templates = ( { name = \"client\"; key_usage = [ \"DigitalSignature\" ];\n"
+	"                extended_key_usage = [ \"ClientAuth\" ]; } );\n"
+	"ca_connectors = ( { name = \"local\"; type = \"local\"; } );\n"
+	"targets = ( { name = \"default\"; access_group = \"default\"; template = \"client\";\n"
+	"              subject = \"CN=%unix_account%\"; san = \"\"; lifetime = 3600;\n"
+	"              backdate = 60; ca_connector = \"local\"; } );\n";
+
+static void
+load_group(struct loader *L, const config_setting_t *e, size_t i)
+{
+	static const char *const keys[] = { "name", "key_type", "ca_days", NULL };
+	struct ct_group *g = &L->cfg->groups[i];
+	char *kt = NULL;
+	int t;
+
+	check_keys(L, e, keys, "access group");
+	g->name = get_name(L, e, "access group", &L->cfg->groups[0].name, sizeof(*g), i);
+	g->key_type = CT_KEY_EC_P256;
+	g->ca_days = 3650;
+	get_string(L, e, "key_type", 0, &kt);
+	if (kt != NULL && (t = ct_key_type_parse(kt)) < 0)
+		problem(L, config_setting_get_member(e, "key_type"),
+		    "key_type '%s' is not one of ec-p256 ec-p384 ed25519 rsa2048 rsa3072 rsa4096", kt);
+	else if (kt != NULL)
+		g->key_type = (enum ct_key_type)t;
+	free(kt);
+	get_long(L, e, "ca_days", 1, 36500, &g->ca_days);
+}
+
+static void
+load_template_usages(struct loader *L, const config_setting_t *e, struct ct_template *t)
+{
+	const config_setting_t *ku = get_string_list(L, e, "key_usage");
+	const config_setting_t *eku = get_string_list(L, e, "extended_key_usage");
+	struct ct_err err;
+	unsigned int bit;
+	int i;
+
+	if (ku == NULL && config_setting_get_member(e, "key_usage") == NULL)
+		problem(L, e, "missing required key 'key_usage'");
+	for (i = 0; ku != NULL && i < config_setting_length(ku); i++) {
+		ct_err_clear(&err);
+		if (ct_template_key_usage_bit(config_setting_get_string_elem(ku, i), &bit, &err))
+			problem(L, config_setting_get_elem(ku, (unsigned)i), "template '%s': %s",
+			    t->name ? t->name : "?", err.msg);
+		else
+			t->key_usage |= bit;
+	}
+	for (i = 0; eku != NULL && i < config_setting_length(eku); i++) {
+		ct_err_clear(&err);
+		if (t->n_eku >= CT_TEMPLATE_MAX_EKU)
+			problem(L, eku, "template has more than %d extended key usages",
+			    CT_TEMPLATE_MAX_EKU);
+		else if (ct_template_eku_object(config_setting_get_string_elem(eku, i),
+		    &t->eku[t->n_eku], &err))
+			problem(L, config_setting_get_elem(eku, (unsigned)i), "template '%s': %s",
+			    t->name ? t->name : "?", err.msg);
+		else
+			t->n_eku++;
+	}
+	if (ku != NULL && t->key_usage == 0 && config_setting_length(ku) == 0)
+		problem(L, ku, "template '%s' has no key usage", t->name ? t->name : "?");
+}
+
+static void
+load_template(struct loader *L, const config_setting_t *e, size_t i)
+{
+	static const char *const keys[] = { "name", "key_usage", "extended_key_usage", NULL };
+	struct ct_template *t = &L->cfg->templates[i];
+
+	check_keys(L, e, keys, "template");
+	t->name = get_name(L, e, "template", &L->cfg->templates[0].name, sizeof(*t), i);
+	load_template_usages(L, e, t);
+}
+
+static void
+load_connector(struct loader *L, const config_setting_t *e, size_t i)
+{
+	static const char *const keys[] = { "name", "type", NULL };
+	struct ct_connector *c = &L->cfg->connectors[i];
+	char *type = NULL;
+
+	check_keys(L, e, keys, "CA connector");
+	c->name = get_name(L, e, "CA connector", &L->cfg->connectors[0].name, sizeof(*c), i);
+	get_string(L, e, "type", 1, &type);
+	if (type != NULL && strcmp(type, "local") == 0)
+		c->type = CT_CONNECTOR_LOCAL;
+	else if (type != NULL)
+		problem(L, config_setting_get_member(e, "type"),
+		    "CA connector type '%s' is not supported by this version (supported: local)",
+		    type);
+	free(type);
+}
+
+/* Is every %attribute% of pattern P provided by the attribute source? */
+struct attr_check {
+	struct loader *L;
+	const config_setting_t *where;
+	const char *target;
+	const char *which;
+};
+
+static int
+check_attr_provided(void *ctx, const char *name)
+{
+	struct attr_check *ac = ctx;
+	const struct ct_attr_conf *c = &ac->L->cfg->attributes;
+
+	if (!ct_attr_conf_provides(c, name))
+		problem(ac->L, ac->where, "target '%s': %s pattern uses %%%s%%, which the %s "
+		    "attribute source does not provide", ac->target, ac->which, name,
+		    c->source == CT_ATTR_SOURCE_LDAP ? "ldap" : "passwd");
+	return 0;
+}
+
+static void
+load_target_pattern(struct loader *L, const config_setting_t *e, struct ct_target *t,
+    enum ct_pattern_kind kind)
+{
+	const char *key = kind == CT_PATTERN_SUBJECT ? "subject" : "san";
+	char **text = kind == CT_PATTERN_SUBJECT ? &t->subject_text : &t->san_text;
+	struct ct_pattern **p = kind == CT_PATTERN_SUBJECT ? &t->subject : &t->san;
+	const config_setting_t *s = config_setting_get_member(e, key);
+	struct attr_check ac = { L, s ? s : e, t->name ? t->name : "?", key };
+	struct ct_err err;
+
+	get_string(L, e, key, kind == CT_PATTERN_SUBJECT, text);
+	if (*text == NULL)
+		return;
+	ct_err_clear(&err);
+	if (ct_pattern_parse(kind, *text, p, &err) != CT_OK) {
+		problem(L, s, "target '%s': %s pattern '%s': %s", ac.target, key, *text, err.msg);
+		return;
+	}
+	ct_pattern_foreach_attr(*p, check_attr_provided, &ac);
+}
+
+/* Resolve a reference KEY (e.g. "access_group") to an entry of a list. */
+static const void *
+resolve(struct loader *L, const config_setting_t *e, const char *key, const char *dflt,
+    const void *base, size_t stride, size_t n, const char *what)
+{
+	const config_setting_t *s = config_setting_get_member(e, key);
+	char *name = NULL;
+	const void *found = NULL;
+	size_t i;
+
+	get_string(L, e, key, dflt == NULL, &name);
+	if (name == NULL && (dflt == NULL || (name = strdup(dflt)) == NULL))
+		return NULL;
+	for (i = 0; i < n && found == NULL; i++) {
+		const char *other = *(char *const *)((const char *)base + i * stride);
+		if (other != NULL && strcmp(other, name) == 0)
+			found = (const char *)base + i * stride;
+	}
+	if (found == NULL)
+		problem(L, s ? s : e, "%s '%s' is not defined", what, name);
+	free(name);
+	return found;
+}
+
+static void
+load_target(struct loader *L, const config_setting_t *e, size_t i)
+{
+	static const char *const keys[] = { "name", "access_group", "template", "subject", "san",
+		"lifetime", "backdate", "ca_connector", NULL };
+	struct ct_config *c = L->cfg;
+	struct ct_target *t = &c->targets[i];
+
+	check_keys(L, e, keys, "target");
+	t->name = get_name(L, e, "target", &c->targets[0].name, sizeof(*t), i);
+	t->group = resolve(L, e, "access_group", NULL, c->groups, sizeof(c->groups[0]),
+	    c->n_groups, "access group");
+	t->template = resolve(L, e, "template", "client", c->templates, sizeof(c->templates[0]),
+	    c->n_templates, "template");
+	t->connector = resolve(L, e, "ca_connector", "local", c->connectors,
+	    sizeof(c->connectors[0]), c->n_connectors, "CA connector");
+	t->lifetime = 3600;
+	t->backdate = 60;
+	get_long(L, e, "lifetime", 60, 366L * 86400, &t->lifetime);
+	get_long(L, e, "backdate", 0, 86400, &t->backdate);
+	load_target_pattern(L, e, t, CT_PATTERN_SUBJECT);
+	load_target_pattern(L, e, t, CT_PATTERN_SAN);
+	if (t->san_text == NULL)
+		t->san_text = strdup("");
+	if (t->san == NULL && t->san_text != NULL && t->san_text[0] == '\0')
+		ct_pattern_parse(CT_PATTERN_SAN, "", &t->san, NULL);
+}
+
+typedef void (*load_entry_fn)(struct loader *L, const config_setting_t *e, size_t i);
+
+/* Load list KEY from ROOT, or from the embedded defaults when ROOT lacks it. */
+static void
+load_list(struct loader *L, const config_setting_t *root, const config_setting_t *dflt,
+    const char *key, void **arr, size_t *n, size_t elem, load_entry_fn fn)
+{
+	const config_setting_t *list = config_setting_get_member(root, key), *e;
+	const char *file = L->file;
+	size_t i, count;
+
+	if (list == NULL) {
+		list = config_setting_get_member(dflt, key);
+		L->file = CT_EMBEDDED_NAME;
+	} else if ((list = get_list(L, root, key)) == NULL)
+		return;
+	count = (size_t)config_setting_length(list);
+	if (count == 0)
+		problem(L, list, "'%s' is empty", key);
+	if (count == 0 || (*arr = calloc(count, elem)) == NULL)
+		goto out;
+	*n = count;
+	for (i = 0; i < count; i++) {
+		e = config_setting_get_elem(list, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+			problem(L, e, "entries of '%s' must be groups { ... }", key);
+		else
+			fn(L, e, i);
+	}
+out:
+	L->file = file;
+}
+
+static int
+config_defaults(struct ct_config *c)
+{
+	c->store_backend = strdup("files");
+	c->store_path = strdup(LOCALSTATEDIR "/lib/certtoken");
+	c->socket_path = strdup("/run/certtoken/enroll.sock");
+	c->otp = (struct ct_otp_conf){ .digits = 6, .period = 30, .window = 1,
+		.hotp_lookahead = 10, .max_fail = 10, .lock_seconds = 300 };
+	if (c->store_backend == NULL || c->store_path == NULL || c->socket_path == NULL)
+		return CT_ENOMEM;
+	return ct_attr_conf_defaults(&c->attributes);
+}
+
+static void
+load_root(struct loader *L, const config_setting_t *root, const config_setting_t *dflt)
+{
+	static const char *const keys[] = { "store", "socket", "attributes", "otp",
+		"access_groups", "templates", "targets", "ca_connectors", NULL };
+	struct ct_config *c = L->cfg;
+
+	check_keys(L, root, keys, "the top level");
+	load_store(L, root);
+	load_socket(L, root);
+	load_attributes(L, root);
+	load_otp(L, root);
+	load_list(L, root, dflt, "access_groups", (void **)&c->groups, &c->n_groups,
+	    sizeof(*c->groups), load_group);
+	load_list(L, root, dflt, "templates", (void **)&c->templates, &c->n_templates,
+	    sizeof(*c->templates), load_template);
+	load_list(L, root, dflt, "ca_connectors", (void **)&c->connectors, &c->n_connectors,
+	    sizeof(*c->connectors), load_connector);
+	load_list(L, root, dflt, "targets", (void **)&c->targets, &c->n_targets,
+	    sizeof(*c->targets), load_target);
+}
+
+/* Parse TEXT (named NAME in messages) into a new configuration. */
+static int
+load_text(const char *text, const char *name, struct ct_config **out, struct ct_diag *diag,
+    struct ct_err *err)
+{
+	struct ct_config *c = calloc(1, sizeof(*c));
+	struct loader L = { c, diag, err, name, 0 };
+	config_t cf, dcf;
+	int rc = CT_ECONFIG;
+
+	config_init(&cf);
+	config_init(&dcf);
+	if (c == NULL || (c->path = strdup(name)) == NULL || config_defaults(c) != CT_OK) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (config_read_string(&cf, text) != CONFIG_TRUE) {
+		problem(&L, NULL, "line %d: %s", config_error_line(&cf), config_error_text(&cf));
+		goto out;
+	}
+	if (config_read_string(&dcf, embedded_lists) != CONFIG_TRUE) {
+		problem(&L, NULL, "embedded default configuration does not parse");
+		goto out;
+	}
+	load_root(&L, config_root_setting(&cf), config_root_setting(&dcf));
+	if (L.problems == 0) {
+		*out = c;
+		c = NULL;
+		rc = CT_OK;
+	}
+out:
+	config_destroy(&dcf);
+	config_destroy(&cf);
+	ct_config_free(c);
+	return rc;
+}
+
+int
+ct_config_load_string(const char *text, const char *name, struct ct_config **out,
+    struct ct_diag *diag, struct ct_err *err)
+{
+	return load_text(text, name, out, diag, err);
+}
+
+/* Read the configuration file: a regular file, owned by root or by us, not
+ * writable by group or others.  Symbolic links are followed (configuration
+ * management uses them), but the target is checked. */
+static int
+read_config_file(const char *path, char **text, struct ct_err *err)
+{
+	unsigned char *buf = NULL;
+	struct stat st;
+	size_t len;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return ct_err_set(err, errno == ENOENT ? CT_ENOENT : CT_ECONFIG, "%s: %s", path,
+		    strerror(errno));
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return ct_err_set(err, CT_ECONFIG, "%s: not a regular file", path);
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		fclose(f);
+		return ct_err_set(err, CT_ECONFIG, "%s: must be owned by root and not writable "
+		    "by group or others (owner %u, mode %04o)", path, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+	}
+	if (st.st_size > CT_CONFIG_FILE_MAX || (buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		fclose(f);
+		return ct_err_set(err, CT_ECONFIG, "%s: larger than %d bytes", path,
+		    CT_CONFIG_FILE_MAX);
+	}
+	len = fread(buf, 1, (size_t)st.st_size, f);
+	fclose(f);
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		free(buf);
+		return ct_err_set(err, CT_ECONFIG, "%s: contains a NUL byte", path);
+	}
+	*text = (char *)buf;
+	return CT_OK;
+}
+
+int
+ct_config_load(const char *path, int explicit_path, struct ct_config **out,
+    struct ct_diag *diag, struct ct_err *err)
+{
+	char *text = NULL;
+	int rc;
+
+	rc = read_config_file(path, &text, err);
+	if (rc == CT_ENOENT && !explicit_path) {
+		ct_err_clear(err);
+		return load_text("", CT_EMBEDDED_NAME, out, diag, err);
+	}
+	if (rc != CT_OK) {
+		if (err != NULL)
+			err->code = CT_ECONFIG;
+		if (diag != NULL && diag->n < CT_DIAG_MAX && err != NULL)
+			diag->msg[diag->n++] = strdup(err->msg);
+		return CT_ECONFIG;
+	}
+	rc = load_text(text, path, out, diag, err);
+	free(text);
+	return rc;
+}
+
+void
+ct_config_free(struct ct_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n_targets; i++) {
+		free(c->targets[i].name);
+		free(c->targets[i].subject_text);
+		free(c->targets[i].san_text);
+		ct_pattern_free(c->targets[i].subject);
+		ct_pattern_free(c->targets[i].san);
+	}
+	for (i = 0; i < c->n_templates; i++)
+		ct_template_clear(&c->templates[i]);
+	for (i = 0; i < c->n_groups; i++)
+		free(c->groups[i].name);
+	for (i = 0; i < c->n_connectors; i++)
+		free(c->connectors[i].name);
+	free(c->targets);
+	free(c->templates);
+	free(c->groups);
+	free(c->connectors);
+	ct_attr_conf_clear(&c->attributes);
+	free(c->path);
+	free(c->store_backend);
+	free(c->store_path);
+	free(c->socket_path);
+	free(c);
+}
+
+#define FIND_BY_NAME(arr, n, name)                         \
+	do {                                               \
+		size_t i_;                                 \
+		for (i_ = 0; i_ < (n); i_++)               \
+			if (strcmp((arr)[i_].name, (name)) == 0) \
+				return &(arr)[i_];         \
+		return NULL;                               \
+	} while (0)
+
+const struct ct_group *
+ct_config_group(const struct ct_config *c, const char *name)
+{
+	FIND_BY_NAME(c->groups, c->n_groups, name);
+}
+
+const struct ct_target *
+ct_config_target(const struct ct_config *c, const char *name)
+{
+	FIND_BY_NAME(c->targets, c->n_targets, name);
+}
+
+const struct ct_template *
+ct_config_template(const struct ct_config *c, const char *name)
+{
+	FIND_BY_NAME(c->templates, c->n_templates, name);
+}

@@ -26,7 +26,7 @@ ct_err_set(struct ct_err *err, int code, const char *fmt, ...)
 void
 ct_err_prefix(struct ct_err *err, const char *fmt, ...)
 {
-	char pre[CT_ERR_MAX], tmp[CT_ERR_MAX];
+	char pre[CT_ERR_MAX], tmp[2 * CT_ERR_MAX];
 	va_list ap;
 
 	if (err == NULL)
@@ -36,6 +36,7 @@ ct_err_prefix(struct ct_err *err, const char *fmt, ...)
 	va_end(ap);
 	snprintf(tmp, sizeof(tmp), "%s%s", pre, err->msg);
 	memcpy(err->msg, tmp, sizeof(err->msg));
+	err->msg[sizeof(err->msg) - 1] = '\0';
 }
 
 void

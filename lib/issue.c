@@ -1,1 +1,830 @@
 #include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "issue.h"
+#include "pattern.h"
+#include "store.h"
+#include "template.h"
+
+#define CA_BACKDATE 3600          /* CA notBefore is an hour before init */
+
+struct ct_ca {
+	char *group;
+	EVP_PKEY *key;
+	X509 *cert;
+	EVP_MD *md;               /* signature digest, fetched once; NULL for Ed25519 */
+	time_t not_before, not_after;
+};
+
+struct ct_issuer {
+	const struct ct_target *target;
+	struct ct_ca *ca;
+	EVP_MD *sha1;             /* for the subject key identifier */
+	STACK_OF(X509_EXTENSION) *fixed; /* basicConstraints, KU, EKU, AKI: encoded once */
+};
+
+/* The digest a CA of key type T signs with (NULL: the algorithm has its own). */
+static const char *
+key_type_digest(enum ct_key_type t)
+{
+	switch (t) {
+	case CT_KEY_EC_P384:	return "SHA384";
+	case CT_KEY_ED25519:	return NULL;
+	default:		return "SHA256";
+	}
+}
+
+static EVP_PKEY *
+generate_key(enum ct_key_type t)
+{
+	switch (t) {
+	case CT_KEY_EC_P256:	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	case CT_KEY_EC_P384:	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	case CT_KEY_ED25519:	return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	case CT_KEY_RSA2048:	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	case CT_KEY_RSA3072:	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	case CT_KEY_RSA4096:	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+	}
+	return NULL;
+}
+
+/* A random positive 128-bit serial number (never zero). */
+static int
+random_serial(ASN1_INTEGER *out)
+{
+	unsigned char rnd[16];
+	BIGNUM *bn = NULL;
+	int rc = -1;
+
+	do {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return -1;
+	} while (rnd[0] == 0 && memcmp(rnd, rnd + 1, sizeof(rnd) - 1) == 0);
+	if ((bn = BN_bin2bn(rnd, sizeof(rnd), NULL)) != NULL && BN_to_ASN1_INTEGER(bn, out) != NULL)
+		rc = 0;
+	BN_free(bn);
+	return rc;
+}
+
+static time_t
+asn1_time_to_time_t(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1)
+		return (time_t)-1;
+	return timegm(&tm);
+}
+
+/* Add extension NID, configured by the OpenSSL text VALUE, to the CA certificate. */
+static int
+add_ca_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value)) == NULL)
+		return -1;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -1;
+}
+
+static X509 *
+make_ca_cert(const struct ct_group *g, EVP_PKEY *key, time_t now)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_get_subject_name(x);
+	char cn[CT_NAME_MAX + 32];
+	EVP_MD *md = NULL;
+
+	snprintf(cn, sizeof(cn), "certtoken access group %s", g->name);
+	if (x == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    random_serial(X509_get_serialNumber(x)) != 0 ||
+	    !X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8,
+		(const unsigned char *)"certtoken", -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+		(const unsigned char *)cn, -1, -1, 0) ||
+	    !X509_set_issuer_name(x, name) ||
+	    !X509_time_adj_ex(X509_getm_notBefore(x), 0, -CA_BACKDATE, &now) ||
+	    !X509_time_adj_ex(X509_getm_notAfter(x), (int)g->ca_days, 0, &now) ||
+	    !X509_set_pubkey(x, key) ||
+	    add_ca_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != 0 ||
+	    add_ca_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
+	    add_ca_ext(x, NID_subject_key_identifier, "hash") != 0 ||
+	    add_ca_ext(x, NID_authority_key_identifier, "keyid:always") != 0)
+		goto fail;
+	if (key_type_digest(g->key_type) != NULL &&
+	    (md = EVP_MD_fetch(NULL, key_type_digest(g->key_type), NULL)) == NULL)
+		goto fail;
+	if (X509_sign(x, key, md) <= 0)
+		goto fail;
+	EVP_MD_free(md);
+	return x;
+fail:
+	EVP_MD_free(md);
+	X509_free(x);
+	return NULL;
+}
+
+/* Encode KEY and CERT as PEM into new buffers. */
+static int
+encode_ca(EVP_PKEY *key, X509 *cert, BUF_MEM **kpem, BUF_MEM **cpem)
+{
+	BIO *kb = BIO_new(BIO_s_mem()), *cb = BIO_new(BIO_s_mem());
+	int rc = -1;
+
+	if (kb != NULL && cb != NULL &&
+	    PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL) &&
+	    PEM_write_bio_X509(cb, cert)) {
+		BIO_get_mem_ptr(kb, kpem);
+		BIO_get_mem_ptr(cb, cpem);
+		(void)BIO_set_close(kb, BIO_NOCLOSE);
+		(void)BIO_set_close(cb, BIO_NOCLOSE);
+		rc = 0;
+	}
+	BIO_free(kb);
+	BIO_free(cb);
+	return rc;
+}
+
+static void
+buf_mem_clear_free(BUF_MEM *b)
+{
+	if (b != NULL)
+		OPENSSL_cleanse(b->data, b->max);
+	BUF_MEM_free(b);
+}
+
+/* Directory of GROUP in STORE, creating STORE and STORE/groups when CREATE. */
+static char *
+group_dir(const char *store, const char *group, int create, struct ct_err *err)
+{
+	char *groups = NULL, *dir = NULL;
+
+	if (!ct_name_valid(group)) {
+		ct_err_set(err, CT_EINVAL, "'%s' is not a valid access group name", group);
+		return NULL;
+	}
+	if ((groups = ct_path_join(store, "groups")) == NULL ||
+	    (dir = ct_path_join(groups, group)) == NULL) {
+		ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (create ? ct_store_mkdir(store, err) != CT_OK || ct_store_mkdir(groups, err) != CT_OK
+		   : ct_store_check_dir(store, err) != CT_OK ||
+		       ct_store_check_dir(groups, err) != CT_OK)
+		goto fail;
+	free(groups);
+	return dir;
+fail:
+	free(groups);
+	free(dir);
+	return NULL;
+}
+
+/* Write ca.key and ca.pem into a fresh directory and rename it to DIR, so a
+ * group has either a complete CA or none. */
+static int
+publish_ca(const char *dir, BUF_MEM *kpem, BUF_MEM *cpem, struct ct_err *err)
+{
+	char *tmp = NULL, *kf = NULL, *cf = NULL;
+	size_t len = strlen(dir) + 16;
+	int rc;
+
+	if ((tmp = malloc(len)) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	snprintf(tmp, len, "%s.new.XXXXXX", dir);
+	if (mkdtemp(tmp) == NULL) {
+		rc = ct_err_set(err, CT_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
+		free(tmp);
+		return rc;
+	}
+	if ((kf = ct_path_join(tmp, "ca.key")) == NULL || (cf = ct_path_join(tmp, "ca.pem")) == NULL) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = ct_file_write_atomic(kf, kpem->data, kpem->length, 0600, 1, err)) != CT_OK ||
+	    (rc = ct_file_write_atomic(cf, cpem->data, cpem->length, 0600, 1, err)) != CT_OK)
+		goto out;
+	if (rename(tmp, dir) != 0) {
+		rc = ct_err_set(err, errno == EEXIST || errno == ENOTEMPTY ? CT_EEXIST : CT_EIO,
+		    "%s: %s", dir, errno == EEXIST || errno == ENOTEMPTY ?
+		    "the access group already has a CA" : strerror(errno));
+		goto out;
+	}
+	rc = CT_OK;
+out:
+	if (rc != CT_OK) {
+		if (kf != NULL)
+			unlink(kf);
+		if (cf != NULL)
+			unlink(cf);
+		rmdir(tmp);
+	}
+	free(kf);
+	free(cf);
+	free(tmp);
+	return rc;
+}
+
+int
+ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_err *err)
+{
+	BUF_MEM *kpem = NULL, *cpem = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	char *dir;
+	int rc;
+
+	if ((dir = group_dir(store, g->name, 1, err)) == NULL)
+		return err != NULL && err->code ? err->code : CT_EIO;
+	if (access(dir, F_OK) == 0) {
+		rc = ct_err_set(err, CT_EEXIST, "access group '%s' already has a CA (%s)", g->name,
+		    dir);
+		goto out;
+	}
+	if ((key = generate_key(g->key_type)) == NULL || (cert = make_ca_cert(g, key, now)) == NULL ||
+	    encode_ca(key, cert, &kpem, &cpem) != 0) {
+		rc = ct_err_set(err, CT_ECRYPTO, "cannot create the CA of access group '%s'", g->name);
+		ct_err_openssl(err);
+		goto out;
+	}
+	rc = publish_ca(dir, kpem, cpem, err);
+out:
+	buf_mem_clear_free(kpem);
+	BUF_MEM_free(cpem);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	free(dir);
+	return rc;
+}
+
+/* The digest to sign with KEY: SHA-384 for P-384, SHA-512 for P-521, none
+ * for Ed25519, SHA-256 otherwise. */
+static const char *
+key_digest(EVP_PKEY *key)
+{
+	char group[64];
+
+	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519)
+		return NULL;
+	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
+	    EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+	    NULL)) {
+		if (strcmp(group, "secp384r1") == 0)
+			return "SHA384";
+		if (strcmp(group, "secp521r1") == 0)
+			return "SHA512";
+	}
+	return "SHA256";
+}
+
+/* Read and decode the CA files of DIR into CA. */
+static int
+read_ca_files(const char *dir, struct ct_ca *ca, struct ct_err *err)
+{
+	unsigned char *kdata = NULL, *cdata = NULL;
+	size_t klen = 0, clen = 0;
+	char *kf = ct_path_join(dir, "ca.key"), *cf = ct_path_join(dir, "ca.pem");
+	BIO *b = NULL;
+	int rc;
+
+	if (kf == NULL || cf == NULL) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = ct_file_read(kf, CT_FILE_MAX, &kdata, &klen, err)) != CT_OK ||
+	    (rc = ct_file_read(cf, CT_FILE_MAX, &cdata, &clen, err)) != CT_OK)
+		goto out;
+	if ((b = BIO_new_mem_buf(kdata, (int)klen)) == NULL ||
+	    (ca->key = PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, NULL, NULL)) == NULL) {
+		rc = ct_err_set(err, CT_EIO, "%s: not a PEM private key", kf);
+		goto out;
+	}
+	BIO_free(b);
+	if ((b = BIO_new_mem_buf(cdata, (int)clen)) == NULL ||
+	    (ca->cert = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL) {
+		rc = ct_err_set(err, CT_EIO, "%s: not a PEM certificate", cf);
+		goto out;
+	}
+	if (X509_check_private_key(ca->cert, ca->key) != 1)
+		rc = ct_err_set(err, CT_EIO, "%s: does not match %s", cf, kf);
+out:
+	ERR_clear_error();
+	BIO_free(b);
+	if (kdata != NULL)
+		OPENSSL_clear_free(kdata, klen);
+	free(cdata);
+	free(kf);
+	free(cf);
+	return rc;
+}
+
+int
+ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, struct ct_err *err)
+{
+	struct ct_ca *ca = calloc(1, sizeof(*ca));
+	const char *mdname;
+	char *dir = NULL;
+	int rc;
+
+	if (ca == NULL || (ca->group = strdup(g->name)) == NULL) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((dir = group_dir(store, g->name, 0, err)) == NULL) {
+		rc = err != NULL && err->code ? err->code : CT_EIO;
+		goto out;
+	}
+	if (access(dir, F_OK) != 0) {
+		rc = ct_err_set(err, CT_ENOENT, "access group '%s' has no CA yet "
+		    "(run: certtoken-admin ca init %s)", g->name, g->name);
+		goto out;
+	}
+	if ((rc = ct_store_check_dir(dir, err)) != CT_OK ||
+	    (rc = read_ca_files(dir, ca, err)) != CT_OK)
+		goto out;
+	/* the key decides the digest: `ca init --key-type` may differ from the config */
+	mdname = key_digest(ca->key);
+	ca->not_before = asn1_time_to_time_t(X509_get0_notBefore(ca->cert));
+	ca->not_after = asn1_time_to_time_t(X509_get0_notAfter(ca->cert));
+	if (mdname != NULL && (ca->md = EVP_MD_fetch(NULL, mdname, NULL)) == NULL) {
+		rc = ct_err_set(err, CT_ECRYPTO, "cannot fetch digest %s", mdname);
+		goto out;
+	}
+	*out = ca;
+	ca = NULL;
+	rc = CT_OK;
+out:
+	ct_ca_free(ca);
+	free(dir);
+	return rc;
+}
+
+void
+ct_ca_free(struct ct_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	EVP_PKEY_free(ca->key);
+	X509_free(ca->cert);
+	EVP_MD_free(ca->md);
+	free(ca->group);
+	free(ca);
+}
+
+X509 *
+ct_ca_cert(const struct ct_ca *ca)
+{
+	return ca->cert;
+}
+
+/* Read one DER element with tag TAG at *P (before END); give its content and
+ * advance *P past it.  Definite lengths up to 2 length octets only. */
+static int
+der_next(const unsigned char **p, const unsigned char *end, unsigned char tag,
+    const unsigned char **content, size_t *len)
+{
+	const unsigned char *q = *p;
+	size_t l, n;
+
+	if (end - q < 2 || *q++ != tag)
+		return -1;
+	l = *q++;
+	if (l & 0x80) {
+		n = l & 0x7f;
+		if (n == 0 || n > 2 || (size_t)(end - q) < n)
+			return -1;
+		for (l = 0; n > 0; n--)
+			l = (l << 8) | *q++;
+	}
+	if ((size_t)(end - q) < l)
+		return -1;
+	*content = q;
+	*len = l;
+	*p = q + l;
+	return 0;
+}
+
+/* Split an SPKI into its AlgorithmIdentifier element and the key bits. */
+static int
+spki_split(const unsigned char *spki, size_t len, const unsigned char **alg, size_t *alg_len,
+    const unsigned char **key, size_t *key_len)
+{
+	const unsigned char *p = spki, *end = spki + len, *seq, *c, *bits;
+	size_t seq_len, c_len, bits_len;
+
+	if (der_next(&p, end, 0x30, &seq, &seq_len) != 0 || p != end)
+		return -1;
+	p = seq;
+	end = seq + seq_len;
+	if (der_next(&p, end, 0x30, &c, &c_len) != 0)
+		return -1;
+	*alg = seq;
+	*alg_len = (size_t)(p - seq);
+	if (der_next(&p, end, 0x03, &bits, &bits_len) != 0 || p != end || bits_len < 2 ||
+	    bits[0] != 0)
+		return -1;
+	*key = bits + 1;
+	*key_len = bits_len - 1;
+	return 0;
+}
+
+/* Set the leaf's public key from its encoded form.  OpenSSL 3.0's
+ * X509_set_pubkey runs the encoder and costs several signatures' worth of
+ * time; the SPKI was validated when it was received, so copy it in. */
+static int
+set_spki(X509 *x, const unsigned char *alg, size_t alg_len, const unsigned char *key,
+    size_t key_len)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	void *pdup = NULL;
+	X509_ALGOR *a = d2i_X509_ALGOR(NULL, &alg, (long)alg_len);
+	unsigned char *kdup = NULL;
+	int ptype, rc = -1;
+
+	if (a == NULL)
+		return -1;
+	X509_ALGOR_get0(&obj, &ptype, &pval, a);
+	if (ptype == V_ASN1_OBJECT)
+		pdup = OBJ_dup(pval);
+	else if (ptype == V_ASN1_SEQUENCE)
+		pdup = ASN1_STRING_dup(pval);
+	else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+		goto out;
+	if ((ptype == V_ASN1_OBJECT || ptype == V_ASN1_SEQUENCE) && pdup == NULL)
+		goto out;
+	if ((kdup = OPENSSL_memdup(key, key_len)) == NULL)
+		goto out;
+	if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_dup(obj), ptype, pdup, kdup,
+	    (int)key_len) == 1) {
+		pdup = NULL;
+		kdup = NULL;
+		rc = 0;
+	}
+out:
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(pdup);
+	else
+		ASN1_STRING_free(pdup);
+	OPENSSL_free(kdup);
+	X509_ALGOR_free(a);
+	return rc;
+}
+
+/* Encode the extensions that are the same for every leaf of the target. */
+static int
+fixed_extensions(struct ct_issuer *is, struct ct_err *err)
+{
+	const ASN1_OCTET_STRING *ca_ski = X509_get0_subject_key_id(is->ca->cert);
+	BASIC_CONSTRAINTS bc = { 0, NULL };
+	AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+	X509 *scratch = X509_new();
+	int i, rc = CT_ECRYPTO;
+
+	if (akid == NULL || scratch == NULL || ca_ski == NULL ||
+	    (akid->keyid = ASN1_OCTET_STRING_dup(ca_ski)) == NULL ||
+	    X509_add1_ext_i2d(scratch, NID_basic_constraints, &bc, 1, X509V3_ADD_DEFAULT) != 1) {
+		ct_err_set(err, rc, "cannot encode the fixed extensions");
+		goto out;
+	}
+	if ((rc = ct_template_apply(is->target->template, scratch, err)) != CT_OK)
+		goto out;
+	if (X509_add1_ext_i2d(scratch, NID_authority_key_identifier, akid, 0,
+	    X509V3_ADD_DEFAULT) != 1) {
+		rc = ct_err_set(err, CT_ECRYPTO, "cannot encode the authority key identifier");
+		goto out;
+	}
+	for (i = 0; i < X509_get_ext_count(scratch); i++)
+		if (!X509v3_add_ext(&is->fixed, X509_get_ext(scratch, i), -1)) {
+			rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+			goto out;
+		}
+	rc = CT_OK;
+out:
+	AUTHORITY_KEYID_free(akid);
+	X509_free(scratch);
+	return rc;
+}
+
+int
+ct_issuer_new(const struct ct_target *t, struct ct_ca *ca, struct ct_issuer **out,
+    struct ct_err *err)
+{
+	struct ct_issuer *is = calloc(1, sizeof(*is));
+	int rc;
+
+	if (is == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	is->target = t;
+	is->ca = ca;
+	if ((is->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL)) == NULL) {
+		rc = ct_err_set(err, CT_ECRYPTO, "cannot fetch SHA1");
+		goto fail;
+	}
+	if ((rc = fixed_extensions(is, err)) != CT_OK)
+		goto fail;
+	*out = is;
+	return CT_OK;
+fail:
+	ct_issuer_free(is);
+	return rc;
+}
+
+void
+ct_issuer_free(struct ct_issuer *is)
+{
+	if (is == NULL)
+		return;
+	EVP_MD_free(is->sha1);
+	sk_X509_EXTENSION_pop_free(is->fixed, X509_EXTENSION_free);
+	free(is);
+}
+
+/* Subject key identifier: SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2 (1)). */
+static int
+add_ski(struct ct_issuer *is, X509 *x, const unsigned char *key, size_t key_len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len;
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	int ok;
+
+	ok = os != NULL && EVP_Digest(key, key_len, md, &md_len, is->sha1, NULL) == 1 &&
+	    ASN1_OCTET_STRING_set(os, md, (int)md_len) == 1 &&
+	    X509_add1_ext_i2d(x, NID_subject_key_identifier, os, 0, X509V3_ADD_DEFAULT) == 1;
+	ASN1_OCTET_STRING_free(os);
+	return ok ? 0 : -1;
+}
+
+static int
+set_validity(struct ct_issuer *is, X509 *x, time_t now, struct ct_err *err)
+{
+	const struct ct_ca *ca = is->ca;
+	time_t nb = now - is->target->backdate, na = now + is->target->lifetime;
+
+	if (now >= ca->not_after)
+		return ct_err_set(err, CT_ECONFIG, "the CA of access group '%s' has expired",
+		    ca->group);
+	if (nb < ca->not_before)
+		nb = ca->not_before;
+	if (na > ca->not_after)
+		na = ca->not_after;
+	if (ASN1_TIME_set(X509_getm_notBefore(x), nb) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x), na) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	return CT_OK;
+}
+
+/* Subject, SANs and the fixed extensions. */
+static int
+set_names_and_extensions(struct ct_issuer *is, X509 *x, const struct ct_attrs *a,
+    struct ct_err *err)
+{
+	X509_NAME *subject = NULL;
+	int i, rc;
+
+	if ((rc = ct_pattern_expand_subject(is->target->subject, a, &subject, err)) != CT_OK)
+		return rc;
+	if (!X509_set_subject_name(x, subject) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(is->ca->cert))) {
+		X509_NAME_free(subject);
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	}
+	X509_NAME_free(subject);
+	for (i = 0; i < sk_X509_EXTENSION_num(is->fixed); i++)
+		if (!X509_add_ext(x, sk_X509_EXTENSION_value(is->fixed, i), -1))
+			return ct_err_set(err, CT_ENOMEM, "out of memory");
+	return ct_pattern_apply_san(is->target->san, a, x, err);
+}
+
+int
+ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *spki,
+    size_t spki_len, time_t now, X509 **out, struct ct_err *err)
+{
+	const unsigned char *alg, *key;
+	size_t alg_len, key_len;
+	X509 *x = NULL;
+	int rc;
+
+	if (spki_len > CT_SPKI_MAX || spki_split(spki, spki_len, &alg, &alg_len, &key, &key_len))
+		return ct_err_set(err, CT_EINVAL, "malformed subject public key");
+	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    random_serial(X509_get_serialNumber(x)) != 0 ||
+	    set_spki(x, alg, alg_len, key, key_len) != 0 || add_ski(is, x, key, key_len) != 0) {
+		rc = ct_err_set(err, CT_ECRYPTO, "cannot build the certificate");
+		goto out;
+	}
+	if ((rc = set_validity(is, x, now, err)) != CT_OK ||
+	    (rc = set_names_and_extensions(is, x, a, err)) != CT_OK) {
+		ct_err_prefix(err, "target '%s': ", is->target->name);
+		goto out;
+	}
+	if (X509_sign(x, is->ca->key, is->ca->md) <= 0) {
+		rc = ct_err_set(err, CT_ECRYPTO, "cannot sign the certificate");
+		ct_err_openssl(err);
+		goto out;
+	}
+	*out = x;
+	x = NULL;
+	rc = CT_OK;
+out:
+	X509_free(x);
+	return rc;
+}
+
+/* Is PKEY a key we issue certificates for? */
+static int
+check_leaf_key(EVP_PKEY *pkey, struct ct_err *err)
+{
+	char group[64];
+	EVP_PKEY_CTX *ctx;
+	int ok;
+
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_ED25519:
+		return CT_OK;
+	case EVP_PKEY_RSA:
+		if (EVP_PKEY_get_bits(pkey) < 2048 || EVP_PKEY_get_bits(pkey) > 16384)
+			return ct_err_set(err, CT_EINVAL, "RSA key of %d bits (need 2048 to 16384)",
+			    EVP_PKEY_get_bits(pkey));
+		return CT_OK;
+	case EVP_PKEY_EC:
+		if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+		    sizeof(group), NULL) || (strcmp(group, "prime256v1") != 0 &&
+		    strcmp(group, "secp384r1") != 0 && strcmp(group, "secp521r1") != 0))
+			return ct_err_set(err, CT_EINVAL, "EC key on an unsupported curve "
+			    "(need P-256, P-384 or P-521)");
+		ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+		ok = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
+		EVP_PKEY_CTX_free(ctx);
+		ERR_clear_error();
+		return ok ? CT_OK : ct_err_set(err, CT_EINVAL, "EC public key is not a valid point");
+	default:
+		return ct_err_set(err, CT_EINVAL, "unsupported key type (need EC, Ed25519 or RSA)");
+	}
+}
+
+static int
+is_pem(const unsigned char *data, size_t len)
+{
+	return len >= 10 && memmem(data, len, "-----BEGIN", 10) != NULL;
+}
+
+/* Check PKEY and give its SPKI DER. */
+static int
+export_spki(EVP_PKEY *pkey, unsigned char **der, size_t *der_len, struct ct_err *err)
+{
+	unsigned char *buf = NULL;
+	int rc, n;
+
+	if ((rc = check_leaf_key(pkey, err)) != CT_OK)
+		return rc;
+	if ((n = i2d_PUBKEY(pkey, &buf)) <= 0 || n > CT_SPKI_MAX) {
+		OPENSSL_free(buf);
+		return ct_err_set(err, CT_EINVAL, "cannot encode the public key");
+	}
+	*der = buf;
+	*der_len = (size_t)n;
+	return CT_OK;
+}
+
+int
+ct_spki_from_pem(const unsigned char *data, size_t len, unsigned char **der, size_t *der_len,
+    struct ct_err *err)
+{
+	const unsigned char *p = data;
+	EVP_PKEY *pkey = NULL;
+	BIO *b = NULL;
+	int rc;
+
+	if (len > CT_CSR_MAX)
+		return ct_err_set(err, CT_EINVAL, "public key larger than %d bytes", CT_CSR_MAX);
+	if (is_pem(data, len)) {
+		if ((b = BIO_new_mem_buf(data, (int)len)) != NULL)
+			pkey = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+	} else
+		pkey = d2i_PUBKEY(NULL, &p, (long)len);
+	ERR_clear_error();
+	if (pkey == NULL)
+		rc = ct_err_set(err, CT_EINVAL, "not a PEM or DER public key "
+		    "(expected -----BEGIN PUBLIC KEY-----)");
+	else
+		rc = export_spki(pkey, der, der_len, err);
+	EVP_PKEY_free(pkey);
+	BIO_free(b);
+	return rc;
+}
+
+int
+ct_csr_verify(const unsigned char *data, size_t len, unsigned char **der, size_t *der_len,
+    struct ct_err *err)
+{
+	const unsigned char *p = data;
+	X509_REQ *req = NULL;
+	EVP_PKEY *pkey;
+	BIO *b = NULL;
+	int rc;
+
+	if (len > CT_CSR_MAX)
+		return ct_err_set(err, CT_EINVAL, "CSR larger than %d bytes", CT_CSR_MAX);
+	if (is_pem(data, len)) {
+		if ((b = BIO_new_mem_buf(data, (int)len)) != NULL)
+			req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	} else
+		req = d2i_X509_REQ(NULL, &p, (long)len);
+	if (req == NULL || (pkey = X509_REQ_get0_pubkey(req)) == NULL)
+		rc = ct_err_set(err, CT_EINVAL, "not a PEM or DER PKCS#10 certificate request");
+	else if (X509_REQ_verify(req, pkey) != 1)
+		rc = ct_err_set(err, CT_EINVAL, "the CSR's signature does not verify");
+	else
+		rc = export_spki(pkey, der, der_len, err);
+	ERR_clear_error();
+	X509_REQ_free(req);
+	BIO_free(b);
+	return rc;
+}
+
+/* The text SID carried by the Microsoft SID extension, printed to B. */
+static void
+print_sid(BIO *b, X509_EXTENSION *ext)
+{
+	const ASN1_OCTET_STRING *data = X509_EXTENSION_get_data(ext);
+	const unsigned char *p = ASN1_STRING_get0_data(data);
+	GENERAL_NAMES *gens = d2i_GENERAL_NAMES(NULL, &p, ASN1_STRING_length(data));
+	GENERAL_NAME *gn = gens != NULL ? sk_GENERAL_NAME_value(gens, 0) : NULL;
+
+	if (gn != NULL && gn->type == GEN_OTHERNAME &&
+	    gn->d.otherName->value->type == V_ASN1_OCTET_STRING) {
+		ASN1_OCTET_STRING *os = gn->d.otherName->value->value.octet_string;
+		BIO_printf(b, "sid=%.*s\n", ASN1_STRING_length(os),
+		    (const char *)ASN1_STRING_get0_data(os));
+	}
+	GENERAL_NAMES_free(gens);
+}
+
+int
+ct_render(const struct ct_target *t, const struct ct_attrs *a, char **out, struct ct_err *err)
+{
+	const unsigned long flags = XN_FLAG_SEP_COMMA_PLUS | XN_FLAG_FN_SN |
+	    (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	ASN1_OBJECT *sid_oid = OBJ_txt2obj("1.3.6.1.4.1.311.25.2", 1);
+	X509 *x = X509_new();
+	X509_NAME *subject = NULL;
+	BIO *b = BIO_new(BIO_s_mem());
+	X509_EXTENSION *ext;
+	char *data;
+	long n;
+	int i, rc;
+
+	if (x == NULL || b == NULL || sid_oid == NULL) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = ct_pattern_expand_subject(t->subject, a, &subject, err)) != CT_OK ||
+	    (rc = ct_pattern_apply_san(t->san, a, x, err)) != CT_OK) {
+		ct_err_prefix(err, "target '%s': ", t->name);
+		goto out;
+	}
+	BIO_puts(b, "subject=");
+	X509_NAME_print_ex(b, subject, 0, flags);
+	BIO_puts(b, "\n");
+	if ((i = X509_get_ext_by_NID(x, NID_subject_alt_name, -1)) >= 0) {
+		BIO_puts(b, "subjectAltName=");
+		X509V3_EXT_print(b, X509_get_ext(x, i), 0, 0);
+		BIO_puts(b, "\n");
+	}
+	if ((i = X509_get_ext_by_OBJ(x, sid_oid, -1)) >= 0 && (ext = X509_get_ext(x, i)) != NULL)
+		print_sid(b, ext);
+	BIO_write(b, "", 1);
+	n = BIO_get_mem_data(b, &data);
+	if ((*out = malloc((size_t)n)) == NULL)
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+	else
+		memcpy(*out, data, (size_t)n);
+out:
+	ASN1_OBJECT_free(sid_oid);
+	X509_NAME_free(subject);
+	X509_free(x);
+	BIO_free(b);
+	return rc;
+}

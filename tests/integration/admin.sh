@@ -1,1 +1,205 @@
 #!/bin/bash
+# certtoken-admin end to end on the passwd attribute source: configuration
+# checks, CA init/export, render, issue; certificates checked by OpenSSL and
+# by GnuTLS certtool.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/common.sh"
+
+command -v certtool >/dev/null || skip_all "certtool (gnutls-bin) is not installed"
+user=$(id -un)
+
+# --- configuration ---------------------------------------------------------
+printf 'store: { path = "%s/store"; };\n' "$T" >"$T/min.conf"
+run_status 0 "check-config accepts the embedded default" "$ADMIN" -c "$T/min.conf" check-config
+grep_ok "check-config reports the defaults" "1 access groups, 1 templates, 1 targets" "$OUT"
+
+cat >"$T/bad.conf" <<CONF
+store: { path = "$T/store"; colour = "blue"; };
+access_groups = ( { name = "default"; key_type = "ec-p999"; } );
+templates = ( { name = "client"; key_usage = [ "DigitalSigning" ]; } );
+targets = ( { name = "api"; access_group = "nogroup"; template = "client";
+              subject = "CN=%unix_account%/XX=1"; lifetime = "long"; },
+            { name = "crm"; access_group = "default"; subject = "CN=%company%"; } );
+CONF
+run_status 78 "check-config fails with 78 on a bad configuration" "$ADMIN" -c "$T/bad.conf" check-config
+grep_ok "unknown key named with file:line" "bad.conf:1: unknown key 'colour' in store" "$ERR"
+grep_ok "bad key type named" "bad.conf:2: .*key_type 'ec-p999'" "$ERR"
+grep_ok "bad key usage named" "bad.conf:3: .*DigitalSigning" "$ERR"
+grep_ok "dangling access group reference named" "bad.conf:4: access group 'nogroup' is not defined" "$ERR"
+grep_ok "bad pattern named with its position" "bad.conf:5: .*subject pattern .*position 20" "$ERR"
+grep_ok "wrong type named" "bad.conf:5: 'lifetime' must be an integer" "$ERR"
+grep_ok "attribute the source cannot provide named" "bad.conf:6: .*%company%.*passwd" "$ERR"
+grep_ok "all problems reported at once" "7 problems in the configuration" "$ERR"
+
+printf 'store: { path = "%s/store" }\nbroken' "$T" >"$T/syntax.conf"
+run_status 78 "a syntax error is a configuration error" "$ADMIN" -c "$T/syntax.conf" check-config
+grep_ok "syntax error names the file and line" "syntax.conf: line [0-9]+" "$ERR"
+run_status 78 "a missing explicit file is a configuration error" "$ADMIN" -c "$T/none.conf" check-config
+cp "$T/min.conf" "$T/open.conf"; chmod 0666 "$T/open.conf"
+run_status 78 "a world-writable configuration is refused" "$ADMIN" -c "$T/open.conf" check-config
+grep_ok "the refusal says why" "not writable by group or others" "$ERR"
+run_status 64 "an unknown command is a usage error" "$ADMIN" -c "$T/min.conf" frobnicate
+
+# --- access-group CAs --------------------------------------------------------
+cat >"$T/ct.conf" <<CONF
+store: { path = "$T/store"; };
+access_groups = ( { name = "default"; key_type = "ec-p256"; ca_days = 30; },
+                  { name = "ops"; key_type = "ed25519"; } );
+templates = ( { name = "client"; key_usage = [ "DigitalSignature" ];
+                extended_key_usage = [ "ClientAuth" ]; },
+              { name = "all"; key_usage = [ "DigitalSignature", "ContentCommitment",
+                  "KeyEncipherment", "KeyAgreement" ];
+                extended_key_usage = [ "ServerAuth", "ClientAuth", "CodeSigning",
+                  "EmailProtection", "TimeStamping", "MicrosoftServerGatedCrypto",
+                  "NetscapeServerGatedCrypto", "MicrosoftKernelCodeSigning", "1.2.3.4.5" ]; } );
+targets = (
+  { name = "api"; access_group = "default"; template = "client";
+    subject = "CN=%unix_account%/O=Developers/OU=Team A"; san = "UPN=%principal%";
+    lifetime = 3600; backdate = 60; ca_connector = "local"; },
+  { name = "full"; access_group = "default"; template = "all";
+    subject = "C=FI/ST=Uusimaa/L=Helsinki/O=Example Oy/OU=Ops/CN=%username%/emailAddress=ops@example.org/DC=example/serialNumber=42/1.2.3.4=custom\\\\/slash";
+    san = "IP=192.168.100.33/IP=2001:db8::1/DNS=private.privx.io/URI=https://example.org/u/%unix_account%/UPN=%principal%@example.org/SID=S-1-5-21-3623811015-3361044348-30300820-1013/othername:1.3.6.1.5.5.7.8.7;IA5String=_sip._tcp.example.com/othername:1.2.3.4;UTF8String=ä/othername:1.2.3.5;OctetString=cafe";
+    lifetime = 600; backdate = 30; },
+  { name = "ops"; access_group = "ops"; subject = "CN=%unix_account%"; },
+  { name = "first"; access_group = "default"; subject = "GN=%first_name%"; } );
+CONF
+ADM() { "$ADMIN" -c "$T/ct.conf" "$@"; }
+run_status 0 "check-config accepts the full configuration" ADM check-config
+run_status 65 "issuing before ca init names the missing CA" ADM ca export default
+grep_ok "the error says to run ca init" "ca init default" "$ERR"
+run_status 0 "ca init creates the default group CA" ADM ca init default
+run_status 0 "ca init creates an Ed25519 group CA" ADM ca init ops
+run_status 73 "ca init refuses to overwrite an existing CA" ADM ca init default
+run_status 65 "ca init of an undefined group fails" ADM ca init nosuch
+check "store directories are 0700" test "$(stat -c %a "$T/store" "$T/store/groups" "$T/store/groups/default" | sort -u)" = 700
+check "CA files are 0600" test "$(stat -c %a "$T/store/groups/default/ca.key" "$T/store/groups/default/ca.pem" | sort -u)" = 600
+check "no temporary files are left behind" test -z "$(find "$T/store" -name '*.tmp.*' -o -name '*.new.*')"
+ADM ca export default >"$T/ca.pem"; ADM ca export ops >"$T/ops.pem"
+grep_ok "ca export prints a PEM certificate" "BEGIN CERTIFICATE" "$T/ca.pem"
+openssl x509 -in "$T/ca.pem" -noout -text >"$T/ca.txt"
+grep_ok "the CA is a CA (critical, pathlen 0)" "CA:TRUE, pathlen:0" "$T/ca.txt"
+grep_ok "the CA can sign certificates and CRLs" "Certificate Sign, CRL Sign" "$T/ca.txt"
+
+# --- issuing -----------------------------------------------------------------
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/key.pem" 2>/dev/null
+openssl pkey -in "$T/key.pem" -pubout -out "$T/pub.pem"
+run_status 0 "render prints the expanded patterns" ADM render --user "$user" --target api
+grep_ok "render shows the subject in pattern order" "^subject=CN=$user, O=Developers, OU=Team A$" "$OUT"
+grep_ok "render shows the UPN" "othername: UPN::$user" "$OUT"
+check "render issued nothing" test ! -d "$T/store/groups/default/issued"
+
+run_status 0 "issue --pubkey prints a certificate" ADM issue --user "$user" --target api --pubkey "$T/pub.pem"
+cp "$OUT" "$T/api.pem"
+run_status 0 "openssl verify accepts it under the group CA" openssl verify -CAfile "$T/ca.pem" "$T/api.pem"
+run_status 0 "certtool verifies it under the group CA" certtool --verify --load-ca-certificate "$T/ca.pem" --infile "$T/api.pem"
+run_status 2 "openssl verify refuses it under another group's CA" openssl verify -CAfile "$T/ops.pem" "$T/api.pem"
+openssl x509 -in "$T/api.pem" -noout -text >"$T/api.txt"
+grep_ok "subject follows the pattern" "Subject: CN = $user, O = Developers, OU = Team A" "$T/api.txt"
+grep_ok "basicConstraints CA:FALSE is critical" "Basic Constraints: critical" "$T/api.txt"
+grep_ok "key usage is critical DigitalSignature" "Key Usage: critical" "$T/api.txt"
+grep_ok "EKU is clientAuth" "TLS Web Client Authentication" "$T/api.txt"
+grep_ok "SKI present" "Subject Key Identifier" "$T/api.txt"
+grep_ok "AKI present" "Authority Key Identifier" "$T/api.txt"
+ski=$(openssl x509 -in "$T/ca.pem" -noout -ext subjectKeyIdentifier | tail -n1 | tr -d ' ')
+aki=$(openssl x509 -in "$T/api.pem" -noout -ext authorityKeyIdentifier | tail -n1 | tr -d ' ' | sed 's/^keyid://')
+check "AKI equals the CA's SKI" test -n "$ski" -a "$ski" = "$aki"
+serial=$(openssl x509 -in "$T/api.pem" -noout -serial | cut -d= -f2)
+check "serial is a positive 128-bit number (at most 32 hex digits, not zero)" \
+	test "${#serial}" -le 32 -a "${#serial}" -ge 20 -a "$(echo "$serial" | tr -d 0)" != ""
+nb=$(date -d "$(openssl x509 -in "$T/api.pem" -noout -startdate | cut -d= -f2)" +%s)
+na=$(date -d "$(openssl x509 -in "$T/api.pem" -noout -enddate | cut -d= -f2)" +%s)
+now=$(date +%s)
+check "validity is backdate 60 s + lifetime 3600 s" test $((na - nb)) -eq 3660
+check "notBefore is about now - 60 s" test $((now - nb)) -ge 55 -a $((now - nb)) -le 70
+
+# Every subject type and SAN form, checked at the DER level.
+run_status 0 "issue with every subject type and SAN form" ADM issue --user "$user" --target full --pubkey "$T/pub.pem"
+cp "$OUT" "$T/full.pem"
+openssl x509 -in "$T/full.pem" -outform DER | openssl asn1parse -inform DER >"$T/full.asn1"
+openssl x509 -in "$T/full.pem" -noout -text >"$T/full.txt"
+grep_ok "C is a PrintableString" "PRINTABLESTRING +:FI" "$T/full.asn1"
+grep_ok "serialNumber is a PrintableString" "PRINTABLESTRING +:42" "$T/full.asn1"
+grep_ok "emailAddress is an IA5String" "IA5STRING +:ops@example.org" "$T/full.asn1"
+grep_ok "DC is an IA5String" "IA5STRING +:example" "$T/full.asn1"
+grep_ok "O is a UTF8String" "UTF8STRING +:Example Oy" "$T/full.asn1"
+grep_ok "OU has OID 2.5.4.11 (the seed's erratum corrected)" "organizationalUnitName" "$T/full.asn1"
+grep_ok "a dotted OID type with an escaped slash" "OBJECT +:1.2.3.4$" "$T/full.asn1"
+grep_ok "the escaped slash is data" "UTF8STRING +:custom/slash" "$T/full.asn1"
+grep_ok "IPv4 SAN" "IP Address:192.168.100.33" "$T/full.txt"
+grep_ok "IPv6 SAN" "IP Address:2001:DB8:0:0:0:0:0:1" "$T/full.txt"
+grep_ok "DNS SAN" "DNS:private.privx.io" "$T/full.txt"
+grep_ok "URI SAN with an attribute" "URI:https://example.org/u/$user" "$T/full.txt"
+grep_ok "UPN othername" "othername: UPN::$user@example.org" "$T/full.txt"
+grep_ok "SID extension present (1.3.6.1.4.1.311.25.2)" "OBJECT +:1.3.6.1.4.1.311.25.2$" "$T/full.asn1"
+grep_ok "all EKUs present" "Code Signing, E-mail Protection, Time Stamping, Microsoft Server Gated Crypto, Netscape Server Gated Crypto, 1.3.6.1.4.1.311.61.1.1, 1.2.3.4.5" "$T/full.txt"
+grep_ok "all key usages present" "Digital Signature, Non Repudiation, Key Encipherment, Key Agreement" "$T/full.txt"
+# The SID extension, byte for byte: OID 1.3.6.1.4.1.311.25.2, then as its value
+# GeneralNames { [0] { OID 1.3.6.1.4.1.311.25.2.1, [0] { OCTET STRING "S-1-5-..." } } }
+der=$(openssl x509 -in "$T/full.pem" -outform DER | od -An -tx1 | tr -d ' \n')
+sid_want=$(python3 -c '
+sid = b"S-1-5-21-3623811015-3361044348-30300820-1013"
+tlv = lambda t, v: bytes([t, len(v)]) + v
+oid = bytes.fromhex("060a2b060104018237190201")
+gn = tlv(0x30, tlv(0xa0, oid + tlv(0xa0, tlv(0x04, sid))))
+print((bytes.fromhex("06092b0601040182371902") + tlv(0x04, gn)).hex())')
+check "SID extension DER is exact (non-critical, text SID in an OCTET STRING)" grep -q "$sid_want" <<<"$der"
+upn_want="a0..060a2b060104018237140203a0..0c..$(printf '%s@example.org' "$user" | od -An -tx1 | tr -d ' \n')"
+check "UPN otherName is [0] { OID 1.3.6.1.4.1.311.20.2.3, [0] EXPLICIT UTF8String }" grep -q "$upn_want" <<<"$der"
+check "OctetString othername carries the decoded bytes" grep -q "a00b06032a0305a0040402cafe" <<<"$der"
+check "IA5String othername (SRVName OID) is an IA5String" grep -q "06082b06010505070807a0..16..5f7369702e" <<<"$der"
+check "UTF8String othername is a UTF8String" grep -q "06032a0304a0040c02c3a4" <<<"$der"
+run_status 0 "certtool verifies the full certificate" certtool --verify --load-ca-certificate "$T/ca.pem" --infile "$T/full.pem"
+certtool -i --infile "$T/full.pem" >"$T/full.gnutls" 2>&1
+grep_ok "certtool sees the IPv6 SAN" "IPAddress: 2001:db8::1" "$T/full.gnutls"
+grep_ok "certtool sees the UPN" "UPN: $user@example.org" "$T/full.gnutls"
+grep_ok "certtool sees the SID extension as non-critical" "Unknown extension 1.3.6.1.4.1.311.25.2 \(not critical\)" "$T/full.gnutls"
+grep_ok "certtool sees critical key usage" "Key Usage \(critical\)" "$T/full.gnutls"
+nb=$(date -d "$(openssl x509 -in "$T/full.pem" -noout -startdate | cut -d= -f2)" +%s)
+na=$(date -d "$(openssl x509 -in "$T/full.pem" -noout -enddate | cut -d= -f2)" +%s)
+check "validity is backdate 30 s + lifetime 600 s" test $((na - nb)) -eq 630
+
+# Ed25519 group, RSA and Ed25519 subject keys, CSR input.
+openssl genpkey -algorithm ED25519 -out "$T/ed.pem" 2>/dev/null
+openssl pkey -in "$T/ed.pem" -pubout -out "$T/edpub.pem"
+run_status 0 "an Ed25519 group CA issues for an Ed25519 key" ADM issue --user "$user" --target ops --pubkey "$T/edpub.pem"
+cp "$OUT" "$T/ops-leaf.pem"
+run_status 0 "the Ed25519-signed leaf verifies under its group CA" openssl verify -CAfile "$T/ops.pem" "$T/ops-leaf.pem"
+run_status 2 "and not under the default group's CA" openssl verify -CAfile "$T/ca.pem" "$T/ops-leaf.pem"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/rsa.pem" 2>/dev/null
+openssl req -new -key "$T/rsa.pem" -subj "/CN=ignored/O=Evil" -addext "subjectAltName=DNS:evil.example" -out "$T/rsa.csr" 2>/dev/null
+run_status 0 "issue --csr accepts an RSA CSR" ADM issue --user "$user" --target api --csr "$T/rsa.csr"
+openssl x509 -noout -subject -ext subjectAltName <"$OUT" >"$T/csr-leaf.txt" 2>&1
+grep_not "the CSR's subject is ignored" "ignored|Evil" "$T/csr-leaf.txt"
+grep_not "the CSR's extensions are ignored" "evil.example" "$T/csr-leaf.txt"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$T/rsa1k.pem" 2>/dev/null
+openssl pkey -in "$T/rsa1k.pem" -pubout -out "$T/rsa1k.pub"
+run_status 65 "a 1024-bit RSA key is refused" ADM issue --user "$user" --target api --pubkey "$T/rsa1k.pub"
+grep_ok "the refusal names the key size" "1024 bits" "$ERR"
+
+# --- bad input ---------------------------------------------------------------
+openssl req -in "$T/rsa.csr" -outform DER -out "$T/rsa.der"
+python3 - "$T/rsa.der" "$T/tampered.der" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read()); d[-5] ^= 0x01
+open(sys.argv[2], 'wb').write(d)
+PY
+run_status 65 "a CSR with a bad signature is refused" ADM issue --user "$user" --target api --csr "$T/tampered.der"
+grep_ok "the refusal says the signature does not verify" "signature does not verify" "$ERR"
+printf 'hello\n' >"$T/garbage"
+run_status 65 "a garbage CSR is refused" ADM issue --user "$user" --target api --csr "$T/garbage"
+grep_ok "the message names the file" "garbage: not a PEM or DER PKCS#10" "$ERR"
+run_status 65 "a garbage public key is refused" ADM issue --user "$user" --target api --pubkey "$T/garbage"
+head -c 100000 /dev/zero >"$T/huge"
+run_status 65 "an oversized input is refused" ADM issue --user "$user" --target api --csr "$T/huge"
+run_status 65 "an unknown user is refused" ADM issue --user no-such-user-x --target api --pubkey "$T/pub.pem"
+grep_ok "the message names the user" "no-such-user-x" "$ERR"
+run_status 65 "an unknown target is refused" ADM issue --user "$user" --target nosuch --pubkey "$T/pub.pem"
+run_status 65 "an attribute the user lacks is refused (no certificate)" ADM issue --user "$user" --target first --pubkey "$T/pub.pem"
+grep_ok "the message names the attribute and the pattern" "first_name.*GN=%first_name%" "$ERR"
+check "nothing was printed" test ! -s "$OUT"
+run_status 64 "issue without a key is a usage error" ADM issue --user "$user" --target api
+chmod 0770 "$T/store"
+run_status 77 "a group-writable store is refused" ADM issue --user "$user" --target api --pubkey "$T/pub.pem"
+grep_ok "the refusal names the store and its mode" "store: writable by group or others" "$ERR"
+chmod 0700 "$T/store"
+tap_done

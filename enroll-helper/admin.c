@@ -1,0 +1,374 @@
+/* certtoken-admin: the root administrator's tool. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "attrsrc.h"
+#include "conf.h"
+#include "ct.h"
+#include "issue.h"
+#include "store.h"
+
+#define PROG "certtoken-admin"
+
+struct admin {
+	const char *config_path;
+	int config_explicit;
+	struct ct_config *cfg;
+	struct ct_err err;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: " PROG " [-c FILE] COMMAND [ARGS]\n"
+	    "commands:\n"
+	    "  check-config                      validate the configuration, report every problem\n"
+	    "  ca init GROUP [--key-type TYPE]   create the access group's CA\n"
+	    "  ca export GROUP                   print the CA certificate (PEM trust anchor)\n"
+	    "  render --user USER --target TARGET\n"
+	    "                                    print the expanded subject and SANs\n"
+	    "  issue --user USER --target TARGET (--pubkey FILE | --csr FILE)\n"
+	    "                                    issue a certificate, print it as PEM\n"
+	    "TYPE: ec-p256 ec-p384 ed25519 rsa2048 rsa3072 rsa4096\n");
+}
+
+static int
+fail(struct admin *ad, int code)
+{
+	if (ad->err.msg[0] != '\0')
+		fprintf(stderr, PROG ": %s\n", ad->err.msg);
+	return ct_exit_status(code);
+}
+
+__attribute__((format(printf, 1, 2))) static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (try '" PROG " --help')\n");
+	return ct_exit_status(CT_EUSAGE);
+}
+
+static int
+load_config(struct admin *ad)
+{
+	return ct_config_load(ad->config_path, ad->config_explicit, &ad->cfg, NULL, &ad->err);
+}
+
+/* Read FILE ("-" is standard input) into memory, at most MAX bytes. */
+static int
+read_input(const char *file, size_t max, unsigned char **out, size_t *len, struct ct_err *err)
+{
+	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "re");
+	unsigned char *buf;
+	size_t n;
+
+	if (f == NULL)
+		return ct_err_set(err, CT_EINVAL, "%s: cannot open: %m", file);
+	if ((buf = malloc(max + 1)) == NULL) {
+		if (f != stdin)
+			fclose(f);
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	}
+	n = fread(buf, 1, max + 1, f);
+	if (f != stdin)
+		fclose(f);
+	if (n > max) {
+		free(buf);
+		return ct_err_set(err, CT_EINVAL, "%s: larger than %zu bytes", file, max);
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return CT_OK;
+}
+
+static int
+cmd_check_config(struct admin *ad)
+{
+	struct ct_diag diag = { 0 };
+	struct ct_config *cfg = NULL;
+	size_t i;
+	int rc;
+
+	rc = ct_config_load(ad->config_path, ad->config_explicit, &cfg, &diag, &ad->err);
+	for (i = 0; i < diag.n; i++)
+		fprintf(stderr, "%s\n", diag.msg[i]);
+	if (diag.dropped > 0)
+		fprintf(stderr, "(%zu more problems not shown)\n", diag.dropped);
+	if (rc == CT_OK)
+		printf("%s: OK (%zu access groups, %zu templates, %zu targets, attributes from %s)\n",
+		    cfg->path, cfg->n_groups, cfg->n_templates, cfg->n_targets,
+		    cfg->attributes.source == CT_ATTR_SOURCE_LDAP ? "ldap" : "passwd");
+	else
+		fprintf(stderr, PROG ": %zu problem%s in the configuration\n",
+		    diag.n + diag.dropped, diag.n + diag.dropped == 1 ? "" : "s");
+	ct_diag_clear(&diag);
+	ct_config_free(cfg);
+	return ct_exit_status(rc);
+}
+
+static const struct ct_group *
+find_group(struct admin *ad, const char *name)
+{
+	const struct ct_group *g = ct_config_group(ad->cfg, name);
+
+	if (g == NULL)
+		ct_err_set(&ad->err, CT_ENOENT, "access group '%s' is not defined in %s", name,
+		    ad->cfg->path);
+	return g;
+}
+
+static int
+cmd_ca_init(struct admin *ad, int argc, char **argv)
+{
+	static const struct option opts[] = { { "key-type", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 } };
+	const struct ct_group *g;
+	struct ct_group copy;
+	const char *kt = NULL;
+	int c, rc, t;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'k')
+			return ct_exit_status(CT_EUSAGE);
+		kt = optarg;
+	}
+	if (optind + 1 != argc)
+		return usage_error("ca init takes one GROUP");
+	if ((rc = load_config(ad)) != CT_OK || (g = find_group(ad, argv[optind])) == NULL)
+		return fail(ad, rc ? rc : CT_ENOENT);
+	copy = *g;
+	if (kt != NULL && (t = ct_key_type_parse(kt)) < 0)
+		return usage_error("unknown key type '%s'", kt);
+	if (kt != NULL)
+		copy.key_type = (enum ct_key_type)t;
+	if ((rc = ct_ca_init(ad->cfg->store_path, &copy, time(NULL), &ad->err)) != CT_OK)
+		return fail(ad, rc);
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "created the CA of access group %s (%s)", copy.name,
+	    ct_key_type_name(copy.key_type));
+	printf("created the CA of access group '%s' (%s) in %s\n", copy.name,
+	    ct_key_type_name(copy.key_type), ad->cfg->store_path);
+	return 0;
+}
+
+static int
+cmd_ca_export(struct admin *ad, int argc, char **argv)
+{
+	const struct ct_group *g;
+	struct ct_ca *ca = NULL;
+	int rc;
+
+	if (argc != 2)
+		return usage_error("ca export takes one GROUP");
+	if ((rc = load_config(ad)) != CT_OK || (g = find_group(ad, argv[1])) == NULL)
+		return fail(ad, rc ? rc : CT_ENOENT);
+	if ((rc = ct_ca_load(ad->cfg->store_path, g, &ca, &ad->err)) != CT_OK)
+		return fail(ad, rc);
+	PEM_write_X509(stdout, ct_ca_cert(ca));
+	ct_ca_free(ca);
+	return 0;
+}
+
+static int
+cmd_ca(struct admin *ad, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "init") == 0)
+		return cmd_ca_init(ad, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "export") == 0)
+		return cmd_ca_export(ad, argc - 1, argv + 1);
+	return usage_error("ca needs init or export");
+}
+
+struct issue_args {
+	const char *user, *target, *pubkey, *csr;
+};
+
+static int
+parse_issue_args(int argc, char **argv, struct issue_args *a, int want_key)
+{
+	static const struct option opts[] = { { "user", required_argument, NULL, 'u' },
+		{ "target", required_argument, NULL, 't' }, { "pubkey", required_argument, NULL, 'p' },
+		{ "csr", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 } };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u': a->user = optarg; break;
+		case 't': a->target = optarg; break;
+		case 'p': a->pubkey = optarg; break;
+		case 'r': a->csr = optarg; break;
+		default: return -1;
+		}
+	}
+	if (optind != argc || a->user == NULL || a->target == NULL)
+		return usage_error("--user and --target are required"), -1;
+	if (want_key && (a->pubkey == NULL) == (a->csr == NULL))
+		return usage_error("give exactly one of --pubkey FILE or --csr FILE"), -1;
+	if (!want_key && (a->pubkey != NULL || a->csr != NULL))
+		return usage_error("render takes no key"), -1;
+	return 0;
+}
+
+/* Load the configuration, the target and the user's attributes. */
+static int
+prepare(struct admin *ad, const struct issue_args *a, const struct ct_target **t,
+    struct ct_attrs **attrs)
+{
+	struct ct_attrsrc *src = NULL;
+	int rc;
+
+	if ((rc = load_config(ad)) != CT_OK)
+		return rc;
+	if ((*t = ct_config_target(ad->cfg, a->target)) == NULL)
+		return ct_err_set(&ad->err, CT_ENOENT, "target '%s' is not defined in %s", a->target,
+		    ad->cfg->path);
+	if ((rc = ct_attrsrc_open(&ad->cfg->attributes, &src, &ad->err)) == CT_OK)
+		rc = ct_attrsrc_lookup(src, a->user, attrs, &ad->err);
+	ct_attrsrc_close(src);
+	return rc;
+}
+
+static int
+cmd_render(struct admin *ad, int argc, char **argv)
+{
+	struct issue_args a = { 0 };
+	const struct ct_target *t;
+	struct ct_attrs *attrs = NULL;
+	char *text = NULL;
+	int rc;
+
+	if (parse_issue_args(argc, argv, &a, 0) != 0)
+		return ct_exit_status(CT_EUSAGE);
+	if ((rc = prepare(ad, &a, &t, &attrs)) == CT_OK &&
+	    (rc = ct_render(t, attrs, &text, &ad->err)) == CT_OK)
+		fputs(text, stdout);
+	free(text);
+	ct_attrs_free(attrs);
+	return rc == CT_OK ? 0 : fail(ad, rc);
+}
+
+/* Read the --pubkey or --csr input and give the validated SPKI. */
+static int
+read_key(struct admin *ad, const struct issue_args *a, unsigned char **spki, size_t *len)
+{
+	const char *file = a->pubkey != NULL ? a->pubkey : a->csr;
+	unsigned char *data = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = read_input(file, CT_CSR_MAX, &data, &n, &ad->err)) != CT_OK)
+		return rc;
+	rc = a->pubkey != NULL ? ct_spki_from_pem(data, n, spki, len, &ad->err)
+			       : ct_csr_verify(data, n, spki, len, &ad->err);
+	if (rc != CT_OK)
+		ct_err_prefix(&ad->err, "%s: ", file);
+	free(data);
+	return rc;
+}
+
+static void
+audit_issue(const struct issue_args *a, const struct ct_target *t, X509 *x)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+
+	syslog(LOG_AUTHPRIV | LOG_INFO, "issued certificate serial %s for user %s, target %s, "
+	    "access group %s, by uid %u", hex ? hex : "?", a->user, t->name, t->group->name,
+	    (unsigned)getuid());
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+static int
+cmd_issue(struct admin *ad, int argc, char **argv)
+{
+	struct issue_args a = { 0 };
+	const struct ct_target *t = NULL;
+	struct ct_attrs *attrs = NULL;
+	struct ct_issuer *is = NULL;
+	struct ct_ca *ca = NULL;
+	unsigned char *spki = NULL;
+	size_t spki_len = 0;
+	X509 *x = NULL;
+	int rc;
+
+	if (parse_issue_args(argc, argv, &a, 1) != 0)
+		return ct_exit_status(CT_EUSAGE);
+	if ((rc = prepare(ad, &a, &t, &attrs)) != CT_OK ||
+	    (rc = read_key(ad, &a, &spki, &spki_len)) != CT_OK ||
+	    (rc = ct_ca_load(ad->cfg->store_path, t->group, &ca, &ad->err)) != CT_OK ||
+	    (rc = ct_issuer_new(t, ca, &is, &ad->err)) != CT_OK ||
+	    (rc = ct_issue(is, attrs, spki, spki_len, time(NULL), &x, &ad->err)) != CT_OK)
+		goto out;
+	audit_issue(&a, t, x);
+	PEM_write_X509(stdout, x);
+out:
+	X509_free(x);
+	ct_issuer_free(is);
+	ct_ca_free(ca);
+	OPENSSL_free(spki);
+	ct_attrs_free(attrs);
+	return rc == CT_OK ? 0 : fail(ad, rc);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	struct admin ad = { 0 };
+	const char *cmd;
+	int c, rc;
+
+	umask(077);
+	ad.config_path = ct_config_default_path();
+	ad.config_explicit = getenv("CERTTOKEN_CONF") != NULL;
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': ad.config_path = optarg; ad.config_explicit = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return ct_exit_status(CT_EUSAGE);
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return ct_exit_status(CT_EUSAGE);
+	}
+	openlog(PROG, LOG_PID, LOG_AUTHPRIV);
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	if (strcmp(cmd, "check-config") == 0 && argc == 1)
+		rc = cmd_check_config(&ad);
+	else if (strcmp(cmd, "ca") == 0)
+		rc = cmd_ca(&ad, argc, argv);
+	else if (strcmp(cmd, "render") == 0)
+		rc = cmd_render(&ad, argc, argv);
+	else if (strcmp(cmd, "issue") == 0)
+		rc = cmd_issue(&ad, argc, argv);
+	else
+		rc = usage_error("unknown command '%s'", cmd);
+	ct_config_free(ad.cfg);
+	closelog();
+	return rc;
+}

@@ -1,0 +1,271 @@
+/* Configuration loading and strict validation. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+
+/* Load TEXT; expect failure and a problem matching each NEEDLE (NULL-ended). */
+static void
+expect_problems(const char *text, size_t count, ...)
+{
+	struct ct_diag diag = { 0 };
+	struct ct_config *c = NULL;
+	struct ct_err err = { 0 };
+	const char *needle;
+	va_list ap;
+	size_t i;
+	int found;
+
+	assert_int_equal(ct_config_load_string(text, "t.conf", &c, &diag, &err), CT_ECONFIG);
+	assert_null(c);
+	assert_int_equal(err.code, CT_ECONFIG);
+	if (diag.n != count)
+		for (i = 0; i < diag.n; i++)
+			fprintf(stderr, "problem: %s\n", diag.msg[i]);
+	assert_int_equal(diag.n, count);
+	va_start(ap, count);
+	while ((needle = va_arg(ap, const char *)) != NULL) {
+		for (found = 0, i = 0; i < diag.n; i++)
+			found |= strstr(diag.msg[i], needle) != NULL;
+		if (!found)
+			fail_msg("no problem mentions \"%s\" (first: %s)", needle, diag.msg[0]);
+	}
+	va_end(ap);
+	ct_diag_clear(&diag);
+}
+
+static struct ct_config *
+load_ok(const char *text)
+{
+	struct ct_diag diag = { 0 };
+	struct ct_config *c = NULL;
+	struct ct_err err = { 0 };
+
+	if (ct_config_load_string(text, "t.conf", &c, &diag, &err) != CT_OK)
+		fail_msg("unexpected problem: %s", err.msg);
+	return c;
+}
+
+static void
+test_embedded_default(void **state)
+{
+	struct ct_config *c = load_ok("");
+	const struct ct_target *t;
+
+	(void)state;
+	assert_string_equal(c->store_backend, "files");
+	assert_string_equal(c->store_path, LOCALSTATEDIR "/lib/certtoken");
+	assert_string_equal(c->socket_path, "/run/certtoken/enroll.sock");
+	assert_int_equal(c->attributes.source, CT_ATTR_SOURCE_PASSWD);
+	assert_int_equal(c->n_groups, 1);
+	assert_int_equal(c->groups[0].key_type, CT_KEY_EC_P256);
+	assert_non_null(t = ct_config_target(c, "default"));
+	assert_ptr_equal(t->group, ct_config_group(c, "default"));
+	assert_ptr_equal(t->template, ct_config_template(c, "client"));
+	assert_string_equal(t->subject_text, "CN=%unix_account%");
+	assert_int_equal(t->lifetime, 3600);
+	assert_int_equal(t->backdate, 60);
+	assert_int_equal(c->otp.digits, 6);
+	assert_int_equal(c->otp.period, 30);
+	ct_config_free(c);
+}
+
+static void
+test_full_config(void **state)
+{
+	struct ct_config *c = load_ok(
+	    "store: { backend = \"files\"; path = \"/srv/ct\"; };\n"
+	    "socket = \"/run/x.sock\";\n"
+	    "attributes: { source = \"ldap\"; ldap: { uri = \"ldaps://dir:636\"; base = \"dc=x\";\n"
+	    "  bind_dn = \"cn=a\"; bind_password_file = \"/etc/pw\"; timeout = 5;\n"
+	    "  map: { company = \"o\"; full_name = \"displayName\"; }; }; };\n"
+	    "otp: { digits = 8; period = 60; window = 2; hotp_lookahead = 20; max_fail = 5;\n"
+	    "       lock_seconds = 60; };\n"
+	    "access_groups = ( { name = \"a\"; key_type = \"ed25519\"; ca_days = 10; },\n"
+	    "                  { name = \"b\"; key_type = \"rsa3072\"; } );\n"
+	    "templates = ( { name = \"t\"; key_usage = [\"DigitalSignature\", \"KeyAgreement\"];\n"
+	    "                extended_key_usage = [\"ClientAuth\", \"1.2.3.4\"]; } );\n"
+	    "ca_connectors = ( { name = \"l\"; type = \"local\"; } );\n"
+	    "targets = ( { name = \"x\"; access_group = \"b\"; template = \"t\"; ca_connector = \"l\";\n"
+	    "  subject = \"CN=%unix_account%/O=%company%\"; san = \"UPN=%principal%\";\n"
+	    "  lifetime = 120; backdate = 5; } );\n");
+	const struct ct_target *t = ct_config_target(c, "x");
+
+	(void)state;
+	assert_string_equal(c->store_path, "/srv/ct");
+	assert_int_equal(c->attributes.source, CT_ATTR_SOURCE_LDAP);
+	assert_string_equal(c->attributes.ldap.uri, "ldaps://dir:636");
+	assert_int_equal(c->attributes.ldap.timeout, 5);
+	assert_string_equal(c->attributes.ldap.map[ct_attr_standard_index("company")], "o");
+	assert_string_equal(c->attributes.ldap.map[ct_attr_standard_index("name")], "displayName");
+	assert_int_equal(c->otp.digits, 8);
+	assert_int_equal(c->n_groups, 2);
+	assert_int_equal(ct_config_group(c, "b")->key_type, CT_KEY_RSA3072);
+	assert_non_null(t);
+	assert_string_equal(t->group->name, "b");
+	assert_string_equal(t->connector->name, "l");
+	assert_int_equal(t->template->n_eku, 2);
+	assert_int_equal(t->lifetime, 120);
+	assert_int_equal(t->backdate, 5);
+	assert_int_equal(ct_pattern_count(t->subject), 2);
+	ct_config_free(c);
+}
+
+static void
+test_unknown_keys(void **state)
+{
+	(void)state;
+	expect_problems("colour = 1;\n", 1, "t.conf:1: unknown key 'colour' in the top level",
+	    NULL);
+	expect_problems("store: { path = \"/x\"; size = 3; };\n", 1,
+	    "t.conf:1: unknown key 'size' in store", NULL);
+	expect_problems("otp: {\n digit = 6;\n};\n", 1, "t.conf:2: unknown key 'digit' in otp",
+	    NULL);
+	expect_problems("attributes: { source = \"ldap\"; ldap: { base = \"x\"; map: {\n"
+			"  shoe_size = \"x\"; }; }; };\n",
+	    1, "t.conf:2: unknown key 'shoe_size' in attributes.ldap.map", NULL);
+	expect_problems("events = ();\n", 1, "unknown key 'events'", NULL);
+}
+
+static void
+test_wrong_types(void **state)
+{
+	(void)state;
+	expect_problems("store = \"/x\";\n", 1, "'store' must be a group", NULL);
+	expect_problems("store: { path = 5; };\n", 1, "'path' must be a string", NULL);
+	expect_problems("otp: { digits = \"6\"; };\n", 1, "'digits' must be an integer", NULL);
+	expect_problems("otp: { digits = 9; };\n", 1, "'digits' must be between 6 and 8", NULL);
+	expect_problems("attributes: { ldap: { starttls = 1; }; };\n", 1,
+	    "'starttls' must be true or false", NULL);
+	expect_problems("targets = { name = \"x\"; };\n", 1, "'targets' must be a list", NULL);
+	expect_problems("templates = ( { name = \"t\"; key_usage = \"DigitalSignature\"; } );\n",
+	    1, "must be a list of strings", NULL);
+}
+
+static void
+test_references_and_names(void **state)
+{
+	(void)state;
+	expect_problems("targets = ( { name = \"x\"; access_group = \"nope\";\n"
+			"  subject = \"CN=a\"; } );\n",
+	    1, "access group 'nope' is not defined", NULL);
+	expect_problems("targets = ( { name = \"x\"; access_group = \"default\"; template = \"z\";\n"
+			"  subject = \"CN=a\"; ca_connector = \"q\"; } );\n",
+	    2, "template 'z' is not defined", "CA connector 'q' is not defined", NULL);
+	expect_problems("access_groups = ( { name = \"a\"; }, { name = \"a\"; } );\n", 2,
+	    "duplicate access group name 'a'", "access group 'default' is not defined", NULL);
+	expect_problems("access_groups = ( { name = \"../etc\"; } );\n", 2,
+	    "access group name '../etc' is not valid", NULL);
+	expect_problems("targets = ( { access_group = \"default\"; subject = \"CN=a\"; } );\n", 1,
+	    "missing required key 'name'", NULL);
+	expect_problems("targets = ( { name = \"x\"; access_group = \"default\"; } );\n", 1,
+	    "missing required key 'subject'", NULL);
+	expect_problems("ca_connectors = ( { name = \"local\"; type = \"queue\"; } );\n", 1,
+	    "CA connector type 'queue' is not supported", NULL);
+	expect_problems("access_groups = ();\n", 2, "'access_groups' is empty", NULL);
+}
+
+static void
+test_patterns_and_attributes(void **state)
+{
+	(void)state;
+	expect_problems("targets = ( { name = \"x\"; access_group = \"default\";\n"
+			"  subject = \"CN=a/XX=b\"; } );\n",
+	    1, "t.conf:2: target 'x': subject pattern 'CN=a/XX=b': position 6", NULL);
+	expect_problems("targets = ( { name = \"x\"; access_group = \"default\";\n"
+			"  subject = \"CN=a\"; san = \"IP=999.1.1.1\"; } );\n",
+	    1, "san pattern 'IP=999.1.1.1'", NULL);
+	/* passwd cannot provide company; ldap can (and any custom attribute) */
+	expect_problems("targets = ( { name = \"x\"; access_group = \"default\";\n"
+			"  subject = \"CN=%company%\"; } );\n",
+	    1, "uses %company%, which the passwd attribute source does not provide", NULL);
+	ct_config_free(load_ok("attributes: { source = \"ldap\"; ldap: { base = \"dc=x\"; }; };\n"
+			       "targets = ( { name = \"x\"; access_group = \"default\";\n"
+			       "  subject = \"CN=%company%/O=%employeeNumber%\"; } );\n"));
+	expect_problems("attributes: { source = \"ldap\"; ldap: { }; };\n", 1,
+	    "missing required key 'base'", NULL);
+	expect_problems("attributes: { source = \"ldap\"; ldap: { base = \"x\"; filter = \"(uid=a)\"; }; };\n",
+	    1, "must contain %u", NULL);
+	expect_problems("attributes: { source = \"ldap\"; ldap: { base = \"x\"; uri = \"http://x\"; }; };\n",
+	    1, "must start with ldap://", NULL);
+	expect_problems("attributes: { source = \"nis\"; };\n", 1,
+	    "attributes source 'nis' is not supported", NULL);
+}
+
+static void
+test_many_problems_at_once(void **state)
+{
+	(void)state;
+	expect_problems("a = 1;\nb = 2;\nstore: { path = \"rel\"; };\n"
+			"otp: { digits = 1; period = 1; };\n",
+	    5, "t.conf:1: unknown key 'a'", "t.conf:2: unknown key 'b'", "must be absolute",
+	    "'digits' must be between", "'period' must be between", NULL);
+}
+
+static void
+test_syntax_error(void **state)
+{
+	(void)state;
+	expect_problems("store: { path = \"/x\" }\nbroken\n", 1, "t.conf: line", NULL);
+}
+
+static void
+test_file_checks(void **state)
+{
+	char dir[] = "/tmp/ct-conf-XXXXXX", path[64];
+	struct ct_config *c = NULL;
+	struct ct_err err = { 0 };
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/c.conf", dir);
+	/* a missing default path is the embedded default, a missing explicit one an error */
+	assert_int_equal(ct_config_load(path, 0, &c, NULL, &err), CT_OK);
+	assert_string_equal(c->path, "(embedded default)");
+	ct_config_free(c);
+	c = NULL;
+	assert_int_equal(ct_config_load(path, 1, &c, NULL, &err), CT_ECONFIG);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("socket = \"/run/s\";\n", f);
+	fclose(f);
+	chmod(path, 0644);
+	ct_err_clear(&err);
+	assert_int_equal(ct_config_load(path, 1, &c, NULL, &err), CT_OK);
+	assert_string_equal(c->socket_path, "/run/s");
+	ct_config_free(c);
+	c = NULL;
+	chmod(path, 0664);
+	assert_int_equal(ct_config_load(path, 1, &c, NULL, &err), CT_ECONFIG);
+	assert_non_null(strstr(err.msg, "not writable by group or others"));
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_embedded_default),
+		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_references_and_names),
+		cmocka_unit_test(test_patterns_and_attributes),
+		cmocka_unit_test(test_many_problems_at_once),
+		cmocka_unit_test(test_syntax_error),
+		cmocka_unit_test(test_file_checks),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
