@@ -286,9 +286,11 @@ read_key(struct admin *ad, const struct issue_args *a, unsigned char **spki, siz
 }
 
 static void
-audit_issue(const struct issue_args *a, const struct ct_target *t, X509 *x)
+audit_issue(const struct issue_args *a, const struct ct_target *t, const unsigned char *der,
+    size_t len)
 {
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	X509 *x = d2i_X509(NULL, &der, (long)len);
+	BIGNUM *bn = x != NULL ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
 	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
 
 	syslog(LOG_AUTHPRIV | LOG_INFO, "issued certificate serial %s for user %s, target %s, "
@@ -296,6 +298,7 @@ audit_issue(const struct issue_args *a, const struct ct_target *t, X509 *x)
 	    (unsigned)getuid());
 	OPENSSL_free(hex);
 	BN_free(bn);
+	X509_free(x);
 }
 
 static int
@@ -306,9 +309,8 @@ cmd_issue(struct admin *ad, int argc, char **argv)
 	struct ct_attrs *attrs = NULL;
 	struct ct_issuer *is = NULL;
 	struct ct_ca *ca = NULL;
-	unsigned char *spki = NULL;
-	size_t spki_len = 0;
-	X509 *x = NULL;
+	unsigned char *spki = NULL, *der = NULL;
+	size_t spki_len = 0, der_len = 0;
 	int rc;
 
 	if (parse_issue_args(argc, argv, &a, 1) != 0)
@@ -317,12 +319,12 @@ cmd_issue(struct admin *ad, int argc, char **argv)
 	    (rc = read_key(ad, &a, &spki, &spki_len)) != CT_OK ||
 	    (rc = ct_ca_load(ad->cfg->store_path, t->group, &ca, &ad->err)) != CT_OK ||
 	    (rc = ct_issuer_new(t, ca, &is, &ad->err)) != CT_OK ||
-	    (rc = ct_issue(is, attrs, spki, spki_len, time(NULL), &x, &ad->err)) != CT_OK)
+	    (rc = ct_issue(is, attrs, spki, spki_len, time(NULL), &der, &der_len, &ad->err)) != CT_OK)
 		goto out;
-	audit_issue(&a, t, x);
-	PEM_write_X509(stdout, x);
+	audit_issue(&a, t, der, der_len);
+	PEM_write(stdout, PEM_STRING_X509, "", der, (long)der_len);
 out:
-	X509_free(x);
+	free(der);
 	ct_issuer_free(is);
 	ct_ca_free(ca);
 	OPENSSL_free(spki);

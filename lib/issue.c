@@ -27,15 +27,20 @@ struct ct_ca {
 	char *group;
 	EVP_PKEY *key;
 	X509 *cert;
-	EVP_MD *md;               /* signature digest, fetched once; NULL for Ed25519 */
+	const char *mdname;       /* signature digest; NULL for Ed25519 */
 	time_t not_before, not_after;
 };
 
 struct ct_issuer {
 	const struct ct_target *target;
 	struct ct_ca *ca;
-	EVP_MD *sha1;             /* for the subject key identifier */
-	STACK_OF(X509_EXTENSION) *fixed; /* basicConstraints, KU, EKU, AKI: encoded once */
+	EVP_MD *sha1;             /* for the subject key identifier, fetched once */
+	unsigned char *sigalg;    /* DER AlgorithmIdentifier of the CA's signature */
+	size_t sigalg_len;
+	unsigned char *issuer;    /* DER Name: the CA's subject */
+	size_t issuer_len;
+	unsigned char *fixed_ext; /* DER of basicConstraints, KU, EKU, AKI */
+	size_t fixed_ext_len;
 };
 
 /* The digest a CA of key type T signs with (NULL: the algorithm has its own). */
@@ -352,9 +357,11 @@ ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, stru
 	}
 	if ((dir = group_dir(store, g->name, 0, err)) == NULL) {
 		rc = err != NULL && err->code ? err->code : CT_EIO;
-		goto out;
+		if (rc != CT_ENOENT)
+			goto out;
+		ct_err_clear(err); /* no store yet: say what to do instead */
 	}
-	if (access(dir, F_OK) != 0) {
+	if (dir == NULL || access(dir, F_OK) != 0) {
 		rc = ct_err_set(err, CT_ENOENT, "access group '%s' has no CA yet "
 		    "(run: certtoken-admin ca init %s)", g->name, g->name);
 		goto out;
@@ -366,10 +373,7 @@ ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, stru
 	mdname = key_digest(ca->key);
 	ca->not_before = asn1_time_to_time_t(X509_get0_notBefore(ca->cert));
 	ca->not_after = asn1_time_to_time_t(X509_get0_notAfter(ca->cert));
-	if (mdname != NULL && (ca->md = EVP_MD_fetch(NULL, mdname, NULL)) == NULL) {
-		rc = ct_err_set(err, CT_ECRYPTO, "cannot fetch digest %s", mdname);
-		goto out;
-	}
+	ca->mdname = mdname;
 	*out = ca;
 	ca = NULL;
 	rc = CT_OK;
@@ -386,7 +390,6 @@ ct_ca_free(struct ct_ca *ca)
 		return;
 	EVP_PKEY_free(ca->key);
 	X509_free(ca->cert);
-	EVP_MD_free(ca->md);
 	free(ca->group);
 	free(ca);
 }
@@ -448,58 +451,182 @@ spki_split(const unsigned char *spki, size_t len, const unsigned char **alg, siz
 	return 0;
 }
 
-/* Set the leaf's public key from its encoded form.  OpenSSL 3.0's
- * X509_set_pubkey runs the encoder and costs several signatures' worth of
- * time; the SPKI was validated when it was received, so copy it in. */
-static int
-set_spki(X509 *x, const unsigned char *alg, size_t alg_len, const unsigned char *key,
-    size_t key_len)
-{
-	const ASN1_OBJECT *obj;
-	const void *pval;
-	void *pdup = NULL;
-	X509_ALGOR *a = d2i_X509_ALGOR(NULL, &alg, (long)alg_len);
-	unsigned char *kdup = NULL;
-	int ptype, rc = -1;
+/* --- DER assembly ---------------------------------------------------------
+ * A leaf is assembled as DER: the parts that are the same for every leaf of
+ * a target (version, signature algorithm, issuer, fixed extensions) are
+ * encoded once by ct_issuer_new, the subject public key arrives encoded, and
+ * only the serial, validity, subject, SKI and SANs are encoded per leaf.
+ * OpenSSL 3.0's X509 object path (X509_set_pubkey through the encoder, name
+ * and extension copies, re-encoding) costs more than the signature itself. */
 
-	if (a == NULL)
-		return -1;
-	X509_ALGOR_get0(&obj, &ptype, &pval, a);
-	if (ptype == V_ASN1_OBJECT)
-		pdup = OBJ_dup(pval);
-	else if (ptype == V_ASN1_SEQUENCE)
-		pdup = ASN1_STRING_dup(pval);
-	else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
-		goto out;
-	if ((ptype == V_ASN1_OBJECT || ptype == V_ASN1_SEQUENCE) && pdup == NULL)
-		goto out;
-	if ((kdup = OPENSSL_memdup(key, key_len)) == NULL)
-		goto out;
-	if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_dup(obj), ptype, pdup, kdup,
-	    (int)key_len) == 1) {
-		pdup = NULL;
-		kdup = NULL;
-		rc = 0;
+struct part {
+	const unsigned char *p;
+	size_t n;
+};
+
+static size_t
+der_header_len(size_t len)
+{
+	return len < 0x80 ? 2 : len <= 0xff ? 3 : len <= 0xffff ? 4 : 5;
+}
+
+static unsigned char *
+der_put_header(unsigned char *p, unsigned char tag, size_t len)
+{
+	*p++ = tag;
+	if (len < 0x80) {
+		*p++ = (unsigned char)len;
+	} else if (len <= 0xff) {
+		*p++ = 0x81;
+		*p++ = (unsigned char)len;
+	} else if (len <= 0xffff) {
+		*p++ = 0x82;
+		*p++ = (unsigned char)(len >> 8);
+		*p++ = (unsigned char)len;
+	} else {
+		*p++ = 0x83;
+		*p++ = (unsigned char)(len >> 16);
+		*p++ = (unsigned char)(len >> 8);
+		*p++ = (unsigned char)len;
 	}
-out:
-	if (ptype == V_ASN1_OBJECT)
-		ASN1_OBJECT_free(pdup);
-	else
-		ASN1_STRING_free(pdup);
-	OPENSSL_free(kdup);
-	X509_ALGOR_free(a);
+	return p;
+}
+
+/* A new TAG element whose content is the concatenation of PARTS. */
+static int
+der_wrap(unsigned char tag, const struct part *parts, size_t n, unsigned char **out,
+    size_t *out_len)
+{
+	size_t i, len = 0;
+	unsigned char *buf, *p;
+
+	for (i = 0; i < n; i++)
+		len += parts[i].n;
+	if (len > 0xffffff || (buf = malloc(der_header_len(len) + len)) == NULL)
+		return -1;
+	p = der_put_header(buf, tag, len);
+	for (i = 0; i < n; i++) {
+		if (parts[i].n > 0)
+			memcpy(p, parts[i].p, parts[i].n);
+		p += parts[i].n;
+	}
+	*out = buf;
+	*out_len = (size_t)(p - buf);
+	return 0;
+}
+
+/* Serial: INTEGER of 16 random bytes, positive and minimally encoded. */
+static int
+der_serial(unsigned char out[20], size_t *len)
+{
+	unsigned char rnd[16];
+	size_t skip = 0;
+
+	do {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return -1;
+		for (skip = 0; skip < sizeof(rnd) && rnd[skip] == 0; skip++)
+			;
+	} while (skip == sizeof(rnd));
+	out[0] = 0x02;
+	if (rnd[skip] & 0x80) {
+		out[1] = (unsigned char)(sizeof(rnd) - skip + 1);
+		out[2] = 0x00;
+		memcpy(out + 3, rnd + skip, sizeof(rnd) - skip);
+		*len = 3 + sizeof(rnd) - skip;
+	} else {
+		out[1] = (unsigned char)(sizeof(rnd) - skip);
+		memcpy(out + 2, rnd + skip, sizeof(rnd) - skip);
+		*len = 2 + sizeof(rnd) - skip;
+	}
+	return 0;
+}
+
+/* Time T as UTCTime (1950-2049) or GeneralizedTime (RFC 5280 4.1.2.5). */
+static int
+der_time(time_t t, unsigned char *out, size_t *len)
+{
+	struct tm tm;
+	char s[20];
+	int n;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return -1;
+	if (tm.tm_year >= 50 && tm.tm_year < 150) {
+		n = snprintf(s, sizeof(s), "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		out[0] = 0x17;
+	} else {
+		n = snprintf(s, sizeof(s), "%04d%02d%02d%02d%02d%02dZ", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		out[0] = 0x18;
+	}
+	if (n < 0 || n >= (int)sizeof(s))
+		return -1;
+	out[1] = (unsigned char)n;
+	memcpy(out + 2, s, (size_t)n);
+	*len = 2 + (size_t)n;
+	return 0;
+}
+
+/* Append the DER of every extension of X to *BUF (a growing buffer). */
+static int
+append_extensions(const X509 *x, unsigned char **buf, size_t *len)
+{
+	unsigned char *der = NULL, *grown;
+	int i, n;
+
+	for (i = 0; i < X509_get_ext_count(x); i++) {
+		if ((n = i2d_X509_EXTENSION(X509_get_ext(x, i), &der)) <= 0)
+			return -1;
+		if ((grown = realloc(*buf, *len + (size_t)n)) == NULL) {
+			OPENSSL_free(der);
+			return -1;
+		}
+		memcpy(grown + *len, der, (size_t)n);
+		*buf = grown;
+		*len += (size_t)n;
+		OPENSSL_free(der);
+		der = NULL;
+	}
+	return 0;
+}
+
+/* The DER AlgorithmIdentifier the CA key signs with. */
+static int
+signature_algorithm(struct ct_issuer *is, struct ct_err *err)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char aid[128];
+	OSSL_PARAM params[2];
+	int rc = CT_ECRYPTO;
+
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, aid,
+	    sizeof(aid));
+	params[1] = OSSL_PARAM_construct_end();
+	if (ctx != NULL && EVP_DigestSignInit_ex(ctx, NULL, is->ca->mdname, NULL, NULL,
+	    is->ca->key, NULL) == 1 &&
+	    EVP_PKEY_CTX_get_params(EVP_MD_CTX_get_pkey_ctx(ctx), params) == 1 &&
+	    OSSL_PARAM_modified(&params[0]) &&
+	    (is->sigalg = OPENSSL_memdup(aid, params[0].return_size)) != NULL) {
+		is->sigalg_len = params[0].return_size;
+		rc = CT_OK;
+	} else
+		ct_err_set(err, rc, "cannot determine the CA's signature algorithm");
+	ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
 	return rc;
 }
 
-/* Encode the extensions that are the same for every leaf of the target. */
+/* Encode what is the same for every leaf of the target. */
 static int
-fixed_extensions(struct ct_issuer *is, struct ct_err *err)
+fixed_parts(struct ct_issuer *is, struct ct_err *err)
 {
 	const ASN1_OCTET_STRING *ca_ski = X509_get0_subject_key_id(is->ca->cert);
 	BASIC_CONSTRAINTS bc = { 0, NULL };
 	AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
 	X509 *scratch = X509_new();
-	int i, rc = CT_ECRYPTO;
+	int n, rc = CT_ECRYPTO;
 
 	if (akid == NULL || scratch == NULL || ca_ski == NULL ||
 	    (akid->keyid = ASN1_OCTET_STRING_dup(ca_ski)) == NULL ||
@@ -509,17 +636,16 @@ fixed_extensions(struct ct_issuer *is, struct ct_err *err)
 	}
 	if ((rc = ct_template_apply(is->target->template, scratch, err)) != CT_OK)
 		goto out;
+	rc = CT_ECRYPTO;
 	if (X509_add1_ext_i2d(scratch, NID_authority_key_identifier, akid, 0,
-	    X509V3_ADD_DEFAULT) != 1) {
-		rc = ct_err_set(err, CT_ECRYPTO, "cannot encode the authority key identifier");
+	    X509V3_ADD_DEFAULT) != 1 ||
+	    append_extensions(scratch, &is->fixed_ext, &is->fixed_ext_len) != 0 ||
+	    (n = i2d_X509_NAME(X509_get_subject_name(is->ca->cert), &is->issuer)) <= 0) {
+		ct_err_set(err, rc, "cannot encode the fixed parts of the certificate");
 		goto out;
 	}
-	for (i = 0; i < X509_get_ext_count(scratch); i++)
-		if (!X509v3_add_ext(&is->fixed, X509_get_ext(scratch, i), -1)) {
-			rc = ct_err_set(err, CT_ENOMEM, "out of memory");
-			goto out;
-		}
-	rc = CT_OK;
+	is->issuer_len = (size_t)n;
+	rc = signature_algorithm(is, err);
 out:
 	AUTHORITY_KEYID_free(akid);
 	X509_free(scratch);
@@ -541,7 +667,7 @@ ct_issuer_new(const struct ct_target *t, struct ct_ca *ca, struct ct_issuer **ou
 		rc = ct_err_set(err, CT_ECRYPTO, "cannot fetch SHA1");
 		goto fail;
 	}
-	if ((rc = fixed_extensions(is, err)) != CT_OK)
+	if ((rc = fixed_parts(is, err)) != CT_OK)
 		goto fail;
 	*out = is;
 	return CT_OK;
@@ -556,31 +682,37 @@ ct_issuer_free(struct ct_issuer *is)
 	if (is == NULL)
 		return;
 	EVP_MD_free(is->sha1);
-	sk_X509_EXTENSION_pop_free(is->fixed, X509_EXTENSION_free);
+	OPENSSL_free(is->sigalg);
+	OPENSSL_free(is->issuer);
+	free(is->fixed_ext);
 	free(is);
 }
 
-/* Subject key identifier: SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2 (1)). */
+/* Subject key identifier extension: SHA-1 of the subjectPublicKey bits
+ * (RFC 5280 4.2.1.2 method 1), as a complete Extension. */
 static int
-add_ski(struct ct_issuer *is, X509 *x, const unsigned char *key, size_t key_len)
+der_ski(struct ct_issuer *is, const unsigned char *key, size_t key_len, unsigned char out[31])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len;
-	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-	int ok;
+	static const unsigned char head[] = { 0x30, 0x1d, 0x06, 0x03, 0x55, 0x1d, 0x0e, 0x04,
+		0x16, 0x04, 0x14 };
+	unsigned int md_len = 0;
 
-	ok = os != NULL && EVP_Digest(key, key_len, md, &md_len, is->sha1, NULL) == 1 &&
-	    ASN1_OCTET_STRING_set(os, md, (int)md_len) == 1 &&
-	    X509_add1_ext_i2d(x, NID_subject_key_identifier, os, 0, X509V3_ADD_DEFAULT) == 1;
-	ASN1_OCTET_STRING_free(os);
-	return ok ? 0 : -1;
+	memcpy(out, head, sizeof(head));
+	if (EVP_Digest(key, key_len, out + sizeof(head), &md_len, is->sha1, NULL) != 1 ||
+	    md_len != 20)
+		return -1;
+	return 0;
 }
 
+/* The validity window, capped by the CA's own. */
 static int
-set_validity(struct ct_issuer *is, X509 *x, time_t now, struct ct_err *err)
+der_validity(struct ct_issuer *is, time_t now, unsigned char **out, size_t *len,
+    struct ct_err *err)
 {
 	const struct ct_ca *ca = is->ca;
 	time_t nb = now - is->target->backdate, na = now + is->target->lifetime;
+	unsigned char t1[20], t2[20];
+	struct part parts[2];
 
 	if (now >= ca->not_after)
 		return ct_err_set(err, CT_ECONFIG, "the CA of access group '%s' has expired",
@@ -589,66 +721,159 @@ set_validity(struct ct_issuer *is, X509 *x, time_t now, struct ct_err *err)
 		nb = ca->not_before;
 	if (na > ca->not_after)
 		na = ca->not_after;
-	if (ASN1_TIME_set(X509_getm_notBefore(x), nb) == NULL ||
-	    ASN1_TIME_set(X509_getm_notAfter(x), na) == NULL)
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	return CT_OK;
+	if (der_time(nb, t1, &parts[0].n) != 0 || der_time(na, t2, &parts[1].n) != 0)
+		return ct_err_set(err, CT_EINVAL, "time out of range");
+	parts[0].p = t1;
+	parts[1].p = t2;
+	return der_wrap(0x30, parts, 2, out, len) == 0 ? CT_OK :
+	    ct_err_set(err, CT_ENOMEM, "out of memory");
 }
 
-/* Subject, SANs and the fixed extensions. */
+/* Subject name and the per-leaf extensions (SKI, SANs), encoded. */
 static int
-set_names_and_extensions(struct ct_issuer *is, X509 *x, const struct ct_attrs *a,
-    struct ct_err *err)
+der_subject_and_extensions(struct ct_issuer *is, const struct ct_attrs *a,
+    const unsigned char *key, size_t key_len, unsigned char **subject, size_t *subject_len,
+    unsigned char **exts, size_t *exts_len, struct ct_err *err)
 {
-	X509_NAME *subject = NULL;
-	int i, rc;
+	X509_NAME *name = NULL;
+	X509 *scratch = NULL;
+	unsigned char ski[31], *list = NULL, *seq = NULL;
+	size_t list_len = 0, seq_len = 0;
+	struct part p[3];
+	int n, rc;
 
-	if ((rc = ct_pattern_expand_subject(is->target->subject, a, &subject, err)) != CT_OK)
-		return rc;
-	if (!X509_set_subject_name(x, subject) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(is->ca->cert))) {
-		X509_NAME_free(subject);
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if ((rc = ct_pattern_expand_subject(is->target->subject, a, &name, err)) != CT_OK)
+		goto out;
+	if ((scratch = X509_new()) == NULL) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
 	}
-	X509_NAME_free(subject);
-	for (i = 0; i < sk_X509_EXTENSION_num(is->fixed); i++)
-		if (!X509_add_ext(x, sk_X509_EXTENSION_value(is->fixed, i), -1))
-			return ct_err_set(err, CT_ENOMEM, "out of memory");
-	return ct_pattern_apply_san(is->target->san, a, x, err);
+	if ((rc = ct_pattern_apply_san(is->target->san, a, scratch, err)) != CT_OK)
+		goto out;
+	if (der_ski(is, key, key_len, ski) != 0 || append_extensions(scratch, &list, &list_len)) {
+		rc = ct_err_set(err, CT_ECRYPTO, "cannot encode the certificate extensions");
+		goto out;
+	}
+	/* extensions [3] EXPLICIT SEQUENCE OF Extension */
+	p[0] = (struct part){ is->fixed_ext, is->fixed_ext_len };
+	p[1] = (struct part){ ski, sizeof(ski) };
+	p[2] = (struct part){ list, list_len };
+	if (der_wrap(0x30, p, 3, &seq, &seq_len) != 0) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	p[0] = (struct part){ seq, seq_len };
+	if (der_wrap(0xa3, p, 1, exts, exts_len) != 0) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((n = i2d_X509_NAME(name, subject)) <= 0) {
+		free(*exts);
+		*exts = NULL;
+		rc = ct_err_set(err, CT_ECRYPTO, "cannot encode the subject");
+		goto out;
+	}
+	*subject_len = (size_t)n;
+	rc = CT_OK;
+out:
+	free(seq);
+	free(list);
+	X509_free(scratch);
+	X509_NAME_free(name);
+	return rc;
+}
+/* Sign TBS with the CA key; give the signature as BIT STRING content. */
+static int
+sign_tbs(struct ct_issuer *is, const unsigned char *tbs, size_t tbs_len, unsigned char **bits,
+    size_t *bits_len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t sig_len = (size_t)EVP_PKEY_get_size(is->ca->key);
+	unsigned char *buf = malloc(sig_len + 1);
+	int rc = -1;
+
+	if (ctx == NULL || buf == NULL ||
+	    EVP_DigestSignInit_ex(ctx, NULL, is->ca->mdname, NULL, NULL, is->ca->key, NULL) != 1 ||
+	    EVP_DigestSign(ctx, buf + 1, &sig_len, tbs, tbs_len) != 1)
+		goto out;
+	buf[0] = 0x00; /* no unused bits */
+	*bits = buf;
+	*bits_len = sig_len + 1;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } */
+static int
+der_certificate(struct ct_issuer *is, const unsigned char *tbs, size_t tbs_len,
+    unsigned char **der, size_t *der_len)
+{
+	unsigned char *bits = NULL, *bitstr = NULL;
+	size_t bits_len = 0, bitstr_len = 0;
+	struct part p[3];
+	int rc = -1;
+
+	if (sign_tbs(is, tbs, tbs_len, &bits, &bits_len) != 0)
+		goto out;
+	p[0] = (struct part){ bits, bits_len };
+	if (der_wrap(0x03, p, 1, &bitstr, &bitstr_len) != 0)
+		goto out;
+	p[0] = (struct part){ tbs, tbs_len };
+	p[1] = (struct part){ is->sigalg, is->sigalg_len };
+	p[2] = (struct part){ bitstr, bitstr_len };
+	rc = der_wrap(0x30, p, 3, der, der_len);
+out:
+	free(bitstr);
+	free(bits);
+	return rc;
 }
 
 int
 ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *spki,
-    size_t spki_len, time_t now, X509 **out, struct ct_err *err)
+    size_t spki_len, time_t now, unsigned char **der, size_t *der_len, struct ct_err *err)
 {
+	static const unsigned char version[] = { 0xa0, 0x03, 0x02, 0x01, 0x02 };
+	unsigned char serial[20], *validity = NULL, *subject = NULL, *exts = NULL, *tbs = NULL;
+	size_t serial_len = 0, validity_len = 0, subject_len = 0, exts_len = 0, tbs_len = 0;
 	const unsigned char *alg, *key;
 	size_t alg_len, key_len;
-	X509 *x = NULL;
+	struct part p[8];
 	int rc;
 
 	if (spki_len > CT_SPKI_MAX || spki_split(spki, spki_len, &alg, &alg_len, &key, &key_len))
 		return ct_err_set(err, CT_EINVAL, "malformed subject public key");
-	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
-	    random_serial(X509_get_serialNumber(x)) != 0 ||
-	    set_spki(x, alg, alg_len, key, key_len) != 0 || add_ski(is, x, key, key_len) != 0) {
-		rc = ct_err_set(err, CT_ECRYPTO, "cannot build the certificate");
-		goto out;
-	}
-	if ((rc = set_validity(is, x, now, err)) != CT_OK ||
-	    (rc = set_names_and_extensions(is, x, a, err)) != CT_OK) {
+	if (der_serial(serial, &serial_len) != 0)
+		return ct_err_set(err, CT_ECRYPTO, "no random numbers for the serial");
+	if ((rc = der_validity(is, now, &validity, &validity_len, err)) != CT_OK ||
+	    (rc = der_subject_and_extensions(is, a, key, key_len, &subject, &subject_len, &exts,
+		&exts_len, err)) != CT_OK) {
 		ct_err_prefix(err, "target '%s': ", is->target->name);
 		goto out;
 	}
-	if (X509_sign(x, is->ca->key, is->ca->md) <= 0) {
+	p[0] = (struct part){ version, sizeof(version) };
+	p[1] = (struct part){ serial, serial_len };
+	p[2] = (struct part){ is->sigalg, is->sigalg_len };
+	p[3] = (struct part){ is->issuer, is->issuer_len };
+	p[4] = (struct part){ validity, validity_len };
+	p[5] = (struct part){ subject, subject_len };
+	p[6] = (struct part){ spki, spki_len };
+	p[7] = (struct part){ exts, exts_len };
+	if (der_wrap(0x30, p, 8, &tbs, &tbs_len) != 0 ||
+	    der_certificate(is, tbs, tbs_len, der, der_len) != 0) {
 		rc = ct_err_set(err, CT_ECRYPTO, "cannot sign the certificate");
 		ct_err_openssl(err);
 		goto out;
 	}
-	*out = x;
-	x = NULL;
 	rc = CT_OK;
 out:
-	X509_free(x);
+	free(tbs);
+	free(exts);
+	OPENSSL_free(subject);
+	free(validity);
 	return rc;
 }
 
@@ -785,7 +1010,7 @@ print_sid(BIO *b, X509_EXTENSION *ext)
 int
 ct_render(const struct ct_target *t, const struct ct_attrs *a, char **out, struct ct_err *err)
 {
-	const unsigned long flags = XN_FLAG_SEP_COMMA_PLUS | XN_FLAG_FN_SN |
+	const unsigned long flags = XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN |
 	    (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
 	ASN1_OBJECT *sid_oid = OBJ_txt2obj("1.3.6.1.4.1.311.25.2", 1);
 	X509 *x = X509_new();

@@ -44,11 +44,14 @@ void ct_issuer_free(struct ct_issuer *is);
 
 /* Issue a leaf for the subject public key SPKI (DER SubjectPublicKeyInfo,
  * already validated by ct_spki_from_pem or ct_csr_verify) with attributes A
- * at time NOW.  Subject and SANs come from the target's patterns, KU/EKU from
- * its template; notBefore = NOW - backdate, notAfter = min(NOW + lifetime,
- * CA notAfter).  CT_EINVAL for a missing attribute or a bad value. */
+ * at time NOW, and give the certificate's DER in a new buffer.  Subject and
+ * SANs come from the target's patterns, KU/EKU from its template; serial is
+ * random, positive, 128 bits; notBefore = NOW - backdate, notAfter =
+ * min(NOW + lifetime, CA notAfter).  CT_EINVAL for a missing attribute or a
+ * bad value; CT_ECONFIG once the CA has expired.  Safe to call from several
+ * threads on the same issuer. */
 int ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *spki,
-    size_t spki_len, time_t now, X509 **out, struct ct_err *err);
+    size_t spki_len, time_t now, unsigned char **der, size_t *der_len, struct ct_err *err);
 
 /* Decode a PEM "PUBLIC KEY" (or DER SPKI) of LEN bytes, check it is a key we
  * issue for (EC P-256/P-384/P-521, Ed25519, RSA >= 2048) and return its DER. */

@@ -1,7 +1,7 @@
 /* Subject and SAN patterns (PrivX ephemeral-certificate syntax).
  *
  * A pattern is a list of TYPE=VALUE items separated by '/'; '\' escapes the
- * next character.  VALUE may contain %attribute% references, which are
+ * next character (so a URI's slashes are written "\/").  VALUE may contain %attribute% references, which are
  * resolved at expansion time.  Splitting happens at parse time, so a '/' or
  * '=' inside a substituted value is data and never creates a new item. */
 #ifndef CT_PATTERN_H
@@ -29,6 +29,11 @@ int ct_pattern_parse(enum ct_pattern_kind kind, const char *text, struct ct_patt
     struct ct_err *err);
 
 void ct_pattern_free(struct ct_pattern *p);
+
+/* Parse a strict dotted OID (at least two arcs, first arc 0-2, second arc
+ * below 40 under 0 and 1, no leading zeros, at most 128 characters) into a
+ * new object.  CT_OK, CT_EINVAL (syntax) or CT_ENOMEM; *OUT set on success. */
+int ct_oid_parse(const char *text, ASN1_OBJECT **out);
 
 /* Number of items in the pattern. */
 size_t ct_pattern_count(const struct ct_pattern *p);

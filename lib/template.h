@@ -16,8 +16,8 @@ struct ct_template {
 	size_t n_eku;
 };
 
-/* Map a key-usage name (DigitalSignature ... DecipherOnly, case-sensitive as
- * documented) to its KU_* bit.  CT_EINVAL naming the value when unknown. */
+/* Map a key-usage name (DigitalSignature ... DecipherOnly, matched
+ * case-insensitively) to its KU_* bit.  CT_EINVAL naming the value when unknown. */
 int ct_template_key_usage_bit(const char *name, unsigned int *bit, struct ct_err *err);
 
 /* Map an extended-key-usage name (Any, ServerAuth, ..., MicrosoftKernelCodeSigning)

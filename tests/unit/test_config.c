@@ -148,7 +148,7 @@ test_wrong_types(void **state)
 	expect_problems("attributes: { ldap: { starttls = 1; }; };\n", 1,
 	    "'starttls' must be true or false", NULL);
 	expect_problems("targets = { name = \"x\"; };\n", 1, "'targets' must be a list", NULL);
-	expect_problems("templates = ( { name = \"t\"; key_usage = \"DigitalSignature\"; } );\n",
+	expect_problems("templates = ( { name = \"client\"; key_usage = \"DigitalSignature\"; } );\n",
 	    1, "must be a list of strings", NULL);
 }
 

@@ -76,6 +76,28 @@ free_fixture(struct fixture *f)
 	free(f);
 }
 
+/* Issue for the fixture at NOW; parse the leaf as a relying party would. */
+static int
+issue(struct fixture *f, const struct ct_attrs *a, const unsigned char *spki, size_t len,
+    time_t now, X509 **out, struct ct_err *err)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	size_t der_len = 0;
+	int rc = ct_issue(f->is, a, spki, len, now, &der, &der_len, err);
+
+	if (rc == CT_OK) {
+		p = der;
+		*out = d2i_X509(NULL, &p, (long)der_len);
+		assert_non_null(*out);
+		/* strict DER: re-encoding gives the same bytes */
+		assert_int_equal(i2d_X509(*out, NULL), (int)der_len);
+		assert_ptr_equal(p, der + der_len);
+		free(der);
+	}
+	return rc;
+}
+
 static void
 check_leaf(struct fixture *f, X509 *x, time_t now, long lifetime)
 {
@@ -114,10 +136,10 @@ test_leaf_profile(void **state)
 	time_t now = time(NULL);
 
 	(void)state;
-	assert_int_equal(ct_issue(f->is, f->attrs, f->spki, f->spki_len, now, &x, &err), CT_OK);
+	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, now, &x, &err), CT_OK);
 	check_leaf(f, x, now, 3600);
 	/* serials are random: two leaves differ */
-	assert_int_equal(ct_issue(f->is, f->attrs, f->spki, f->spki_len, now, &y, &err), CT_OK);
+	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, now, &y, &err), CT_OK);
 	assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(x),
 	    X509_get0_serialNumber(y)), 0);
 	X509_free(x);
@@ -136,7 +158,7 @@ test_ed25519_and_rsa_cas(void **state)
 	(void)state;
 	for (i = 0; i < 3; i++) {
 		struct fixture *f = make_fixture(types[i], 600);
-		assert_int_equal(ct_issue(f->is, f->attrs, f->spki, f->spki_len, time(NULL), &x,
+		assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, time(NULL), &x,
 		    &err), CT_OK);
 		check_leaf(f, x, time(NULL), 600);
 		X509_free(x);
@@ -154,14 +176,14 @@ test_lifetime_capped_at_ca_expiry(void **state)
 	X509 *x = NULL;
 
 	(void)state;
-	assert_int_equal(ct_issue(f->is, f->attrs, f->spki, f->spki_len, time(NULL), &x, &err),
+	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, time(NULL), &x, &err),
 	    CT_OK);
 	assert_int_equal(ASN1_TIME_compare(X509_get0_notAfter(x),
 	    X509_get0_notAfter(ct_ca_cert(f->ca))), 0);
 	X509_free(x);
 	x = NULL;
 	/* after the CA expired nothing is issued */
-	assert_int_equal(ct_issue(f->is, f->attrs, f->spki, f->spki_len, time(NULL) + 3 * 86400,
+	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, time(NULL) + 3 * 86400,
 	    &x, &err), CT_ECONFIG);
 	assert_non_null(strstr(err.msg, "has expired"));
 	assert_null(x);
@@ -177,7 +199,7 @@ test_missing_attribute(void **state)
 	X509 *x = NULL;
 
 	(void)state;
-	assert_int_equal(ct_issue(f->is, empty, f->spki, f->spki_len, time(NULL), &x, &err),
+	assert_int_equal(issue(f, empty, f->spki, f->spki_len, time(NULL), &x, &err),
 	    CT_EINVAL);
 	assert_null(x);
 	assert_non_null(strstr(err.msg, "target 't'"));
@@ -200,11 +222,11 @@ test_malformed_spki(void **state)
 	/* every truncation is refused, never read past the end */
 	for (cut = 0; cut < f->spki_len; cut++) {
 		ct_err_clear(&err);
-		assert_int_equal(ct_issue(f->is, f->attrs, bad, cut, time(NULL), &x, &err),
+		assert_int_equal(issue(f, f->attrs, bad, cut, time(NULL), &x, &err),
 		    CT_EINVAL);
 	}
 	bad[0] = 0x31;
-	assert_int_equal(ct_issue(f->is, f->attrs, bad, f->spki_len, time(NULL), &x, &err),
+	assert_int_equal(issue(f, f->attrs, bad, f->spki_len, time(NULL), &x, &err),
 	    CT_EINVAL);
 	assert_null(x);
 	free_fixture(f);
