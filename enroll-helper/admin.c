@@ -15,20 +15,13 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "admin.h"
 #include "attrsrc.h"
 #include "conf.h"
 #include "ct.h"
 #include "issue.h"
 #include "store.h"
 
-#define PROG "certtoken-admin"
-
-struct admin {
-	const char *config_path;
-	int config_explicit;
-	struct ct_config *cfg;
-	struct ct_err err;
-};
 
 static void
 usage(FILE *f)
@@ -43,19 +36,26 @@ usage(FILE *f)
 	    "                                    print the expanded subject and SANs\n"
 	    "  issue --user USER --target TARGET (--pubkey FILE | --csr FILE)\n"
 	    "                                    issue a certificate, print it as PEM\n"
+	    "  token init --user USER [--type totp|hotp] [--algo sha1|sha256|sha512]\n"
+	    "             [--digits N] [--period SECONDS] [--secret BASE32] [--description TEXT]\n"
+	    "                                    create an OTP token; print its serial and otpauth URI\n"
+	    "  token list [--user USER] [--json] list tokens and their state\n"
+	    "  token enable|disable|delete|reset SERIAL\n"
+	    "                                    change a token (reset clears failures and lock)\n"
+	    "  token resync SERIAL CODE1 CODE2   find an HOTP token's counter from two codes\n"
 	    "TYPE: ec-p256 ec-p384 ed25519 rsa2048 rsa3072 rsa4096\n");
 }
 
-static int
-fail(struct admin *ad, int code)
+int
+admin_fail(struct admin *ad, int code)
 {
 	if (ad->err.msg[0] != '\0')
 		fprintf(stderr, PROG ": %s\n", ad->err.msg);
 	return ct_exit_status(code);
 }
 
-__attribute__((format(printf, 1, 2))) static int
-usage_error(const char *fmt, ...)
+int
+admin_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -67,9 +67,11 @@ usage_error(const char *fmt, ...)
 	return ct_exit_status(CT_EUSAGE);
 }
 
-static int
-load_config(struct admin *ad)
+int
+admin_load_config(struct admin *ad)
 {
+	if (ad->cfg != NULL)
+		return CT_OK;
 	return ct_config_load(ad->config_path, ad->config_explicit, &ad->cfg, NULL, &ad->err);
 }
 
@@ -153,16 +155,16 @@ cmd_ca_init(struct admin *ad, int argc, char **argv)
 		kt = optarg;
 	}
 	if (optind + 1 != argc)
-		return usage_error("ca init takes one GROUP");
-	if ((rc = load_config(ad)) != CT_OK || (g = find_group(ad, argv[optind])) == NULL)
-		return fail(ad, rc ? rc : CT_ENOENT);
+		return admin_usage_error("ca init takes one GROUP");
+	if ((rc = admin_load_config(ad)) != CT_OK || (g = find_group(ad, argv[optind])) == NULL)
+		return admin_fail(ad, rc ? rc : CT_ENOENT);
 	copy = *g;
 	if (kt != NULL && (t = ct_key_type_parse(kt)) < 0)
-		return usage_error("unknown key type '%s'", kt);
+		return admin_usage_error("unknown key type '%s'", kt);
 	if (kt != NULL)
 		copy.key_type = (enum ct_key_type)t;
 	if ((rc = ct_ca_init(ad->cfg->store_path, &copy, time(NULL), &ad->err)) != CT_OK)
-		return fail(ad, rc);
+		return admin_fail(ad, rc);
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "created the CA of access group %s (%s)", copy.name,
 	    ct_key_type_name(copy.key_type));
 	printf("created the CA of access group '%s' (%s) in %s\n", copy.name,
@@ -178,11 +180,11 @@ cmd_ca_export(struct admin *ad, int argc, char **argv)
 	int rc;
 
 	if (argc != 2)
-		return usage_error("ca export takes one GROUP");
-	if ((rc = load_config(ad)) != CT_OK || (g = find_group(ad, argv[1])) == NULL)
-		return fail(ad, rc ? rc : CT_ENOENT);
+		return admin_usage_error("ca export takes one GROUP");
+	if ((rc = admin_load_config(ad)) != CT_OK || (g = find_group(ad, argv[1])) == NULL)
+		return admin_fail(ad, rc ? rc : CT_ENOENT);
 	if ((rc = ct_ca_load(ad->cfg->store_path, g, &ca, &ad->err)) != CT_OK)
-		return fail(ad, rc);
+		return admin_fail(ad, rc);
 	PEM_write_X509(stdout, ct_ca_cert(ca));
 	ct_ca_free(ca);
 	return 0;
@@ -195,7 +197,7 @@ cmd_ca(struct admin *ad, int argc, char **argv)
 		return cmd_ca_init(ad, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "export") == 0)
 		return cmd_ca_export(ad, argc - 1, argv + 1);
-	return usage_error("ca needs init or export");
+	return admin_usage_error("ca needs init or export");
 }
 
 struct issue_args {
@@ -220,11 +222,11 @@ parse_issue_args(int argc, char **argv, struct issue_args *a, int want_key)
 		}
 	}
 	if (optind != argc || a->user == NULL || a->target == NULL)
-		return usage_error("--user and --target are required"), -1;
+		return admin_usage_error("--user and --target are required"), -1;
 	if (want_key && (a->pubkey == NULL) == (a->csr == NULL))
-		return usage_error("give exactly one of --pubkey FILE or --csr FILE"), -1;
+		return admin_usage_error("give exactly one of --pubkey FILE or --csr FILE"), -1;
 	if (!want_key && (a->pubkey != NULL || a->csr != NULL))
-		return usage_error("render takes no key"), -1;
+		return admin_usage_error("render takes no key"), -1;
 	return 0;
 }
 
@@ -236,7 +238,7 @@ prepare(struct admin *ad, const struct issue_args *a, const struct ct_target **t
 	struct ct_attrsrc *src = NULL;
 	int rc;
 
-	if ((rc = load_config(ad)) != CT_OK)
+	if ((rc = admin_load_config(ad)) != CT_OK)
 		return rc;
 	if ((*t = ct_config_target(ad->cfg, a->target)) == NULL)
 		return ct_err_set(&ad->err, CT_ENOENT, "target '%s' is not defined in %s", a->target,
@@ -263,7 +265,7 @@ cmd_render(struct admin *ad, int argc, char **argv)
 		fputs(text, stdout);
 	free(text);
 	ct_attrs_free(attrs);
-	return rc == CT_OK ? 0 : fail(ad, rc);
+	return rc == CT_OK ? 0 : admin_fail(ad, rc);
 }
 
 /* Read the --pubkey or --csr input and give the validated SPKI. */
@@ -329,7 +331,7 @@ out:
 	ct_ca_free(ca);
 	OPENSSL_free(spki);
 	ct_attrs_free(attrs);
-	return rc == CT_OK ? 0 : fail(ad, rc);
+	return rc == CT_OK ? 0 : admin_fail(ad, rc);
 }
 
 int
@@ -359,7 +361,7 @@ main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	optind = 0; /* re-initialise getopt: subcommands permute their options */
 	if (strcmp(cmd, "check-config") == 0 && argc == 1)
 		rc = cmd_check_config(&ad);
 	else if (strcmp(cmd, "ca") == 0)
@@ -368,8 +370,10 @@ main(int argc, char **argv)
 		rc = cmd_render(&ad, argc, argv);
 	else if (strcmp(cmd, "issue") == 0)
 		rc = cmd_issue(&ad, argc, argv);
+	else if (strcmp(cmd, "token") == 0)
+		rc = admin_cmd_token(&ad, argc, argv);
 	else
-		rc = usage_error("unknown command '%s'", cmd);
+		rc = admin_usage_error("unknown command '%s'", cmd);
 	ct_config_free(ad.cfg);
 	closelog();
 	return rc;

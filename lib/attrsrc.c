@@ -350,13 +350,14 @@ static int
 lsrc_fail(LDAP *ld, const char *uri, const char *what, int lrc, int code, struct ct_err *err)
 {
 	char *diag = NULL, vbuf[CT_VIS_MAX];
+	int show;
 
 	if (ld != NULL && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) != LDAP_OPT_SUCCESS)
 		diag = NULL;
-	ct_err_set(err, code, "LDAP %s: %s failed: %s%s%s%s", uri, what, ldap_err2string(lrc),
-	    diag != NULL && *diag != '\0' ? " (" : "",
-	    diag != NULL && *diag != '\0' ? vis(diag, vbuf, sizeof(vbuf)) : "",
-	    diag != NULL && *diag != '\0' ? ")" : "");
+	/* libldap's TLS layer leaves "(unknown error code)" there: not worth showing */
+	show = diag != NULL && *diag != '\0' && strncmp(diag, "(unknown", 8) != 0;
+	ct_err_set(err, code, "LDAP %s: %s failed: %s%s%s", uri, what, ldap_err2string(lrc),
+	    show ? ": " : "", show ? vis(diag, vbuf, sizeof(vbuf)) : "");
 	ldap_memfree(diag);
 	return code;
 }
@@ -491,9 +492,16 @@ lsrc_connect(struct ct_attrsrc *s, struct ct_err *err)
 	}
 	if ((rc = lsrc_set_options(ld, lc, tls, err)) < 0)
 		goto out;
+	if ((lrc = ldap_connect(ld)) != LDAP_SUCCESS) {
+		rc = lsrc_fail(ld, lc->uri, uri_is_scheme(lc->uri, "ldaps://") ?
+		    "connect (TLS handshake and certificate check)" : "connect", lrc, CT_EUNAVAIL,
+		    err);
+		goto out;
+	}
 	if (plain && lc->starttls && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
 		/* never fall back to cleartext */
-		rc = lsrc_fail(ld, lc->uri, "StartTLS", lrc, CT_EUNAVAIL, err);
+		rc = lsrc_fail(ld, lc->uri, "StartTLS (TLS handshake and certificate check)", lrc,
+		    CT_EUNAVAIL, err);
 		goto out;
 	}
 	if ((rc = lsrc_bind(ld, lc, err)) < 0)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <libconfig.h>
+#include <openssl/x509v3.h>
 
 #include "conf.h"
 #include "store.h"
@@ -501,6 +502,10 @@ load_template_usages(struct loader *L, const config_setting_t *e, struct ct_temp
 	}
 	if (ku != NULL && t->key_usage == 0 && config_setting_length(ku) == 0)
 		problem(L, ku, "template '%s' has no key usage", t->name ? t->name : "?");
+	/* RFC 5280 4.2.1.9: keyCertSign only with cA TRUE, and leaves are never CAs */
+	if (t->key_usage & KU_KEY_CERT_SIGN)
+		problem(L, ku, "template '%s': CertSign is not allowed in a leaf certificate",
+		    t->name ? t->name : "?");
 }
 
 static void

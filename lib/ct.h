@@ -22,7 +22,8 @@ enum {
 	CT_ECRYPTO = -8,  /* a cryptographic operation failed (exit 70) */
 	CT_EEXIST = -9,   /* would overwrite something that exists (exit 73) */
 	CT_EUSAGE = -10,  /* wrong command-line usage (exit 64) */
-	CT_EPENDING = -11 /* accepted, not yet issued (exit 75) */
+	CT_EPENDING = -11, /* accepted, not yet issued (exit 75) */
+	CT_ELOCKED = -12   /* too many failures: locked for a while (exit 77) */
 };
 
 #define CT_ERR_MAX 512

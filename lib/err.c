@@ -74,6 +74,7 @@ ct_exit_status(int code)
 	case CT_EUNAVAIL:	return EX_UNAVAILABLE;
 	case CT_EPENDING:	return EX_TEMPFAIL;
 	case CT_EPERM:		return EX_NOPERM;
+	case CT_ELOCKED:	return EX_NOPERM;
 	case CT_ECONFIG:	return EX_CONFIG;
 	case CT_EIO:		return EX_IOERR;
 	case CT_EEXIST:		return EX_CANTCREAT;

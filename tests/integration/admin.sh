@@ -68,7 +68,7 @@ run_status 0 "check-config accepts the full configuration" ADM check-config
 run_status 65 "issuing before ca init names the missing CA" ADM ca export default
 grep_ok "the error says to run ca init" "ca init default" "$ERR"
 run_status 0 "ca init creates the default group CA" ADM ca init default
-run_status 0 "ca init creates an Ed25519 group CA" ADM ca init ops
+run_status 0 "ca init creates an Ed25519 group CA (options after the group)" ADM ca init ops --key-type ed25519
 run_status 73 "ca init refuses to overwrite an existing CA" ADM ca init default
 run_status 65 "ca init of an undefined group fails" ADM ca init nosuch
 check "store directories are 0700" test "$(stat -c %a "$T/store" "$T/store/groups" "$T/store/groups/default" | sort -u)" = 700

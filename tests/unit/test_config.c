@@ -173,6 +173,8 @@ test_references_and_names(void **state)
 	expect_problems("ca_connectors = ( { name = \"local\"; type = \"queue\"; } );\n", 1,
 	    "CA connector type 'queue' is not supported", NULL);
 	expect_problems("access_groups = ();\n", 2, "'access_groups' is empty", NULL);
+	expect_problems("templates = ( { name = \"client\"; key_usage = [ \"CertSign\" ]; } );\n", 1,
+	    "CertSign is not allowed in a leaf certificate", NULL);
 }
 
 static void

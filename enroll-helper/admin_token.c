@@ -1,0 +1,445 @@
+/* certtoken-admin token ...: OTP token management. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <qrencode.h>
+
+#include "admin.h"
+#include "otp.h"
+#include "store.h"
+#include "tokens.h"
+
+struct init_args {
+	const char *user, *secret, *description;
+	int type, algo, digits, period;
+};
+
+/* Print TEXT as a QR code with Unicode half blocks (two modules per line). */
+static void
+print_qr(const char *text)
+{
+	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	int x, y, w, top, bottom;
+
+	if (qr == NULL)
+		return;
+	w = qr->width;
+	for (y = -2; y < w + 2; y += 2) {
+		for (x = -2; x < w + 2; x++) {
+			top = y >= 0 && y < w && x >= 0 && x < w && (qr->data[y * w + x] & 1);
+			bottom = y + 1 >= 0 && y + 1 < w && x >= 0 && x < w &&
+			    (qr->data[(y + 1) * w + x] & 1);
+			/* dark modules print as spaces on a light background */
+			fputs(top && bottom ? " " : top ? "\u2584" : bottom ? "\u2580" : "\u2588",
+			    stdout);
+		}
+		putchar('\n');
+	}
+	QRcode_free(qr);
+}
+
+static int
+parse_init(int argc, char **argv, struct init_args *a)
+{
+	static const struct option opts[] = { { "user", required_argument, NULL, 'u' },
+		{ "type", required_argument, NULL, 't' }, { "algo", required_argument, NULL, 'a' },
+		{ "digits", required_argument, NULL, 'd' }, { "period", required_argument, NULL, 'p' },
+		{ "secret", required_argument, NULL, 's' },
+		{ "description", required_argument, NULL, 'D' }, { NULL, 0, NULL, 0 } };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u': a->user = optarg; break;
+		case 't': a->type = ct_token_type_parse(optarg); break;
+		case 'a': a->algo = ct_otp_algo_parse(optarg); break;
+		case 'd': a->digits = atoi(optarg); break;
+		case 'p': a->period = atoi(optarg); break;
+		case 's': a->secret = optarg; break;
+		case 'D': a->description = optarg; break;
+		default: return -1;
+		}
+	}
+	if (optind != argc || a->user == NULL)
+		return admin_usage_error("token init needs --user USER"), -1;
+	if (a->type != CT_TOKEN_HOTP && a->type != CT_TOKEN_TOTP)
+		return admin_usage_error("--type must be totp or hotp"), -1;
+	if (a->algo < 0)
+		return admin_usage_error("--algo must be sha1, sha256 or sha512"), -1;
+	if (a->period < 10 || a->period > 300 || a->digits < 6 || a->digits > 8)
+		return admin_usage_error("--digits must be 6-8 and --period 10-300"), -1;
+	if (a->description != NULL && strlen(a->description) >= CT_DESC_MAX)
+		return admin_usage_error("--description is too long"), -1;
+	return 0;
+}
+
+/* Fill T's secret from --secret or at random (the digest's size). */
+static int
+make_secret(const struct init_args *a, struct ct_token *t, struct ct_err *err)
+{
+	static const size_t sizes[] = { [CT_OTP_SHA1] = 20, [CT_OTP_SHA256] = 32,
+		[CT_OTP_SHA512] = 64 };
+
+	if (a->secret == NULL) {
+		t->secret_len = sizes[a->algo];
+		return RAND_bytes(t->secret, (int)t->secret_len) == 1 ? CT_OK :
+		    ct_err_set(err, CT_ECRYPTO, "no random numbers");
+	}
+	if (ct_base32_decode(a->secret, t->secret, sizeof(t->secret), &t->secret_len) != CT_OK ||
+	    t->secret_len < 10)
+		return ct_err_set(err, CT_EINVAL, "--secret must be base32 of 10 to %d bytes",
+		    CT_OTP_SECRET_MAX);
+	return CT_OK;
+}
+
+static int
+add_token(struct admin *ad, const char *user, const struct ct_token *t)
+{
+	struct ct_tokens_db *db = NULL;
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_user_tokens u;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	if ((rc = ct_store_mkdir(ad->cfg->store_path, &ad->err)) != CT_OK ||
+	    (rc = ct_tokens_open(ad->cfg->store_path, 1, &db, &ad->err)) != CT_OK ||
+	    (rc = ct_tokens_begin(db, user, &tx, &ad->err)) != CT_OK)
+		goto out;
+	rc = ct_tokens_read(tx, &u, &ad->err);
+	if (rc == CT_ENOENT) {
+		ct_err_clear(&ad->err);
+		rc = CT_OK;
+	}
+	if (rc != CT_OK)
+		goto out;
+	if (u.n >= CT_TOKENS_MAX) {
+		rc = ct_err_set(&ad->err, CT_EINVAL, "user '%s' already has %d tokens", user,
+		    CT_TOKENS_MAX);
+		goto out;
+	}
+	u.tok[u.n++] = *t;
+	rc = ct_tokens_write(tx, &u, &ad->err);
+out:
+	ct_user_tokens_clear(&u);
+	ct_tokens_end(tx);
+	ct_tokens_close(db);
+	return rc;
+}
+
+static int
+token_init(struct admin *ad, int argc, char **argv)
+{
+	struct init_args a = { NULL, NULL, NULL, CT_TOKEN_TOTP, CT_OTP_SHA1, 0, 0 };
+	struct ct_token t;
+	char host[256] = "", account[CT_USER_MAX + 300], *uri = NULL;
+	int rc;
+
+	if ((rc = admin_load_config(ad)) != CT_OK)
+		return admin_fail(ad, rc);
+	a.digits = ad->cfg->otp.digits;
+	a.period = ad->cfg->otp.period;
+	if (parse_init(argc, argv, &a) != 0)
+		return ct_exit_status(CT_EUSAGE);
+	if (!ct_tokens_user_valid(a.user))
+		return admin_fail(ad, ct_err_set(&ad->err, CT_EINVAL, "'%s' is not a usable "
+		    "user name", a.user));
+	memset(&t, 0, sizeof(t));
+	t.type = (enum ct_token_type)a.type;
+	t.algo = (enum ct_otp_algo)a.algo;
+	t.active = 1;
+	t.digits = a.digits;
+	t.period = a.type == CT_TOKEN_TOTP ? a.period : 0;
+	t.last_step = -1;
+	t.created = (int64_t)time(NULL);
+	snprintf(t.rollout_state, sizeof(t.rollout_state), "enrolled");
+	snprintf(t.description, sizeof(t.description), "%s", a.description ? a.description : "");
+	if ((rc = make_secret(&a, &t, &ad->err)) != CT_OK ||
+	    (rc = ct_tokens_new_serial(a.type == CT_TOKEN_TOTP ? "TOTP" : "HOTP", t.serial)) ||
+	    (rc = add_token(ad, a.user, &t)) != CT_OK)
+		goto out;
+	(void)gethostname(host, sizeof(host) - 1);
+	snprintf(account, sizeof(account), "%s@%s", a.user, host);
+	if ((rc = ct_otpauth_uri(a.type == CT_TOKEN_TOTP, "certtoken", account, t.secret,
+	    t.secret_len, t.algo, t.digits, t.period, 0, &uri)) != CT_OK)
+		goto out;
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "created %s token %s for user %s",
+	    ct_token_type_name(t.type), t.serial, a.user);
+	printf("serial: %s\nuser: %s\nuri: %s\n", t.serial, a.user, uri);
+	if (isatty(STDOUT_FILENO))
+		print_qr(uri);
+out:
+	ct_free_secret(uri);
+	OPENSSL_cleanse(&t, sizeof(t));
+	return rc == CT_OK ? 0 : admin_fail(ad, rc);
+}
+
+/* --- commands on one token, found by serial ------------------------------- */
+
+struct find {
+	struct ct_tokens_db *db;
+	const char *serial;
+	char user[CT_USER_MAX];
+};
+
+static int
+find_serial(void *ctx, const char *user)
+{
+	struct find *f = ctx;
+	struct ct_user_tokens u;
+	struct ct_err err = { 0 };
+	size_t i;
+	int found = 0;
+
+	memset(&u, 0, sizeof(u));
+	if (ct_tokens_peek(f->db, user, &u, &err) == CT_OK)
+		for (i = 0; i < u.n && !found; i++)
+			found = strcmp(u.tok[i].serial, f->serial) == 0;
+	ct_user_tokens_clear(&u);
+	if (found)
+		snprintf(f->user, sizeof(f->user), "%s", user);
+	return found;
+}
+
+typedef int (*token_op)(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err);
+
+/* Apply OP to token SERIAL inside its owner's transaction. */
+static int
+with_token(struct admin *ad, const char *serial, token_op op, void *ctx, char *user_out)
+{
+	struct find f = { NULL, serial, "" };
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_user_tokens u;
+	size_t i;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	if ((rc = ct_tokens_open(ad->cfg->store_path, 0, &f.db, &ad->err)) != CT_OK)
+		goto out;
+	if ((rc = ct_tokens_foreach_user(f.db, find_serial, &f, &ad->err)) <= 0) {
+		rc = rc < 0 ? rc : ct_err_set(&ad->err, CT_ENOENT, "no token %s", serial);
+		goto out;
+	}
+	if ((rc = ct_tokens_begin(f.db, f.user, &tx, &ad->err)) != CT_OK ||
+	    (rc = ct_tokens_read(tx, &u, &ad->err)) != CT_OK)
+		goto out;
+	for (i = 0; i < u.n && strcmp(u.tok[i].serial, serial) != 0; i++)
+		;
+	if (i == u.n) {
+		rc = ct_err_set(&ad->err, CT_ENOENT, "no token %s", serial);
+		goto out;
+	}
+	if ((rc = op(&u, i, ctx, &ad->err)) == CT_OK)
+		rc = ct_tokens_write(tx, &u, &ad->err);
+	memcpy(user_out, f.user, sizeof(f.user));
+out:
+	ct_user_tokens_clear(&u);
+	ct_tokens_end(tx);
+	ct_tokens_close(f.db);
+	return rc;
+}
+
+static int
+op_enable(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
+{
+	(void)err;
+	u->tok[i].active = *(int *)ctx;
+	return CT_OK;
+}
+
+static int
+op_reset(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
+{
+	(void)ctx;
+	(void)err;
+	u->tok[i].failcount = 0;
+	u->tok[i].lock_until = 0;
+	return CT_OK;
+}
+
+static int
+op_delete(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
+{
+	(void)ctx;
+	(void)err;
+	OPENSSL_cleanse(&u->tok[i], sizeof(u->tok[i]));
+	memmove(&u->tok[i], &u->tok[i + 1], (u->n - i - 1) * sizeof(u->tok[0]));
+	u->n--;
+	return CT_OK;
+}
+
+#define RESYNC_WINDOW 10000
+
+/* Two consecutive HOTP codes find the token's counter again. */
+static int
+op_resync(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
+{
+	const char *const *codes = ctx;
+	struct ct_token *t = &u->tok[i];
+	uint64_t c, d;
+
+	if (t->type != CT_TOKEN_HOTP)
+		return ct_err_set(err, CT_EINVAL, "token %s is not an HOTP token", t->serial);
+	for (c = t->counter; c < t->counter + RESYNC_WINDOW; c++) {
+		if (ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, c, 0, codes[0],
+		    &d) == CT_OK &&
+		    ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, c + 1, 0,
+		    codes[1], &d) == CT_OK) {
+			t->counter = c + 2;
+			t->failcount = 0;
+			t->lock_until = 0;
+			return CT_OK;
+		}
+	}
+	return ct_err_set(err, CT_EPERM, "the codes do not match two consecutive counters "
+	    "within %d of the current one", RESYNC_WINDOW);
+}
+
+static int
+token_serial_cmd(struct admin *ad, const char *cmd, int argc, char **argv)
+{
+	char user[CT_USER_MAX] = "";
+	int on = strcmp(cmd, "enable") == 0, rc;
+	int resync = strcmp(cmd, "resync") == 0;
+	token_op op = strcmp(cmd, "reset") == 0 ? op_reset : strcmp(cmd, "delete") == 0 ? op_delete
+	    : resync ? op_resync : op_enable;
+
+	if (argc != (resync ? 4 : 2))
+		return admin_usage_error(resync ? "token resync SERIAL CODE1 CODE2"
+						: "token %s SERIAL", cmd);
+	if ((rc = admin_load_config(ad)) != CT_OK)
+		return admin_fail(ad, rc);
+	rc = with_token(ad, argv[1], op, resync ? (void *)(argv + 2) : (void *)&on, user);
+	if (rc != CT_OK)
+		return admin_fail(ad, rc);
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "token %s of user %s: %s", argv[1], user, cmd);
+	printf("token %s of user %s: %s\n", argv[1], user, cmd);
+	return 0;
+}
+
+/* --- list ------------------------------------------------------------------ */
+
+struct lister {
+	struct admin *ad;
+	struct ct_tokens_db *db;
+	int json, count, failed;
+};
+
+static void
+json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+print_token(struct lister *l, const char *user, const struct ct_token *t)
+{
+	time_t now = time(NULL);
+	int locked = t->lock_until != 0 && now < t->lock_until;
+
+	if (!l->json) {
+		printf("%-22s %-12s %-11s %-8s fail=%-3d %-8s %s\n", t->serial, user,
+		    ct_token_type_name(t->type), t->active ? "active" : "disabled", t->failcount,
+		    locked ? "locked" : "-", t->rollout_state);
+		return;
+	}
+	printf("%s{\"serial\":", l->count ? ",\n " : " ");
+	json_string(t->serial);
+	printf(",\"user\":");
+	json_string(user);
+	printf(",\"type\":\"%s\",\"active\":%s,\"failcount\":%d,\"locked_until\":%lld,"
+	    "\"rollout_state\":", ct_token_type_name(t->type), t->active ? "true" : "false",
+	    t->failcount, locked ? (long long)t->lock_until : 0LL);
+	json_string(t->rollout_state);
+	printf(",\"description\":");
+	json_string(t->description);
+	printf(",\"created\":%lld}", (long long)t->created);
+}
+
+static int
+list_user(void *ctx, const char *user)
+{
+	struct lister *l = ctx;
+	struct ct_user_tokens u;
+	struct ct_err err = { 0 };
+	size_t i;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	rc = ct_tokens_peek(l->db, user, &u, &err);
+	if (rc != CT_OK && rc != CT_ENOENT) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		l->failed = rc;
+	}
+	for (i = 0; rc == CT_OK && i < u.n; i++, l->count++)
+		print_token(l, user, &u.tok[i]);
+	ct_user_tokens_clear(&u);
+	return 0;
+}
+
+static int
+token_list(struct admin *ad, int argc, char **argv)
+{
+	static const struct option opts[] = { { "user", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	struct lister l = { ad, NULL, 0, 0, 0 };
+	const char *user = NULL;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'u')
+			user = optarg;
+		else if (c == 'j')
+			l.json = 1;
+		else
+			return ct_exit_status(CT_EUSAGE);
+	}
+	if (optind != argc)
+		return admin_usage_error("token list [--user USER] [--json]");
+	if ((rc = admin_load_config(ad)) != CT_OK ||
+	    (rc = ct_tokens_open(ad->cfg->store_path, 0, &l.db, &ad->err)) != CT_OK)
+		return admin_fail(ad, rc);
+	if (l.json)
+		printf("[\n");
+	rc = user != NULL ? list_user(&l, user) : ct_tokens_foreach_user(l.db, list_user, &l,
+	    &ad->err);
+	if (l.json)
+		printf("%s]\n", l.count ? "\n" : "");
+	ct_tokens_close(l.db);
+	if (rc == CT_OK)
+		rc = l.failed;
+	return rc == CT_OK ? 0 : admin_fail(ad, rc);
+}
+
+int
+admin_cmd_token(struct admin *ad, int argc, char **argv)
+{
+	const char *sub = argc >= 2 ? argv[1] : "";
+
+	if (strcmp(sub, "init") == 0)
+		return token_init(ad, argc - 1, argv + 1);
+	if (strcmp(sub, "list") == 0)
+		return token_list(ad, argc - 1, argv + 1);
+	if (strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0 ||
+	    strcmp(sub, "delete") == 0 || strcmp(sub, "reset") == 0 || strcmp(sub, "resync") == 0)
+		return token_serial_cmd(ad, sub, argc - 1, argv + 1);
+	return admin_usage_error("token needs init, list, enable, disable, delete, reset or "
+	    "resync");
+}

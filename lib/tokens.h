@@ -1,0 +1,109 @@
+/* The token store: each user's tokens and their state.
+ *
+ * Backend-neutral interface; the files backend keeps one file per user,
+ * STORE/tokens/USER, and a lock file STORE/tokens/USER.lock that is never
+ * unlinked.  An update is a transaction: ct_tokens_begin takes the user's
+ * exclusive lock and holds it across read -> verify -> write, so concurrent
+ * logins never lose an update; ct_tokens_write replaces the file atomically
+ * (temp + fsync + rename), so a crash or a full disk leaves the old state.
+ * OTP secrets are encrypted at rest with AES-256-GCM under STORE/secret.key
+ * (32 random bytes, 0600, created on first use); the user name and token
+ * serial are authenticated with each secret, so a secret cannot be moved to
+ * another user or token. */
+#ifndef CT_TOKENS_H
+#define CT_TOKENS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct.h"
+#include "otp.h"
+
+#define CT_TOKENS_MAX 16          /* tokens per user */
+#define CT_SERIAL_MAX 40          /* bytes of a token serial, with the NUL */
+#define CT_DESC_MAX 128           /* bytes of a description, with the NUL */
+#define CT_ROLLOUT_MAX 16         /* bytes of a rollout state, with the NUL */
+#define CT_USER_MAX 64            /* bytes of a user name */
+
+enum ct_token_type {
+	CT_TOKEN_HOTP,
+	CT_TOKEN_TOTP,
+	CT_TOKEN_CERT
+};
+
+/* "hotp" "totp" "certificate" <-> enum; parse gives -1 when unknown. */
+int ct_token_type_parse(const char *name);
+const char *ct_token_type_name(enum ct_token_type t);
+
+struct ct_token {
+	char serial[CT_SERIAL_MAX];
+	enum ct_token_type type;
+	int active;                   /* 0: disabled by an administrator */
+	enum ct_otp_algo algo;
+	int digits;
+	int period;                   /* TOTP seconds */
+	unsigned char secret[CT_OTP_SECRET_MAX]; /* plaintext, in memory only */
+	size_t secret_len;
+	uint64_t counter;             /* HOTP: the next counter to accept */
+	int64_t last_step;            /* TOTP: the last accepted time step, -1 if none */
+	int failcount;
+	int64_t lock_until;           /* epoch seconds; 0: not locked */
+	char rollout_state[CT_ROLLOUT_MAX]; /* "enrolled", "pending", ... */
+	char description[CT_DESC_MAX];
+	int64_t created;              /* epoch seconds */
+};
+
+struct ct_user_tokens {
+	struct ct_token tok[CT_TOKENS_MAX];
+	size_t n;
+};
+
+/* Wipe every secret in T and empty it. */
+void ct_user_tokens_clear(struct ct_user_tokens *t);
+
+/* Is NAME acceptable as a user name in the store: 1-63 bytes of
+ * [A-Za-z0-9._@-], not starting with '.' or '-'? */
+int ct_tokens_user_valid(const char *name);
+
+/* A new random token serial with PREFIX ("TOTP", "HOTP", "CERT") into OUT. */
+int ct_tokens_new_serial(const char *prefix, char out[CT_SERIAL_MAX]);
+
+struct ct_tokens_db;
+struct ct_tokens_tx;
+
+/* Open the store at STORE_PATH: the store and STORE/tokens must be
+ * directories owned by the effective uid and not writable by group or
+ * others (CT_EPERM otherwise, with the reason); STORE/tokens and the secret
+ * key are created when CREATE is set and they are missing (CT_ENOENT
+ * otherwise). */
+int ct_tokens_open(const char *store_path, int create, struct ct_tokens_db **out,
+    struct ct_err *err);
+void ct_tokens_close(struct ct_tokens_db *db);
+
+/* Start a transaction on USER: take the user's exclusive lock (blocking).
+ * CT_EINVAL for a user name ct_tokens_user_valid refuses. */
+int ct_tokens_begin(struct ct_tokens_db *db, const char *user, struct ct_tokens_tx **out,
+    struct ct_err *err);
+
+/* Read the user's tokens (secrets decrypted).  CT_ENOENT when the user has
+ * no token file; CT_EIO with the file and line when the file is corrupt or a
+ * secret does not decrypt (never treated as "no tokens"). */
+int ct_tokens_read(struct ct_tokens_tx *tx, struct ct_user_tokens *out, struct ct_err *err);
+
+/* Replace the user's tokens atomically (an empty set removes the file). */
+int ct_tokens_write(struct ct_tokens_tx *tx, const struct ct_user_tokens *in,
+    struct ct_err *err);
+
+/* End the transaction and release the lock (NULL is allowed). */
+void ct_tokens_end(struct ct_tokens_tx *tx);
+
+/* Read USER's tokens without a transaction (for listing); as ct_tokens_read. */
+int ct_tokens_peek(struct ct_tokens_db *db, const char *user, struct ct_user_tokens *out,
+    struct ct_err *err);
+
+/* Call FN(CTX, user) for every user with a token file, in no particular
+ * order; stops when FN returns non-zero and returns that value. */
+int ct_tokens_foreach_user(struct ct_tokens_db *db, int (*fn)(void *ctx, const char *user),
+    void *ctx, struct ct_err *err);
+
+#endif

@@ -1,0 +1,291 @@
+/* pam_certtoken: thin PAM entry points over lib/.  Each entry point parses its
+ * arguments, calls one library function, logs the decision once and maps the
+ * result to a PAM code in one place.  No global state: the module may live in
+ * long-running, multi-threaded processes. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "ct.h"
+#include "tokens.h"
+
+#define OTP_PROMPT "OTP: "
+#define CODE_MAX 16
+
+enum no_token { NO_TOKEN_DENY, NO_TOKEN_IGNORE };
+enum first_pass { FIRST_PASS_NONE, FIRST_PASS_USE, FIRST_PASS_TRY };
+
+struct args {
+	const char *config;       /* NULL: the default path */
+	int debug;
+	int otp;                  /* run the OTP step */
+	enum no_token no_token;
+	enum first_pass first_pass;
+};
+
+/* Parse ARGV into A.  Every argument is matched whole; anything unknown or
+ * malformed is refused (and logged), never ignored. */
+static int
+parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < argc; i++) {
+		const char *s = argv[i];
+		if (strcmp(s, "debug") == 0)
+			a->debug = 1;
+		else if (strcmp(s, "otp") == 0)
+			a->otp = 1;
+		else if (strncmp(s, "config=", 7) == 0 && s[7] == '/')
+			a->config = s + 7;
+		else if (strcmp(s, "no_token=deny") == 0)
+			a->no_token = NO_TOKEN_DENY;
+		else if (strcmp(s, "no_token=ignore") == 0)
+			a->no_token = NO_TOKEN_IGNORE;
+		else if (strcmp(s, "use_first_pass") == 0)
+			a->first_pass = FIRST_PASS_USE;
+		else if (strcmp(s, "try_first_pass") == 0)
+			a->first_pass = FIRST_PASS_TRY;
+		else {
+			pam_syslog(pamh, LOG_ERR, "refusing: unknown or malformed module argument "
+			    "'%s'", s);
+			return -1;
+		}
+	}
+	a->otp = 1; /* the OTP step is the only step in this version */
+	return 0;
+}
+
+/* Log one decision with the context an administrator needs (never a code). */
+__attribute__((format(printf, 4, 5))) static void
+decision(pam_handle_t *pamh, int prio, const char *user, const char *fmt, ...)
+{
+	const void *service = NULL, *rhost = NULL;
+	char what[CT_ERR_MAX + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	(void)pam_get_item(pamh, PAM_SERVICE, &service);
+	(void)pam_get_item(pamh, PAM_RHOST, &rhost);
+	pam_syslog(pamh, prio, "%s; user=%s service=%s rhost=%s", what, user ? user : "?",
+	    service ? (const char *)service : "?", rhost ? (const char *)rhost : "");
+}
+
+static int
+load(pam_handle_t *pamh, const struct args *a, struct ct_config **cfg,
+    struct ct_tokens_db **db)
+{
+	struct ct_err err = { 0 };
+	const char *path = a->config ? a->config : ct_config_default_path();
+
+	if (ct_config_load(path, a->config != NULL, cfg, NULL, &err) != CT_OK) {
+		pam_syslog(pamh, LOG_ERR, "configuration: %s", err.msg);
+		return PAM_SERVICE_ERR;
+	}
+	if (ct_tokens_open((*cfg)->store_path, 0, db, &err) != CT_OK) {
+		pam_syslog(pamh, LOG_ERR, "token store unavailable: %s", err.msg);
+		ct_config_free(*cfg);
+		*cfg = NULL;
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+	return PAM_SUCCESS;
+}
+
+/* Obtain the code: from PAM_AUTHTOK (use_/try_first_pass) or by prompting. */
+static int
+get_code(pam_handle_t *pamh, const struct args *a, char **code)
+{
+	const void *tok = NULL;
+	char *resp = NULL;
+	int rc;
+
+	if (a->first_pass != FIRST_PASS_NONE &&
+	    pam_get_item(pamh, PAM_AUTHTOK, &tok) == PAM_SUCCESS && tok != NULL) {
+		*code = strdup(tok);
+		return *code ? PAM_SUCCESS : PAM_BUF_ERR;
+	}
+	if (a->first_pass == FIRST_PASS_USE)
+		return PAM_AUTH_ERR;
+	rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", OTP_PROMPT);
+	if (rc != PAM_SUCCESS || resp == NULL) {
+		ct_free_secret(resp);
+		return rc == PAM_SUCCESS ? PAM_CONV_ERR : rc;
+	}
+	*code = resp;
+	return PAM_SUCCESS;
+}
+
+/* The one place where library results become PAM codes for auth. */
+static int
+map_auth(int rc, const struct args *a)
+{
+	switch (rc) {
+	case CT_OK:		return PAM_SUCCESS;
+	case CT_EPERM:		return PAM_AUTH_ERR;
+	case CT_ELOCKED:	return PAM_MAXTRIES;
+	case CT_ENOENT:		return a->no_token == NO_TOKEN_IGNORE ? PAM_IGNORE : PAM_AUTH_ERR;
+	case CT_EINVAL:		return PAM_USER_UNKNOWN;
+	default:		return PAM_AUTHINFO_UNAVAIL;
+	}
+}
+
+static void
+log_auth(pam_handle_t *pamh, const char *user, int rc, const struct ct_auth_result *res,
+    const struct ct_err *err)
+{
+	switch (rc) {
+	case CT_OK:
+		decision(pamh, LOG_NOTICE, user, "OTP accepted (token %s)", res->serial);
+		break;
+	case CT_EPERM:
+		decision(pamh, LOG_WARNING, user, "OTP refused (token %s, %d failures)",
+		    res->serial, res->failcount);
+		break;
+	case CT_ELOCKED:
+		decision(pamh, LOG_WARNING, user, "OTP refused: locked until %lld (token %s)",
+		    (long long)res->lock_until, res->serial);
+		break;
+	case CT_ENOENT:
+		decision(pamh, LOG_NOTICE, user, "no active OTP token");
+		break;
+	default:
+		decision(pamh, LOG_ERR, user, "OTP refused: %s", err->msg);
+	}
+}
+
+/* Does USER have an OTP token at all?  (Only asked for no_token=ignore.) */
+static int
+has_token(struct ct_tokens_db *db, const char *user)
+{
+	struct ct_auth_result res;
+	struct ct_err err = { 0 };
+	int rc = ct_auth_account(db, user, time(NULL), &res, &err);
+
+	return rc != CT_ENOENT;
+}
+
+static int
+otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
+    struct ct_tokens_db *db, const char *user)
+{
+	struct ct_auth_result res = { { 0 }, 0, 0 };
+	struct ct_err err = { 0 };
+	char *code = NULL;
+	int rc, prc;
+
+	if (!ct_tokens_user_valid(user))
+		rc = CT_EINVAL;
+	else if (a->no_token == NO_TOKEN_IGNORE && !has_token(db, user))
+		rc = CT_ENOENT;
+	else
+		rc = CT_OK;
+	if (rc == CT_ENOENT) {
+		log_auth(pamh, user, rc, &res, &err);
+		return map_auth(rc, a);
+	}
+	/* everyone else is prompted alike: the prompt does not reveal who has a token */
+	if ((prc = get_code(pamh, a, &code)) != PAM_SUCCESS) {
+		decision(pamh, LOG_WARNING, user, "no OTP entered (%s)", pam_strerror(pamh, prc));
+		return prc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
+	}
+	if (rc == CT_OK)
+		rc = ct_auth_otp(db, &cfg->otp, user, code, time(NULL), &res, &err);
+	ct_free_secret(code);
+	log_auth(pamh, user, rc, &res, &err);
+	return map_auth(rc, a);
+}
+
+PAM_EXTERN int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct ct_config *cfg = NULL;
+	struct ct_tokens_db *db = NULL;
+	const char *user = NULL;
+	struct args a;
+	int rc;
+
+	(void)flags;
+	if (parse_args(pamh, argc, argv, &a) != 0)
+		return PAM_SERVICE_ERR;
+	if ((rc = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS || user == NULL ||
+	    user[0] == '\0') {
+		pam_syslog(pamh, LOG_ERR, "cannot determine the user name");
+		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_USER_UNKNOWN;
+	}
+	if ((rc = load(pamh, &a, &cfg, &db)) != PAM_SUCCESS)
+		return rc;
+	rc = otp_step(pamh, &a, cfg, db, user);
+	ct_tokens_close(db);
+	ct_config_free(cfg);
+	return rc;
+}
+
+PAM_EXTERN int
+pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+/* The one place where account results become PAM codes. */
+static int
+map_account(int rc, const struct args *a)
+{
+	switch (rc) {
+	case CT_OK:		return PAM_SUCCESS;
+	case CT_ENOENT:		return a->no_token == NO_TOKEN_IGNORE ? PAM_IGNORE : PAM_PERM_DENIED;
+	case CT_EPERM:		return PAM_PERM_DENIED;
+	case CT_ELOCKED:	return PAM_PERM_DENIED;
+	case CT_EINVAL:		return PAM_USER_UNKNOWN;
+	default:		return PAM_AUTHINFO_UNAVAIL;
+	}
+}
+
+PAM_EXTERN int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct ct_config *cfg = NULL;
+	struct ct_tokens_db *db = NULL;
+	struct ct_auth_result res;
+	struct ct_err err = { 0 };
+	const char *user = NULL;
+	struct args a;
+	int rc;
+
+	(void)flags;
+	if (parse_args(pamh, argc, argv, &a) != 0)
+		return PAM_SERVICE_ERR;
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL)
+		return PAM_USER_UNKNOWN;
+	if ((rc = load(pamh, &a, &cfg, &db)) != PAM_SUCCESS)
+		return rc;
+	rc = ct_tokens_user_valid(user) ? ct_auth_account(db, user, time(NULL), &res, &err)
+					: CT_EINVAL;
+	if (rc == CT_EPERM)
+		decision(pamh, LOG_WARNING, user, "account refused: every token is disabled");
+	else if (rc == CT_ELOCKED)
+		decision(pamh, LOG_WARNING, user, "account refused: locked until %lld",
+		    (long long)res.lock_until);
+	else if (rc != CT_OK && rc != CT_ENOENT)
+		decision(pamh, LOG_ERR, user, "account refused: %s", err.msg);
+	ct_tokens_close(db);
+	ct_config_free(cfg);
+	return map_account(rc, &a);
+}
