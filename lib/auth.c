@@ -98,6 +98,9 @@ ct_auth_otp(struct ct_tokens_db *db, const struct ct_otp_conf *conf, const char 
 
 	memset(res, 0, sizeof(*res));
 	memset(&u, 0, sizeof(u));
+	/* no lock file for names without tokens: login prompts take any name */
+	if (!ct_tokens_exists(db, user))
+		return CT_ENOENT;
 	if ((rc = ct_tokens_begin(db, user, &tx, err)) != CT_OK)
 		goto out;
 	if ((rc = ct_tokens_read(tx, &u, err)) != CT_OK)

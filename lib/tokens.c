@@ -43,21 +43,21 @@
 #define LOCK_SUFFIX ".lock"
 
 struct ct_tokens_db {
-	char *dir;                    /* STORE/tokens */
-	EVP_CIPHER *gcm;              /* fetched once per handle */
+	char *dir; /* STORE/tokens */
+	EVP_CIPHER *gcm; /* fetched once per handle */
 	unsigned char key[KEY_LEN];
 };
 
 struct ct_tokens_tx {
 	struct ct_tokens_db *db;
 	char user[CT_USER_MAX];
-	char *path;                   /* STORE/tokens/USER */
-	int lock_fd;                  /* flock(LOCK_EX) held while open */
+	char *path; /* STORE/tokens/USER */
+	int lock_fd; /* flock(LOCK_EX) held while open */
 };
 
 /* ---- names ---- */
 
-static const char *const type_names[] = { "hotp", "totp", "certificate" };
+static const char *const type_names[] = {"hotp", "totp", "certificate"};
 
 int
 ct_token_type_parse(const char *name)
@@ -104,14 +104,14 @@ ct_tokens_user_valid(const char *name)
 {
 	size_t len;
 
-	if (name == NULL || !word_valid(name, CT_USER_MAX, 0) || name[0] == '.' ||
-	    name[0] == '-')
+	if (name == NULL || !word_valid(name, CT_USER_MAX, 0) || name[0] == '.' || name[0] == '-')
 		return 0;
 	/* Names the backend uses for its own files (USER.lock, and the
 	 * USER.tmp.RANDOM temporaries of ct_file_write_atomic) are not user
 	 * names: otherwise user "x.lock" would be user x's lock file. */
 	len = strlen(name);
-	if (len >= strlen(LOCK_SUFFIX) && strcmp(name + len - strlen(LOCK_SUFFIX), LOCK_SUFFIX) == 0)
+	if (len >= strlen(LOCK_SUFFIX) &&
+	    strcmp(name + len - strlen(LOCK_SUFFIX), LOCK_SUFFIX) == 0)
 		return 0;
 	return strstr(name, ".tmp.") == NULL;
 }
@@ -154,6 +154,7 @@ static const char *
 token_problem(const struct ct_token *t)
 {
 	int otp = t->type == CT_TOKEN_HOTP || t->type == CT_TOKEN_TOTP;
+	int min_period = t->type == CT_TOKEN_TOTP ? 1 : 0;
 
 	if (!word_valid(t->serial, CT_SERIAL_MAX, 0))
 		return "bad serial";
@@ -165,11 +166,11 @@ token_problem(const struct ct_token *t)
 		return "active must be 0 or 1";
 	if (otp ? t->digits < 6 || t->digits > 8 : t->digits < 0 || t->digits > 8)
 		return "digits out of range";
-	if (t->period < (t->type == CT_TOKEN_TOTP) || t->period > PERIOD_MAX)
+	if (t->period < min_period || t->period > PERIOD_MAX)
 		return "period out of range";
 	if (otp ? t->secret_len == 0 || t->secret_len > CT_OTP_SECRET_MAX : t->secret_len != 0)
-		return otp ? "an OTP token needs a secret of 1-64 bytes" :
-			     "a certificate token has no secret";
+		return otp ? "an OTP token needs a secret of 1-64 bytes"
+		           : "a certificate token has no secret";
 	if (t->last_step < -1 || t->failcount < 0 || t->lock_until < 0 || t->created < 0)
 		return "negative counter or time";
 	if (!word_valid(t->rollout_state, CT_ROLLOUT_MAX, 1))
@@ -186,15 +187,15 @@ tokens_check(const struct ct_user_tokens *in, struct ct_err *err)
 	size_t i, j;
 
 	if (in->n > CT_TOKENS_MAX)
-		return ct_err_set(err, CT_EINVAL, "%zu tokens, at most %d per user", in->n,
-		    CT_TOKENS_MAX);
+		return ct_err_set(
+		    err, CT_EINVAL, "%zu tokens, at most %d per user", in->n, CT_TOKENS_MAX);
 	for (i = 0; i < in->n; i++) {
 		if ((why = token_problem(&in->tok[i])) != NULL)
 			return ct_err_set(err, CT_EINVAL, "token %zu: %s", i + 1, why);
 		for (j = 0; j < i; j++)
 			if (strcmp(in->tok[i].serial, in->tok[j].serial) == 0)
-				return ct_err_set(err, CT_EINVAL, "duplicate serial %s",
-				    in->tok[i].serial);
+				return ct_err_set(
+				    err, CT_EINVAL, "duplicate serial %s", in->tok[i].serial);
 	}
 	return CT_OK;
 }
@@ -239,8 +240,8 @@ out:
 
 /* Decrypt and authenticate IN (nonce || ciphertext || tag) into PT. */
 static int
-unseal(const struct ct_tokens_db *db, const char *user, const char *serial,
-    const unsigned char *in, size_t len, unsigned char pt[CT_OTP_SECRET_MAX], size_t *pt_len)
+unseal(const struct ct_tokens_db *db, const char *user, const char *serial, const unsigned char *in,
+    size_t len, unsigned char pt[CT_OTP_SECRET_MAX], size_t *pt_len)
 {
 	char aad[sizeof(TOKENS_HEADER) + CT_USER_MAX + CT_SERIAL_MAX + 2];
 	size_t ct_len = len - NONCE_LEN - TAG_LEN;
@@ -255,8 +256,8 @@ unseal(const struct ct_tokens_db *db, const char *user, const char *serial,
 	if (EVP_DecryptInit_ex2(ctx, db->gcm, db->key, in, NULL) != 1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, aad_len) != 1 ||
 	    EVP_DecryptUpdate(ctx, pt, &n, in + NONCE_LEN, (int)ct_len) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN,
-		(void *)(in + NONCE_LEN + ct_len)) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(
+	        ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, (void *)(in + NONCE_LEN + ct_len)) != 1 ||
 	    EVP_DecryptFinal_ex(ctx, pt + n, &fin) != 1) {
 		OPENSSL_cleanse(pt, CT_OTP_SECRET_MAX);
 		goto out;
@@ -403,20 +404,32 @@ parse_u64(const char *s, uint64_t *out)
 /* ---- the reader ---- */
 
 enum field {
-	F_SERIAL, F_TYPE, F_ACTIVE, F_ALGO, F_DIGITS, F_PERIOD, F_COUNTER, F_LAST_STEP,
-	F_FAILCOUNT, F_LOCK_UNTIL, F_ROLLOUT, F_CREATED, F_DESC, F_SECRET, F_COUNT
+	F_SERIAL,
+	F_TYPE,
+	F_ACTIVE,
+	F_ALGO,
+	F_DIGITS,
+	F_PERIOD,
+	F_COUNTER,
+	F_LAST_STEP,
+	F_FAILCOUNT,
+	F_LOCK_UNTIL,
+	F_ROLLOUT,
+	F_CREATED,
+	F_DESC,
+	F_SECRET,
+	F_COUNT
 };
 
-static const char *const field_names[F_COUNT] = {
-	"serial", "type", "active", "algo", "digits", "period", "counter", "last_step",
-	"failcount", "lock_until", "rollout", "created", "desc", "secret"
-};
+static const char *const field_names[F_COUNT] = {"serial", "type", "active", "algo", "digits",
+    "period", "counter", "last_step", "failcount", "lock_until", "rollout", "created", "desc",
+    "secret"};
 
 struct parser {
 	const struct ct_tokens_db *db;
 	const char *user;
 	const char *path;
-	const char *p;                /* unread input */
+	const char *p; /* unread input */
 	size_t left;
 	unsigned line;
 	struct ct_err *err;
@@ -507,27 +520,60 @@ set_secret(struct parser *ps, struct ct_token *t, const char *val)
 		return CT_OK;
 	}
 	if (unseal(ps->db, ps->user, t->serial, sealed, len, t->secret, &t->secret_len) != CT_OK)
-		return perr(ps, "secret of token %s does not decrypt (wrong key, user or serial, "
-				"or corrupted)", t->serial);
+		return perr(ps,
+		    "secret of token %s does not decrypt (wrong key, user or serial, "
+		    "or corrupted)",
+		    t->serial);
 	return CT_OK;
 }
 
 static int
-set_int(struct parser *ps, enum field idx, const char *val, int64_t min, int64_t max,
-    int64_t *out)
+set_int(struct parser *ps, enum field idx, const char *val, int64_t min, int64_t max, int64_t *out)
 {
 	if (parse_i64(val, min, max, out) != 0)
-		return perr(ps, "%s: bad number (%" PRId64 "..%" PRId64 ")", field_names[idx], min,
-		    max);
+		return perr(
+		    ps, "%s: bad number (%" PRId64 "..%" PRId64 ")", field_names[idx], min, max);
 	return CT_OK;
+}
+
+/* Store the numeric VAL as field IDX of T. */
+static int
+set_number(struct parser *ps, struct ct_token *t, enum field idx, const char *val)
+{
+	int64_t v = 0;
+	int rc;
+
+	switch (idx) {
+	case F_COUNTER:
+		return parse_u64(val, &t->counter) == 0 ? CT_OK : perr(ps, "counter: bad number");
+	case F_LAST_STEP: return set_int(ps, idx, val, -1, INT64_MAX, &t->last_step);
+	case F_LOCK_UNTIL: return set_int(ps, idx, val, 0, INT64_MAX, &t->lock_until);
+	case F_CREATED: return set_int(ps, idx, val, 0, INT64_MAX, &t->created);
+	case F_ACTIVE:
+		rc = set_int(ps, idx, val, 0, 1, &v);
+		t->active = (int)v;
+		return rc;
+	case F_DIGITS:
+		rc = set_int(ps, idx, val, 0, 8, &v);
+		t->digits = (int)v;
+		return rc;
+	case F_PERIOD:
+		rc = set_int(ps, idx, val, 0, PERIOD_MAX, &v);
+		t->period = (int)v;
+		return rc;
+	case F_FAILCOUNT:
+		rc = set_int(ps, idx, val, 0, INT_MAX, &v);
+		t->failcount = (int)v;
+		return rc;
+	default: return perr(ps, "internal error: %s is not a number", field_names[idx]);
+	}
 }
 
 /* Store VAL as field IDX of T (a dispatcher over the fields). */
 static int
 set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val)
 {
-	int64_t v = 0;
-	int rc = CT_OK, e;
+	int e;
 
 	switch (idx) {
 	case F_SERIAL:
@@ -546,28 +592,18 @@ set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val
 			return perr(ps, "unknown algorithm");
 		t->algo = (enum ct_otp_algo)e;
 		return CT_OK;
-	case F_COUNTER:
-		return parse_u64(val, &t->counter) == 0 ? CT_OK : perr(ps, "counter: bad number");
 	case F_ROLLOUT:
 		if (!word_valid(val, CT_ROLLOUT_MAX, 1))
 			return perr(ps, "bad rollout state");
 		strcpy(t->rollout_state, val);
 		return CT_OK;
 	case F_DESC:
-		return pct_decode(val, t->description, CT_DESC_MAX) == 0 ? CT_OK :
-			perr(ps, "desc: bad percent-encoding or too long");
-	case F_SECRET:
-		return set_secret(ps, t, val);
-	case F_ACTIVE: rc = set_int(ps, idx, val, 0, 1, &v); t->active = (int)v; break;
-	case F_DIGITS: rc = set_int(ps, idx, val, 0, 8, &v); t->digits = (int)v; break;
-	case F_PERIOD: rc = set_int(ps, idx, val, 0, PERIOD_MAX, &v); t->period = (int)v; break;
-	case F_LAST_STEP: rc = set_int(ps, idx, val, -1, INT64_MAX, &t->last_step); break;
-	case F_FAILCOUNT: rc = set_int(ps, idx, val, 0, INT_MAX, &v); t->failcount = (int)v; break;
-	case F_LOCK_UNTIL: rc = set_int(ps, idx, val, 0, INT64_MAX, &t->lock_until); break;
-	case F_CREATED: rc = set_int(ps, idx, val, 0, INT64_MAX, &t->created); break;
-	case F_COUNT: rc = perr(ps, "internal error"); break;
+		if (pct_decode(val, t->description, CT_DESC_MAX) != 0)
+			return perr(ps, "desc: bad percent-encoding or too long");
+		return CT_OK;
+	case F_SECRET: return set_secret(ps, t, val);
+	default: return set_number(ps, t, idx, val);
 	}
-	return rc;
 }
 
 static int
@@ -642,8 +678,8 @@ static int
 load_file(const struct ct_tokens_db *db, const char *user, const char *path,
     struct ct_user_tokens *out, struct ct_err *err)
 {
-	struct ct_err local = { 0 };
-	struct parser ps = { 0 };
+	struct ct_err local = {0};
+	struct parser ps = {0};
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -690,8 +726,8 @@ put(struct outbuf *b, const char *fmt, ...)
 }
 
 static int
-format_token(const struct ct_tokens_tx *tx, const struct ct_token *t, struct outbuf *b,
-    struct ct_err *err)
+format_token(
+    const struct ct_tokens_tx *tx, const struct ct_token *t, struct outbuf *b, struct ct_err *err)
 {
 	unsigned char sealed[SEALED_MAX];
 	char desc[VALUE_MAX], hex[2 * SEALED_MAX + 1];
@@ -699,19 +735,20 @@ format_token(const struct ct_tokens_tx *tx, const struct ct_token *t, struct out
 	int rc;
 
 	if (t->secret_len > 0 && (rc = seal(tx->db, tx->user, t, sealed, &sealed_len)) != CT_OK) {
-		ct_err_set(err, rc, "%s: cannot encrypt the secret of token %s", tx->path,
-		    t->serial);
+		ct_err_set(
+		    err, rc, "%s: cannot encrypt the secret of token %s", tx->path, t->serial);
 		ct_err_openssl(err);
 		return rc;
 	}
 	pct_encode(t->description, desc);
 	hex_encode(sealed, sealed_len, hex);
-	put(b, "token serial=%s type=%s active=%d algo=%s digits=%d period=%d counter=%" PRIu64
-	       " last_step=%" PRId64 " failcount=%d lock_until=%" PRId64 " rollout=%s created=%"
-	       PRId64 " desc=%s secret=%s\n",
-	    t->serial, ct_token_type_name(t->type), t->active, ct_otp_algo_name(t->algo),
-	    t->digits, t->period, t->counter, t->last_step, t->failcount, t->lock_until,
-	    t->rollout_state, t->created, desc, hex);
+	put(b,
+	    "token serial=%s type=%s active=%d algo=%s digits=%d period=%d counter=%" PRIu64
+	    " last_step=%" PRId64 " failcount=%d lock_until=%" PRId64 " rollout=%s created=%" PRId64
+	    " desc=%s secret=%s\n",
+	    t->serial, ct_token_type_name(t->type), t->active, ct_otp_algo_name(t->algo), t->digits,
+	    t->period, t->counter, t->last_step, t->failcount, t->lock_until, t->rollout_state,
+	    t->created, desc, hex);
 	return CT_OK;
 }
 
@@ -742,7 +779,7 @@ remove_file(const struct ct_tokens_tx *tx, struct ct_err *err)
 int
 ct_tokens_write(struct ct_tokens_tx *tx, const struct ct_user_tokens *in, struct ct_err *err)
 {
-	struct outbuf b = { 0 };
+	struct outbuf b = {0};
 	size_t i;
 	int rc;
 
@@ -790,7 +827,7 @@ read_key(const char *path, unsigned char key[KEY_LEN], struct ct_err *err)
 static int
 load_key(struct ct_tokens_db *db, const char *store, int create, struct ct_err *err)
 {
-	struct ct_err local = { 0 };
+	struct ct_err local = {0};
 	unsigned char fresh[KEY_LEN];
 	char *path;
 	int rc;
@@ -821,8 +858,7 @@ out:
 }
 
 int
-ct_tokens_open(const char *store_path, int create, struct ct_tokens_db **out,
-    struct ct_err *err)
+ct_tokens_open(const char *store_path, int create, struct ct_tokens_db **out, struct ct_err *err)
 {
 	struct ct_tokens_db *db;
 	int rc;
@@ -894,8 +930,8 @@ fail:
 }
 
 int
-ct_tokens_begin(struct ct_tokens_db *db, const char *user, struct ct_tokens_tx **out,
-    struct ct_err *err)
+ct_tokens_begin(
+    struct ct_tokens_db *db, const char *user, struct ct_tokens_tx **out, struct ct_err *err)
 {
 	struct ct_tokens_tx *tx;
 	char *lock = NULL;
@@ -943,8 +979,8 @@ ct_tokens_end(struct ct_tokens_tx *tx)
 }
 
 int
-ct_tokens_peek(struct ct_tokens_db *db, const char *user, struct ct_user_tokens *out,
-    struct ct_err *err)
+ct_tokens_peek(
+    struct ct_tokens_db *db, const char *user, struct ct_user_tokens *out, struct ct_err *err)
 {
 	char *path;
 	int rc;
@@ -955,6 +991,20 @@ ct_tokens_peek(struct ct_tokens_db *db, const char *user, struct ct_user_tokens 
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	/* writers replace the file by rename: an unlocked read sees a whole file */
 	rc = load_file(db, user, path, out, err);
+	free(path);
+	return rc;
+}
+
+int
+ct_tokens_exists(struct ct_tokens_db *db, const char *user)
+{
+	struct stat st;
+	char *path;
+	int rc;
+
+	if (!ct_tokens_user_valid(user) || (path = ct_path_join(db->dir, user)) == NULL)
+		return 0;
+	rc = lstat(path, &st) == 0 || errno != ENOENT;
 	free(path);
 	return rc;
 }
@@ -973,8 +1023,8 @@ is_user_file(int dir_fd, const struct dirent *de)
 }
 
 int
-ct_tokens_foreach_user(struct ct_tokens_db *db, int (*fn)(void *ctx, const char *user),
-    void *ctx, struct ct_err *err)
+ct_tokens_foreach_user(
+    struct ct_tokens_db *db, int (*fn)(void *ctx, const char *user), void *ctx, struct ct_err *err)
 {
 	struct dirent *de;
 	DIR *d;

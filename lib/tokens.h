@@ -62,7 +62,8 @@ struct ct_user_tokens {
 void ct_user_tokens_clear(struct ct_user_tokens *t);
 
 /* Is NAME acceptable as a user name in the store: 1-63 bytes of
- * [A-Za-z0-9._@-], not starting with '.' or '-'? */
+ * [A-Za-z0-9._@-], not starting with '.' or '-', not ending in ".lock" and
+ * not containing ".tmp." (names reserved for the store's own files)? */
 int ct_tokens_user_valid(const char *name);
 
 /* A new random token serial with PREFIX ("TOTP", "HOTP", "CERT") into OUT. */
@@ -96,6 +97,11 @@ int ct_tokens_write(struct ct_tokens_tx *tx, const struct ct_user_tokens *in,
 
 /* End the transaction and release the lock (NULL is allowed). */
 void ct_tokens_end(struct ct_tokens_tx *tx);
+
+/* Might USER have a token file?  0 only when it certainly does not exist (or
+ * the name is unusable); cheap, takes no lock and creates nothing, so a login
+ * attempt for a name without tokens leaves no trace in the store. */
+int ct_tokens_exists(struct ct_tokens_db *db, const char *user);
 
 /* Read USER's tokens without a transaction (for listing); as ct_tokens_read. */
 int ct_tokens_peek(struct ct_tokens_db *db, const char *user, struct ct_user_tokens *out,

@@ -91,6 +91,7 @@ auth_is "Success" "after resync counter 42 logs in" otp bob "$(hotp 42)"
 # --- users without a token -----------------------------------------------------------
 auth_is "Authentication failure" "a user without a token is prompted and refused (no_token=deny)" otp carol 123456
 grep_ok "...and was prompted like everyone else" "^prompt: OTP: " "$OUT"
+check "...and left nothing in the store" test ! -e "$T/store/tokens/carol.lock"
 login "$T/pam.d" ignore carol
 grep_ok "no_token=ignore lets the rest of the stack decide" "^authenticate: Success" "$OUT"
 grep_not "...without prompting" "^prompt:" "$OUT"

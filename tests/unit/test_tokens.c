@@ -27,7 +27,7 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 
 	if (f == NULL)
 		return -1;
@@ -90,7 +90,7 @@ static void
 put_tokens(struct fixture *f, const char *user, const struct ct_user_tokens *in)
 {
 	struct ct_tokens_tx *tx = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 
 	assert_int_equal(ct_tokens_begin(f->db, user, &tx, &err), CT_OK);
 	if (ct_tokens_write(tx, in, &err) != CT_OK)
@@ -143,7 +143,7 @@ static char *
 slurp(const char *path)
 {
 	unsigned char *buf = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	size_t len = 0;
 
 	if (ct_file_read(path, CT_FILE_MAX, &buf, &len, &err) != CT_OK)
@@ -156,7 +156,7 @@ slurp(const char *path)
 static void
 spit(const char *path, const char *data, size_t len)
 {
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 
 	assert_int_equal(ct_file_write_atomic(path, data, len, 0600, 0, &err), CT_OK);
 }
@@ -195,7 +195,7 @@ expect_corrupt(struct fixture *f, const char *user, int line, const char *what)
 {
 	struct ct_user_tokens t;
 	struct ct_tokens_tx *tx = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char where[256];
 
 	memset(&t, 0, sizeof(t));
@@ -313,7 +313,7 @@ test_round_trip(void **state)
 	struct fixture *f = *state;
 	struct ct_user_tokens in, out, peek;
 	struct ct_tokens_tx *tx = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	struct ct_tokens_db *db2 = NULL;
 	size_t i;
 
@@ -358,7 +358,7 @@ test_secret_not_in_file(void **state)
 	in.n = 1;
 	put_tokens(f, "alice", &in);
 	text = slurp(user_path(f, "alice"));
-	assert_non_null(strstr(text, "serial=TOTPSECRET "));    /* the right file */
+	assert_non_null(strstr(text, "serial=TOTPSECRET ")); /* the right file */
 	assert_non_null(strstr(text, "secret="));
 	assert_null(strstr(text, hex_lo));
 	assert_null(strstr(text, hex_up));
@@ -427,17 +427,20 @@ static void
 test_corrupt_numbers(void **state)
 {
 	static const char *const bad[][2] = {
-		{ "digits=6", "digits=6x" },  { "digits=6", "digits=9" },
-		{ "digits=6", "digits=" },    { "digits=6", "digits=+6" },
-		{ "counter=0", "counter=-1" },
-		{ "counter=0", "counter=18446744073709551616" },
-		{ "failcount=0", "failcount=-1" },
-		{ "failcount=0", "failcount=2147483648" },
-		{ "last_step=-1", "last_step=-2" },
-		{ "lock_until=0", "lock_until=9223372036854775808" },
-		{ "active=1", "active=2" },   { "period=30", "period=0" },
-		{ "created=1763800000", "created=1e9" },
-		{ "algo=sha1", "algo=md5" },
+	    {"digits=6", "digits=6x"},
+	    {"digits=6", "digits=9"},
+	    {"digits=6", "digits="},
+	    {"digits=6", "digits=+6"},
+	    {"counter=0", "counter=-1"},
+	    {"counter=0", "counter=18446744073709551616"},
+	    {"failcount=0", "failcount=-1"},
+	    {"failcount=0", "failcount=2147483648"},
+	    {"last_step=-1", "last_step=-2"},
+	    {"lock_until=0", "lock_until=9223372036854775808"},
+	    {"active=1", "active=2"},
+	    {"period=30", "period=0"},
+	    {"created=1763800000", "created=1e9"},
+	    {"algo=sha1", "algo=md5"},
 	};
 	struct fixture *f = *state;
 	const char *path = user_path(f, "alice");
@@ -456,7 +459,7 @@ test_corrupt_numbers(void **state)
 	edit_file(path, "counter=0", "counter=18446744073709551615");
 	{
 		struct ct_user_tokens t;
-		struct ct_err err = { 0 };
+		struct ct_err err = {0};
 
 		assert_int_equal(ct_tokens_peek(f->db, "alice", &t, &err), CT_OK);
 		assert_true(t.tok[0].counter == UINT64_MAX);
@@ -471,7 +474,7 @@ test_corrupt_values(void **state)
 	struct fixture *f = *state;
 	const char *path = user_path(f, "alice");
 	struct ct_user_tokens t;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char *text, longdesc[500];
 
 	put_n(f, "alice", 1);
@@ -545,7 +548,7 @@ test_corrupt_header_and_size(void **state)
 	spit(path, big, 70000);
 	{
 		struct ct_user_tokens t;
-		struct ct_err err = { 0 };
+		struct ct_err err = {0};
 
 		assert_int_equal(ct_tokens_peek(f->db, "alice", &t, &err), CT_EIO);
 	}
@@ -593,7 +596,7 @@ test_swapped_secret(void **state)
 {
 	struct fixture *f = *state;
 	struct ct_user_tokens in, out;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char *a, *b, *sa, *sb, from[300], to[300];
 
 	memset(&in, 0, sizeof(in));
@@ -647,7 +650,7 @@ test_wrong_key(void **state)
 	struct fixture *f = *state;
 	struct ct_tokens_db *db2 = NULL;
 	struct ct_user_tokens t;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	unsigned char key[32];
 	char path[128];
 
@@ -703,7 +706,7 @@ test_missing_user(void **state)
 	struct fixture *f = *state;
 	struct ct_user_tokens t;
 	struct ct_tokens_tx *tx = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 
 	assert_int_equal(ct_tokens_begin(f->db, "nobody", &tx, &err), CT_OK);
 	assert_int_equal(ct_tokens_read(tx, &t, &err), CT_ENOENT);
@@ -719,7 +722,7 @@ test_unsafe_store(void **state)
 {
 	struct fixture *f = *state;
 	struct ct_tokens_db *db2 = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char tokens[128];
 
 	assert_int_equal(chmod(f->dir, 0770), 0);
@@ -744,7 +747,7 @@ test_symlinks_refused(void **state)
 	struct fixture *f = *state;
 	struct ct_user_tokens t, in;
 	struct ct_tokens_tx *tx = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char target[128], lock[256], *text;
 	struct stat st;
 
@@ -794,7 +797,7 @@ test_lock_kept_and_empty_write(void **state)
 	struct fixture *f = *state;
 	struct ct_user_tokens t, none;
 	struct ct_tokens_tx *tx = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char lock[256];
 	struct stat st;
 
@@ -825,7 +828,7 @@ test_write_refuses_bad_tokens(void **state)
 	struct fixture *f = *state;
 	struct ct_user_tokens in;
 	struct ct_tokens_tx *tx = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char *before, *after;
 
 	put_n(f, "alice", 1);
@@ -835,21 +838,21 @@ test_write_refuses_bad_tokens(void **state)
 	otp_token(&in.tok[1], CT_TOKEN_TOTP, "A");
 	in.n = 2;
 	assert_int_equal(ct_tokens_begin(f->db, "alice", &tx, &err), CT_OK);
-	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL);  /* duplicate */
+	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL); /* duplicate */
 	strcpy(in.tok[1].serial, "B C");
-	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL);  /* bad serial */
+	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL); /* bad serial */
 	strcpy(in.tok[1].serial, "B");
 	in.tok[1].secret_len = 0;
-	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL);  /* no secret */
+	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL); /* no secret */
 	in.tok[1].secret_len = 20;
 	in.tok[1].type = CT_TOKEN_CERT;
-	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL);  /* cert with secret */
+	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL); /* cert with secret */
 	in.tok[1].type = CT_TOKEN_TOTP;
 	in.tok[1].digits = 5;
 	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL);
 	in.tok[1].digits = 6;
 	memset(in.tok[1].description, 'x', CT_DESC_MAX);
-	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL);  /* no NUL */
+	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL); /* no NUL */
 	in.tok[1].description[0] = '\0';
 	in.n = CT_TOKENS_MAX + 1;
 	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EINVAL);
@@ -885,7 +888,7 @@ static void
 test_foreach_user(void **state)
 {
 	struct fixture *f = *state;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	struct ct_tokens_tx *tx = NULL;
 	char seen[256] = "", stray[256];
 
@@ -909,7 +912,7 @@ test_key_file(void **state)
 {
 	struct fixture *f = *state;
 	struct ct_tokens_db *db2 = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char dir[] = "/tmp/ct-tokens-empty-XXXXXX", key[96], cmd[96];
 	struct stat st;
 
@@ -942,7 +945,7 @@ bump(struct ct_tokens_db *db, const char *user)
 {
 	struct ct_user_tokens t;
 	struct ct_tokens_tx *tx = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	int rc;
 
 	if ((rc = ct_tokens_begin(db, user, &tx, &err)) != CT_OK)
@@ -961,7 +964,7 @@ test_no_lost_updates(void **state)
 {
 	struct fixture *f = *state;
 	struct ct_user_tokens t;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	pid_t pids[8];
 	int i, j, status;
 
@@ -989,25 +992,25 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_secret_not_in_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_numbers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_header_and_size, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_ciphertext, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_swapped_secret, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_too_many_and_duplicates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_user, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsafe_store, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock_kept_and_empty_write, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_refuses_bad_tokens, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreach_user, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_lost_updates, setup, teardown),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_secret_not_in_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_numbers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_header_and_size, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_ciphertext, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_swapped_secret, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_too_many_and_duplicates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_user, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unsafe_store, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock_kept_and_empty_write, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_refuses_bad_tokens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreach_user, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_lost_updates, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("tokens", tests, NULL, NULL);

@@ -43,7 +43,7 @@ reset_user(struct ct_tokens_db *db, const char *user)
 {
 	struct ct_user_tokens t;
 	struct ct_tokens_tx *tx = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	int rc;
 
 	memset(&t, 0, sizeof(t));
@@ -72,7 +72,7 @@ bump(struct ct_tokens_db *db, const char *user)
 {
 	struct ct_user_tokens t;
 	struct ct_tokens_tx *tx = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	int rc;
 
 	memset(&t, 0, sizeof(t));
@@ -90,7 +90,7 @@ static int
 counter_of(struct ct_tokens_db *db, const char *user, uint64_t *out)
 {
 	struct ct_user_tokens t;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 
 	if (ct_tokens_peek(db, user, &t, &err) != CT_OK)
 		return fail("read", &err);
@@ -103,7 +103,7 @@ static int
 child(const char *store, const char *user)
 {
 	struct ct_tokens_db *db = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	int i, rc = 0;
 
 	if (ct_tokens_open(store, 0, &db, &err) != CT_OK)
@@ -154,7 +154,7 @@ static int
 write_forever(struct ct_tokens_db *db, const char *user)
 {
 	struct ct_user_tokens t;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	int rc = ct_tokens_peek(db, user, &t, &err);
 
 	ct_user_tokens_clear(&t);
@@ -175,7 +175,7 @@ int
 main(int argc, char **argv)
 {
 	struct ct_tokens_db *db = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	uint64_t got = 0;
 	char *end;
 	long n;
