@@ -34,7 +34,7 @@ for n in $counts; do
 	ct50=$(echo "$ct" | awk '{print $6}'); ct99=$(echo "$ct" | awk '{print $8}')
 	oa50=$(echo "$oa" | awk '{print $6}'); oa99=$(echo "$oa" | awk '{print $8}')
 	printf '%-10s %-14s %10s %10s %12s\n' "$n" pam_certtoken "$ct50" "$ct99" \
-		"$(awk -v a="$ct50" -v b="$oa50" 'BEGIN{printf "%.2f", a/b}')"
+		"$(awk -v a="$ct50" -v b="$oa50" 'BEGIN{printf "%.4f", a/b}')"
 	printf '%-10s %-14s %10s %10s %12s\n' "$n" pam_oath "$oa50" "$oa99" 1.00
 	echo "$ct" | grep -q 'failures 0' || echo "  (pam_certtoken: $ct)"
 	echo "$oa" | grep -q 'failures 0' || echo "  (pam_oath: $oa)"

@@ -33,8 +33,9 @@ print_qr(const char *text)
 	if (qr == NULL)
 		return;
 	w = qr->width;
-	for (y = -2; y < w + 2; y += 2) {
-		for (x = -2; x < w + 2; x++) {
+	/* a quiet zone of 4 modules, as the QR specification asks */
+	for (y = -4; y < w + 4; y += 2) {
+		for (x = -4; x < w + 4; x++) {
 			top = y >= 0 && y < w && x >= 0 && x < w && (qr->data[y * w + x] & 1);
 			bottom = y + 1 >= 0 && y + 1 < w && x >= 0 && x < w &&
 			    (qr->data[(y + 1) * w + x] & 1);
@@ -82,10 +83,25 @@ parse_init(int argc, char **argv, struct init_args *a)
 	return 0;
 }
 
-/* Fill T's secret from --secret or at random (the digest's size). */
+/* Read one line of base32 from standard input into BUF (keeps it out of ps). */
+static const char *
+read_secret_line(char *buf, size_t size)
+{
+	if (fgets(buf, (int)size, stdin) == NULL)
+		return "";
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return buf;
+}
+
+/* Fill T's secret from --secret ("-": standard input) or at random (the
+ * digest's size). */
 static int
 make_secret(const struct init_args *a, struct ct_token *t, struct ct_err *err)
 {
+	char line[256];
+	const char *text = a->secret;
+	int rc;
+
 	static const size_t sizes[] = { [CT_OTP_SHA1] = 20, [CT_OTP_SHA256] = 32,
 		[CT_OTP_SHA512] = 64 };
 
@@ -94,11 +110,16 @@ make_secret(const struct init_args *a, struct ct_token *t, struct ct_err *err)
 		return RAND_bytes(t->secret, (int)t->secret_len) == 1 ? CT_OK :
 		    ct_err_set(err, CT_ECRYPTO, "no random numbers");
 	}
-	if (ct_base32_decode(a->secret, t->secret, sizeof(t->secret), &t->secret_len) != CT_OK ||
+	if (strcmp(text, "-") == 0)
+		text = read_secret_line(line, sizeof(line));
+	if (ct_base32_decode(text, t->secret, sizeof(t->secret), &t->secret_len) != CT_OK ||
 	    t->secret_len < 10)
-		return ct_err_set(err, CT_EINVAL, "--secret must be base32 of 10 to %d bytes",
+		rc = ct_err_set(err, CT_EINVAL, "--secret must be base32 of 10 to %d bytes",
 		    CT_OTP_SECRET_MAX);
-	return CT_OK;
+	else
+		rc = CT_OK;
+	OPENSSL_cleanse(line, sizeof(line));
+	return rc;
 }
 
 static int

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -362,6 +363,27 @@ lsrc_fail(LDAP *ld, const char *uri, const char *what, int lrc, int code, struct
 	return code;
 }
 
+/* Called by libldap just before a TLS handshake (ldaps:// or after StartTLS).
+ * libldap 2.5 runs the handshake on a blocking socket without a timeout, so a
+ * server that accepts and then hangs would block us forever: bound every read
+ * and write on the socket by the configured timeout instead. */
+static int
+lsrc_tls_connect_cb(LDAP *ld, void *ssl, void *ctx, void *arg)
+{
+	const int *timeout = arg;
+	struct timeval tv = { .tv_sec = *timeout, .tv_usec = 0 };
+	int fd = -1;
+
+	(void)ssl;
+	(void)ctx;
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+		return -1;
+	return 0;
+}
+
 /* Set every option on LD before it connects. */
 static int
 lsrc_set_options(LDAP *ld, const struct ct_ldap_conf *lc, int tls, struct ct_err *err)
@@ -379,6 +401,10 @@ lsrc_set_options(LDAP *ld, const struct ct_ldap_conf *lc, int tls, struct ct_err
 		return CT_OK;
 	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tlsmin) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CONNECT_CB, (void *)lsrc_tls_connect_cb) !=
+	    LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CONNECT_ARG, (void *)&lc->timeout) !=
+	    LDAP_OPT_SUCCESS ||
 	    (lc->ca_file != NULL &&
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, lc->ca_file) != LDAP_OPT_SUCCESS))
 		return ct_err_set(err, CT_ECONFIG, "LDAP %s: cannot set TLS options", lc->uri);

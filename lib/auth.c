@@ -46,46 +46,78 @@ record(struct ct_auth_result *res, const struct ct_token *t)
 	res->lock_until = t->lock_until;
 }
 
+/* Classify U's OTP tokens at NOW: CT_OK when one can be tried, else why
+ * not.  An expired lock is lifted here, with a fresh failure count. */
+static int
+usable_tokens(struct ct_user_tokens *u, time_t now, struct ct_auth_result *res)
+{
+	int have = 0, active = 0, usable = 0;
+	struct ct_token *t;
+	size_t i;
+
+	for (i = 0; i < u->n; i++) {
+		t = &u->tok[i];
+		if (!is_otp(t))
+			continue;
+		have = 1;
+		if (!t->active)
+			continue;
+		if (t->lock_until != 0 && !is_locked(t, now)) {
+			t->failcount = 0;
+			t->lock_until = 0;
+		}
+		if (!active || (!usable && !is_locked(t, now)))
+			record(res, t);
+		active = 1;
+		usable |= !is_locked(t, now);
+	}
+	if (!have)
+		return CT_ENOENT;
+	if (!active) {
+		res->disabled = 1;
+		return CT_EPERM;
+	}
+	return usable ? CT_OK : CT_ELOCKED;
+}
+
 /* Verify CODE against the usable tokens of U, updating their state. */
 static int
 verify_tokens(struct ct_user_tokens *u, const struct ct_otp_conf *conf, const char *code,
     time_t now, struct ct_auth_result *res)
 {
-	struct ct_token *t, *first = NULL;
+	struct ct_token *t, *hit = NULL, *first = NULL;
 	size_t i;
-	int usable = 0, have = 0;
+	int rc;
 
-	for (i = 0; i < u->n; i++) {
+	if ((rc = usable_tokens(u, now, res)) != CT_OK)
+		return rc;
+	for (i = 0; i < u->n && hit == NULL; i++) {
 		t = &u->tok[i];
-		if (!is_otp(t) || !t->active)
-			continue;
-		have = 1;
-		if (is_locked(t, now))
-			continue;
-		usable = 1;
-		if (first == NULL)
-			first = t;
-		if (try_token(t, conf, code, now) == CT_OK) {
-			t->failcount = 0;
-			t->lock_until = 0;
-			record(res, t);
-			return CT_OK;
-		}
+		if (is_otp(t) && t->active && !is_locked(t, now) &&
+		    try_token(t, conf, code, now) == CT_OK)
+			hit = t;
 	}
-	if (!have)
-		return CT_ENOENT;
-	if (!usable)
-		return CT_ELOCKED;
-	/* a wrong code counts against every usable token */
+	/* a success clears every failure; a wrong code counts against every usable token */
 	for (i = 0; i < u->n; i++) {
 		t = &u->tok[i];
 		if (!is_otp(t) || !t->active || is_locked(t, now))
 			continue;
-		if (++t->failcount >= conf->max_fail && conf->lock_seconds > 0)
+		if (first == NULL)
+			first = t;
+		if (hit != NULL)
+			t->failcount = 0;
+		else if (++t->failcount >= conf->max_fail && conf->lock_seconds > 0)
 			t->lock_until = (int64_t)now + conf->lock_seconds;
 	}
-	record(res, first);
-	return CT_EPERM;
+	record(res, hit != NULL ? hit : first);
+	return hit != NULL ? CT_OK : CT_EPERM;
+}
+
+/* Store errors other than "no such user" are never a plain refusal. */
+static int
+store_error(int rc)
+{
+	return rc == CT_ENOENT || rc == CT_ENOMEM ? rc : CT_EIO;
 }
 
 int
@@ -101,12 +133,13 @@ ct_auth_otp(struct ct_tokens_db *db, const struct ct_otp_conf *conf, const char 
 	/* no lock file for names without tokens: login prompts take any name */
 	if (!ct_tokens_exists(db, user))
 		return CT_ENOENT;
-	if ((rc = ct_tokens_begin(db, user, &tx, err)) != CT_OK)
+	if ((rc = ct_tokens_begin(db, user, &tx, err)) != CT_OK ||
+	    (rc = ct_tokens_read(tx, &u, err)) != CT_OK) {
+		rc = store_error(rc);
 		goto out;
-	if ((rc = ct_tokens_read(tx, &u, err)) != CT_OK)
-		goto out;
+	}
 	rc = verify_tokens(&u, conf, code, now, res);
-	if (rc == CT_OK || rc == CT_EPERM) {
+	if (rc == CT_OK || (rc == CT_EPERM && !res->disabled)) {
 		/* the new state must be on disk before we answer: otherwise the
 		 * same code could be replayed, or failures forgotten */
 		if ((wrc = ct_tokens_write(tx, &u, err)) != CT_OK)
@@ -123,31 +156,16 @@ ct_auth_account(struct ct_tokens_db *db, const char *user, time_t now,
     struct ct_auth_result *res, struct ct_err *err)
 {
 	struct ct_user_tokens u;
-	size_t i;
-	int rc, active = 0;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
 	memset(&u, 0, sizeof(u));
+	if (!ct_tokens_exists(db, user))
+		return CT_ENOENT;
 	if ((rc = ct_tokens_peek(db, user, &u, err)) != CT_OK)
-		goto out;
-	rc = CT_ENOENT;
-	for (i = 0; i < u.n; i++) {
-		if (!is_otp(&u.tok[i]))
-			continue;
-		if (rc == CT_ENOENT)
-			rc = CT_EPERM;
-		if (!u.tok[i].active)
-			continue;
-		active = 1;
-		record(res, &u.tok[i]);
-		if (!is_locked(&u.tok[i], now)) {
-			rc = CT_OK;
-			break;
-		}
-	}
-	if (rc != CT_OK && active)
-		rc = CT_ELOCKED;
-out:
+		rc = store_error(rc);
+	else
+		rc = usable_tokens(&u, now, res);
 	ct_user_tokens_clear(&u);
 	return rc;
 }

@@ -14,17 +14,22 @@ struct ct_auth_result {
 	char serial[CT_SERIAL_MAX];   /* the token that decided, "" if none */
 	int failcount;                /* of that token, after this attempt */
 	int64_t lock_until;           /* of that token, after this attempt */
+	int disabled;                 /* refused because every OTP token is disabled */
 };
 
 /* Verify the one-time CODE of USER at NOW.  Under the user's lock: read the
  * tokens, try every active, unlocked HOTP/TOTP token, then write the new
  * state (counter or time step moved past the accepted code, failure counters
  * updated, lock set after CONF->max_fail failures) before answering.
+ * A lock that has expired starts a fresh count; a success clears the
+ * failures of every token of the user.
  *   CT_OK       accepted
- *   CT_EPERM    wrong code (failure counted)
- *   CT_ELOCKED  every usable token is locked (nothing was tried)
- *   CT_ENOENT   the user has no active OTP token
- *   CT_EIO      the state could not be read or written: deny */
+ *   CT_EPERM    wrong code (failure counted), or every OTP token is
+ *               disabled (res->disabled set, nothing counted)
+ *   CT_ELOCKED  every active token is locked (nothing was tried)
+ *   CT_ENOENT   the user has no OTP token at all
+ *   CT_EIO      the state could not be read or written, or a file is unsafe:
+ *               deny */
 int ct_auth_otp(struct ct_tokens_db *db, const struct ct_otp_conf *conf, const char *user,
     const char *code, time_t now, struct ct_auth_result *res, struct ct_err *err);
 

@@ -85,11 +85,17 @@ ct_diag_clear(struct ct_diag *d)
 }
 
 const char *
+ct_config_system_path(void)
+{
+	return SYSCONFDIR "/certtoken.conf";
+}
+
+const char *
 ct_config_default_path(void)
 {
 	const char *env = getenv("CERTTOKEN_CONF");
 
-	return env != NULL && env[0] != '\0' ? env : SYSCONFDIR "/certtoken.conf";
+	return env != NULL && env[0] != '\0' ? env : ct_config_system_path();
 }
 
 /* Record one problem, "FILE:LINE: message", in the diag list and the error. */

@@ -95,8 +95,13 @@ struct ct_diag {
 
 void ct_diag_clear(struct ct_diag *d);
 
-/* Default configuration path: $CERTTOKEN_CONF if set, else SYSCONFDIR/certtoken.conf. */
+/* Default configuration path of the CLIs: $CERTTOKEN_CONF if set and not
+ * empty, else ct_config_system_path(). */
 const char *ct_config_default_path(void);
+
+/* SYSCONFDIR/certtoken.conf.  The PAM module uses only this (or config=):
+ * the environment of the process it runs in belongs to the user. */
+const char *ct_config_system_path(void);
 
 /* Load and validate PATH.  EXPLICIT=0 means PATH is the default path, and a
  * missing file yields the embedded default.  On any problem returns

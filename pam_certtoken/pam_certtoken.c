@@ -90,12 +90,16 @@ load(pam_handle_t *pamh, const struct args *a, struct ct_config **cfg,
     struct ct_tokens_db **db)
 {
 	struct ct_err err = { 0 };
-	const char *path = a->config ? a->config : ct_config_default_path();
+	/* never the environment: it belongs to the user (sudo, su) */
+	const char *path = a->config ? a->config : ct_config_system_path();
 
 	if (ct_config_load(path, a->config != NULL, cfg, NULL, &err) != CT_OK) {
 		pam_syslog(pamh, LOG_ERR, "configuration: %s", err.msg);
 		return PAM_SERVICE_ERR;
 	}
+	if (a->debug)
+		pam_syslog(pamh, LOG_DEBUG, "configuration %s, store %s", (*cfg)->path,
+		    (*cfg)->store_path);
 	if (ct_tokens_open((*cfg)->store_path, 0, db, &err) != CT_OK) {
 		pam_syslog(pamh, LOG_ERR, "token store unavailable: %s", err.msg);
 		ct_config_free(*cfg);
@@ -119,7 +123,7 @@ get_code(pam_handle_t *pamh, const struct args *a, char **code)
 		return *code ? PAM_SUCCESS : PAM_BUF_ERR;
 	}
 	if (a->first_pass == FIRST_PASS_USE)
-		return PAM_AUTH_ERR;
+		return PAM_AUTH_ERR; /* nothing to use: no earlier module set PAM_AUTHTOK */
 	rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", OTP_PROMPT);
 	if (rc != PAM_SUCCESS || resp == NULL) {
 		ct_free_secret(resp);
@@ -152,8 +156,14 @@ log_auth(pam_handle_t *pamh, const char *user, int rc, const struct ct_auth_resu
 		decision(pamh, LOG_NOTICE, user, "OTP accepted (token %s)", res->serial);
 		break;
 	case CT_EPERM:
-		decision(pamh, LOG_WARNING, user, "OTP refused (token %s, %d failures)",
-		    res->serial, res->failcount);
+		if (res->disabled)
+			decision(pamh, LOG_WARNING, user, "OTP refused: every token is disabled");
+		else
+			decision(pamh, LOG_WARNING, user, "OTP refused (token %s, %d failures)",
+			    res->serial, res->failcount);
+		break;
+	case CT_EINVAL:
+		decision(pamh, LOG_WARNING, user, "OTP refused: the user name cannot have tokens");
 		break;
 	case CT_ELOCKED:
 		decision(pamh, LOG_WARNING, user, "OTP refused: locked until %lld (token %s)",
@@ -182,11 +192,12 @@ static int
 otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
     struct ct_tokens_db *db, const char *user)
 {
-	struct ct_auth_result res = { { 0 }, 0, 0 };
+	struct ct_auth_result res;
 	struct ct_err err = { 0 };
 	char *code = NULL;
 	int rc, prc;
 
+	memset(&res, 0, sizeof(res));
 	if (!ct_tokens_user_valid(user))
 		rc = CT_EINVAL;
 	else if (a->no_token == NO_TOKEN_IGNORE && !has_token(db, user))
@@ -200,7 +211,7 @@ otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
 	/* everyone else is prompted alike: the prompt does not reveal who has a token */
 	if ((prc = get_code(pamh, a, &code)) != PAM_SUCCESS) {
 		decision(pamh, LOG_WARNING, user, "no OTP entered (%s)", pam_strerror(pamh, prc));
-		return prc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
+		return prc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : prc;
 	}
 	if (rc == CT_OK)
 		rc = ct_auth_otp(db, &cfg->otp, user, code, time(NULL), &res, &err);
@@ -280,6 +291,10 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 					: CT_EINVAL;
 	if (rc == CT_EPERM)
 		decision(pamh, LOG_WARNING, user, "account refused: every token is disabled");
+	else if (rc == CT_ENOENT && a.no_token == NO_TOKEN_DENY)
+		decision(pamh, LOG_WARNING, user, "account refused: no OTP token");
+	else if (rc == CT_EINVAL)
+		decision(pamh, LOG_WARNING, user, "account refused: the user name cannot have tokens");
 	else if (rc == CT_ELOCKED)
 		decision(pamh, LOG_WARNING, user, "account refused: locked until %lld",
 		    (long long)res.lock_until);

@@ -73,6 +73,9 @@ login --account "$T/pam.d" otp alice "$(oathtool --totp -b -N 'now + 60 seconds'
 grep_ok "account succeeds for an active token" "^account: Success" "$OUT"
 run_status 0 "token disable" ADM token disable "$serial"
 auth_is "Authentication failure" "a disabled token cannot log in" otp alice "$(oathtool --totp -b "$SECRET")"
+auth_is "Authentication failure" "no_token=ignore does not wave through a user whose tokens are disabled" ignore alice "$(oathtool --totp -b "$SECRET")"
+login --account "$T/pam.d" ignore alice
+grep_not "...nor does account" "^account: Success" "$OUT"
 run_status 0 "token enable" ADM token enable "$serial"
 
 # --- HOTP, look-ahead, counter never moves back ---------------------------------------
@@ -87,6 +90,8 @@ auth_is "Authentication failure" "beyond the look-ahead window is refused (count
 hserial=$(ADM token list --user bob --json | sed -n 's/.*"serial":"\([A-Z0-9]*\)".*/\1/p')
 run_status 0 "token resync finds the counter from two codes" ADM token resync "$hserial" "$(hotp 40)" "$(hotp 41)"
 auth_is "Success" "after resync counter 42 logs in" otp bob "$(hotp 42)"
+run_status 0 "token init reads --secret - from standard input" sh -c "echo $HSECRET | '$ADMIN' -c '$T/ct.conf' token init --user erin --type hotp --secret -"
+auth_is "Success" "...and that secret works" otp erin "$(hotp 0)"
 
 # --- users without a token -----------------------------------------------------------
 auth_is "Authentication failure" "a user without a token is prompted and refused (no_token=deny)" otp carol 123456
@@ -107,6 +112,12 @@ login "$T/pam.d" try bob "$(hotp 44)"
 grep_ok "try_first_pass prompts when there is no PAM_AUTHTOK" "^authenticate: Success" "$OUT"
 
 # --- misconfiguration fails closed ------------------------------------------------------
+service noconf "auth required $MODULE otp"
+CERTTOKEN_CONF=$T/ct.conf login "$T/pam.d" noconf bob "$(hotp 45)"
+grep_not "the module ignores CERTTOKEN_CONF from the caller's environment" "^authenticate: Success" "$OUT"
+ln -s "$T/store/tokens/bob" "$T/store/tokens/frank"
+auth_is "Authentication service cannot retrieve" "a symlinked token file fails closed" otp frank "$(hotp 45)"
+rm "$T/store/tokens/frank"
 auth_is "System error|Error in service module" "an unknown module argument fails closed" badarg bob "$(hotp 45)"
 chmod 0770 "$T/store"
 auth_is "Authentication service cannot retrieve" "a group-writable store fails closed" otp bob "$(hotp 45)"
