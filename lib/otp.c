@@ -13,9 +13,9 @@
 
 #include "otp.h"
 
-#define OTP_MAC_MAX 64       /* bytes of the largest HMAC output (SHA-512) */
-#define OTP_PERIOD_MAX 3600  /* seconds of a TOTP step */
-#define OTP_LABEL_MAX 1024   /* bytes of an issuer or account name in a URI */
+#define OTP_MAC_MAX 64 /* bytes of the largest HMAC output (SHA-512) */
+#define OTP_PERIOD_MAX 3600 /* seconds of a TOTP step */
+#define OTP_LABEL_MAX 1024 /* bytes of an issuer or account name in a URI */
 #define OTP_B32_SECRET ((CT_OTP_SECRET_MAX + 4) / 5 * 8 + 1) /* base32 of a secret, with NUL */
 
 /* An HMAC keyed once and re-initialised for each counter of one call.  It
@@ -89,8 +89,8 @@ mac_open(struct otp_mac *m, enum ct_otp_algo algo, const unsigned char *key, siz
 {
 	OSSL_PARAM params[2];
 
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)algo_digest(algo), 0);
+	params[0] =
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)algo_digest(algo), 0);
 	params[1] = OSSL_PARAM_construct_end();
 	m->ctx = NULL;
 	if ((m->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
@@ -289,7 +289,8 @@ ct_totp_verify(enum ct_otp_algo algo, const unsigned char *key, size_t key_len, 
 		if ((rc = mac_code(&m, (uint64_t)s, digits, cand)) != CT_OK)
 			goto out;
 		/* every step is computed and compared; a used one just cannot match */
-		eq = (unsigned int)ct_otp_code_equal(cand, code, digits) & (unsigned int)(s > last_used);
+		eq = (unsigned int)ct_otp_code_equal(cand, code, digits) &
+		    (unsigned int)(s > last_used);
 		hit = (int64_t)select_u64((uint64_t)hit, (uint64_t)s, eq & ~found);
 		found |= eq;
 	}
@@ -383,7 +384,7 @@ ct_base32_decode(const char *text, unsigned char *out, size_t out_max, size_t *o
 int
 ct_base32_encode(const unsigned char *data, size_t len, char *out, size_t out_max)
 {
-	static const unsigned char tail[5] = { 0, 2, 4, 5, 7 };
+	static const unsigned char tail[5] = {0, 2, 4, 5, 7};
 	size_t need, i, o = 0;
 	uint32_t acc = 0;
 	unsigned int bits = 0;
@@ -461,17 +462,16 @@ label_ok(const char *s)
 
 /* Append the whole URI; B has room for it. */
 static int
-uri_build(struct uribuf *b, int totp, const char *issuer, const char *account,
-    const char *secret, const char *tail)
+uri_build(struct uribuf *b, int totp, const char *issuer, const char *account, const char *secret,
+    const char *tail)
 {
 	int rc;
 
 	if ((rc = ub_put(b, totp ? "otpauth://totp/" : "otpauth://hotp/")) != CT_OK ||
 	    (rc = ub_put_encoded(b, issuer)) != CT_OK || (rc = ub_put(b, ":")) != CT_OK ||
-	    (rc = ub_put_encoded(b, account)) != CT_OK ||
-	    (rc = ub_put(b, "?secret=")) != CT_OK || (rc = ub_put(b, secret)) != CT_OK ||
-	    (rc = ub_put(b, "&issuer=")) != CT_OK || (rc = ub_put_encoded(b, issuer)) != CT_OK ||
-	    (rc = ub_put(b, tail)) != CT_OK)
+	    (rc = ub_put_encoded(b, account)) != CT_OK || (rc = ub_put(b, "?secret=")) != CT_OK ||
+	    (rc = ub_put(b, secret)) != CT_OK || (rc = ub_put(b, "&issuer=")) != CT_OK ||
+	    (rc = ub_put_encoded(b, issuer)) != CT_OK || (rc = ub_put(b, tail)) != CT_OK)
 		return rc;
 	return CT_OK;
 }
@@ -481,7 +481,7 @@ ct_otpauth_uri(int totp, const char *issuer, const char *account, const unsigned
     size_t key_len, enum ct_otp_algo algo, int digits, int period, uint64_t counter, char **out)
 {
 	char secret[OTP_B32_SECRET], tail[96];
-	struct uribuf b = { NULL, 0, 0 };
+	struct uribuf b = {NULL, 0, 0};
 	int rc;
 
 	if (out == NULL || !params_ok(algo, key, key_len, digits) || !label_ok(issuer) ||
@@ -490,8 +490,8 @@ ct_otpauth_uri(int totp, const char *issuer, const char *account, const unsigned
 	if ((rc = ct_base32_encode(key, key_len, secret, sizeof(secret))) != CT_OK)
 		goto out;
 	if (totp)
-		snprintf(tail, sizeof(tail), "&algorithm=%s&digits=%d&period=%d",
-		    algo_digest(algo), digits, period);
+		snprintf(tail, sizeof(tail), "&algorithm=%s&digits=%d&period=%d", algo_digest(algo),
+		    digits, period);
 	else
 		snprintf(tail, sizeof(tail), "&algorithm=%s&digits=%d&counter=%" PRIu64,
 		    algo_digest(algo), digits, counter);
