@@ -47,11 +47,11 @@ raw_sign_rate(EVP_PKEY *key, const char *md, double seconds)
 }
 
 static double
-issue_rate(struct ct_issuer *is, struct ct_attrs *a, const unsigned char *spki, size_t len,
-    double seconds)
+issue_rate(
+    struct ct_issuer *is, struct ct_attrs *a, const unsigned char *spki, size_t len, double seconds)
 {
 	double start = now_s(), end = start + seconds;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	unsigned char *der;
 	size_t der_len;
 	long n = 0;
@@ -92,11 +92,11 @@ digest_of(const char *key_type)
 }
 
 static const char conf_fmt[] =
-	"store: { path = \"%s\"; };\n"
-	"access_groups = ( { name = \"bench\"; key_type = \"%s\"; } );\n"
-	"targets = ( { name = \"api\"; access_group = \"bench\";\n"
-	"  subject = \"CN=%%unix_account%%/O=Developers/OU=Team A\"; san = \"UPN=%%principal%%\";\n"
-	"  lifetime = 3600; backdate = 60; } );\n";
+    "store: { path = \"%s\"; };\n"
+    "access_groups = ( { name = \"bench\"; key_type = \"%s\"; } );\n"
+    "targets = ( { name = \"api\"; access_group = \"bench\";\n"
+    "  subject = \"CN=%%unix_account%%/O=Developers/OU=Team A\"; san = \"UPN=%%principal%%\";\n"
+    "  lifetime = 3600; backdate = 60; } );\n";
 
 int
 main(int argc, char **argv)
@@ -105,7 +105,7 @@ main(int argc, char **argv)
 	double secs = argc > 2 ? atof(argv[2]) : 3.0, issue, raw;
 	char dir[] = "/tmp/ct-bench-XXXXXX", text[1024], cmd[64];
 	struct ct_config *cfg = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	struct ct_issuer *is = NULL;
 	struct ct_attrs *a = ct_attrs_new();
 	struct ct_ca *ca = NULL;

@@ -23,7 +23,8 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp, void *da
 	if (r == NULL)
 		return PAM_BUF_ERR;
 	for (i = 0; i < n; i++)
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
 			r[i].resp = strdup(current);
 	*resp = r;
 	return PAM_SUCCESS;
@@ -49,7 +50,7 @@ cmp(const void *a, const void *b)
 int
 main(int argc, char **argv)
 {
-	struct pam_conv c = { conv, NULL };
+	struct pam_conv c = {conv, NULL};
 	char line[64];
 	double *lat = NULL, t0;
 	size_t n = 0, cap = 0;
@@ -64,7 +65,8 @@ main(int argc, char **argv)
 		pam_handle_t *pamh = NULL;
 		line[strcspn(line, "\n")] = '\0';
 		current = line;
-		if (n == cap && (lat = realloc(lat, (cap = cap ? 2 * cap : 1024) * sizeof(*lat))) == NULL)
+		if (n == cap &&
+		    (lat = realloc(lat, (cap = cap ? 2 * cap : 1024) * sizeof(*lat))) == NULL)
 			return 1;
 		t0 = now_us();
 		rc = pam_start_confdir(argv[2], argv[3], &c, argv[1], &pamh);

@@ -15,7 +15,7 @@ main(int argc, char **argv)
 {
 	struct ct_tokens_db *db = NULL;
 	struct ct_user_tokens u;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char user[32];
 	long i, n;
 	size_t k;

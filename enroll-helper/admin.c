@@ -22,7 +22,6 @@
 #include "issue.h"
 #include "store.h"
 
-
 static void
 usage(FILE *f)
 {
@@ -38,7 +37,8 @@ usage(FILE *f)
 	    "                                    issue a certificate, print it as PEM\n"
 	    "  token init --user USER [--type totp|hotp] [--algo sha1|sha256|sha512]\n"
 	    "             [--digits N] [--period SECONDS] [--secret BASE32] [--description TEXT]\n"
-	    "                                    create an OTP token; print its serial and otpauth URI\n"
+	    "                                    create an OTP token; print its serial and otpauth "
+	    "URI\n"
 	    "  token list [--user USER] [--json] list tokens and their state\n"
 	    "  token enable|disable|delete|reset SERIAL\n"
 	    "                                    change a token (reset clears failures and lock)\n"
@@ -106,7 +106,7 @@ read_input(const char *file, size_t max, unsigned char **out, size_t *len, struc
 static int
 cmd_check_config(struct admin *ad)
 {
-	struct ct_diag diag = { 0 };
+	struct ct_diag diag = {0};
 	struct ct_config *cfg = NULL;
 	size_t i;
 	int rc;
@@ -117,7 +117,8 @@ cmd_check_config(struct admin *ad)
 	if (diag.dropped > 0)
 		fprintf(stderr, "(%zu more problems not shown)\n", diag.dropped);
 	if (rc == CT_OK)
-		printf("%s: OK (%zu access groups, %zu templates, %zu targets, attributes from %s)\n",
+		printf(
+		    "%s: OK (%zu access groups, %zu templates, %zu targets, attributes from %s)\n",
 		    cfg->path, cfg->n_groups, cfg->n_templates, cfg->n_targets,
 		    cfg->attributes.source == CT_ATTR_SOURCE_LDAP ? "ldap" : "passwd");
 	else
@@ -142,8 +143,8 @@ find_group(struct admin *ad, const char *name)
 static int
 cmd_ca_init(struct admin *ad, int argc, char **argv)
 {
-	static const struct option opts[] = { { "key-type", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {
+	    {"key-type", required_argument, NULL, 'k'}, {NULL, 0, NULL, 0}};
 	const struct ct_group *g;
 	struct ct_group copy;
 	const char *kt = NULL;
@@ -207,9 +208,9 @@ struct issue_args {
 static int
 parse_issue_args(int argc, char **argv, struct issue_args *a, int want_key)
 {
-	static const struct option opts[] = { { "user", required_argument, NULL, 'u' },
-		{ "target", required_argument, NULL, 't' }, { "pubkey", required_argument, NULL, 'p' },
-		{ "csr", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
+	    {"target", required_argument, NULL, 't'}, {"pubkey", required_argument, NULL, 'p'},
+	    {"csr", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -241,8 +242,8 @@ prepare(struct admin *ad, const struct issue_args *a, const struct ct_target **t
 	if ((rc = admin_load_config(ad)) != CT_OK)
 		return rc;
 	if ((*t = ct_config_target(ad->cfg, a->target)) == NULL)
-		return ct_err_set(&ad->err, CT_ENOENT, "target '%s' is not defined in %s", a->target,
-		    ad->cfg->path);
+		return ct_err_set(&ad->err, CT_ENOENT, "target '%s' is not defined in %s",
+		    a->target, ad->cfg->path);
 	if ((rc = ct_attrsrc_open(&ad->cfg->attributes, &src, &ad->err)) == CT_OK)
 		rc = ct_attrsrc_lookup(src, a->user, attrs, &ad->err);
 	ct_attrsrc_close(src);
@@ -252,7 +253,7 @@ prepare(struct admin *ad, const struct issue_args *a, const struct ct_target **t
 static int
 cmd_render(struct admin *ad, int argc, char **argv)
 {
-	struct issue_args a = { 0 };
+	struct issue_args a = {0};
 	const struct ct_target *t;
 	struct ct_attrs *attrs = NULL;
 	char *text = NULL;
@@ -280,7 +281,7 @@ read_key(struct admin *ad, const struct issue_args *a, unsigned char **spki, siz
 	if ((rc = read_input(file, CT_CSR_MAX, &data, &n, &ad->err)) != CT_OK)
 		return rc;
 	rc = a->pubkey != NULL ? ct_spki_from_pem(data, n, spki, len, &ad->err)
-			       : ct_csr_verify(data, n, spki, len, &ad->err);
+	                       : ct_csr_verify(data, n, spki, len, &ad->err);
 	if (rc != CT_OK)
 		ct_err_prefix(&ad->err, "%s: ", file);
 	free(data);
@@ -288,16 +289,17 @@ read_key(struct admin *ad, const struct issue_args *a, unsigned char **spki, siz
 }
 
 static void
-audit_issue(const struct issue_args *a, const struct ct_target *t, const unsigned char *der,
-    size_t len)
+audit_issue(
+    const struct issue_args *a, const struct ct_target *t, const unsigned char *der, size_t len)
 {
 	X509 *x = d2i_X509(NULL, &der, (long)len);
 	BIGNUM *bn = x != NULL ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
 	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
 
-	syslog(LOG_AUTHPRIV | LOG_INFO, "issued certificate serial %s for user %s, target %s, "
-	    "access group %s, by uid %u", hex ? hex : "?", a->user, t->name, t->group->name,
-	    (unsigned)getuid());
+	syslog(LOG_AUTHPRIV | LOG_INFO,
+	    "issued certificate serial %s for user %s, target %s, "
+	    "access group %s, by uid %u",
+	    hex ? hex : "?", a->user, t->name, t->group->name, (unsigned)getuid());
 	OPENSSL_free(hex);
 	BN_free(bn);
 	X509_free(x);
@@ -306,7 +308,7 @@ audit_issue(const struct issue_args *a, const struct ct_target *t, const unsigne
 static int
 cmd_issue(struct admin *ad, int argc, char **argv)
 {
-	struct issue_args a = { 0 };
+	struct issue_args a = {0};
 	const struct ct_target *t = NULL;
 	struct ct_attrs *attrs = NULL;
 	struct ct_issuer *is = NULL;
@@ -321,7 +323,8 @@ cmd_issue(struct admin *ad, int argc, char **argv)
 	    (rc = read_key(ad, &a, &spki, &spki_len)) != CT_OK ||
 	    (rc = ct_ca_load(ad->cfg->store_path, t->group, &ca, &ad->err)) != CT_OK ||
 	    (rc = ct_issuer_new(t, ca, &is, &ad->err)) != CT_OK ||
-	    (rc = ct_issue(is, attrs, spki, spki_len, time(NULL), &der, &der_len, &ad->err)) != CT_OK)
+	    (rc = ct_issue(is, attrs, spki, spki_len, time(NULL), &der, &der_len, &ad->err)) !=
+	        CT_OK)
 		goto out;
 	audit_issue(&a, t, der, der_len);
 	PEM_write(stdout, PEM_STRING_X509, "", der, (long)der_len);
@@ -337,18 +340,22 @@ out:
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	struct admin ad = { 0 };
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct admin ad = {0};
 	const char *cmd;
 	int c, rc;
 
 	umask(077);
 	ad.config_path = ct_config_default_path();
-	ad.config_explicit = getenv("CERTTOKEN_CONF") != NULL && getenv("CERTTOKEN_CONF")[0] != '\0';
+	ad.config_explicit =
+	    getenv("CERTTOKEN_CONF") != NULL && getenv("CERTTOKEN_CONF")[0] != '\0';
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': ad.config_path = optarg; ad.config_explicit = 1; break;
+		case 'c':
+			ad.config_path = optarg;
+			ad.config_explicit = 1;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return ct_exit_status(CT_EUSAGE);
 		}

@@ -40,7 +40,10 @@ print_qr(const char *text)
 			bottom = y + 1 >= 0 && y + 1 < w && x >= 0 && x < w &&
 			    (qr->data[(y + 1) * w + x] & 1);
 			/* dark modules print as spaces on a light background */
-			fputs(top && bottom ? " " : top ? "\u2584" : bottom ? "\u2580" : "\u2588",
+			fputs(top && bottom ? " "
+			        : top       ? "\u2584"
+			        : bottom    ? "\u2580"
+			                    : "\u2588",
 			    stdout);
 		}
 		putchar('\n');
@@ -51,11 +54,11 @@ print_qr(const char *text)
 static int
 parse_init(int argc, char **argv, struct init_args *a)
 {
-	static const struct option opts[] = { { "user", required_argument, NULL, 'u' },
-		{ "type", required_argument, NULL, 't' }, { "algo", required_argument, NULL, 'a' },
-		{ "digits", required_argument, NULL, 'd' }, { "period", required_argument, NULL, 'p' },
-		{ "secret", required_argument, NULL, 's' },
-		{ "description", required_argument, NULL, 'D' }, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
+	    {"type", required_argument, NULL, 't'}, {"algo", required_argument, NULL, 'a'},
+	    {"digits", required_argument, NULL, 'd'}, {"period", required_argument, NULL, 'p'},
+	    {"secret", required_argument, NULL, 's'}, {"description", required_argument, NULL, 'D'},
+	    {NULL, 0, NULL, 0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -102,20 +105,21 @@ make_secret(const struct init_args *a, struct ct_token *t, struct ct_err *err)
 	const char *text = a->secret;
 	int rc;
 
-	static const size_t sizes[] = { [CT_OTP_SHA1] = 20, [CT_OTP_SHA256] = 32,
-		[CT_OTP_SHA512] = 64 };
+	static const size_t sizes[] = {
+	    [CT_OTP_SHA1] = 20, [CT_OTP_SHA256] = 32, [CT_OTP_SHA512] = 64};
 
 	if (a->secret == NULL) {
 		t->secret_len = sizes[a->algo];
-		return RAND_bytes(t->secret, (int)t->secret_len) == 1 ? CT_OK :
-		    ct_err_set(err, CT_ECRYPTO, "no random numbers");
+		return RAND_bytes(t->secret, (int)t->secret_len) == 1
+		    ? CT_OK
+		    : ct_err_set(err, CT_ECRYPTO, "no random numbers");
 	}
 	if (strcmp(text, "-") == 0)
 		text = read_secret_line(line, sizeof(line));
 	if (ct_base32_decode(text, t->secret, sizeof(t->secret), &t->secret_len) != CT_OK ||
 	    t->secret_len < 10)
-		rc = ct_err_set(err, CT_EINVAL, "--secret must be base32 of 10 to %d bytes",
-		    CT_OTP_SECRET_MAX);
+		rc = ct_err_set(
+		    err, CT_EINVAL, "--secret must be base32 of 10 to %d bytes", CT_OTP_SECRET_MAX);
 	else
 		rc = CT_OK;
 	OPENSSL_cleanse(line, sizeof(line));
@@ -143,8 +147,8 @@ add_token(struct admin *ad, const char *user, const struct ct_token *t)
 	if (rc != CT_OK)
 		goto out;
 	if (u.n >= CT_TOKENS_MAX) {
-		rc = ct_err_set(&ad->err, CT_EINVAL, "user '%s' already has %d tokens", user,
-		    CT_TOKENS_MAX);
+		rc = ct_err_set(
+		    &ad->err, CT_EINVAL, "user '%s' already has %d tokens", user, CT_TOKENS_MAX);
 		goto out;
 	}
 	u.tok[u.n++] = *t;
@@ -159,7 +163,7 @@ out:
 static int
 token_init(struct admin *ad, int argc, char **argv)
 {
-	struct init_args a = { NULL, NULL, NULL, CT_TOKEN_TOTP, CT_OTP_SHA1, 0, 0 };
+	struct init_args a = {NULL, NULL, NULL, CT_TOKEN_TOTP, CT_OTP_SHA1, 0, 0};
 	struct ct_token t;
 	char host[256] = "", account[CT_USER_MAX + 300], *uri = NULL;
 	int rc;
@@ -171,8 +175,11 @@ token_init(struct admin *ad, int argc, char **argv)
 	if (parse_init(argc, argv, &a) != 0)
 		return ct_exit_status(CT_EUSAGE);
 	if (!ct_tokens_user_valid(a.user))
-		return admin_fail(ad, ct_err_set(&ad->err, CT_EINVAL, "'%s' is not a usable "
-		    "user name", a.user));
+		return admin_fail(ad,
+		    ct_err_set(&ad->err, CT_EINVAL,
+		        "'%s' is not a usable "
+		        "user name",
+		        a.user));
 	memset(&t, 0, sizeof(t));
 	t.type = (enum ct_token_type)a.type;
 	t.algo = (enum ct_otp_algo)a.algo;
@@ -190,7 +197,7 @@ token_init(struct admin *ad, int argc, char **argv)
 	(void)gethostname(host, sizeof(host) - 1);
 	snprintf(account, sizeof(account), "%s@%s", a.user, host);
 	if ((rc = ct_otpauth_uri(a.type == CT_TOKEN_TOTP, "certtoken", account, t.secret,
-	    t.secret_len, t.algo, t.digits, t.period, 0, &uri)) != CT_OK)
+	         t.secret_len, t.algo, t.digits, t.period, 0, &uri)) != CT_OK)
 		goto out;
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "created %s token %s for user %s",
 	    ct_token_type_name(t.type), t.serial, a.user);
@@ -216,7 +223,7 @@ find_serial(void *ctx, const char *user)
 {
 	struct find *f = ctx;
 	struct ct_user_tokens u;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	size_t i;
 	int found = 0;
 
@@ -236,7 +243,7 @@ typedef int (*token_op)(struct ct_user_tokens *u, size_t i, void *ctx, struct ct
 static int
 with_token(struct admin *ad, const char *serial, token_op op, void *ctx, char *user_out)
 {
-	struct find f = { NULL, serial, "" };
+	struct find f = {NULL, serial, ""};
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_user_tokens u;
 	size_t i;
@@ -311,17 +318,19 @@ op_resync(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 		return ct_err_set(err, CT_EINVAL, "token %s is not an HOTP token", t->serial);
 	for (c = t->counter; c < t->counter + RESYNC_WINDOW; c++) {
 		if (ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, c, 0, codes[0],
-		    &d) == CT_OK &&
-		    ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, c + 1, 0,
-		    codes[1], &d) == CT_OK) {
+		        &d) == CT_OK &&
+		    ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, c + 1, 0, codes[1],
+		        &d) == CT_OK) {
 			t->counter = c + 2;
 			t->failcount = 0;
 			t->lock_until = 0;
 			return CT_OK;
 		}
 	}
-	return ct_err_set(err, CT_EPERM, "the codes do not match two consecutive counters "
-	    "within %d of the current one", RESYNC_WINDOW);
+	return ct_err_set(err, CT_EPERM,
+	    "the codes do not match two consecutive counters "
+	    "within %d of the current one",
+	    RESYNC_WINDOW);
 }
 
 static int
@@ -330,12 +339,14 @@ token_serial_cmd(struct admin *ad, const char *cmd, int argc, char **argv)
 	char user[CT_USER_MAX] = "";
 	int on = strcmp(cmd, "enable") == 0, rc;
 	int resync = strcmp(cmd, "resync") == 0;
-	token_op op = strcmp(cmd, "reset") == 0 ? op_reset : strcmp(cmd, "delete") == 0 ? op_delete
-	    : resync ? op_resync : op_enable;
+	token_op op = strcmp(cmd, "reset") == 0 ? op_reset
+	    : strcmp(cmd, "delete") == 0        ? op_delete
+	    : resync                            ? op_resync
+	                                        : op_enable;
 
 	if (argc != (resync ? 4 : 2))
-		return admin_usage_error(resync ? "token resync SERIAL CODE1 CODE2"
-						: "token %s SERIAL", cmd);
+		return admin_usage_error(
+		    resync ? "token resync SERIAL CODE1 CODE2" : "token %s SERIAL", cmd);
 	if ((rc = admin_load_config(ad)) != CT_OK)
 		return admin_fail(ad, rc);
 	rc = with_token(ad, argv[1], op, resync ? (void *)(argv + 2) : (void *)&on, user);
@@ -386,8 +397,9 @@ print_token(struct lister *l, const char *user, const struct ct_token *t)
 	printf(",\"user\":");
 	json_string(user);
 	printf(",\"type\":\"%s\",\"active\":%s,\"failcount\":%d,\"locked_until\":%lld,"
-	    "\"rollout_state\":", ct_token_type_name(t->type), t->active ? "true" : "false",
-	    t->failcount, locked ? (long long)t->lock_until : 0LL);
+	       "\"rollout_state\":",
+	    ct_token_type_name(t->type), t->active ? "true" : "false", t->failcount,
+	    locked ? (long long)t->lock_until : 0LL);
 	json_string(t->rollout_state);
 	printf(",\"description\":");
 	json_string(t->description);
@@ -399,7 +411,7 @@ list_user(void *ctx, const char *user)
 {
 	struct lister *l = ctx;
 	struct ct_user_tokens u;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	size_t i;
 	int rc;
 
@@ -418,9 +430,9 @@ list_user(void *ctx, const char *user)
 static int
 token_list(struct admin *ad, int argc, char **argv)
 {
-	static const struct option opts[] = { { "user", required_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
-	struct lister l = { ad, NULL, 0, 0, 0 };
+	static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
+	    {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	struct lister l = {ad, NULL, 0, 0, 0};
 	const char *user = NULL;
 	int c, rc;
 
@@ -439,8 +451,8 @@ token_list(struct admin *ad, int argc, char **argv)
 		return admin_fail(ad, rc);
 	if (l.json)
 		printf("[\n");
-	rc = user != NULL ? list_user(&l, user) : ct_tokens_foreach_user(l.db, list_user, &l,
-	    &ad->err);
+	rc = user != NULL ? list_user(&l, user)
+	                  : ct_tokens_foreach_user(l.db, list_user, &l, &ad->err);
 	if (l.json)
 		printf("%s]\n", l.count ? "\n" : "");
 	ct_tokens_close(l.db);
@@ -462,5 +474,5 @@ admin_cmd_token(struct admin *ad, int argc, char **argv)
 	    strcmp(sub, "delete") == 0 || strcmp(sub, "reset") == 0 || strcmp(sub, "resync") == 0)
 		return token_serial_cmd(ad, sub, argc - 1, argv + 1);
 	return admin_usage_error("token needs init, list, enable, disable, delete, reset or "
-	    "resync");
+	                         "resync");
 }

@@ -9,23 +9,21 @@
 #include "attrs.h"
 #include "attrsrc.h"
 
-const char *const ct_attr_standard_names[] = {
-	"principal", "samaccountname", "unix_account", "windows_account", "name",
-	"first_name", "last_name", "distinguishedname", "telephone", "company",
-	"department", "job_title", "source", "external_id", NULL
-};
+const char *const ct_attr_standard_names[] = {"principal", "samaccountname", "unix_account",
+    "windows_account", "name", "first_name", "last_name", "distinguishedname", "telephone",
+    "company", "department", "job_title", "source", "external_id", NULL};
 
 static const struct {
 	const char *alias;
 	const char *canon;
 } attr_aliases[] = {
-	{ "username", "principal" },
-	{ "userprincipalname", "principal" },
-	{ "full_name", "name" },
+    {"username", "principal"},
+    {"userprincipalname", "principal"},
+    {"full_name", "name"},
 };
 
 struct ct_attr_entry {
-	char kind;                /* 's' standard, 'r' raw */
+	char kind; /* 's' standard, 'r' raw */
 	char *name;
 	char *value;
 };
@@ -93,7 +91,7 @@ ct_attr_name_valid(const char *name)
 	for (i = 1; i < len; i++) {
 		char c = name[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_'))
+		        c == '-' || c == '_'))
 			return 0;
 	}
 	return 1;
@@ -172,8 +170,8 @@ ct_attrs_get(const struct ct_attrs *a, const char *name)
 }
 
 int
-ct_attrs_entry(const struct ct_attrs *a, size_t i, char *kind, const char **name,
-    const char **value)
+ct_attrs_entry(
+    const struct ct_attrs *a, size_t i, char *kind, const char **name, const char **value)
 {
 	if (i >= a->n)
 		return -1;

@@ -11,9 +11,9 @@
 
 #include "ct.h"
 
-#define CT_ATTRS_MAX 256          /* entries per set */
-#define CT_ATTR_VALUE_MAX 1024    /* bytes per value */
-#define CT_ATTR_NAME_MAX 64       /* bytes per attribute name */
+#define CT_ATTRS_MAX 256 /* entries per set */
+#define CT_ATTR_VALUE_MAX 1024 /* bytes per value */
+#define CT_ATTR_NAME_MAX 64 /* bytes per attribute name */
 
 struct ct_attrs;
 
@@ -43,7 +43,7 @@ const char *ct_attrs_get(const struct ct_attrs *a, const char *name);
 
 /* Iterate: entry I (0-based) as (*kind 's' standard / 'r' raw, *name, *value);
  * returns 0, or -1 past the end. */
-int ct_attrs_entry(const struct ct_attrs *a, size_t i, char *kind, const char **name,
-    const char **value);
+int ct_attrs_entry(
+    const struct ct_attrs *a, size_t i, char *kind, const char **name, const char **value);
 
 #endif

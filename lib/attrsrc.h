@@ -11,23 +11,20 @@
 #include "attrs.h"
 #include "ct.h"
 
-#define CT_ATTR_STD_COUNT 14      /* entries of ct_attr_standard_names */
-#define CT_LDAP_MAX_VALUES 512    /* attribute values read from one entry */
+#define CT_ATTR_STD_COUNT 14 /* entries of ct_attr_standard_names */
+#define CT_LDAP_MAX_VALUES 512 /* attribute values read from one entry */
 
-enum ct_attr_source {
-	CT_ATTR_SOURCE_PASSWD,
-	CT_ATTR_SOURCE_LDAP
-};
+enum ct_attr_source { CT_ATTR_SOURCE_PASSWD, CT_ATTR_SOURCE_LDAP };
 
 struct ct_ldap_conf {
-	char *uri;                 /* ldap://host:port or ldaps://host:port */
-	int starttls;              /* 1: StartTLS on ldap:// (required to succeed) */
-	char *ca_file;             /* CA bundle for ldaps/StartTLS (NULL: system default) */
-	char *bind_dn;             /* NULL: anonymous */
-	char *bind_password_file;  /* read at bind time; first line is the password */
-	char *base;                /* search base */
-	char *filter;              /* filter template: %u = user name, RFC 4515 escaped */
-	int timeout;               /* seconds, for connect and for each operation */
+	char *uri; /* ldap://host:port or ldaps://host:port */
+	int starttls; /* 1: StartTLS on ldap:// (required to succeed) */
+	char *ca_file; /* CA bundle for ldaps/StartTLS (NULL: system default) */
+	char *bind_dn; /* NULL: anonymous */
+	char *bind_password_file; /* read at bind time; first line is the password */
+	char *base; /* search base */
+	char *filter; /* filter template: %u = user name, RFC 4515 escaped */
+	int timeout; /* seconds, for connect and for each operation */
 	char *map[CT_ATTR_STD_COUNT]; /* standard attribute index -> LDAP attribute name */
 };
 
@@ -70,8 +67,8 @@ int ct_attrsrc_open(const struct ct_attr_conf *c, struct ct_attrsrc **out, struc
 /* Look up USER.  CT_ENOENT: no such user (or not exactly one LDAP entry);
  * CT_EUNAVAIL: the directory is down, refused the bind, or did not answer
  * within the timeout (the connection is dropped and retried next time). */
-int ct_attrsrc_lookup(struct ct_attrsrc *s, const char *user, struct ct_attrs **out,
-    struct ct_err *err);
+int ct_attrsrc_lookup(
+    struct ct_attrsrc *s, const char *user, struct ct_attrs **out, struct ct_err *err);
 
 void ct_attrsrc_close(struct ct_attrsrc *s);
 

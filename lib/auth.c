@@ -26,13 +26,13 @@ try_token(struct ct_token *t, const struct ct_otp_conf *conf, const char *code, 
 
 	if (t->type == CT_TOKEN_HOTP) {
 		if (ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, t->counter,
-		    conf->hotp_lookahead, code, &counter) != CT_OK)
+		        conf->hotp_lookahead, code, &counter) != CT_OK)
 			return CT_EPERM;
 		t->counter = counter + 1;
 		return CT_OK;
 	}
 	if (ct_totp_verify(t->algo, t->secret, t->secret_len, t->digits, t->period, now,
-	    conf->window, t->last_step, code, &step) != CT_OK)
+	        conf->window, t->last_step, code, &step) != CT_OK)
 		return CT_EPERM;
 	t->last_step = step;
 	return CT_OK;
@@ -152,8 +152,8 @@ out:
 }
 
 int
-ct_auth_account(struct ct_tokens_db *db, const char *user, time_t now,
-    struct ct_auth_result *res, struct ct_err *err)
+ct_auth_account(struct ct_tokens_db *db, const char *user, time_t now, struct ct_auth_result *res,
+    struct ct_err *err)
 {
 	struct ct_user_tokens u;
 	int rc;

@@ -11,10 +11,10 @@
 #include "tokens.h"
 
 struct ct_auth_result {
-	char serial[CT_SERIAL_MAX];   /* the token that decided, "" if none */
-	int failcount;                /* of that token, after this attempt */
-	int64_t lock_until;           /* of that token, after this attempt */
-	int disabled;                 /* refused because every OTP token is disabled */
+	char serial[CT_SERIAL_MAX]; /* the token that decided, "" if none */
+	int failcount; /* of that token, after this attempt */
+	int64_t lock_until; /* of that token, after this attempt */
+	int disabled; /* refused because every OTP token is disabled */
 };
 
 /* Verify the one-time CODE of USER at NOW.  Under the user's lock: read the

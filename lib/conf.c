@@ -25,9 +25,12 @@
 #define CT_EMBEDDED_NAME "(embedded default)"
 
 static const char *const key_type_names[] = {
-	[CT_KEY_EC_P256] = "ec-p256", [CT_KEY_EC_P384] = "ec-p384",
-	[CT_KEY_ED25519] = "ed25519", [CT_KEY_RSA2048] = "rsa2048",
-	[CT_KEY_RSA3072] = "rsa3072", [CT_KEY_RSA4096] = "rsa4096",
+    [CT_KEY_EC_P256] = "ec-p256",
+    [CT_KEY_EC_P384] = "ec-p384",
+    [CT_KEY_ED25519] = "ed25519",
+    [CT_KEY_RSA2048] = "rsa2048",
+    [CT_KEY_RSA3072] = "rsa3072",
+    [CT_KEY_RSA4096] = "rsa4096",
 };
 
 /* State of one load: where problems go. */
@@ -66,7 +69,7 @@ ct_name_valid(const char *name)
 	for (i = 0; i < len; i++) {
 		char c = name[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == '-'))
+		        c == '.' || c == '_' || c == '-'))
 			return 0;
 	}
 	return 1;
@@ -125,8 +128,8 @@ problem(struct loader *L, const config_setting_t *s, const char *fmt, ...)
 
 /* Report every member of GROUP whose name is not in ALLOWED. */
 static void
-check_keys(struct loader *L, const config_setting_t *group, const char *const *allowed,
-    const char *where)
+check_keys(
+    struct loader *L, const config_setting_t *group, const char *const *allowed, const char *where)
 {
 	const config_setting_t *s;
 	const char *name;
@@ -175,8 +178,8 @@ get_list(struct loader *L, const config_setting_t *group, const char *key)
 
 /* Replace *OUT with KEY's string value if present.  REQUIRED: report absence. */
 static void
-get_string(struct loader *L, const config_setting_t *group, const char *key, int required,
-    char **out)
+get_string(
+    struct loader *L, const config_setting_t *group, const char *key, int required, char **out)
 {
 	const config_setting_t *s = config_setting_get_member(group, key);
 	char *v;
@@ -200,8 +203,8 @@ get_string(struct loader *L, const config_setting_t *group, const char *key, int
 
 /* Set *OUT from KEY's integer value if present, within [MIN, MAX]. */
 static void
-get_long(struct loader *L, const config_setting_t *group, const char *key, long min, long max,
-    long *out)
+get_long(
+    struct loader *L, const config_setting_t *group, const char *key, long min, long max, long *out)
 {
 	const config_setting_t *s = config_setting_get_member(group, key);
 	long long v;
@@ -224,8 +227,8 @@ get_long(struct loader *L, const config_setting_t *group, const char *key, long 
 }
 
 static void
-get_int(struct loader *L, const config_setting_t *group, const char *key, long min, long max,
-    int *out)
+get_int(
+    struct loader *L, const config_setting_t *group, const char *key, long min, long max, int *out)
 {
 	long v = *out;
 
@@ -274,8 +277,8 @@ get_string_list(struct loader *L, const config_setting_t *group, const char *key
 
 /* A name member: required, valid, unique among the first N entries of NAMES. */
 static char *
-get_name(struct loader *L, const config_setting_t *entry, const char *what,
-    char *const *names, size_t stride, size_t n)
+get_name(struct loader *L, const config_setting_t *entry, const char *what, char *const *names,
+    size_t stride, size_t n)
 {
 	char *name = NULL;
 	size_t i;
@@ -309,7 +312,7 @@ is_absolute(const char *p)
 static void
 load_store(struct loader *L, const config_setting_t *root)
 {
-	static const char *const keys[] = { "backend", "path", NULL };
+	static const char *const keys[] = {"backend", "path", NULL};
 	const config_setting_t *g = get_group(L, root, "store");
 
 	if (g == NULL)
@@ -331,8 +334,7 @@ load_socket(struct loader *L, const config_setting_t *root)
 	const config_setting_t *s = config_setting_get_member(root, "socket");
 
 	get_string(L, root, "socket", 0, &L->cfg->socket_path);
-	if (s != NULL && (!is_absolute(L->cfg->socket_path) ||
-	    strlen(L->cfg->socket_path) >= 108))
+	if (s != NULL && (!is_absolute(L->cfg->socket_path) || strlen(L->cfg->socket_path) >= 108))
 		problem(L, s, "socket must be an absolute path shorter than 108 bytes");
 }
 
@@ -352,8 +354,10 @@ load_ldap_map(struct loader *L, const config_setting_t *ldap, struct ct_ldap_con
 		idx = canon != NULL ? ct_attr_standard_index(canon) : -1;
 		if (idx < 0 || strcmp(canon, "distinguishedname") == 0 ||
 		    strcmp(canon, "source") == 0) {
-			problem(L, s, "unknown key '%s' in attributes.ldap.map (a mappable "
-			    "standard attribute name)", config_setting_name(s));
+			problem(L, s,
+			    "unknown key '%s' in attributes.ldap.map (a mappable "
+			    "standard attribute name)",
+			    config_setting_name(s));
 			continue;
 		}
 		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
@@ -374,14 +378,15 @@ load_ldap_map(struct loader *L, const config_setting_t *ldap, struct ct_ldap_con
 static void
 load_ldap(struct loader *L, const config_setting_t *attrs)
 {
-	static const char *const keys[] = { "uri", "starttls", "ca_file", "bind_dn",
-		"bind_password_file", "base", "filter", "timeout", "map", NULL };
+	static const char *const keys[] = {"uri", "starttls", "ca_file", "bind_dn",
+	    "bind_password_file", "base", "filter", "timeout", "map", NULL};
 	struct ct_ldap_conf *lc = &L->cfg->attributes.ldap;
 	const config_setting_t *g = get_group(L, attrs, "ldap");
 
 	if (g == NULL) {
 		if (L->cfg->attributes.source == CT_ATTR_SOURCE_LDAP)
-			problem(L, attrs, "attributes source is ldap but there is no ldap { } group");
+			problem(
+			    L, attrs, "attributes source is ldap but there is no ldap { } group");
 		return;
 	}
 	check_keys(L, g, keys, "attributes.ldap");
@@ -396,9 +401,11 @@ load_ldap(struct loader *L, const config_setting_t *attrs)
 	load_ldap_map(L, g, lc);
 	if (strncmp(lc->uri, "ldap://", 7) != 0 && strncmp(lc->uri, "ldaps://", 8) != 0 &&
 	    strncmp(lc->uri, "ldapi://", 8) != 0)
-		problem(L, g, "ldap uri '%s' must start with ldap://, ldaps:// or ldapi://", lc->uri);
+		problem(
+		    L, g, "ldap uri '%s' must start with ldap://, ldaps:// or ldapi://", lc->uri);
 	if ((lc->bind_dn == NULL) != (lc->bind_password_file == NULL))
-		problem(L, g, "bind_dn and bind_password_file go together (neither: anonymous bind)");
+		problem(
+		    L, g, "bind_dn and bind_password_file go together (neither: anonymous bind)");
 	if (lc->bind_password_file != NULL && !is_absolute(lc->bind_password_file))
 		problem(L, g, "bind_password_file must be an absolute path");
 	if (strstr(lc->filter, "%u") == NULL)
@@ -408,7 +415,7 @@ load_ldap(struct loader *L, const config_setting_t *attrs)
 static void
 load_attributes(struct loader *L, const config_setting_t *root)
 {
-	static const char *const keys[] = { "source", "ldap", NULL };
+	static const char *const keys[] = {"source", "ldap", NULL};
 	const config_setting_t *g = get_group(L, root, "attributes");
 	char *source = NULL;
 
@@ -428,8 +435,8 @@ load_attributes(struct loader *L, const config_setting_t *root)
 static void
 load_otp(struct loader *L, const config_setting_t *root)
 {
-	static const char *const keys[] = { "digits", "period", "window", "hotp_lookahead",
-		"max_fail", "lock_seconds", NULL };
+	static const char *const keys[] = {
+	    "digits", "period", "window", "hotp_lookahead", "max_fail", "lock_seconds", NULL};
 	const config_setting_t *g = get_group(L, root, "otp");
 	struct ct_otp_conf *o = &L->cfg->otp;
 
@@ -445,18 +452,18 @@ load_otp(struct loader *L, const config_setting_t *root)
 }
 
 static const char embedded_lists[] =
-	"access_groups = ( { name = \"default\"; key_type = \"ec-p256\"; ca_days = 3650; } );\n"
-	"templates = ( { name = \"client\"; key_usage = [ \"DigitalSignature\" ];\n"
-	"                extended_key_usage = [ \"ClientAuth\" ]; } );\n"
-	"ca_connectors = ( { name = \"local\"; type = \"local\"; } );\n"
-	"targets = ( { name = \"default\"; access_group = \"default\"; template = \"client\";\n"
-	"              subject = \"CN=%unix_account%\"; san = \"\"; lifetime = 3600;\n"
-	"              backdate = 60; ca_connector = \"local\"; } );\n";
+    "access_groups = ( { name = \"default\"; key_type = \"ec-p256\"; ca_days = 3650; } );\n"
+    "templates = ( { name = \"client\"; key_usage = [ \"DigitalSignature\" ];\n"
+    "                extended_key_usage = [ \"ClientAuth\" ]; } );\n"
+    "ca_connectors = ( { name = \"local\"; type = \"local\"; } );\n"
+    "targets = ( { name = \"default\"; access_group = \"default\"; template = \"client\";\n"
+    "              subject = \"CN=%unix_account%\"; san = \"\"; lifetime = 3600;\n"
+    "              backdate = 60; ca_connector = \"local\"; } );\n";
 
 static void
 load_group(struct loader *L, const config_setting_t *e, size_t i)
 {
-	static const char *const keys[] = { "name", "key_type", "ca_days", NULL };
+	static const char *const keys[] = {"name", "key_type", "ca_days", NULL};
 	struct ct_group *g = &L->cfg->groups[i];
 	char *kt = NULL;
 	int t;
@@ -468,7 +475,8 @@ load_group(struct loader *L, const config_setting_t *e, size_t i)
 	get_string(L, e, "key_type", 0, &kt);
 	if (kt != NULL && (t = ct_key_type_parse(kt)) < 0)
 		problem(L, config_setting_get_member(e, "key_type"),
-		    "key_type '%s' is not one of ec-p256 ec-p384 ed25519 rsa2048 rsa3072 rsa4096", kt);
+		    "key_type '%s' is not one of ec-p256 ec-p384 ed25519 rsa2048 rsa3072 rsa4096",
+		    kt);
 	else if (kt != NULL)
 		g->key_type = (enum ct_key_type)t;
 	free(kt);
@@ -499,8 +507,8 @@ load_template_usages(struct loader *L, const config_setting_t *e, struct ct_temp
 		if (t->n_eku >= CT_TEMPLATE_MAX_EKU)
 			problem(L, eku, "template has more than %d extended key usages",
 			    CT_TEMPLATE_MAX_EKU);
-		else if (ct_template_eku_object(config_setting_get_string_elem(eku, i),
-		    &t->eku[t->n_eku], &err))
+		else if (ct_template_eku_object(
+		             config_setting_get_string_elem(eku, i), &t->eku[t->n_eku], &err))
 			problem(L, config_setting_get_elem(eku, (unsigned)i), "template '%s': %s",
 			    t->name ? t->name : "?", err.msg);
 		else
@@ -517,7 +525,7 @@ load_template_usages(struct loader *L, const config_setting_t *e, struct ct_temp
 static void
 load_template(struct loader *L, const config_setting_t *e, size_t i)
 {
-	static const char *const keys[] = { "name", "key_usage", "extended_key_usage", NULL };
+	static const char *const keys[] = {"name", "key_usage", "extended_key_usage", NULL};
 	struct ct_template *t = &L->cfg->templates[i];
 
 	check_keys(L, e, keys, "template");
@@ -528,7 +536,7 @@ load_template(struct loader *L, const config_setting_t *e, size_t i)
 static void
 load_connector(struct loader *L, const config_setting_t *e, size_t i)
 {
-	static const char *const keys[] = { "name", "type", NULL };
+	static const char *const keys[] = {"name", "type", NULL};
 	struct ct_connector *c = &L->cfg->connectors[i];
 	char *type = NULL;
 
@@ -559,21 +567,23 @@ check_attr_provided(void *ctx, const char *name)
 	const struct ct_attr_conf *c = &ac->L->cfg->attributes;
 
 	if (!ct_attr_conf_provides(c, name))
-		problem(ac->L, ac->where, "target '%s': %s pattern uses %%%s%%, which the %s "
-		    "attribute source does not provide", ac->target, ac->which, name,
+		problem(ac->L, ac->where,
+		    "target '%s': %s pattern uses %%%s%%, which the %s "
+		    "attribute source does not provide",
+		    ac->target, ac->which, name,
 		    c->source == CT_ATTR_SOURCE_LDAP ? "ldap" : "passwd");
 	return 0;
 }
 
 static void
-load_target_pattern(struct loader *L, const config_setting_t *e, struct ct_target *t,
-    enum ct_pattern_kind kind)
+load_target_pattern(
+    struct loader *L, const config_setting_t *e, struct ct_target *t, enum ct_pattern_kind kind)
 {
 	const char *key = kind == CT_PATTERN_SUBJECT ? "subject" : "san";
 	char **text = kind == CT_PATTERN_SUBJECT ? &t->subject_text : &t->san_text;
 	struct ct_pattern **p = kind == CT_PATTERN_SUBJECT ? &t->subject : &t->san;
 	const config_setting_t *s = config_setting_get_member(e, key);
-	struct attr_check ac = { L, s ? s : e, t->name ? t->name : "?", key };
+	struct attr_check ac = {L, s ? s : e, t->name ? t->name : "?", key};
 	struct ct_err err;
 
 	get_string(L, e, key, kind == CT_PATTERN_SUBJECT, text);
@@ -614,15 +624,15 @@ resolve(struct loader *L, const config_setting_t *e, const char *key, const char
 static void
 load_target(struct loader *L, const config_setting_t *e, size_t i)
 {
-	static const char *const keys[] = { "name", "access_group", "template", "subject", "san",
-		"lifetime", "backdate", "ca_connector", NULL };
+	static const char *const keys[] = {"name", "access_group", "template", "subject", "san",
+	    "lifetime", "backdate", "ca_connector", NULL};
 	struct ct_config *c = L->cfg;
 	struct ct_target *t = &c->targets[i];
 
 	check_keys(L, e, keys, "target");
 	t->name = get_name(L, e, "target", &c->targets[0].name, sizeof(*t), i);
-	t->group = resolve(L, e, "access_group", NULL, c->groups, sizeof(c->groups[0]),
-	    c->n_groups, "access group");
+	t->group = resolve(L, e, "access_group", NULL, c->groups, sizeof(c->groups[0]), c->n_groups,
+	    "access group");
 	t->template = resolve(L, e, "template", "client", c->templates, sizeof(c->templates[0]),
 	    c->n_templates, "template");
 	t->connector = resolve(L, e, "ca_connector", "local", c->connectors,
@@ -678,8 +688,12 @@ config_defaults(struct ct_config *c)
 	c->store_backend = strdup("files");
 	c->store_path = strdup(LOCALSTATEDIR "/lib/certtoken");
 	c->socket_path = strdup("/run/certtoken/enroll.sock");
-	c->otp = (struct ct_otp_conf){ .digits = 6, .period = 30, .window = 1,
-		.hotp_lookahead = 10, .max_fail = 10, .lock_seconds = 300 };
+	c->otp = (struct ct_otp_conf){.digits = 6,
+	    .period = 30,
+	    .window = 1,
+	    .hotp_lookahead = 10,
+	    .max_fail = 10,
+	    .lock_seconds = 300};
 	if (c->store_backend == NULL || c->store_path == NULL || c->socket_path == NULL)
 		return CT_ENOMEM;
 	return ct_attr_conf_defaults(&c->attributes);
@@ -688,8 +702,8 @@ config_defaults(struct ct_config *c)
 static void
 load_root(struct loader *L, const config_setting_t *root, const config_setting_t *dflt)
 {
-	static const char *const keys[] = { "store", "socket", "attributes", "otp",
-		"access_groups", "templates", "targets", "ca_connectors", NULL };
+	static const char *const keys[] = {"store", "socket", "attributes", "otp", "access_groups",
+	    "templates", "targets", "ca_connectors", NULL};
 	struct ct_config *c = L->cfg;
 
 	check_keys(L, root, keys, "the top level");
@@ -713,7 +727,7 @@ load_text(const char *text, const char *name, struct ct_config **out, struct ct_
     struct ct_err *err)
 {
 	struct ct_config *c = calloc(1, sizeof(*c));
-	struct loader L = { c, diag, err, name, 0 };
+	struct loader L = {c, diag, err, name, 0};
 	config_t cf, dcf;
 	int rc = CT_ECONFIG;
 
@@ -763,22 +777,23 @@ read_config_file(const char *path, char **text, struct ct_err *err)
 	FILE *f;
 
 	if ((f = fopen(path, "re")) == NULL)
-		return ct_err_set(err, errno == ENOENT ? CT_ENOENT : CT_ECONFIG, "%s: %s", path,
-		    strerror(errno));
+		return ct_err_set(
+		    err, errno == ENOENT ? CT_ENOENT : CT_ECONFIG, "%s: %s", path, strerror(errno));
 	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
 		fclose(f);
 		return ct_err_set(err, CT_ECONFIG, "%s: not a regular file", path);
 	}
 	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		fclose(f);
-		return ct_err_set(err, CT_ECONFIG, "%s: must be owned by root and not writable "
-		    "by group or others (owner %u, mode %04o)", path, (unsigned)st.st_uid,
-		    (unsigned)(st.st_mode & 07777));
+		return ct_err_set(err, CT_ECONFIG,
+		    "%s: must be owned by root and not writable "
+		    "by group or others (owner %u, mode %04o)",
+		    path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 	}
 	if (st.st_size > CT_CONFIG_FILE_MAX || (buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		fclose(f);
-		return ct_err_set(err, CT_ECONFIG, "%s: larger than %d bytes", path,
-		    CT_CONFIG_FILE_MAX);
+		return ct_err_set(
+		    err, CT_ECONFIG, "%s: larger than %d bytes", path, CT_CONFIG_FILE_MAX);
 	}
 	len = fread(buf, 1, (size_t)st.st_size, f);
 	fclose(f);
@@ -792,8 +807,8 @@ read_config_file(const char *path, char **text, struct ct_err *err)
 }
 
 int
-ct_config_load(const char *path, int explicit_path, struct ct_config **out,
-    struct ct_diag *diag, struct ct_err *err)
+ct_config_load(const char *path, int explicit_path, struct ct_config **out, struct ct_diag *diag,
+    struct ct_err *err)
 {
 	char *text = NULL;
 	int rc;
@@ -847,13 +862,13 @@ ct_config_free(struct ct_config *c)
 	free(c);
 }
 
-#define FIND_BY_NAME(arr, n, name)                         \
-	do {                                               \
-		size_t i_;                                 \
-		for (i_ = 0; i_ < (n); i_++)               \
-			if (strcmp((arr)[i_].name, (name)) == 0) \
-				return &(arr)[i_];         \
-		return NULL;                               \
+#define FIND_BY_NAME(arr, n, name)                                                                 \
+	do {                                                                                       \
+		size_t i_;                                                                         \
+		for (i_ = 0; i_ < (n); i_++)                                                       \
+			if (strcmp((arr)[i_].name, (name)) == 0)                                   \
+				return &(arr)[i_];                                                 \
+		return NULL;                                                                       \
 	} while (0)
 
 const struct ct_group *

@@ -15,9 +15,9 @@
 #include "pattern.h"
 #include "template.h"
 
-#define CT_NAME_MAX 64            /* group, template, target, connector names */
-#define CT_CONFIG_MAX_ITEMS 256   /* entries per list */
-#define CT_DIAG_MAX 64            /* problems reported by one load */
+#define CT_NAME_MAX 64 /* group, template, target, connector names */
+#define CT_CONFIG_MAX_ITEMS 256 /* entries per list */
+#define CT_DIAG_MAX 64 /* problems reported by one load */
 
 enum ct_key_type {
 	CT_KEY_EC_P256,
@@ -38,9 +38,7 @@ struct ct_group {
 	long ca_days;
 };
 
-enum ct_connector_type {
-	CT_CONNECTOR_LOCAL
-};
+enum ct_connector_type { CT_CONNECTOR_LOCAL };
 
 struct ct_connector {
 	char *name;
@@ -56,8 +54,8 @@ struct ct_target {
 	char *san_text;
 	struct ct_pattern *subject;
 	struct ct_pattern *san;
-	long lifetime;            /* seconds */
-	long backdate;            /* seconds */
+	long lifetime; /* seconds */
+	long backdate; /* seconds */
 };
 
 struct ct_otp_conf {
@@ -70,7 +68,7 @@ struct ct_otp_conf {
 };
 
 struct ct_config {
-	char *path;               /* the file read, or "(embedded default)" */
+	char *path; /* the file read, or "(embedded default)" */
 	char *store_backend;
 	char *store_path;
 	char *socket_path;
@@ -90,7 +88,7 @@ struct ct_config {
 struct ct_diag {
 	char *msg[CT_DIAG_MAX];
 	size_t n;
-	size_t dropped;           /* problems beyond CT_DIAG_MAX */
+	size_t dropped; /* problems beyond CT_DIAG_MAX */
 };
 
 void ct_diag_clear(struct ct_diag *d);

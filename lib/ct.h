@@ -12,18 +12,18 @@
 
 enum {
 	CT_OK = 0,
-	CT_ENOMEM = -1,   /* out of memory */
-	CT_EINVAL = -2,   /* bad input data: pattern, CSR, key, certificate (exit 65) */
-	CT_ECONFIG = -3,  /* configuration error (exit 78) */
+	CT_ENOMEM = -1, /* out of memory */
+	CT_EINVAL = -2, /* bad input data: pattern, CSR, key, certificate (exit 65) */
+	CT_ECONFIG = -3, /* configuration error (exit 78) */
 	CT_EUNAVAIL = -4, /* service or directory unavailable or slow (exit 69) */
-	CT_ENOENT = -5,   /* a named thing does not exist: user, group CA (exit 65) */
-	CT_EPERM = -6,    /* refused: unsafe file ownership or mode, policy (exit 77) */
-	CT_EIO = -7,      /* could not read or write the store (exit 74) */
-	CT_ECRYPTO = -8,  /* a cryptographic operation failed (exit 70) */
-	CT_EEXIST = -9,   /* would overwrite something that exists (exit 73) */
-	CT_EUSAGE = -10,  /* wrong command-line usage (exit 64) */
+	CT_ENOENT = -5, /* a named thing does not exist: user, group CA (exit 65) */
+	CT_EPERM = -6, /* refused: unsafe file ownership or mode, policy (exit 77) */
+	CT_EIO = -7, /* could not read or write the store (exit 74) */
+	CT_ECRYPTO = -8, /* a cryptographic operation failed (exit 70) */
+	CT_EEXIST = -9, /* would overwrite something that exists (exit 73) */
+	CT_EUSAGE = -10, /* wrong command-line usage (exit 64) */
 	CT_EPENDING = -11, /* accepted, not yet issued (exit 75) */
-	CT_ELOCKED = -12   /* too many failures: locked for a while (exit 77) */
+	CT_ELOCKED = -12 /* too many failures: locked for a while (exit 77) */
 };
 
 #define CT_ERR_MAX 512
@@ -36,11 +36,10 @@ struct ct_err {
 /* Record CODE and a printf-style message in ERR (if not NULL); returns CODE.
  * A message already present is kept: the first (innermost) failure wins. */
 int ct_err_set(struct ct_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prefix the message in ERR with printf-style context ("file:12: ") */
-void ct_err_prefix(struct ct_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void ct_err_prefix(struct ct_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Append the first queued OpenSSL error reason to ERR's message and clear the queue. */
 void ct_err_openssl(struct ct_err *err);

@@ -67,20 +67,20 @@ int
 ct_exit_status(int code)
 {
 	switch (code) {
-	case CT_OK:		return EX_OK;
-	case CT_EUSAGE:		return EX_USAGE;
-	case CT_EINVAL:		return EX_DATAERR;
-	case CT_ENOENT:		return EX_DATAERR;
-	case CT_EUNAVAIL:	return EX_UNAVAILABLE;
-	case CT_EPENDING:	return EX_TEMPFAIL;
-	case CT_EPERM:		return EX_NOPERM;
-	case CT_ELOCKED:	return EX_NOPERM;
-	case CT_ECONFIG:	return EX_CONFIG;
-	case CT_EIO:		return EX_IOERR;
-	case CT_EEXIST:		return EX_CANTCREAT;
-	case CT_ECRYPTO:	return EX_SOFTWARE;
-	case CT_ENOMEM:		return EX_OSERR;
-	default:		return EX_SOFTWARE;
+	case CT_OK: return EX_OK;
+	case CT_EUSAGE: return EX_USAGE;
+	case CT_EINVAL: return EX_DATAERR;
+	case CT_ENOENT: return EX_DATAERR;
+	case CT_EUNAVAIL: return EX_UNAVAILABLE;
+	case CT_EPENDING: return EX_TEMPFAIL;
+	case CT_EPERM: return EX_NOPERM;
+	case CT_ELOCKED: return EX_NOPERM;
+	case CT_ECONFIG: return EX_CONFIG;
+	case CT_EIO: return EX_IOERR;
+	case CT_EEXIST: return EX_CANTCREAT;
+	case CT_ECRYPTO: return EX_SOFTWARE;
+	case CT_ENOMEM: return EX_OSERR;
+	default: return EX_SOFTWARE;
 	}
 }
 

@@ -21,23 +21,23 @@
 #include "store.h"
 #include "template.h"
 
-#define CA_BACKDATE 3600          /* CA notBefore is an hour before init */
+#define CA_BACKDATE 3600 /* CA notBefore is an hour before init */
 
 struct ct_ca {
 	char *group;
 	EVP_PKEY *key;
 	X509 *cert;
-	const char *mdname;       /* signature digest; NULL for Ed25519 */
+	const char *mdname; /* signature digest; NULL for Ed25519 */
 	time_t not_before, not_after;
 };
 
 struct ct_issuer {
 	const struct ct_target *target;
 	struct ct_ca *ca;
-	EVP_MD *sha1;             /* for the subject key identifier, fetched once */
-	unsigned char *sigalg;    /* DER AlgorithmIdentifier of the CA's signature */
+	EVP_MD *sha1; /* for the subject key identifier, fetched once */
+	unsigned char *sigalg; /* DER AlgorithmIdentifier of the CA's signature */
 	size_t sigalg_len;
-	unsigned char *issuer;    /* DER Name: the CA's subject */
+	unsigned char *issuer; /* DER Name: the CA's subject */
 	size_t issuer_len;
 	unsigned char *fixed_ext; /* DER of basicConstraints, KU, EKU, AKI */
 	size_t fixed_ext_len;
@@ -48,9 +48,9 @@ static const char *
 key_type_digest(enum ct_key_type t)
 {
 	switch (t) {
-	case CT_KEY_EC_P384:	return "SHA384";
-	case CT_KEY_ED25519:	return NULL;
-	default:		return "SHA256";
+	case CT_KEY_EC_P384: return "SHA384";
+	case CT_KEY_ED25519: return NULL;
+	default: return "SHA256";
 	}
 }
 
@@ -58,12 +58,12 @@ static EVP_PKEY *
 generate_key(enum ct_key_type t)
 {
 	switch (t) {
-	case CT_KEY_EC_P256:	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	case CT_KEY_EC_P384:	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	case CT_KEY_ED25519:	return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	case CT_KEY_RSA2048:	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	case CT_KEY_RSA3072:	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
-	case CT_KEY_RSA4096:	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+	case CT_KEY_EC_P256: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	case CT_KEY_EC_P384: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	case CT_KEY_ED25519: return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	case CT_KEY_RSA2048: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	case CT_KEY_RSA3072: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	case CT_KEY_RSA4096: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
 	}
 	return NULL;
 }
@@ -124,9 +124,9 @@ make_ca_cert(const struct ct_group *g, EVP_PKEY *key, time_t now)
 	if (x == NULL || !X509_set_version(x, X509_VERSION_3) ||
 	    random_serial(X509_get_serialNumber(x)) != 0 ||
 	    !X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8,
-		(const unsigned char *)"certtoken", -1, -1, 0) ||
-	    !X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
-		(const unsigned char *)cn, -1, -1, 0) ||
+	        (const unsigned char *)"certtoken", -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_NID(
+	        name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) ||
 	    !X509_set_issuer_name(x, name) ||
 	    !X509_time_adj_ex(X509_getm_notBefore(x), 0, -CA_BACKDATE, &now) ||
 	    !X509_time_adj_ex(X509_getm_notAfter(x), (int)g->ca_days, 0, &now) ||
@@ -194,8 +194,8 @@ group_dir(const char *store, const char *group, int create, struct ct_err *err)
 		goto fail;
 	}
 	if (create ? ct_store_mkdir(store, err) != CT_OK || ct_store_mkdir(groups, err) != CT_OK
-		   : ct_store_check_dir(store, err) != CT_OK ||
-		       ct_store_check_dir(groups, err) != CT_OK)
+	           : ct_store_check_dir(store, err) != CT_OK ||
+	            ct_store_check_dir(groups, err) != CT_OK)
 		goto fail;
 	free(groups);
 	return dir;
@@ -218,11 +218,13 @@ publish_ca(const char *dir, BUF_MEM *kpem, BUF_MEM *cpem, struct ct_err *err)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	snprintf(tmp, len, "%s.new.XXXXXX", dir);
 	if (mkdtemp(tmp) == NULL) {
-		rc = ct_err_set(err, CT_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
+		rc = ct_err_set(
+		    err, CT_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
 		free(tmp);
 		return rc;
 	}
-	if ((kf = ct_path_join(tmp, "ca.key")) == NULL || (cf = ct_path_join(tmp, "ca.pem")) == NULL) {
+	if ((kf = ct_path_join(tmp, "ca.key")) == NULL ||
+	    (cf = ct_path_join(tmp, "ca.pem")) == NULL) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -231,8 +233,9 @@ publish_ca(const char *dir, BUF_MEM *kpem, BUF_MEM *cpem, struct ct_err *err)
 		goto out;
 	if (rename(tmp, dir) != 0) {
 		rc = ct_err_set(err, errno == EEXIST || errno == ENOTEMPTY ? CT_EEXIST : CT_EIO,
-		    "%s: %s", dir, errno == EEXIST || errno == ENOTEMPTY ?
-		    "the access group already has a CA" : strerror(errno));
+		    "%s: %s", dir,
+		    errno == EEXIST || errno == ENOTEMPTY ? "the access group already has a CA"
+		                                          : strerror(errno));
 		goto out;
 	}
 	rc = CT_OK;
@@ -262,13 +265,14 @@ ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_er
 	if ((dir = group_dir(store, g->name, 1, err)) == NULL)
 		return err != NULL && err->code ? err->code : CT_EIO;
 	if (access(dir, F_OK) == 0) {
-		rc = ct_err_set(err, CT_EEXIST, "access group '%s' already has a CA (%s)", g->name,
-		    dir);
+		rc = ct_err_set(
+		    err, CT_EEXIST, "access group '%s' already has a CA (%s)", g->name, dir);
 		goto out;
 	}
-	if ((key = generate_key(g->key_type)) == NULL || (cert = make_ca_cert(g, key, now)) == NULL ||
-	    encode_ca(key, cert, &kpem, &cpem) != 0) {
-		rc = ct_err_set(err, CT_ECRYPTO, "cannot create the CA of access group '%s'", g->name);
+	if ((key = generate_key(g->key_type)) == NULL ||
+	    (cert = make_ca_cert(g, key, now)) == NULL || encode_ca(key, cert, &kpem, &cpem) != 0) {
+		rc = ct_err_set(
+		    err, CT_ECRYPTO, "cannot create the CA of access group '%s'", g->name);
 		ct_err_openssl(err);
 		goto out;
 	}
@@ -292,8 +296,8 @@ key_digest(EVP_PKEY *key)
 	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519)
 		return NULL;
 	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
-	    EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-	    NULL)) {
+	    EVP_PKEY_get_utf8_string_param(
+	        key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL)) {
 		if (strcmp(group, "secp384r1") == 0)
 			return "SHA384";
 		if (strcmp(group, "secp521r1") == 0)
@@ -362,8 +366,10 @@ ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, stru
 		ct_err_clear(err); /* no store yet: say what to do instead */
 	}
 	if (dir == NULL || access(dir, F_OK) != 0) {
-		rc = ct_err_set(err, CT_ENOENT, "access group '%s' has no CA yet "
-		    "(run: certtoken-admin ca init %s)", g->name, g->name);
+		rc = ct_err_set(err, CT_ENOENT,
+		    "access group '%s' has no CA yet "
+		    "(run: certtoken-admin ca init %s)",
+		    g->name, g->name);
 		goto out;
 	}
 	if ((rc = ct_store_check_dir(dir, err)) != CT_OK ||
@@ -494,8 +500,8 @@ der_put_header(unsigned char *p, unsigned char tag, size_t len)
 
 /* A new TAG element whose content is the concatenation of PARTS. */
 static int
-der_wrap(unsigned char tag, const struct part *parts, size_t n, unsigned char **out,
-    size_t *out_len)
+der_wrap(
+    unsigned char tag, const struct part *parts, size_t n, unsigned char **out, size_t *out_len)
 {
 	size_t i, len = 0;
 	unsigned char *buf, *p;
@@ -601,11 +607,11 @@ signature_algorithm(struct ct_issuer *is, struct ct_err *err)
 	OSSL_PARAM params[2];
 	int rc = CT_ECRYPTO;
 
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, aid,
-	    sizeof(aid));
+	params[0] =
+	    OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, aid, sizeof(aid));
 	params[1] = OSSL_PARAM_construct_end();
-	if (ctx != NULL && EVP_DigestSignInit_ex(ctx, NULL, is->ca->mdname, NULL, NULL,
-	    is->ca->key, NULL) == 1 &&
+	if (ctx != NULL &&
+	    EVP_DigestSignInit_ex(ctx, NULL, is->ca->mdname, NULL, NULL, is->ca->key, NULL) == 1 &&
 	    EVP_PKEY_CTX_get_params(EVP_MD_CTX_get_pkey_ctx(ctx), params) == 1 &&
 	    OSSL_PARAM_modified(&params[0]) &&
 	    (is->sigalg = OPENSSL_memdup(aid, params[0].return_size)) != NULL) {
@@ -623,7 +629,7 @@ static int
 fixed_parts(struct ct_issuer *is, struct ct_err *err)
 {
 	const ASN1_OCTET_STRING *ca_ski = X509_get0_subject_key_id(is->ca->cert);
-	BASIC_CONSTRAINTS bc = { 0, NULL };
+	BASIC_CONSTRAINTS bc = {0, NULL};
 	AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
 	X509 *scratch = X509_new();
 	int n, rc = CT_ECRYPTO;
@@ -637,8 +643,8 @@ fixed_parts(struct ct_issuer *is, struct ct_err *err)
 	if ((rc = ct_template_apply(is->target->template, scratch, err)) != CT_OK)
 		goto out;
 	rc = CT_ECRYPTO;
-	if (X509_add1_ext_i2d(scratch, NID_authority_key_identifier, akid, 0,
-	    X509V3_ADD_DEFAULT) != 1 ||
+	if (X509_add1_ext_i2d(scratch, NID_authority_key_identifier, akid, 0, X509V3_ADD_DEFAULT) !=
+	        1 ||
 	    append_extensions(scratch, &is->fixed_ext, &is->fixed_ext_len) != 0 ||
 	    (n = i2d_X509_NAME(X509_get_subject_name(is->ca->cert), &is->issuer)) <= 0) {
 		ct_err_set(err, rc, "cannot encode the fixed parts of the certificate");
@@ -653,8 +659,8 @@ out:
 }
 
 int
-ct_issuer_new(const struct ct_target *t, struct ct_ca *ca, struct ct_issuer **out,
-    struct ct_err *err)
+ct_issuer_new(
+    const struct ct_target *t, struct ct_ca *ca, struct ct_issuer **out, struct ct_err *err)
 {
 	struct ct_issuer *is = calloc(1, sizeof(*is));
 	int rc;
@@ -693,8 +699,8 @@ ct_issuer_free(struct ct_issuer *is)
 static int
 der_ski(struct ct_issuer *is, const unsigned char *key, size_t key_len, unsigned char out[31])
 {
-	static const unsigned char head[] = { 0x30, 0x1d, 0x06, 0x03, 0x55, 0x1d, 0x0e, 0x04,
-		0x16, 0x04, 0x14 };
+	static const unsigned char head[] = {
+	    0x30, 0x1d, 0x06, 0x03, 0x55, 0x1d, 0x0e, 0x04, 0x16, 0x04, 0x14};
 	unsigned int md_len = 0;
 
 	memcpy(out, head, sizeof(head));
@@ -706,8 +712,7 @@ der_ski(struct ct_issuer *is, const unsigned char *key, size_t key_len, unsigned
 
 /* The validity window, capped by the CA's own. */
 static int
-der_validity(struct ct_issuer *is, time_t now, unsigned char **out, size_t *len,
-    struct ct_err *err)
+der_validity(struct ct_issuer *is, time_t now, unsigned char **out, size_t *len, struct ct_err *err)
 {
 	const struct ct_ca *ca = is->ca;
 	time_t nb = now - is->target->backdate, na = now + is->target->lifetime;
@@ -715,8 +720,8 @@ der_validity(struct ct_issuer *is, time_t now, unsigned char **out, size_t *len,
 	struct part parts[2];
 
 	if (now >= ca->not_after)
-		return ct_err_set(err, CT_ECONFIG, "the CA of access group '%s' has expired",
-		    ca->group);
+		return ct_err_set(
+		    err, CT_ECONFIG, "the CA of access group '%s' has expired", ca->group);
 	if (nb < ca->not_before)
 		nb = ca->not_before;
 	if (na > ca->not_after)
@@ -725,15 +730,16 @@ der_validity(struct ct_issuer *is, time_t now, unsigned char **out, size_t *len,
 		return ct_err_set(err, CT_EINVAL, "time out of range");
 	parts[0].p = t1;
 	parts[1].p = t2;
-	return der_wrap(0x30, parts, 2, out, len) == 0 ? CT_OK :
-	    ct_err_set(err, CT_ENOMEM, "out of memory");
+	return der_wrap(0x30, parts, 2, out, len) == 0
+	    ? CT_OK
+	    : ct_err_set(err, CT_ENOMEM, "out of memory");
 }
 
 /* Subject name and the per-leaf extensions (SKI, SANs), encoded. */
 static int
-der_subject_and_extensions(struct ct_issuer *is, const struct ct_attrs *a,
-    const unsigned char *key, size_t key_len, unsigned char **subject, size_t *subject_len,
-    unsigned char **exts, size_t *exts_len, struct ct_err *err)
+der_subject_and_extensions(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *key,
+    size_t key_len, unsigned char **subject, size_t *subject_len, unsigned char **exts,
+    size_t *exts_len, struct ct_err *err)
 {
 	X509_NAME *name = NULL;
 	X509 *scratch = NULL;
@@ -755,14 +761,14 @@ der_subject_and_extensions(struct ct_issuer *is, const struct ct_attrs *a,
 		goto out;
 	}
 	/* extensions [3] EXPLICIT SEQUENCE OF Extension */
-	p[0] = (struct part){ is->fixed_ext, is->fixed_ext_len };
-	p[1] = (struct part){ ski, sizeof(ski) };
-	p[2] = (struct part){ list, list_len };
+	p[0] = (struct part){is->fixed_ext, is->fixed_ext_len};
+	p[1] = (struct part){ski, sizeof(ski)};
+	p[2] = (struct part){list, list_len};
 	if (der_wrap(0x30, p, 3, &seq, &seq_len) != 0) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
 	}
-	p[0] = (struct part){ seq, seq_len };
+	p[0] = (struct part){seq, seq_len};
 	if (der_wrap(0xa3, p, 1, exts, exts_len) != 0) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
@@ -809,8 +815,8 @@ out:
 
 /* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } */
 static int
-der_certificate(struct ct_issuer *is, const unsigned char *tbs, size_t tbs_len,
-    unsigned char **der, size_t *der_len)
+der_certificate(struct ct_issuer *is, const unsigned char *tbs, size_t tbs_len, unsigned char **der,
+    size_t *der_len)
 {
 	unsigned char *bits = NULL, *bitstr = NULL;
 	size_t bits_len = 0, bitstr_len = 0;
@@ -819,12 +825,12 @@ der_certificate(struct ct_issuer *is, const unsigned char *tbs, size_t tbs_len,
 
 	if (sign_tbs(is, tbs, tbs_len, &bits, &bits_len) != 0)
 		goto out;
-	p[0] = (struct part){ bits, bits_len };
+	p[0] = (struct part){bits, bits_len};
 	if (der_wrap(0x03, p, 1, &bitstr, &bitstr_len) != 0)
 		goto out;
-	p[0] = (struct part){ tbs, tbs_len };
-	p[1] = (struct part){ is->sigalg, is->sigalg_len };
-	p[2] = (struct part){ bitstr, bitstr_len };
+	p[0] = (struct part){tbs, tbs_len};
+	p[1] = (struct part){is->sigalg, is->sigalg_len};
+	p[2] = (struct part){bitstr, bitstr_len};
 	rc = der_wrap(0x30, p, 3, der, der_len);
 out:
 	free(bitstr);
@@ -833,10 +839,10 @@ out:
 }
 
 int
-ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *spki,
-    size_t spki_len, time_t now, unsigned char **der, size_t *der_len, struct ct_err *err)
+ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *spki, size_t spki_len,
+    time_t now, unsigned char **der, size_t *der_len, struct ct_err *err)
 {
-	static const unsigned char version[] = { 0xa0, 0x03, 0x02, 0x01, 0x02 };
+	static const unsigned char version[] = {0xa0, 0x03, 0x02, 0x01, 0x02};
 	unsigned char serial[20], *validity = NULL, *subject = NULL, *exts = NULL, *tbs = NULL;
 	size_t serial_len = 0, validity_len = 0, subject_len = 0, exts_len = 0, tbs_len = 0;
 	const unsigned char *alg, *key;
@@ -849,19 +855,19 @@ ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *sp
 	if (der_serial(serial, &serial_len) != 0)
 		return ct_err_set(err, CT_ECRYPTO, "no random numbers for the serial");
 	if ((rc = der_validity(is, now, &validity, &validity_len, err)) != CT_OK ||
-	    (rc = der_subject_and_extensions(is, a, key, key_len, &subject, &subject_len, &exts,
-		&exts_len, err)) != CT_OK) {
+	    (rc = der_subject_and_extensions(
+	         is, a, key, key_len, &subject, &subject_len, &exts, &exts_len, err)) != CT_OK) {
 		ct_err_prefix(err, "target '%s': ", is->target->name);
 		goto out;
 	}
-	p[0] = (struct part){ version, sizeof(version) };
-	p[1] = (struct part){ serial, serial_len };
-	p[2] = (struct part){ is->sigalg, is->sigalg_len };
-	p[3] = (struct part){ is->issuer, is->issuer_len };
-	p[4] = (struct part){ validity, validity_len };
-	p[5] = (struct part){ subject, subject_len };
-	p[6] = (struct part){ spki, spki_len };
-	p[7] = (struct part){ exts, exts_len };
+	p[0] = (struct part){version, sizeof(version)};
+	p[1] = (struct part){serial, serial_len};
+	p[2] = (struct part){is->sigalg, is->sigalg_len};
+	p[3] = (struct part){is->issuer, is->issuer_len};
+	p[4] = (struct part){validity, validity_len};
+	p[5] = (struct part){subject, subject_len};
+	p[6] = (struct part){spki, spki_len};
+	p[7] = (struct part){exts, exts_len};
 	if (der_wrap(0x30, p, 8, &tbs, &tbs_len) != 0 ||
 	    der_certificate(is, tbs, tbs_len, der, der_len) != 0) {
 		rc = ct_err_set(err, CT_ECRYPTO, "cannot sign the certificate");
@@ -886,24 +892,26 @@ check_leaf_key(EVP_PKEY *pkey, struct ct_err *err)
 	int ok;
 
 	switch (EVP_PKEY_get_base_id(pkey)) {
-	case EVP_PKEY_ED25519:
-		return CT_OK;
+	case EVP_PKEY_ED25519: return CT_OK;
 	case EVP_PKEY_RSA:
 		if (EVP_PKEY_get_bits(pkey) < 2048 || EVP_PKEY_get_bits(pkey) > 16384)
 			return ct_err_set(err, CT_EINVAL, "RSA key of %d bits (need 2048 to 16384)",
 			    EVP_PKEY_get_bits(pkey));
 		return CT_OK;
 	case EVP_PKEY_EC:
-		if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
-		    sizeof(group), NULL) || (strcmp(group, "prime256v1") != 0 &&
-		    strcmp(group, "secp384r1") != 0 && strcmp(group, "secp521r1") != 0))
-			return ct_err_set(err, CT_EINVAL, "EC key on an unsupported curve "
+		if (!EVP_PKEY_get_utf8_string_param(
+		        pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) ||
+		    (strcmp(group, "prime256v1") != 0 && strcmp(group, "secp384r1") != 0 &&
+		        strcmp(group, "secp521r1") != 0))
+			return ct_err_set(err, CT_EINVAL,
+			    "EC key on an unsupported curve "
 			    "(need P-256, P-384 or P-521)");
 		ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
 		ok = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
 		EVP_PKEY_CTX_free(ctx);
 		ERR_clear_error();
-		return ok ? CT_OK : ct_err_set(err, CT_EINVAL, "EC public key is not a valid point");
+		return ok ? CT_OK
+		          : ct_err_set(err, CT_EINVAL, "EC public key is not a valid point");
 	default:
 		return ct_err_set(err, CT_EINVAL, "unsupported key type (need EC, Ed25519 or RSA)");
 	}
@@ -934,8 +942,8 @@ export_spki(EVP_PKEY *pkey, unsigned char **der, size_t *der_len, struct ct_err 
 }
 
 int
-ct_spki_from_pem(const unsigned char *data, size_t len, unsigned char **der, size_t *der_len,
-    struct ct_err *err)
+ct_spki_from_pem(
+    const unsigned char *data, size_t len, unsigned char **der, size_t *der_len, struct ct_err *err)
 {
 	const unsigned char *p = data;
 	EVP_PKEY *pkey = NULL;
@@ -951,7 +959,8 @@ ct_spki_from_pem(const unsigned char *data, size_t len, unsigned char **der, siz
 		pkey = d2i_PUBKEY(NULL, &p, (long)len);
 	ERR_clear_error();
 	if (pkey == NULL)
-		rc = ct_err_set(err, CT_EINVAL, "not a PEM or DER public key "
+		rc = ct_err_set(err, CT_EINVAL,
+		    "not a PEM or DER public key "
 		    "(expected -----BEGIN PUBLIC KEY-----)");
 	else
 		rc = export_spki(pkey, der, der_len, err);
@@ -961,8 +970,8 @@ ct_spki_from_pem(const unsigned char *data, size_t len, unsigned char **der, siz
 }
 
 int
-ct_csr_verify(const unsigned char *data, size_t len, unsigned char **der, size_t *der_len,
-    struct ct_err *err)
+ct_csr_verify(
+    const unsigned char *data, size_t len, unsigned char **der, size_t *der_len, struct ct_err *err)
 {
 	const unsigned char *p = data;
 	X509_REQ *req = NULL;
@@ -1010,8 +1019,8 @@ print_sid(BIO *b, X509_EXTENSION *ext)
 int
 ct_render(const struct ct_target *t, const struct ct_attrs *a, char **out, struct ct_err *err)
 {
-	const unsigned long flags = XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN |
-	    (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	const unsigned long flags =
+	    XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN | (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
 	ASN1_OBJECT *sid_oid = OBJ_txt2obj("1.3.6.1.4.1.311.25.2", 1);
 	X509 *x = X509_new();
 	X509_NAME *subject = NULL;

@@ -15,8 +15,8 @@
 #include "conf.h"
 #include "ct.h"
 
-#define CT_SPKI_MAX 2048          /* bytes of an encoded public key we accept */
-#define CT_CSR_MAX (64 * 1024)    /* bytes of a CSR we accept */
+#define CT_SPKI_MAX 2048 /* bytes of an encoded public key we accept */
+#define CT_CSR_MAX (64 * 1024) /* bytes of a CSR we accept */
 
 struct ct_ca;
 
@@ -25,8 +25,7 @@ struct ct_ca;
 int ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_err *err);
 
 /* Load GROUP's CA from the store.  CT_ENOENT when it was never initialised. */
-int ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out,
-    struct ct_err *err);
+int ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, struct ct_err *err);
 
 void ct_ca_free(struct ct_ca *ca);
 
@@ -37,8 +36,8 @@ struct ct_issuer;
 
 /* Prepare to issue for target T with CA: fetches algorithms and encodes the
  * fixed extensions once.  CA must outlive the issuer. */
-int ct_issuer_new(const struct ct_target *t, struct ct_ca *ca, struct ct_issuer **out,
-    struct ct_err *err);
+int ct_issuer_new(
+    const struct ct_target *t, struct ct_ca *ca, struct ct_issuer **out, struct ct_err *err);
 
 void ct_issuer_free(struct ct_issuer *is);
 
@@ -55,8 +54,8 @@ int ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char
 
 /* Decode a PEM "PUBLIC KEY" (or DER SPKI) of LEN bytes, check it is a key we
  * issue for (EC P-256/P-384/P-521, Ed25519, RSA >= 2048) and return its DER. */
-int ct_spki_from_pem(const unsigned char *data, size_t len, unsigned char **der,
-    size_t *der_len, struct ct_err *err);
+int ct_spki_from_pem(const unsigned char *data, size_t len, unsigned char **der, size_t *der_len,
+    struct ct_err *err);
 
 /* Decode a PKCS#10 CSR (PEM or DER), verify its self-signature, check the key
  * as ct_spki_from_pem does and return the SPKI DER.  The CSR's subject and
@@ -66,7 +65,6 @@ int ct_csr_verify(const unsigned char *data, size_t len, unsigned char **der, si
 
 /* Render target T for attributes A: the expanded subject (RFC 2253 order as
  * written) and SANs, one per line, in a new string.  Issues nothing. */
-int ct_render(const struct ct_target *t, const struct ct_attrs *a, char **out,
-    struct ct_err *err);
+int ct_render(const struct ct_target *t, const struct ct_attrs *a, char **out, struct ct_err *err);
 
 #endif

@@ -12,15 +12,11 @@
 
 #include "ct.h"
 
-#define CT_OTP_SECRET_MAX 64      /* bytes of an OTP secret */
+#define CT_OTP_SECRET_MAX 64 /* bytes of an OTP secret */
 #define CT_OTP_MAX_LOOKAHEAD 1000
 #define CT_OTP_MAX_WINDOW 10
 
-enum ct_otp_algo {
-	CT_OTP_SHA1,
-	CT_OTP_SHA256,
-	CT_OTP_SHA512
-};
+enum ct_otp_algo { CT_OTP_SHA1, CT_OTP_SHA256, CT_OTP_SHA512 };
 
 /* "sha1" "sha256" "sha512" (case-insensitive) <-> enum; parse gives -1 when unknown. */
 int ct_otp_algo_parse(const char *name);

@@ -1,8 +1,8 @@
 /* Subject and SAN patterns (PrivX ephemeral-certificate syntax).
  *
  * A pattern is a list of TYPE=VALUE items separated by '/'; '\' escapes the
- * next character (so a URI's slashes are written "\/").  VALUE may contain %attribute% references, which are
- * resolved at expansion time.  Splitting happens at parse time, so a '/' or
+ * next character (so a URI's slashes are written "\/").  VALUE may contain %attribute% references,
+ * which are resolved at expansion time.  Splitting happens at parse time, so a '/' or
  * '=' inside a substituted value is data and never creates a new item. */
 #ifndef CT_PATTERN_H
 #define CT_PATTERN_H
@@ -12,21 +12,18 @@
 #include "attrs.h"
 #include "ct.h"
 
-#define CT_PATTERN_MAX_LEN 2048   /* characters in a pattern */
-#define CT_PATTERN_MAX_ITEMS 32   /* RDNs or SAN entries */
+#define CT_PATTERN_MAX_LEN 2048 /* characters in a pattern */
+#define CT_PATTERN_MAX_ITEMS 32 /* RDNs or SAN entries */
 
-enum ct_pattern_kind {
-	CT_PATTERN_SUBJECT,
-	CT_PATTERN_SAN
-};
+enum ct_pattern_kind { CT_PATTERN_SUBJECT, CT_PATTERN_SAN };
 
 struct ct_pattern;
 
 /* Parse TEXT as a pattern of KIND.  On error, ERR says what and at which
  * character position (1-based) of TEXT, and *OUT is untouched. An empty
  * TEXT is a valid SAN pattern (no SANs) but not a valid subject pattern. */
-int ct_pattern_parse(enum ct_pattern_kind kind, const char *text, struct ct_pattern **out,
-    struct ct_err *err);
+int ct_pattern_parse(
+    enum ct_pattern_kind kind, const char *text, struct ct_pattern **out, struct ct_err *err);
 
 void ct_pattern_free(struct ct_pattern *p);
 
@@ -40,22 +37,22 @@ size_t ct_pattern_count(const struct ct_pattern *p);
 
 /* Call FN(ctx, name) for each %attribute% reference (as written); stops and
  * returns FN's value when it is non-zero. */
-int ct_pattern_foreach_attr(const struct ct_pattern *p, int (*fn)(void *ctx, const char *name),
-    void *ctx);
+int ct_pattern_foreach_attr(
+    const struct ct_pattern *p, int (*fn)(void *ctx, const char *name), void *ctx);
 
 /* Expand a subject pattern with A into a new X509_NAME, RDNs in pattern order.
  * String types: PrintableString for C, serialNumber and dnQualifier;
  * IA5String for emailAddress and DC; UTF8String otherwise.  An unknown or
  * empty attribute, or a value that does not fit its type, fails with
  * CT_EINVAL naming the attribute or type and the pattern. */
-int ct_pattern_expand_subject(const struct ct_pattern *p, const struct ct_attrs *a,
-    X509_NAME **out, struct ct_err *err);
+int ct_pattern_expand_subject(
+    const struct ct_pattern *p, const struct ct_attrs *a, X509_NAME **out, struct ct_err *err);
 
 /* Expand a SAN pattern with A and add the resulting extensions to CERT:
  * subjectAltName (non-critical, when the pattern has any SAN item) and the
  * Microsoft SID extension 1.3.6.1.4.1.311.25.2 (non-critical, when it has a
  * SID item).  Same error rules as ct_pattern_expand_subject. */
-int ct_pattern_apply_san(const struct ct_pattern *p, const struct ct_attrs *a, X509 *cert,
-    struct ct_err *err);
+int ct_pattern_apply_san(
+    const struct ct_pattern *p, const struct ct_attrs *a, X509 *cert, struct ct_err *err);
 
 #endif

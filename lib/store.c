@@ -57,14 +57,13 @@ int
 ct_store_mkdir(const char *path, struct ct_err *err)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return ct_err_set(err, CT_EIO, "%s: cannot create directory: %s", path,
-		    strerror(errno));
+		return ct_err_set(
+		    err, CT_EIO, "%s: cannot create directory: %s", path, strerror(errno));
 	return ct_store_check_dir(path, err);
 }
 
 int
-ct_file_read(const char *path, size_t max, unsigned char **out, size_t *len,
-    struct ct_err *err)
+ct_file_read(const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err)
 {
 	unsigned char *buf = NULL;
 	struct stat st;
@@ -186,15 +185,15 @@ open_temp(const char *path, mode_t mode, char **tmp_out)
 }
 
 int
-ct_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, int excl,
-    struct ct_err *err)
+ct_file_write_atomic(
+    const char *path, const void *data, size_t len, mode_t mode, int excl, struct ct_err *err)
 {
 	char *tmp = NULL;
 	int fd, rc;
 
 	if ((fd = open_temp(path, mode, &tmp)) < 0)
-		return ct_err_set(err, CT_EIO, "%s: cannot create temporary file: %s", path,
-		    strerror(errno));
+		return ct_err_set(
+		    err, CT_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
 	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		rc = ct_err_set(err, CT_EIO, "%s: cannot write: %s", path, strerror(errno));
 		close(fd);
@@ -211,8 +210,8 @@ ct_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 		goto out;
 	}
 	if (fsync_parent(path) != 0) {
-		rc = ct_err_set(err, CT_EIO, "%s: cannot sync directory: %s", path,
-		    strerror(errno));
+		rc =
+		    ct_err_set(err, CT_EIO, "%s: cannot sync directory: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = CT_OK;

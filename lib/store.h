@@ -27,13 +27,13 @@ int ct_store_mkdir(const char *path, struct ct_err *err);
 /* Read all of PATH (a regular file, not a symlink, owned by the effective
  * uid, no group/other write, at most MAX bytes) into a new NUL-terminated
  * buffer.  CT_ENOENT if it does not exist. */
-int ct_file_read(const char *path, size_t max, unsigned char **out, size_t *len,
-    struct ct_err *err);
+int ct_file_read(
+    const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err);
 
 /* Replace PATH atomically with LEN bytes of DATA, mode MODE (0600 for
  * anything secret).  EXCL=1 fails with CT_EEXIST when PATH exists. */
-int ct_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, int excl,
-    struct ct_err *err);
+int ct_file_write_atomic(
+    const char *path, const void *data, size_t len, mode_t mode, int excl, struct ct_err *err);
 
 /* Join DIR and NAME into a new string; NULL when out of memory. */
 char *ct_path_join(const char *dir, const char *name);

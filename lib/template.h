@@ -11,7 +11,7 @@
 
 struct ct_template {
 	char *name;
-	unsigned int key_usage;          /* KU_* bits from <openssl/x509v3.h> */
+	unsigned int key_usage; /* KU_* bits from <openssl/x509v3.h> */
 	ASN1_OBJECT *eku[CT_TEMPLATE_MAX_EKU];
 	size_t n_eku;
 };

@@ -19,17 +19,13 @@
 #include "ct.h"
 #include "otp.h"
 
-#define CT_TOKENS_MAX 16          /* tokens per user */
-#define CT_SERIAL_MAX 40          /* bytes of a token serial, with the NUL */
-#define CT_DESC_MAX 128           /* bytes of a description, with the NUL */
-#define CT_ROLLOUT_MAX 16         /* bytes of a rollout state, with the NUL */
-#define CT_USER_MAX 64            /* bytes of a user name */
+#define CT_TOKENS_MAX 16 /* tokens per user */
+#define CT_SERIAL_MAX 40 /* bytes of a token serial, with the NUL */
+#define CT_DESC_MAX 128 /* bytes of a description, with the NUL */
+#define CT_ROLLOUT_MAX 16 /* bytes of a rollout state, with the NUL */
+#define CT_USER_MAX 64 /* bytes of a user name */
 
-enum ct_token_type {
-	CT_TOKEN_HOTP,
-	CT_TOKEN_TOTP,
-	CT_TOKEN_CERT
-};
+enum ct_token_type { CT_TOKEN_HOTP, CT_TOKEN_TOTP, CT_TOKEN_CERT };
 
 /* "hotp" "totp" "certificate" <-> enum; parse gives -1 when unknown. */
 int ct_token_type_parse(const char *name);
@@ -38,19 +34,19 @@ const char *ct_token_type_name(enum ct_token_type t);
 struct ct_token {
 	char serial[CT_SERIAL_MAX];
 	enum ct_token_type type;
-	int active;                   /* 0: disabled by an administrator */
+	int active; /* 0: disabled by an administrator */
 	enum ct_otp_algo algo;
 	int digits;
-	int period;                   /* TOTP seconds */
+	int period; /* TOTP seconds */
 	unsigned char secret[CT_OTP_SECRET_MAX]; /* plaintext, in memory only */
 	size_t secret_len;
-	uint64_t counter;             /* HOTP: the next counter to accept */
-	int64_t last_step;            /* TOTP: the last accepted time step, -1 if none */
+	uint64_t counter; /* HOTP: the next counter to accept */
+	int64_t last_step; /* TOTP: the last accepted time step, -1 if none */
 	int failcount;
-	int64_t lock_until;           /* epoch seconds; 0: not locked */
+	int64_t lock_until; /* epoch seconds; 0: not locked */
 	char rollout_state[CT_ROLLOUT_MAX]; /* "enrolled", "pending", ... */
 	char description[CT_DESC_MAX];
-	int64_t created;              /* epoch seconds */
+	int64_t created; /* epoch seconds */
 };
 
 struct ct_user_tokens {
@@ -77,14 +73,14 @@ struct ct_tokens_tx;
  * others (CT_EPERM otherwise, with the reason); STORE/tokens and the secret
  * key are created when CREATE is set and they are missing (CT_ENOENT
  * otherwise). */
-int ct_tokens_open(const char *store_path, int create, struct ct_tokens_db **out,
-    struct ct_err *err);
+int ct_tokens_open(
+    const char *store_path, int create, struct ct_tokens_db **out, struct ct_err *err);
 void ct_tokens_close(struct ct_tokens_db *db);
 
 /* Start a transaction on USER: take the user's exclusive lock (blocking).
  * CT_EINVAL for a user name ct_tokens_user_valid refuses. */
-int ct_tokens_begin(struct ct_tokens_db *db, const char *user, struct ct_tokens_tx **out,
-    struct ct_err *err);
+int ct_tokens_begin(
+    struct ct_tokens_db *db, const char *user, struct ct_tokens_tx **out, struct ct_err *err);
 
 /* Read the user's tokens (secrets decrypted).  CT_ENOENT when the user has
  * no token file; CT_EIO with the file and line when the file is corrupt or a
@@ -92,8 +88,7 @@ int ct_tokens_begin(struct ct_tokens_db *db, const char *user, struct ct_tokens_
 int ct_tokens_read(struct ct_tokens_tx *tx, struct ct_user_tokens *out, struct ct_err *err);
 
 /* Replace the user's tokens atomically (an empty set removes the file). */
-int ct_tokens_write(struct ct_tokens_tx *tx, const struct ct_user_tokens *in,
-    struct ct_err *err);
+int ct_tokens_write(struct ct_tokens_tx *tx, const struct ct_user_tokens *in, struct ct_err *err);
 
 /* End the transaction and release the lock (NULL is allowed). */
 void ct_tokens_end(struct ct_tokens_tx *tx);
@@ -104,12 +99,12 @@ void ct_tokens_end(struct ct_tokens_tx *tx);
 int ct_tokens_exists(struct ct_tokens_db *db, const char *user);
 
 /* Read USER's tokens without a transaction (for listing); as ct_tokens_read. */
-int ct_tokens_peek(struct ct_tokens_db *db, const char *user, struct ct_user_tokens *out,
-    struct ct_err *err);
+int ct_tokens_peek(
+    struct ct_tokens_db *db, const char *user, struct ct_user_tokens *out, struct ct_err *err);
 
 /* Call FN(CTX, user) for every user with a token file, in no particular
  * order; stops when FN returns non-zero and returns that value. */
-int ct_tokens_foreach_user(struct ct_tokens_db *db, int (*fn)(void *ctx, const char *user),
-    void *ctx, struct ct_err *err);
+int ct_tokens_foreach_user(
+    struct ct_tokens_db *db, int (*fn)(void *ctx, const char *user), void *ctx, struct ct_err *err);
 
 #endif

@@ -27,9 +27,9 @@ enum no_token { NO_TOKEN_DENY, NO_TOKEN_IGNORE };
 enum first_pass { FIRST_PASS_NONE, FIRST_PASS_USE, FIRST_PASS_TRY };
 
 struct args {
-	const char *config;       /* NULL: the default path */
+	const char *config; /* NULL: the default path */
 	int debug;
-	int otp;                  /* run the OTP step */
+	int otp; /* run the OTP step */
 	enum no_token no_token;
 	enum first_pass first_pass;
 };
@@ -59,8 +59,10 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 		else if (strcmp(s, "try_first_pass") == 0)
 			a->first_pass = FIRST_PASS_TRY;
 		else {
-			pam_syslog(pamh, LOG_ERR, "refusing: unknown or malformed module argument "
-			    "'%s'", s);
+			pam_syslog(pamh, LOG_ERR,
+			    "refusing: unknown or malformed module argument "
+			    "'%s'",
+			    s);
 			return -1;
 		}
 	}
@@ -86,10 +88,9 @@ decision(pam_handle_t *pamh, int prio, const char *user, const char *fmt, ...)
 }
 
 static int
-load(pam_handle_t *pamh, const struct args *a, struct ct_config **cfg,
-    struct ct_tokens_db **db)
+load(pam_handle_t *pamh, const struct args *a, struct ct_config **cfg, struct ct_tokens_db **db)
 {
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	/* never the environment: it belongs to the user (sudo, su) */
 	const char *path = a->config ? a->config : ct_config_system_path();
 
@@ -138,12 +139,12 @@ static int
 map_auth(int rc, const struct args *a)
 {
 	switch (rc) {
-	case CT_OK:		return PAM_SUCCESS;
-	case CT_EPERM:		return PAM_AUTH_ERR;
-	case CT_ELOCKED:	return PAM_MAXTRIES;
-	case CT_ENOENT:		return a->no_token == NO_TOKEN_IGNORE ? PAM_IGNORE : PAM_AUTH_ERR;
-	case CT_EINVAL:		return PAM_USER_UNKNOWN;
-	default:		return PAM_AUTHINFO_UNAVAIL;
+	case CT_OK: return PAM_SUCCESS;
+	case CT_EPERM: return PAM_AUTH_ERR;
+	case CT_ELOCKED: return PAM_MAXTRIES;
+	case CT_ENOENT: return a->no_token == NO_TOKEN_IGNORE ? PAM_IGNORE : PAM_AUTH_ERR;
+	case CT_EINVAL: return PAM_USER_UNKNOWN;
+	default: return PAM_AUTHINFO_UNAVAIL;
 	}
 }
 
@@ -152,9 +153,7 @@ log_auth(pam_handle_t *pamh, const char *user, int rc, const struct ct_auth_resu
     const struct ct_err *err)
 {
 	switch (rc) {
-	case CT_OK:
-		decision(pamh, LOG_NOTICE, user, "OTP accepted (token %s)", res->serial);
-		break;
+	case CT_OK: decision(pamh, LOG_NOTICE, user, "OTP accepted (token %s)", res->serial); break;
 	case CT_EPERM:
 		if (res->disabled)
 			decision(pamh, LOG_WARNING, user, "OTP refused: every token is disabled");
@@ -169,11 +168,8 @@ log_auth(pam_handle_t *pamh, const char *user, int rc, const struct ct_auth_resu
 		decision(pamh, LOG_WARNING, user, "OTP refused: locked until %lld (token %s)",
 		    (long long)res->lock_until, res->serial);
 		break;
-	case CT_ENOENT:
-		decision(pamh, LOG_NOTICE, user, "no active OTP token");
-		break;
-	default:
-		decision(pamh, LOG_ERR, user, "OTP refused: %s", err->msg);
+	case CT_ENOENT: decision(pamh, LOG_NOTICE, user, "no active OTP token"); break;
+	default: decision(pamh, LOG_ERR, user, "OTP refused: %s", err->msg);
 	}
 }
 
@@ -182,7 +178,7 @@ static int
 has_token(struct ct_tokens_db *db, const char *user)
 {
 	struct ct_auth_result res;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	int rc = ct_auth_account(db, user, time(NULL), &res, &err);
 
 	return rc != CT_ENOENT;
@@ -193,7 +189,7 @@ otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
     struct ct_tokens_db *db, const char *user)
 {
 	struct ct_auth_result res;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char *code = NULL;
 	int rc, prc;
 
@@ -260,12 +256,12 @@ static int
 map_account(int rc, const struct args *a)
 {
 	switch (rc) {
-	case CT_OK:		return PAM_SUCCESS;
-	case CT_ENOENT:		return a->no_token == NO_TOKEN_IGNORE ? PAM_IGNORE : PAM_PERM_DENIED;
-	case CT_EPERM:		return PAM_PERM_DENIED;
-	case CT_ELOCKED:	return PAM_PERM_DENIED;
-	case CT_EINVAL:		return PAM_USER_UNKNOWN;
-	default:		return PAM_AUTHINFO_UNAVAIL;
+	case CT_OK: return PAM_SUCCESS;
+	case CT_ENOENT: return a->no_token == NO_TOKEN_IGNORE ? PAM_IGNORE : PAM_PERM_DENIED;
+	case CT_EPERM: return PAM_PERM_DENIED;
+	case CT_ELOCKED: return PAM_PERM_DENIED;
+	case CT_EINVAL: return PAM_USER_UNKNOWN;
+	default: return PAM_AUTHINFO_UNAVAIL;
 	}
 }
 
@@ -275,7 +271,7 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct ct_config *cfg = NULL;
 	struct ct_tokens_db *db = NULL;
 	struct ct_auth_result res;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	const char *user = NULL;
 	struct args a;
 	int rc;
@@ -288,13 +284,14 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if ((rc = load(pamh, &a, &cfg, &db)) != PAM_SUCCESS)
 		return rc;
 	rc = ct_tokens_user_valid(user) ? ct_auth_account(db, user, time(NULL), &res, &err)
-					: CT_EINVAL;
+	                                : CT_EINVAL;
 	if (rc == CT_EPERM)
 		decision(pamh, LOG_WARNING, user, "account refused: every token is disabled");
 	else if (rc == CT_ENOENT && a.no_token == NO_TOKEN_DENY)
 		decision(pamh, LOG_WARNING, user, "account refused: no OTP token");
 	else if (rc == CT_EINVAL)
-		decision(pamh, LOG_WARNING, user, "account refused: the user name cannot have tokens");
+		decision(
+		    pamh, LOG_WARNING, user, "account refused: the user name cannot have tokens");
 	else if (rc == CT_ELOCKED)
 		decision(pamh, LOG_WARNING, user, "account refused: locked until %lld",
 		    (long long)res.lock_until);

@@ -37,8 +37,7 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp, void *da
 			}
 			r[i].resp = strdup(a->v[a->next++]);
 			break;
-		default:
-			printf("info: %s\n", msg[i]->msg);
+		default: printf("info: %s\n", msg[i]->msg);
 		}
 	}
 	*resp = r;
@@ -48,8 +47,8 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp, void *da
 int
 main(int argc, char **argv)
 {
-	struct answers a = { NULL, 0, 0 };
-	struct pam_conv c = { conv, &a };
+	struct answers a = {NULL, 0, 0};
+	struct pam_conv c = {conv, &a};
 	pam_handle_t *pamh = NULL;
 	int account = 0, rc, i = 1;
 
@@ -58,7 +57,8 @@ main(int argc, char **argv)
 			account = 1;
 	}
 	if (argc - i < 3) {
-		fprintf(stderr, "usage: pam_harness [--account] CONFDIR SERVICE USER [ANSWER...]\n");
+		fprintf(
+		    stderr, "usage: pam_harness [--account] CONFDIR SERVICE USER [ANSWER...]\n");
 		return 2;
 	}
 	a.v = argv + i + 3;

@@ -18,9 +18,9 @@
 static void
 expect_problems(const char *text, size_t count, ...)
 {
-	struct ct_diag diag = { 0 };
+	struct ct_diag diag = {0};
 	struct ct_config *c = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	const char *needle;
 	va_list ap;
 	size_t i;
@@ -47,9 +47,9 @@ expect_problems(const char *text, size_t count, ...)
 static struct ct_config *
 load_ok(const char *text)
 {
-	struct ct_diag diag = { 0 };
+	struct ct_diag diag = {0};
 	struct ct_config *c = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 
 	if (ct_config_load_string(text, "t.conf", &c, &diag, &err) != CT_OK)
 		fail_msg("unexpected problem: %s", err.msg);
@@ -96,7 +96,8 @@ test_full_config(void **state)
 	    "templates = ( { name = \"t\"; key_usage = [\"DigitalSignature\", \"KeyAgreement\"];\n"
 	    "                extended_key_usage = [\"ClientAuth\", \"1.2.3.4\"]; } );\n"
 	    "ca_connectors = ( { name = \"l\"; type = \"local\"; } );\n"
-	    "targets = ( { name = \"x\"; access_group = \"b\"; template = \"t\"; ca_connector = \"l\";\n"
+	    "targets = ( { name = \"x\"; access_group = \"b\"; template = \"t\"; ca_connector = "
+	    "\"l\";\n"
 	    "  subject = \"CN=%unix_account%/O=%company%\"; san = \"UPN=%principal%\";\n"
 	    "  lifetime = 120; backdate = 5; } );\n");
 	const struct ct_target *t = ct_config_target(c, "x");
@@ -125,14 +126,14 @@ static void
 test_unknown_keys(void **state)
 {
 	(void)state;
-	expect_problems("colour = 1;\n", 1, "t.conf:1: unknown key 'colour' in the top level",
-	    NULL);
+	expect_problems(
+	    "colour = 1;\n", 1, "t.conf:1: unknown key 'colour' in the top level", NULL);
 	expect_problems("store: { path = \"/x\"; size = 3; };\n", 1,
 	    "t.conf:1: unknown key 'size' in store", NULL);
-	expect_problems("otp: {\n digit = 6;\n};\n", 1, "t.conf:2: unknown key 'digit' in otp",
-	    NULL);
+	expect_problems(
+	    "otp: {\n digit = 6;\n};\n", 1, "t.conf:2: unknown key 'digit' in otp", NULL);
 	expect_problems("attributes: { source = \"ldap\"; ldap: { base = \"x\"; map: {\n"
-			"  shoe_size = \"x\"; }; }; };\n",
+	                "  shoe_size = \"x\"; }; }; };\n",
 	    1, "t.conf:2: unknown key 'shoe_size' in attributes.ldap.map", NULL);
 	expect_problems("events = ();\n", 1, "unknown key 'events'", NULL);
 }
@@ -148,8 +149,9 @@ test_wrong_types(void **state)
 	expect_problems("attributes: { ldap: { starttls = 1; }; };\n", 1,
 	    "'starttls' must be true or false", NULL);
 	expect_problems("targets = { name = \"x\"; };\n", 1, "'targets' must be a list", NULL);
-	expect_problems("templates = ( { name = \"client\"; key_usage = \"DigitalSignature\"; } );\n",
-	    1, "must be a list of strings", NULL);
+	expect_problems(
+	    "templates = ( { name = \"client\"; key_usage = \"DigitalSignature\"; } );\n", 1,
+	    "must be a list of strings", NULL);
 }
 
 static void
@@ -157,10 +159,11 @@ test_references_and_names(void **state)
 {
 	(void)state;
 	expect_problems("targets = ( { name = \"x\"; access_group = \"nope\";\n"
-			"  subject = \"CN=a\"; } );\n",
+	                "  subject = \"CN=a\"; } );\n",
 	    1, "access group 'nope' is not defined", NULL);
-	expect_problems("targets = ( { name = \"x\"; access_group = \"default\"; template = \"z\";\n"
-			"  subject = \"CN=a\"; ca_connector = \"q\"; } );\n",
+	expect_problems(
+	    "targets = ( { name = \"x\"; access_group = \"default\"; template = \"z\";\n"
+	    "  subject = \"CN=a\"; ca_connector = \"q\"; } );\n",
 	    2, "template 'z' is not defined", "CA connector 'q' is not defined", NULL);
 	expect_problems("access_groups = ( { name = \"a\"; }, { name = \"a\"; } );\n", 2,
 	    "duplicate access group name 'a'", "access group 'default' is not defined", NULL);
@@ -173,8 +176,8 @@ test_references_and_names(void **state)
 	expect_problems("ca_connectors = ( { name = \"local\"; type = \"queue\"; } );\n", 1,
 	    "CA connector type 'queue' is not supported", NULL);
 	expect_problems("access_groups = ();\n", 2, "'access_groups' is empty", NULL);
-	expect_problems("templates = ( { name = \"client\"; key_usage = [ \"CertSign\" ]; } );\n", 1,
-	    "CertSign is not allowed in a leaf certificate", NULL);
+	expect_problems("templates = ( { name = \"client\"; key_usage = [ \"CertSign\" ]; } );\n",
+	    1, "CertSign is not allowed in a leaf certificate", NULL);
 }
 
 static void
@@ -182,24 +185,26 @@ test_patterns_and_attributes(void **state)
 {
 	(void)state;
 	expect_problems("targets = ( { name = \"x\"; access_group = \"default\";\n"
-			"  subject = \"CN=a/XX=b\"; } );\n",
+	                "  subject = \"CN=a/XX=b\"; } );\n",
 	    1, "t.conf:2: target 'x': subject pattern 'CN=a/XX=b': position 6", NULL);
 	expect_problems("targets = ( { name = \"x\"; access_group = \"default\";\n"
-			"  subject = \"CN=a\"; san = \"IP=999.1.1.1\"; } );\n",
+	                "  subject = \"CN=a\"; san = \"IP=999.1.1.1\"; } );\n",
 	    1, "san pattern 'IP=999.1.1.1'", NULL);
 	/* passwd cannot provide company; ldap can (and any custom attribute) */
 	expect_problems("targets = ( { name = \"x\"; access_group = \"default\";\n"
-			"  subject = \"CN=%company%\"; } );\n",
+	                "  subject = \"CN=%company%\"; } );\n",
 	    1, "uses %company%, which the passwd attribute source does not provide", NULL);
 	ct_config_free(load_ok("attributes: { source = \"ldap\"; ldap: { base = \"dc=x\"; }; };\n"
-			       "targets = ( { name = \"x\"; access_group = \"default\";\n"
-			       "  subject = \"CN=%company%/O=%employeeNumber%\"; } );\n"));
+	                       "targets = ( { name = \"x\"; access_group = \"default\";\n"
+	                       "  subject = \"CN=%company%/O=%employeeNumber%\"; } );\n"));
 	expect_problems("attributes: { source = \"ldap\"; ldap: { }; };\n", 1,
 	    "missing required key 'base'", NULL);
-	expect_problems("attributes: { source = \"ldap\"; ldap: { base = \"x\"; filter = \"(uid=a)\"; }; };\n",
+	expect_problems(
+	    "attributes: { source = \"ldap\"; ldap: { base = \"x\"; filter = \"(uid=a)\"; }; };\n",
 	    1, "must contain %u", NULL);
-	expect_problems("attributes: { source = \"ldap\"; ldap: { base = \"x\"; uri = \"http://x\"; }; };\n",
-	    1, "must start with ldap://", NULL);
+	expect_problems(
+	    "attributes: { source = \"ldap\"; ldap: { base = \"x\"; uri = \"http://x\"; }; };\n", 1,
+	    "must start with ldap://", NULL);
 	expect_problems("attributes: { source = \"nis\"; };\n", 1,
 	    "attributes source 'nis' is not supported", NULL);
 }
@@ -209,7 +214,7 @@ test_many_problems_at_once(void **state)
 {
 	(void)state;
 	expect_problems("a = 1;\nb = 2;\nstore: { path = \"rel\"; };\n"
-			"otp: { digits = 1; period = 1; };\n",
+	                "otp: { digits = 1; period = 1; };\n",
 	    5, "t.conf:1: unknown key 'a'", "t.conf:2: unknown key 'b'", "must be absolute",
 	    "'digits' must be between", "'period' must be between", NULL);
 }
@@ -226,7 +231,7 @@ test_file_checks(void **state)
 {
 	char dir[] = "/tmp/ct-conf-XXXXXX", path[64];
 	struct ct_config *c = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	FILE *f;
 
 	(void)state;
@@ -258,15 +263,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_embedded_default),
-		cmocka_unit_test(test_full_config),
-		cmocka_unit_test(test_unknown_keys),
-		cmocka_unit_test(test_wrong_types),
-		cmocka_unit_test(test_references_and_names),
-		cmocka_unit_test(test_patterns_and_attributes),
-		cmocka_unit_test(test_many_problems_at_once),
-		cmocka_unit_test(test_syntax_error),
-		cmocka_unit_test(test_file_checks),
+	    cmocka_unit_test(test_embedded_default),
+	    cmocka_unit_test(test_full_config),
+	    cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_wrong_types),
+	    cmocka_unit_test(test_references_and_names),
+	    cmocka_unit_test(test_patterns_and_attributes),
+	    cmocka_unit_test(test_many_problems_at_once),
+	    cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_file_checks),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -30,16 +30,16 @@ struct fixture {
 };
 
 static const char conf_fmt[] =
-	"store: { path = \"%s\"; };\n"
-	"access_groups = ( { name = \"g\"; key_type = \"%s\"; ca_days = 1; } );\n"
-	"targets = ( { name = \"t\"; access_group = \"g\"; subject = \"CN=%%unix_account%%\";\n"
-	"  lifetime = %ld; backdate = 60; } );\n";
+    "store: { path = \"%s\"; };\n"
+    "access_groups = ( { name = \"g\"; key_type = \"%s\"; ca_days = 1; } );\n"
+    "targets = ( { name = \"t\"; access_group = \"g\"; subject = \"CN=%%unix_account%%\";\n"
+    "  lifetime = %ld; backdate = 60; } );\n";
 
 static struct fixture *
 make_fixture(const char *key_type, long lifetime)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	unsigned char *der = NULL;
 	char text[512];
@@ -117,11 +117,12 @@ check_leaf(struct fixture *f, X509 *x, time_t now, long lifetime)
 	assert_true(X509_get_extended_key_usage(x) & XKU_SSL_CLIENT);
 	assert_non_null(X509_get0_subject_key_id(x));
 	assert_int_equal(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x),
-	    X509_get0_subject_key_id(ct_ca_cert(f->ca))), 0);
+	                     X509_get0_subject_key_id(ct_ca_cert(f->ca))),
+	    0);
 	/* the subject key came through unchanged */
 	assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(x)), EVP_PKEY_EC);
-	assert_int_equal(ASN1_TIME_diff(&diff_day, &diff_sec, X509_get0_notBefore(x),
-	    X509_get0_notAfter(x)), 1);
+	assert_int_equal(
+	    ASN1_TIME_diff(&diff_day, &diff_sec, X509_get0_notBefore(x), X509_get0_notAfter(x)), 1);
 	if (lifetime > 0)
 		assert_int_equal(diff_day * 86400L + diff_sec, lifetime + 60);
 	(void)now;
@@ -131,7 +132,7 @@ static void
 test_leaf_profile(void **state)
 {
 	struct fixture *f = make_fixture("ec-p256", 3600);
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	X509 *x = NULL, *y = NULL;
 	time_t now = time(NULL);
 
@@ -140,8 +141,8 @@ test_leaf_profile(void **state)
 	check_leaf(f, x, now, 3600);
 	/* serials are random: two leaves differ */
 	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, now, &y, &err), CT_OK);
-	assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(x),
-	    X509_get0_serialNumber(y)), 0);
+	assert_int_not_equal(
+	    ASN1_INTEGER_cmp(X509_get0_serialNumber(x), X509_get0_serialNumber(y)), 0);
 	X509_free(x);
 	X509_free(y);
 	free_fixture(f);
@@ -150,16 +151,16 @@ test_leaf_profile(void **state)
 static void
 test_ed25519_and_rsa_cas(void **state)
 {
-	const char *types[] = { "ed25519", "ec-p384", "rsa2048" };
-	struct ct_err err = { 0 };
+	const char *types[] = {"ed25519", "ec-p384", "rsa2048"};
+	struct ct_err err = {0};
 	X509 *x = NULL;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < 3; i++) {
 		struct fixture *f = make_fixture(types[i], 600);
-		assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, time(NULL), &x,
-		    &err), CT_OK);
+		assert_int_equal(
+		    issue(f, f->attrs, f->spki, f->spki_len, time(NULL), &x, &err), CT_OK);
 		check_leaf(f, x, time(NULL), 600);
 		X509_free(x);
 		x = NULL;
@@ -172,19 +173,18 @@ test_lifetime_capped_at_ca_expiry(void **state)
 {
 	/* the CA lives one day; ask for a 30-day leaf */
 	struct fixture *f = make_fixture("ec-p256", 30L * 86400);
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	X509 *x = NULL;
 
 	(void)state;
-	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, time(NULL), &x, &err),
-	    CT_OK);
-	assert_int_equal(ASN1_TIME_compare(X509_get0_notAfter(x),
-	    X509_get0_notAfter(ct_ca_cert(f->ca))), 0);
+	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, time(NULL), &x, &err), CT_OK);
+	assert_int_equal(
+	    ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(ct_ca_cert(f->ca))), 0);
 	X509_free(x);
 	x = NULL;
 	/* after the CA expired nothing is issued */
-	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, time(NULL) + 3 * 86400,
-	    &x, &err), CT_ECONFIG);
+	assert_int_equal(
+	    issue(f, f->attrs, f->spki, f->spki_len, time(NULL) + 3 * 86400, &x, &err), CT_ECONFIG);
 	assert_non_null(strstr(err.msg, "has expired"));
 	assert_null(x);
 	free_fixture(f);
@@ -195,12 +195,11 @@ test_missing_attribute(void **state)
 {
 	struct fixture *f = make_fixture("ec-p256", 600);
 	struct ct_attrs *empty = ct_attrs_new();
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	X509 *x = NULL;
 
 	(void)state;
-	assert_int_equal(issue(f, empty, f->spki, f->spki_len, time(NULL), &x, &err),
-	    CT_EINVAL);
+	assert_int_equal(issue(f, empty, f->spki, f->spki_len, time(NULL), &x, &err), CT_EINVAL);
 	assert_null(x);
 	assert_non_null(strstr(err.msg, "target 't'"));
 	assert_non_null(strstr(err.msg, "unix_account"));
@@ -213,7 +212,7 @@ test_malformed_spki(void **state)
 {
 	struct fixture *f = make_fixture("ec-p256", 600);
 	unsigned char bad[512];
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	X509 *x = NULL;
 	size_t cut;
 
@@ -222,12 +221,10 @@ test_malformed_spki(void **state)
 	/* every truncation is refused, never read past the end */
 	for (cut = 0; cut < f->spki_len; cut++) {
 		ct_err_clear(&err);
-		assert_int_equal(issue(f, f->attrs, bad, cut, time(NULL), &x, &err),
-		    CT_EINVAL);
+		assert_int_equal(issue(f, f->attrs, bad, cut, time(NULL), &x, &err), CT_EINVAL);
 	}
 	bad[0] = 0x31;
-	assert_int_equal(issue(f, f->attrs, bad, f->spki_len, time(NULL), &x, &err),
-	    CT_EINVAL);
+	assert_int_equal(issue(f, f->attrs, bad, f->spki_len, time(NULL), &x, &err), CT_EINVAL);
 	assert_null(x);
 	free_fixture(f);
 }
@@ -238,7 +235,7 @@ test_key_checks(void **state)
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
 	unsigned char *der = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	BIO *b = BIO_new(BIO_s_mem());
 	char *pem;
 	long n;
@@ -247,22 +244,22 @@ test_key_checks(void **state)
 	(void)state;
 	PEM_write_bio_PUBKEY(b, k);
 	n = BIO_get_mem_data(b, &pem);
-	assert_int_equal(ct_spki_from_pem((unsigned char *)pem, (size_t)n, &der, &len, &err),
-	    CT_OK);
+	assert_int_equal(
+	    ct_spki_from_pem((unsigned char *)pem, (size_t)n, &der, &len, &err), CT_OK);
 	OPENSSL_free(der);
 	der = NULL;
 	(void)BIO_reset(b);
 	PEM_write_bio_PUBKEY(b, small);
 	n = BIO_get_mem_data(b, &pem);
-	assert_int_equal(ct_spki_from_pem((unsigned char *)pem, (size_t)n, &der, &len, &err),
-	    CT_EINVAL);
+	assert_int_equal(
+	    ct_spki_from_pem((unsigned char *)pem, (size_t)n, &der, &len, &err), CT_EINVAL);
 	assert_non_null(strstr(err.msg, "1024 bits"));
 	ct_err_clear(&err);
-	assert_int_equal(ct_spki_from_pem((const unsigned char *)"junk", 4, &der, &len, &err),
-	    CT_EINVAL);
+	assert_int_equal(
+	    ct_spki_from_pem((const unsigned char *)"junk", 4, &der, &len, &err), CT_EINVAL);
 	ct_err_clear(&err);
-	assert_int_equal(ct_csr_verify((const unsigned char *)"junk", 4, &der, &len, &err),
-	    CT_EINVAL);
+	assert_int_equal(
+	    ct_csr_verify((const unsigned char *)"junk", 4, &der, &len, &err), CT_EINVAL);
 	assert_null(der);
 	BIO_free(b);
 	EVP_PKEY_free(k);
@@ -273,12 +270,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_leaf_profile),
-		cmocka_unit_test(test_ed25519_and_rsa_cas),
-		cmocka_unit_test(test_lifetime_capped_at_ca_expiry),
-		cmocka_unit_test(test_missing_attribute),
-		cmocka_unit_test(test_malformed_spki),
-		cmocka_unit_test(test_key_checks),
+	    cmocka_unit_test(test_leaf_profile),
+	    cmocka_unit_test(test_ed25519_and_rsa_cas),
+	    cmocka_unit_test(test_lifetime_capped_at_ca_expiry),
+	    cmocka_unit_test(test_missing_attribute),
+	    cmocka_unit_test(test_malformed_spki),
+	    cmocka_unit_test(test_key_checks),
 	};
 
 	return cmocka_run_group_tests_name("issue", tests, NULL, NULL);

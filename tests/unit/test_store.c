@@ -50,7 +50,7 @@ test_write_then_read(void **state)
 {
 	struct fixture *f = *state;
 	unsigned char *buf = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	struct stat st;
 	size_t len = 0;
 
@@ -69,7 +69,7 @@ test_exclusive_write(void **state)
 {
 	struct fixture *f = *state;
 	unsigned char *buf = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	size_t len = 0;
 	char cmd[96];
 
@@ -88,7 +88,7 @@ test_read_refusals(void **state)
 {
 	struct fixture *f = *state;
 	unsigned char *buf = NULL;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char link[80];
 	size_t len;
 
@@ -114,7 +114,7 @@ static void
 test_dir_checks(void **state)
 {
 	struct fixture *f = *state;
-	struct ct_err err = { 0 };
+	struct ct_err err = {0};
 	char sub[80];
 
 	snprintf(sub, sizeof(sub), "%s/sub", f->dir);
@@ -142,11 +142,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exclusive_write, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dir_checks, setup, teardown),
-		cmocka_unit_test(test_path_join),
+	    cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exclusive_write, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dir_checks, setup, teardown),
+	    cmocka_unit_test(test_path_join),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
