@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,48 +20,44 @@
 #include "attrs.h"
 #include "attrsrc.h"
 
-#define CT_USER_MAX 256               /* bytes in a user name */
-#define CT_LDAP_FILTER_MAX 4096       /* bytes in a built search filter */
-#define CT_LDAP_TIMEOUT_MAX 300       /* seconds */
-#define CT_SECRET_FILE_MAX 4096       /* bytes in the bind password file */
-#define CT_PWBUF_MAX (1024 * 1024)    /* getpwnam_r buffer limit */
-#define CT_VIS_MAX 128                /* bytes of untrusted text in a message */
+#define CT_USER_MAX 256 /* bytes in a user name */
+#define CT_LDAP_FILTER_MAX 4096 /* bytes in a built search filter */
+#define CT_LDAP_TIMEOUT_MAX 300 /* seconds */
+#define CT_SECRET_FILE_MAX 4096 /* bytes in the bind password file */
+#define CT_PWBUF_MAX (1024 * 1024) /* getpwnam_r buffer limit */
+#define CT_VIS_MAX 128 /* bytes of untrusted text in a message */
 
 struct ct_attrsrc {
 	const struct ct_attr_conf *conf;
-	LDAP *ld;                     /* NULL until the first lookup and after a failure */
+	LDAP *ld; /* NULL until the first lookup and after a failure */
 };
 
 /* Default LDAP attribute for each entry of ct_attr_standard_names. */
 static const char *const ldap_map_defaults[CT_ATTR_STD_COUNT] = {
-	"uid",             /* principal */
-	"sAMAccountName",  /* samaccountname */
-	"uid",             /* unix_account */
-	"sAMAccountName",  /* windows_account */
-	"cn",              /* name */
-	"givenName",       /* first_name */
-	"sn",              /* last_name */
-	NULL,              /* distinguishedname: the entry DN */
-	"telephoneNumber", /* telephone */
-	"o",               /* company */
-	"ou",              /* department */
-	"title",           /* job_title */
-	NULL,              /* source: the constant "ldap" */
-	"entryUUID",       /* external_id */
+    "uid", /* principal */
+    "sAMAccountName", /* samaccountname */
+    "uid", /* unix_account */
+    "sAMAccountName", /* windows_account */
+    "cn", /* name */
+    "givenName", /* first_name */
+    "sn", /* last_name */
+    NULL, /* distinguishedname: the entry DN */
+    "telephoneNumber", /* telephone */
+    "o", /* company */
+    "ou", /* department */
+    "title", /* job_title */
+    NULL, /* source: the constant "ldap" */
+    "entryUUID", /* external_id */
 };
 
 /* What the passwd source can fill in (canonical names). */
 static const char *const passwd_provided[] = {
-	"principal", "unix_account", "name", "first_name", "last_name", "telephone", "source",
-	NULL
-};
+    "principal", "unix_account", "name", "first_name", "last_name", "telephone", "source", NULL};
 
 /* Directory attributes that hold credentials: never exposed as %attribute%s. */
-static const char *const ldap_secret_attrs[] = {
-	"userPassword", "authPassword", "unicodePwd", "dBCSPwd", "ntPwdHistory",
-	"lmPwdHistory", "supplementalCredentials", "sambaNTPassword", "sambaLMPassword",
-	"sambaPasswordHistory", "krbPrincipalKey", "krbExtraData", NULL
-};
+static const char *const ldap_secret_attrs[] = {"userPassword", "authPassword", "unicodePwd",
+    "dBCSPwd", "ntPwdHistory", "lmPwdHistory", "supplementalCredentials", "sambaNTPassword",
+    "sambaLMPassword", "sambaPasswordHistory", "krbPrincipalKey", "krbExtraData", NULL};
 
 /* Copy untrusted text S into BUF for a one-line message (controls -> '?'). */
 static const char *
@@ -221,7 +218,7 @@ set_names(struct ct_attrs *a, char *full, struct ct_err *err)
 static int
 gecos_fill(struct ct_attrs *a, const char *gecos, struct ct_err *err)
 {
-	char *copy, *fields[3] = { NULL, NULL, NULL }, *p;
+	char *copy, *fields[3] = {NULL, NULL, NULL}, *p;
 	int i, rc;
 
 	if (gecos == NULL || *gecos == '\0')
@@ -288,8 +285,8 @@ ct_ldap_escape_filter(const char *value, char *out, size_t outsz, struct ct_err 
 	for (i = 0; value[i] != '\0'; i++)
 		need += filter_special(value[i]) ? 3 : 1;
 	if (need > outsz)
-		return ct_err_set(err, CT_EINVAL, "escaped LDAP filter value needs %zu bytes, "
-		    "more than %zu", need, outsz);
+		return ct_err_set(err, CT_EINVAL,
+		    "escaped LDAP filter value needs %zu bytes, more than %zu", need, outsz);
 	for (i = 0; value[i] != '\0'; i++) {
 		if (filter_special(value[i])) {
 			out[o++] = '\\';
@@ -321,9 +318,10 @@ ct_ldap_build_filter(const char *template, const char *user, char **out, struct 
 			if (p[1] == 'u')
 				piece = esc, n = strlen(esc);
 			else if (p[1] != '%')
-				return ct_err_set(err, CT_ECONFIG, "LDAP filter '%.200s': unknown "
-				    "'%%%c' (only %%u and %%%% are allowed)", template,
-				    p[1] != '\0' ? p[1] : ' ');
+				return ct_err_set(err, CT_ECONFIG,
+				    "LDAP filter '%.200s': unknown '%%%c' (only %%u and "
+				    "%%%% are allowed)",
+				    template, p[1] != '\0' ? p[1] : ' ');
 			p++;
 		}
 		if (o + n >= sizeof(buf))
@@ -353,7 +351,8 @@ lsrc_fail(LDAP *ld, const char *uri, const char *what, int lrc, int code, struct
 	char *diag = NULL, vbuf[CT_VIS_MAX];
 	int show;
 
-	if (ld != NULL && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) != LDAP_OPT_SUCCESS)
+	if (ld != NULL &&
+	    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) != LDAP_OPT_SUCCESS)
 		diag = NULL;
 	/* libldap's TLS layer leaves "(unknown error code)" there: not worth showing */
 	show = diag != NULL && *diag != '\0' && strncmp(diag, "(unknown", 8) != 0;
@@ -363,32 +362,99 @@ lsrc_fail(LDAP *ld, const char *uri, const char *what, int lrc, int code, struct
 	return code;
 }
 
-/* Called by libldap just before a TLS handshake (ldaps:// or after StartTLS).
- * libldap 2.5 runs the handshake on a blocking socket without a timeout, so a
- * server that accepts and then hangs would block us forever: bound every read
- * and write on the socket by the configured timeout instead. */
+/* A Sockbuf I/O layer just above TCP (below TLS when there is TLS):
+ * - it bounds each read and write by the configured timeout.  libldap 2.5 runs
+ *   the TLS handshake (ldaps://, and after StartTLS) on a blocking socket with
+ *   no timeout, so a server that accepts and then hangs would block forever;
+ * - it writes with MSG_NOSIGNAL, so a server that went away cannot kill the
+ *   host process (sshd, a service) with SIGPIPE.
+ * liblber's layer API is public (lber.h); the table below is read-only. */
+static int
+sbio_wait(Sockbuf_IO_Desc *sbiod, short events, int *fd)
+{
+	const int *timeout = sbiod->sbiod_pvt;
+	struct pollfd pfd = {.fd = -1, .events = events};
+	int rc;
+
+	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &pfd.fd) != 1 || pfd.fd < 0)
+		return -1;
+	do
+		rc = poll(&pfd, 1, *timeout * 1000);
+	while (rc < 0 && errno == EINTR);
+	if (rc == 0)
+		errno = ETIMEDOUT;
+	*fd = pfd.fd;
+	return rc > 0 ? 0 : -1;
+}
+
+static int
+sbio_setup(Sockbuf_IO_Desc *sbiod, void *arg)
+{
+	sbiod->sbiod_pvt = arg;
+	return 0;
+}
+
+static int
+sbio_ctrl(Sockbuf_IO_Desc *sbiod, int opt, void *arg)
+{
+	return LBER_SBIOD_CTRL_NEXT(sbiod, opt, arg);
+}
+
+static ber_slen_t
+sbio_read(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
+{
+	int fd;
+
+	if (sbio_wait(sbiod, POLLIN, &fd) < 0)
+		return -1;
+	return LBER_SBIOD_READ_NEXT(sbiod, buf, len);
+}
+
+static ber_slen_t
+sbio_write(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
+{
+	int fd;
+
+	if (sbio_wait(sbiod, POLLOUT, &fd) < 0)
+		return -1;
+	return send(fd, buf, len, MSG_NOSIGNAL);
+}
+
+static Sockbuf_IO lsrc_sbio_timeout = {
+    .sbi_setup = sbio_setup,
+    .sbi_ctrl = sbio_ctrl,
+    .sbi_read = sbio_read,
+    .sbi_write = sbio_write,
+};
+
+/* Put the timeout layer on LD's connection (once). */
+static int
+lsrc_add_layer(LDAP *ld, void *timeout)
+{
+	Sockbuf *sb = NULL;
+
+	if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS || sb == NULL)
+		return -1;
+	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_HAS_IO, &lsrc_sbio_timeout) == 1)
+		return 0;
+	return ber_sockbuf_add_io(sb, &lsrc_sbio_timeout, LBER_SBIOD_LEVEL_PROVIDER + 5, timeout);
+}
+
+/* Called by libldap after the TCP connect, just before a TLS handshake (for
+ * ldaps:// this is inside ldap_connect, before we could add the layer). */
 static int
 lsrc_tls_connect_cb(LDAP *ld, void *ssl, void *ctx, void *arg)
 {
-	const int *timeout = arg;
-	struct timeval tv = { .tv_sec = *timeout, .tv_usec = 0 };
-	int fd = -1;
-
 	(void)ssl;
 	(void)ctx;
-	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0)
-		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
-		return -1;
-	return 0;
+	return lsrc_add_layer(ld, arg);
 }
 
 /* Set every option on LD before it connects. */
 static int
 lsrc_set_options(LDAP *ld, const struct ct_ldap_conf *lc, int tls, struct ct_err *err)
 {
-	struct timeval tv = { .tv_sec = lc->timeout, .tv_usec = 0 };
+	struct timeval tv = {.tv_sec = lc->timeout, .tv_usec = 0};
 	int version = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND;
 	int tlsmin = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2, server = 0;
 
@@ -396,17 +462,18 @@ lsrc_set_options(LDAP *ld, const struct ct_ldap_conf *lc, int tls, struct ct_err
 	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS)
-		return ct_err_set(err, CT_ECONFIG, "LDAP %s: cannot set connection options", lc->uri);
+		return ct_err_set(
+		    err, CT_ECONFIG, "LDAP %s: cannot set connection options", lc->uri);
 	if (!tls)
 		return CT_OK;
 	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tlsmin) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_CONNECT_CB, (void *)lsrc_tls_connect_cb) !=
-	    LDAP_OPT_SUCCESS ||
+	        LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_CONNECT_ARG, (void *)&lc->timeout) !=
-	    LDAP_OPT_SUCCESS ||
+	        LDAP_OPT_SUCCESS ||
 	    (lc->ca_file != NULL &&
-	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, lc->ca_file) != LDAP_OPT_SUCCESS))
+	        ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, lc->ca_file) != LDAP_OPT_SUCCESS))
 		return ct_err_set(err, CT_ECONFIG, "LDAP %s: cannot set TLS options", lc->uri);
 	if (ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &server) != LDAP_OPT_SUCCESS)
 		return ct_err_set(err, CT_ECONFIG, "LDAP %s: cannot set up TLS with ca_file '%s'",
@@ -414,46 +481,64 @@ lsrc_set_options(LDAP *ld, const struct ct_ldap_conf *lc, int tls, struct ct_err
 	return CT_OK;
 }
 
-/* First line of the bind password file PATH (a root- or our-owned regular file). */
+/* Open the bind password file PATH safely: no symlink, no FIFO, a regular file of
+ * bounded size, owned by root (or us), not writable by group or others. */
+static int
+secret_open(const char *path, int *fdp, struct ct_err *err)
+{
+	struct stat st;
+	int fd, rc = CT_OK;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)) < 0)
+		return ct_err_set(
+		    err, CT_ECONFIG, "bind_password_file '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CT_SECRET_FILE_MAX)
+		rc = ct_err_set(err, CT_ECONFIG,
+		    "bind_password_file '%s': not a regular file of at most %d bytes", path,
+		    CT_SECRET_FILE_MAX);
+	else if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		rc = ct_err_set(err, CT_EPERM,
+		    "bind_password_file '%s': unsafe owner or mode "
+		    "(must be owned by root, not writable by group or others)",
+		    path);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	*fdp = fd;
+	return CT_OK;
+}
+
+/* First line of the bind password file PATH; the caller wipes it (ct_free_secret). */
 static int
 read_secret_line(const char *path, char **out, struct ct_err *err)
 {
 	char *buf = NULL;
-	struct stat st;
-	ssize_t n;
 	size_t len = 0;
-	int fd, rc = CT_OK;
+	ssize_t n;
+	int fd, rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
-		return ct_err_set(err, CT_ECONFIG, "bind_password_file '%s': %s", path,
-		    strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CT_SECRET_FILE_MAX) {
-		rc = ct_err_set(err, CT_ECONFIG, "bind_password_file '%s': not a regular file "
-		    "of at most %d bytes", path, CT_SECRET_FILE_MAX);
-		goto out;
-	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		rc = ct_err_set(err, CT_EPERM, "bind_password_file '%s': unsafe owner or mode "
-		    "(must be owned by root, not writable by group or others)", path);
-		goto out;
-	}
+	if ((rc = secret_open(path, &fd, err)) < 0)
+		return rc;
 	if ((buf = malloc(CT_SECRET_FILE_MAX + 1)) == NULL) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
 	}
-	while (len < CT_SECRET_FILE_MAX &&
-	    (n = read(fd, buf + len, CT_SECRET_FILE_MAX - len)) != 0) {
+	while (
+	    len < CT_SECRET_FILE_MAX && (n = read(fd, buf + len, CT_SECRET_FILE_MAX - len)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = ct_err_set(err, CT_ECONFIG, "bind_password_file '%s': %s", path,
-			    strerror(errno));
+			rc = ct_err_set(
+			    err, CT_ECONFIG, "bind_password_file '%s': %s", path, strerror(errno));
 			goto out;
 		}
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
+	len = strcspn(buf, "\r\n");
+	/* keep the first line; wipe the rest now, ct_free_secret wipes the line */
+	OPENSSL_cleanse(buf + len, CT_SECRET_FILE_MAX + 1 - len);
 	if (buf[0] == '\0') {
 		rc = ct_err_set(err, CT_ECONFIG, "bind_password_file '%s' is empty", path);
 		goto out;
@@ -471,19 +556,18 @@ out:
 static int
 lsrc_bind(LDAP *ld, const struct ct_ldap_conf *lc, struct ct_err *err)
 {
-	struct berval cred = { 0, NULL };
+	struct berval cred = {0, NULL};
 	char *pw = NULL, what[CT_VIS_MAX + 16], vbuf[CT_VIS_MAX];
 	int rc, lrc;
 
-	if (lc->bind_dn != NULL &&
-	    (rc = read_secret_line(lc->bind_password_file, &pw, err)) < 0)
+	if (lc->bind_dn != NULL && (rc = read_secret_line(lc->bind_password_file, &pw, err)) < 0)
 		return rc;
 	if (pw != NULL) {
 		cred.bv_val = pw;
 		cred.bv_len = strlen(pw);
 	}
-	lrc = ldap_sasl_bind_s(ld, lc->bind_dn != NULL ? lc->bind_dn : "", LDAP_SASL_SIMPLE,
-	    &cred, NULL, NULL, NULL);
+	lrc = ldap_sasl_bind_s(
+	    ld, lc->bind_dn != NULL ? lc->bind_dn : "", LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 	ct_free_secret(pw);
 	if (lrc == LDAP_SUCCESS)
 		return CT_OK;
@@ -519,9 +603,15 @@ lsrc_connect(struct ct_attrsrc *s, struct ct_err *err)
 	if ((rc = lsrc_set_options(ld, lc, tls, err)) < 0)
 		goto out;
 	if ((lrc = ldap_connect(ld)) != LDAP_SUCCESS) {
-		rc = lsrc_fail(ld, lc->uri, uri_is_scheme(lc->uri, "ldaps://") ?
-		    "connect (TLS handshake and certificate check)" : "connect", lrc, CT_EUNAVAIL,
-		    err);
+		rc = lsrc_fail(ld, lc->uri,
+		    uri_is_scheme(lc->uri, "ldaps://")
+		        ? "connect (TLS handshake and certificate check)"
+		        : "connect",
+		    lrc, CT_EUNAVAIL, err);
+		goto out;
+	}
+	if (lsrc_add_layer(ld, (void *)&lc->timeout) < 0) {
+		rc = ct_err_set(err, CT_ENOMEM, "LDAP %s: cannot set up the connection", lc->uri);
 		goto out;
 	}
 	if (plain && lc->starttls && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
@@ -546,12 +636,12 @@ static int
 lsrc_search_user(struct ct_attrsrc *s, const char *filter, LDAPMessage **res)
 {
 	const struct ct_ldap_conf *lc = &s->conf->ldap;
-	struct timeval tv = { .tv_sec = lc->timeout, .tv_usec = 0 };
-	char *attrs[] = { "*", "entryUUID", NULL };
+	struct timeval tv = {.tv_sec = lc->timeout, .tv_usec = 0};
+	char *attrs[] = {"*", "entryUUID", NULL};
 
 	*res = NULL;
-	return ldap_search_ext_s(s->ld, lc->base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL,
-	    NULL, &tv, 2, res);
+	return ldap_search_ext_s(
+	    s->ld, lc->base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv, 2, res);
 }
 
 /* Map the search result code; anything but a clean answer drops the connection. */
@@ -566,8 +656,7 @@ search_status(struct ct_attrsrc *s, int lrc, const char *filter, struct ct_err *
 		return CT_OK;
 	snprintf(what, sizeof(what), "search for %s under '%s'", vis(filter, vf, sizeof(vf)),
 	    vis(lc->base, vb, sizeof(vb)));
-	if (lrc == LDAP_NO_SUCH_OBJECT || lrc == LDAP_FILTER_ERROR ||
-	    lrc == LDAP_INVALID_DN_SYNTAX)
+	if (lrc == LDAP_NO_SUCH_OBJECT || lrc == LDAP_FILTER_ERROR || lrc == LDAP_INVALID_DN_SYNTAX)
 		code = CT_ECONFIG;
 	lsrc_fail(s->ld, lc->uri, what, lrc, code, err);
 	lsrc_drop(s);
@@ -580,8 +669,8 @@ struct entry_ctx {
 	LDAPMessage *e;
 	const char *dn;
 	struct ct_attrs *a;
-	size_t nvalues;               /* values seen, capped at CT_LDAP_MAX_VALUES */
-	size_t nraw;                  /* raw attributes stored */
+	size_t nvalues; /* values seen, capped at CT_LDAP_MAX_VALUES */
+	size_t nraw; /* raw attributes stored */
 };
 
 /* Is BV usable as an attribute value (no NUL, not too long)? */
@@ -624,9 +713,10 @@ read_mapped(struct entry_ctx *x, const struct ct_ldap_conf *lc, struct ct_err *e
 		if (lc->map[i] == NULL)
 			continue;
 		if (first_value(x, lc->map[i], v))
-			rc = ct_err_set(err, CT_EINVAL, "LDAP attribute '%s' of '%s' contains a NUL "
-			    "byte or is longer than %d bytes", lc->map[i],
-			    vis(x->dn, vbuf, sizeof(vbuf)), CT_ATTR_VALUE_MAX);
+			rc = ct_err_set(err, CT_EINVAL,
+			    "LDAP attribute '%s' of '%s' contains a NUL byte or is longer "
+			    "than %d bytes",
+			    lc->map[i], vis(x->dn, vbuf, sizeof(vbuf)), CT_ATTR_VALUE_MAX);
 		else if (v[0] != '\0')
 			rc = ct_attrs_set(x->a, ct_attr_standard_names[i], v, err);
 	}
@@ -655,11 +745,10 @@ read_raw(struct entry_ctx *x, struct ct_err *err)
 	int rc = CT_OK;
 
 	for (name = ldap_first_attribute(x->ld, x->e, &ber); name != NULL && rc == CT_OK;
-	    name = ldap_next_attribute(x->ld, x->e, ber)) {
-		if (x->nvalues < CT_LDAP_MAX_VALUES &&
-		    x->nraw < CT_ATTRS_MAX - CT_ATTR_STD_COUNT &&
-		    ct_attr_name_valid(name) && !secret_attr(name) &&
-		    !first_value(x, name, v) && v[0] != '\0') {
+	     name = ldap_next_attribute(x->ld, x->e, ber)) {
+		if (x->nvalues < CT_LDAP_MAX_VALUES && x->nraw < CT_ATTRS_MAX - CT_ATTR_STD_COUNT &&
+		    ct_attr_name_valid(name) && !secret_attr(name) && !first_value(x, name, v) &&
+		    v[0] != '\0') {
 			rc = ct_attrs_add_raw(x->a, name, v, err);
 			x->nraw++;
 		}
@@ -673,18 +762,19 @@ read_raw(struct entry_ctx *x, struct ct_err *err)
 
 /* Exactly one entry in RES becomes the attribute set *OUT. */
 static int
-entry_to_attrs(struct ct_attrsrc *s, LDAPMessage *res, const char *user,
-    struct ct_attrs **out, struct ct_err *err)
+entry_to_attrs(struct ct_attrsrc *s, LDAPMessage *res, const char *user, struct ct_attrs **out,
+    struct ct_err *err)
 {
 	const struct ct_ldap_conf *lc = &s->conf->ldap;
-	struct entry_ctx x = { .ld = s->ld };
+	struct entry_ctx x = {.ld = s->ld};
 	char vu[CT_VIS_MAX], vb[CT_VIS_MAX];
 	char *dn = NULL;
 	int rc, n = ldap_count_entries(s->ld, res);
 
 	if (n != 1) {
-		rc = ct_err_set(err, CT_ENOENT, "no such user '%s' (%s LDAP entries under '%s' "
-		    "on %s)", vis(user, vu, sizeof(vu)), n == 0 ? "no" : "several",
+		rc = ct_err_set(err, CT_ENOENT,
+		    "no such user '%s' (%s LDAP entries under '%s' on %s)",
+		    vis(user, vu, sizeof(vu)), n == 0 ? "no" : "several",
 		    vis(lc->base, vb, sizeof(vb)), lc->uri);
 		goto out;
 	}
@@ -746,23 +836,27 @@ lsrc_conf_check(const struct ct_ldap_conf *lc, struct ct_err *err)
 
 	if (lc->uri == NULL || lc->uri[strcspn(lc->uri, " \t,")] != '\0' ||
 	    !(uri_is_scheme(lc->uri, "ldap://") || uri_is_scheme(lc->uri, "ldaps://") ||
-	    uri_is_scheme(lc->uri, "ldapi://")))
-		return ct_err_set(err, CT_ECONFIG, "LDAP uri must be one ldap://, ldaps:// or "
-		    "ldapi:// URL");
+	        uri_is_scheme(lc->uri, "ldapi://")))
+		return ct_err_set(
+		    err, CT_ECONFIG, "LDAP uri must be one ldap://, ldaps:// or ldapi:// URL");
 	if (lc->base == NULL)
 		return ct_err_set(err, CT_ECONFIG, "LDAP %s: no search base configured", lc->uri);
 	if (lc->timeout <= 0 || lc->timeout > CT_LDAP_TIMEOUT_MAX)
 		return ct_err_set(err, CT_ECONFIG, "LDAP %s: timeout must be 1..%d seconds",
 		    lc->uri, CT_LDAP_TIMEOUT_MAX);
 	if (lc->bind_dn != NULL && lc->bind_password_file == NULL)
-		return ct_err_set(err, CT_ECONFIG, "LDAP %s: bind_dn needs bind_password_file",
-		    lc->uri);
+		return ct_err_set(
+		    err, CT_ECONFIG, "LDAP %s: bind_dn needs bind_password_file", lc->uri);
 	for (i = 0; i < CT_ATTR_STD_COUNT; i++)
 		if (lc->map[i] != NULL && !ct_attr_name_valid(lc->map[i]))
-			return ct_err_set(err, CT_ECONFIG, "LDAP map: '%s' is not an attribute name",
-			    lc->map[i]);
-	if ((rc = ct_ldap_build_filter(lc->filter, "x", &filter, err)) < 0)
-		return rc == CT_EINVAL ? CT_ECONFIG : rc;
+			return ct_err_set(
+			    err, CT_ECONFIG, "LDAP map: '%s' is not an attribute name", lc->map[i]);
+	if ((rc = ct_ldap_build_filter(lc->filter, "x", &filter, err)) == CT_EINVAL) {
+		err->code = CT_ECONFIG; /* an overlong filter template is a configuration error */
+		return CT_ECONFIG;
+	}
+	if (rc < 0)
+		return rc;
 	free(filter);
 	return CT_OK;
 }
@@ -783,8 +877,7 @@ ct_attrsrc_open(const struct ct_attr_conf *c, struct ct_attrsrc **out, struct ct
 }
 
 int
-ct_attrsrc_lookup(struct ct_attrsrc *s, const char *user, struct ct_attrs **out,
-    struct ct_err *err)
+ct_attrsrc_lookup(struct ct_attrsrc *s, const char *user, struct ct_attrs **out, struct ct_err *err)
 {
 	if (user == NULL || *user == '\0' || strlen(user) > CT_USER_MAX)
 		return ct_err_set(err, CT_EINVAL, "empty or overlong user name");

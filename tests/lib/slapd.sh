@@ -111,7 +111,7 @@ slapd_wait_up() {
 }
 
 slapd_start() {
-	local dir=$1 tls=${2:-} port port2 urls try
+	local dir=$1 tls=${2:-} port port2="" urls started
 	[ -n "$dir" ] || { echo "slapd_start: no directory" >&2; return 1; }
 	mkdir -p "$dir/db" && chmod 0700 "$dir" || return 1
 	dir=$(cd "$dir" && pwd)
@@ -133,7 +133,8 @@ slapd_start() {
 		return 1
 	fi
 	# a port may be taken between the probe and the bind: retry a few times
-	for try in 1 2 3 4 5; do
+	started=""
+	for _ in 1 2 3 4 5; do
 		port=$(slapd_free_port) || return 1
 		urls="ldap://127.0.0.1:$port/"
 		if [ "$tls" = tls ]; then
@@ -143,11 +144,11 @@ slapd_start() {
 		fi
 		urls="$urls ldapi://$(slapd_urlencode "$dir/ldapi")"
 		if "$SLAPD_BIN" -f "$dir/slapd.conf" -h "$urls" >"$dir/start.log" 2>&1; then
+			started=1
 			break
 		fi
-		port=""
 	done
-	if [ -z "$port" ]; then
+	if [ -z "$started" ]; then
 		echo "slapd_start: slapd did not start:" >&2
 		cat "$dir/start.log" >&2
 		return 1
