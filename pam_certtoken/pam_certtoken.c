@@ -70,12 +70,27 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 	return 0;
 }
 
+/* Copy IN (typed at a prompt, so hostile) into OUT for a log line: at most
+ * SIZE-1 bytes, control characters and non-ASCII replaced by '?'. */
+static const char *
+printable(const char *in, char *out, size_t size)
+{
+	size_t i;
+
+	if (in == NULL)
+		return "?";
+	for (i = 0; in[i] != '\0' && i + 1 < size; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
 /* Log one decision with the context an administrator needs (never a code). */
 __attribute__((format(printf, 4, 5))) static void
 decision(pam_handle_t *pamh, int prio, const char *user, const char *fmt, ...)
 {
 	const void *service = NULL, *rhost = NULL;
-	char what[CT_ERR_MAX + 64];
+	char what[CT_ERR_MAX + 64], u[CT_USER_MAX + 1], h[256];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -83,8 +98,9 @@ decision(pam_handle_t *pamh, int prio, const char *user, const char *fmt, ...)
 	va_end(ap);
 	(void)pam_get_item(pamh, PAM_SERVICE, &service);
 	(void)pam_get_item(pamh, PAM_RHOST, &rhost);
-	pam_syslog(pamh, prio, "%s; user=%s service=%s rhost=%s", what, user ? user : "?",
-	    service ? (const char *)service : "?", rhost ? (const char *)rhost : "");
+	pam_syslog(pamh, prio, "%s; user=%s service=%s rhost=%s", what,
+	    printable(user, u, sizeof(u)), service ? (const char *)service : "?",
+	    printable(rhost ? (const char *)rhost : "", h, sizeof(h)));
 }
 
 static int
