@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "auth.h"
@@ -17,25 +18,28 @@ is_locked(const struct ct_token *t, time_t now)
 	return t->lock_until != 0 && (int64_t)now < t->lock_until;
 }
 
-/* Try CODE against token T; on a match move it past the code. */
+/* Try CODE against token T; on a match move it past the code.  CT_EPERM: no
+ * match; any other error (a token the engine cannot use) is CT_EIO, so it is
+ * never counted as a wrong code. */
 static int
 try_token(struct ct_token *t, const struct ct_otp_conf *conf, const char *code, time_t now)
 {
 	uint64_t counter;
 	int64_t step;
+	int rc;
 
 	if (t->type == CT_TOKEN_HOTP) {
-		if (ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, t->counter,
-		        conf->hotp_lookahead, code, &counter) != CT_OK)
-			return CT_EPERM;
-		t->counter = counter + 1;
-		return CT_OK;
+		rc = ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, t->counter,
+		    conf->hotp_lookahead, code, &counter);
+		if (rc == CT_OK)
+			t->counter = counter + 1;
+	} else {
+		rc = ct_totp_verify(t->algo, t->secret, t->secret_len, t->digits, t->period, now,
+		    conf->window, t->last_step, code, &step);
+		if (rc == CT_OK)
+			t->last_step = step;
 	}
-	if (ct_totp_verify(t->algo, t->secret, t->secret_len, t->digits, t->period, now,
-	        conf->window, t->last_step, code, &step) != CT_OK)
-		return CT_EPERM;
-	t->last_step = step;
-	return CT_OK;
+	return rc == CT_OK || rc == CT_EPERM ? rc : CT_EIO;
 }
 
 static void
@@ -93,9 +97,12 @@ verify_tokens(struct ct_user_tokens *u, const struct ct_otp_conf *conf, const ch
 		return rc;
 	for (i = 0; i < u->n && hit == NULL; i++) {
 		t = &u->tok[i];
-		if (is_otp(t) && t->active && !is_locked(t, now) &&
-		    try_token(t, conf, code, now) == CT_OK)
+		if (!is_otp(t) || !t->active || is_locked(t, now))
+			continue;
+		if ((rc = try_token(t, conf, code, now)) == CT_OK)
 			hit = t;
+		else if (rc != CT_EPERM)
+			return rc;
 	}
 	/* a success clears every failure; a wrong code counts against every usable token */
 	for (i = 0; i < u->n; i++) {
@@ -106,7 +113,8 @@ verify_tokens(struct ct_user_tokens *u, const struct ct_otp_conf *conf, const ch
 			first = t;
 		if (hit != NULL)
 			t->failcount = 0;
-		else if (++t->failcount >= conf->max_fail && conf->lock_seconds > 0)
+		else if (t->failcount < INT_MAX && ++t->failcount >= conf->max_fail &&
+		    conf->lock_seconds > 0)
 			t->lock_until = (int64_t)now + conf->lock_seconds;
 	}
 	record(res, hit != NULL ? hit : first);

@@ -721,6 +721,23 @@ load_root(struct loader *L, const config_setting_t *root, const config_setting_t
 	    sizeof(*c->targets), load_target);
 }
 
+/* Does TEXT use libconfig's @include directive (at the start of a line)? */
+static int
+has_include(const char *text)
+{
+	const char *p = text;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "@include", 8) == 0)
+			return 1;
+		if ((p = strchr(p, '\n')) == NULL)
+			return 0;
+		p++;
+	}
+}
+
 /* Parse TEXT (named NAME in messages) into a new configuration. */
 static int
 load_text(const char *text, const char *name, struct ct_config **out, struct ct_diag *diag,
@@ -735,6 +752,12 @@ load_text(const char *text, const char *name, struct ct_config **out, struct ct_
 	config_init(&dcf);
 	if (c == NULL || (c->path = strdup(name)) == NULL || config_defaults(c) != CT_OK) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (has_include(text)) {
+		problem(&L, NULL,
+		    "@include is not supported: included files would escape the "
+		    "ownership and mode checks of the configuration");
 		goto out;
 	}
 	if (config_read_string(&cf, text) != CONFIG_TRUE) {

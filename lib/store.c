@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "store.h"
@@ -71,7 +72,8 @@ ct_file_read(const char *path, size_t max, unsigned char **out, size_t *len, str
 	ssize_t n;
 	int fd, rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0) {
+	/* O_NONBLOCK: a FIFO planted here must not hang the caller (S_ISREG below) */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)) < 0) {
 		if (errno == ENOENT)
 			return ct_err_set(err, CT_ENOENT, "%s: no such file", path);
 		return ct_err_set(err, errno == ELOOP ? CT_EPERM : CT_EIO, "%s: %s", path,
@@ -87,6 +89,12 @@ ct_file_read(const char *path, size_t max, unsigned char **out, size_t *len, str
 	}
 	if ((rc = check_owner_mode(path, &st, err)) != CT_OK)
 		goto out;
+	/* store files hold keys and secrets: nobody else may even read them */
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		rc = ct_err_set(err, CT_EPERM, "%s: readable by group or others (mode %04o)", path,
+		    (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
 	if ((size_t)st.st_size > max) {
 		rc = ct_err_set(err, CT_EINVAL, "%s: larger than %zu bytes", path, max);
 		goto out;
@@ -111,7 +119,8 @@ ct_file_read(const char *path, size_t max, unsigned char **out, size_t *len, str
 	buf = NULL;
 	rc = CT_OK;
 out:
-	free(buf);
+	if (buf != NULL)
+		OPENSSL_clear_free(buf, (size_t)st.st_size + 1);
 	close(fd);
 	return rc;
 }

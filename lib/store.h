@@ -25,8 +25,8 @@ int ct_store_check_dir(const char *path, struct ct_err *err);
 int ct_store_mkdir(const char *path, struct ct_err *err);
 
 /* Read all of PATH (a regular file, not a symlink, owned by the effective
- * uid, no group/other write, at most MAX bytes) into a new NUL-terminated
- * buffer.  CT_ENOENT if it does not exist. */
+ * uid, no group/other permission at all, at most MAX bytes) into a new
+ * NUL-terminated buffer.  CT_ENOENT if it does not exist. */
 int ct_file_read(
     const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err);
 

@@ -39,7 +39,7 @@
 #define TAG_LEN 16
 #define SEALED_MAX (NONCE_LEN + CT_OTP_SECRET_MAX + TAG_LEN)
 #define VALUE_MAX (CT_DESC_MAX * 3) /* longest value: a fully percent-encoded description */
-#define PERIOD_MAX 86400
+#define PERIOD_MAX 3600 /* as the OTP engine accepts */
 #define LOCK_SUFFIX ".lock"
 
 struct ct_tokens_db {

@@ -4,6 +4,7 @@
  * long-running, multi-threaded processes. */
 #include "config.h"
 
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,23 @@ log_auth(pam_handle_t *pamh, const char *user, int rc, const struct ct_auth_resu
 	}
 }
 
+/* The account's own name for USER: name services may accept other spellings
+ * (case-insensitive directories, user@REALM), and the store must be looked up
+ * under the one name the account has, or another spelling would find no
+ * token.  A name NSS does not know is used as typed. */
+static int
+canonical_user(const char *user, char *out, size_t size)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		res = NULL;
+	if (snprintf(out, size, "%s", res != NULL ? res->pw_name : user) >= (int)size)
+		return -1;
+	return 0;
+}
+
 /* Does USER have an OTP token at all?  (Only asked for no_token=ignore.) */
 static int
 has_token(struct ct_tokens_db *db, const char *user)
@@ -238,6 +256,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct ct_config *cfg = NULL;
 	struct ct_tokens_db *db = NULL;
 	const char *user = NULL;
+	char name[256];
 	struct args a;
 	int rc;
 
@@ -249,9 +268,13 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		pam_syslog(pamh, LOG_ERR, "cannot determine the user name");
 		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_USER_UNKNOWN;
 	}
+	if (canonical_user(user, name, sizeof(name)) != 0) {
+		decision(pamh, LOG_WARNING, user, "user name too long");
+		return PAM_USER_UNKNOWN;
+	}
 	if ((rc = load(pamh, &a, &cfg, &db)) != PAM_SUCCESS)
 		return rc;
-	rc = otp_step(pamh, &a, cfg, db, user);
+	rc = otp_step(pamh, &a, cfg, db, name);
 	ct_tokens_close(db);
 	ct_config_free(cfg);
 	return rc;
@@ -289,14 +312,17 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct ct_auth_result res;
 	struct ct_err err = {0};
 	const char *user = NULL;
+	char name[256];
 	struct args a;
 	int rc;
 
 	(void)flags;
 	if (parse_args(pamh, argc, argv, &a) != 0)
 		return PAM_SERVICE_ERR;
-	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL)
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL ||
+	    canonical_user(user, name, sizeof(name)) != 0)
 		return PAM_USER_UNKNOWN;
+	user = name;
 	if ((rc = load(pamh, &a, &cfg, &db)) != PAM_SUCCESS)
 		return rc;
 	rc = ct_tokens_user_valid(user) ? ct_auth_account(db, user, time(NULL), &res, &err)

@@ -31,6 +31,8 @@ grep_ok "wrong type named" "bad.conf:5: 'lifetime' must be an integer" "$ERR"
 grep_ok "attribute the source cannot provide named" "bad.conf:6: .*%company%.*passwd" "$ERR"
 grep_ok "all problems reported at once" "7 problems in the configuration" "$ERR"
 
+printf '@include "%s/min.conf"\n' "$T" >"$T/include.conf"
+run_status 78 "@include is refused (included files would escape the checks)" "$ADMIN" -c "$T/include.conf" check-config
 printf 'store: { path = "%s/store" }\nbroken' "$T" >"$T/syntax.conf"
 run_status 78 "a syntax error is a configuration error" "$ADMIN" -c "$T/syntax.conf" check-config
 grep_ok "syntax error names the file and line" "syntax.conf: line [0-9]+" "$ERR"
