@@ -250,33 +250,53 @@ otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
 	return map_auth(rc, a);
 }
 
-PAM_EXTERN int
-pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
-{
-	struct ct_config *cfg = NULL;
-	struct ct_tokens_db *db = NULL;
-	const char *user = NULL;
-	char name[256];
+/* What both entry points do first: the arguments, the account's own name,
+ * the configuration and the store.  PAM_SUCCESS or the code to return. */
+struct call {
 	struct args a;
+	char user[256];
+	struct ct_config *cfg;
+	struct ct_tokens_db *db;
+};
+
+static int
+call_begin(pam_handle_t *pamh, int argc, const char **argv, struct call *c)
+{
+	const char *user = NULL;
 	int rc;
 
-	(void)flags;
-	if (parse_args(pamh, argc, argv, &a) != 0)
+	memset(c, 0, sizeof(*c));
+	if (parse_args(pamh, argc, argv, &c->a) != 0)
 		return PAM_SERVICE_ERR;
 	if ((rc = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS || user == NULL ||
 	    user[0] == '\0') {
 		pam_syslog(pamh, LOG_ERR, "cannot determine the user name");
 		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_USER_UNKNOWN;
 	}
-	if (canonical_user(user, name, sizeof(name)) != 0) {
+	if (canonical_user(user, c->user, sizeof(c->user)) != 0) {
 		decision(pamh, LOG_WARNING, user, "user name too long");
 		return PAM_USER_UNKNOWN;
 	}
-	if ((rc = load(pamh, &a, &cfg, &db)) != PAM_SUCCESS)
-		return rc;
-	rc = otp_step(pamh, &a, cfg, db, name);
-	ct_tokens_close(db);
-	ct_config_free(cfg);
+	return load(pamh, &c->a, &c->cfg, &c->db);
+}
+
+static void
+call_end(struct call *c)
+{
+	ct_tokens_close(c->db);
+	ct_config_free(c->cfg);
+}
+
+PAM_EXTERN int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct call c;
+	int rc;
+
+	(void)flags;
+	if ((rc = call_begin(pamh, argc, argv, &c)) == PAM_SUCCESS)
+		rc = otp_step(pamh, &c.a, c.cfg, c.db, c.user);
+	call_end(&c);
 	return rc;
 }
 
@@ -304,42 +324,44 @@ map_account(int rc, const struct args *a)
 	}
 }
 
-PAM_EXTERN int
-pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static void
+log_account(pam_handle_t *pamh, const struct call *c, int rc, const struct ct_auth_result *res,
+    const struct ct_err *err)
 {
-	struct ct_config *cfg = NULL;
-	struct ct_tokens_db *db = NULL;
-	struct ct_auth_result res;
-	struct ct_err err = {0};
-	const char *user = NULL;
-	char name[256];
-	struct args a;
-	int rc;
+	const char *user = c->user;
 
-	(void)flags;
-	if (parse_args(pamh, argc, argv, &a) != 0)
-		return PAM_SERVICE_ERR;
-	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL ||
-	    canonical_user(user, name, sizeof(name)) != 0)
-		return PAM_USER_UNKNOWN;
-	user = name;
-	if ((rc = load(pamh, &a, &cfg, &db)) != PAM_SUCCESS)
-		return rc;
-	rc = ct_tokens_user_valid(user) ? ct_auth_account(db, user, time(NULL), &res, &err)
-	                                : CT_EINVAL;
 	if (rc == CT_EPERM)
 		decision(pamh, LOG_WARNING, user, "account refused: every token is disabled");
-	else if (rc == CT_ENOENT && a.no_token == NO_TOKEN_DENY)
+	else if (rc == CT_ENOENT && c->a.no_token == NO_TOKEN_DENY)
 		decision(pamh, LOG_WARNING, user, "account refused: no OTP token");
 	else if (rc == CT_EINVAL)
 		decision(
 		    pamh, LOG_WARNING, user, "account refused: the user name cannot have tokens");
 	else if (rc == CT_ELOCKED)
 		decision(pamh, LOG_WARNING, user, "account refused: locked until %lld",
-		    (long long)res.lock_until);
+		    (long long)res->lock_until);
 	else if (rc != CT_OK && rc != CT_ENOENT)
-		decision(pamh, LOG_ERR, user, "account refused: %s", err.msg);
-	ct_tokens_close(db);
-	ct_config_free(cfg);
-	return map_account(rc, &a);
+		decision(pamh, LOG_ERR, user, "account refused: %s", err->msg);
+}
+
+PAM_EXTERN int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct ct_auth_result res;
+	struct ct_err err = {0};
+	struct call c;
+	int rc;
+
+	(void)flags;
+	memset(&res, 0, sizeof(res));
+	if ((rc = call_begin(pamh, argc, argv, &c)) != PAM_SUCCESS) {
+		call_end(&c);
+		return rc;
+	}
+	rc = ct_tokens_user_valid(c.user) ? ct_auth_account(c.db, c.user, time(NULL), &res, &err)
+	                                  : CT_EINVAL;
+	log_account(pamh, &c, rc, &res, &err);
+	rc = map_account(rc, &c.a);
+	call_end(&c);
+	return rc;
 }
