@@ -32,7 +32,8 @@
 #include "store.h"
 #include "tokens.h"
 
-#define TOKENS_HEADER "certtoken-tokens 1"
+#define TOKENS_HEADER "certtoken-tokens 2"
+#define TOKENS_HEADER_V1 "certtoken-tokens 1" /* read only: no certificate fields */
 #define TOKENS_FILE_MAX (64 * 1024) /* cap on a user's file, read and written */
 #define KEY_LEN 32
 #define NONCE_LEN 12
@@ -150,6 +151,20 @@ ct_user_tokens_clear(struct ct_user_tokens *t)
 
 /* ---- token checks, shared by the reader and the writer ---- */
 
+/* S: upper-case hex, an even number of digits, shorter than MAX (may be empty). */
+static int
+hex_valid(const char *s, size_t max)
+{
+	size_t len = strnlen(s, max), i;
+
+	if (len == max || len % 2 != 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return 1;
+}
+
 static const char *
 token_problem(const struct ct_token *t)
 {
@@ -177,6 +192,14 @@ token_problem(const struct ct_token *t)
 		return "bad rollout state";
 	if (memchr(t->description, '\0', CT_DESC_MAX) == NULL)
 		return "description too long";
+	if (!word_valid(t->target, CT_TARGET_MAX, 1))
+		return "bad target";
+	if (!hex_valid(t->cert_serial, CT_CERT_SERIAL_MAX))
+		return "bad certificate serial";
+	if (t->not_after < 0)
+		return "negative notAfter";
+	if (otp && (t->target[0] != '\0' || t->cert_serial[0] != '\0' || t->not_after != 0))
+		return "an OTP token has no certificate";
 	return NULL;
 }
 
@@ -417,13 +440,16 @@ enum field {
 	F_ROLLOUT,
 	F_CREATED,
 	F_DESC,
+	F_TARGET,
+	F_CERT,
+	F_NOT_AFTER,
 	F_SECRET,
 	F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {"serial", "type", "active", "algo", "digits",
     "period", "counter", "last_step", "failcount", "lock_until", "rollout", "created", "desc",
-    "secret"};
+    "target", "cert", "not_after", "secret"};
 
 struct parser {
 	const struct ct_tokens_db *db;
@@ -432,6 +458,7 @@ struct parser {
 	const char *p; /* unread input */
 	size_t left;
 	unsigned line;
+	int version; /* of the file's format: 1 has no certificate fields */
 	struct ct_err *err;
 };
 
@@ -549,6 +576,7 @@ set_number(struct parser *ps, struct ct_token *t, enum field idx, const char *va
 	case F_LAST_STEP: return set_int(ps, idx, val, -1, INT64_MAX, &t->last_step);
 	case F_LOCK_UNTIL: return set_int(ps, idx, val, 0, INT64_MAX, &t->lock_until);
 	case F_CREATED: return set_int(ps, idx, val, 0, INT64_MAX, &t->created);
+	case F_NOT_AFTER: return set_int(ps, idx, val, 0, INT64_MAX, &t->not_after);
 	case F_ACTIVE:
 		rc = set_int(ps, idx, val, 0, 1, &v);
 		t->active = (int)v;
@@ -601,6 +629,16 @@ set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val
 		if (pct_decode(val, t->description, CT_DESC_MAX) != 0)
 			return perr(ps, "desc: bad percent-encoding or too long");
 		return CT_OK;
+	case F_TARGET:
+		if (!word_valid(val, CT_TARGET_MAX, 1))
+			return perr(ps, "bad target");
+		strcpy(t->target, val);
+		return CT_OK;
+	case F_CERT:
+		if (!hex_valid(val, CT_CERT_SERIAL_MAX))
+			return perr(ps, "cert: not upper-case hex of at most 20 bytes");
+		strcpy(t->cert_serial, val);
+		return CT_OK;
 	case F_SECRET: return set_secret(ps, t, val);
 	default: return set_number(ps, t, idx, val);
 	}
@@ -618,9 +656,12 @@ parse_token(struct parser *ps, const char *line, size_t len, struct ct_token *t)
 		return perr(ps, "expected a token line");
 	line += 5;
 	len -= 5;
-	for (i = F_SERIAL; i < F_COUNT && rc == CT_OK; i++)
+	for (i = F_SERIAL; i < F_COUNT && rc == CT_OK; i++) {
+		if (ps->version == 1 && i >= F_TARGET && i <= F_NOT_AFTER)
+			continue;
 		if ((rc = take_field(ps, &line, &len, i, val)) == CT_OK)
 			rc = set_field(ps, t, i, val);
+	}
 	OPENSSL_cleanse(val, sizeof(val));
 	if (rc != CT_OK)
 		return rc;
@@ -642,7 +683,11 @@ parse_file(struct parser *ps, struct ct_user_tokens *out)
 	memset(&tmp, 0, sizeof(tmp));
 	if ((rc = next_line(ps, &line, &len)) != CT_OK)
 		goto out;
-	if (len != strlen(TOKENS_HEADER) || memcmp(line, TOKENS_HEADER, len) != 0) {
+	if (len == strlen(TOKENS_HEADER) && memcmp(line, TOKENS_HEADER, len) == 0)
+		ps->version = 2;
+	else if (len == strlen(TOKENS_HEADER_V1) && memcmp(line, TOKENS_HEADER_V1, len) == 0)
+		ps->version = 1;
+	else {
 		rc = perr(ps, "bad header (expected \"%s\")", TOKENS_HEADER);
 		goto out;
 	}
@@ -745,10 +790,10 @@ format_token(
 	put(b,
 	    "token serial=%s type=%s active=%d algo=%s digits=%d period=%d counter=%" PRIu64
 	    " last_step=%" PRId64 " failcount=%d lock_until=%" PRId64 " rollout=%s created=%" PRId64
-	    " desc=%s secret=%s\n",
+	    " desc=%s target=%s cert=%s not_after=%" PRId64 " secret=%s\n",
 	    t->serial, ct_token_type_name(t->type), t->active, ct_otp_algo_name(t->algo), t->digits,
 	    t->period, t->counter, t->last_step, t->failcount, t->lock_until, t->rollout_state,
-	    t->created, desc, hex);
+	    t->created, desc, t->target, t->cert_serial, t->not_after, hex);
 	return CT_OK;
 }
 

@@ -24,6 +24,8 @@
 #define CT_DESC_MAX 128 /* bytes of a description, with the NUL */
 #define CT_ROLLOUT_MAX 16 /* bytes of a rollout state, with the NUL */
 #define CT_USER_MAX 64 /* bytes of a user name */
+#define CT_TARGET_MAX 65 /* bytes of a target name, with the NUL */
+#define CT_CERT_SERIAL_MAX 41 /* upper-case hex of a 20-octet serial, with the NUL */
 
 enum ct_token_type { CT_TOKEN_HOTP, CT_TOKEN_TOTP, CT_TOKEN_CERT };
 
@@ -47,6 +49,10 @@ struct ct_token {
 	char rollout_state[CT_ROLLOUT_MAX]; /* "enrolled", "pending", ... */
 	char description[CT_DESC_MAX];
 	int64_t created; /* epoch seconds */
+	/* certificate tokens ("" and 0 for OTP tokens) */
+	char target[CT_TARGET_MAX]; /* the target it was issued for */
+	char cert_serial[CT_CERT_SERIAL_MAX]; /* the certificate's serial, hex */
+	int64_t not_after; /* the certificate's notAfter, epoch seconds */
 };
 
 struct ct_user_tokens {

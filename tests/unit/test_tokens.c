@@ -273,6 +273,9 @@ assert_token_equal(const struct ct_token *a, const struct ct_token *b)
 	assert_string_equal(a->rollout_state, b->rollout_state);
 	assert_string_equal(a->description, b->description);
 	assert_true(a->created == b->created);
+	assert_string_equal(a->target, b->target);
+	assert_string_equal(a->cert_serial, b->cert_serial);
+	assert_true(a->not_after == b->not_after);
 }
 
 static void
@@ -304,6 +307,9 @@ make_three(struct ct_user_tokens *t)
 	t->tok[2].active = 1;
 	t->tok[2].last_step = -1;
 	t->tok[2].created = 1;
+	strcpy(t->tok[2].target, "api.v2");
+	strcpy(t->tok[2].cert_serial, "00FF10AB0000000000000000000000000000007F"); /* 20 octets */
+	t->tok[2].not_after = 1795000000;
 	t->n = 3;
 }
 
@@ -532,13 +538,17 @@ test_corrupt_header_and_size(void **state)
 
 	put_n(f, "alice", 1);
 	text = slurp(path);
-	edit_file(path, "certtoken-tokens 1", "certtoken-tokens 2");
+	edit_file(path, "certtoken-tokens 2", "certtoken-tokens 3");
 	expect_corrupt(f, "alice", 1, "header");
 	spit(path, text, strlen(text));
-	edit_file(path, "certtoken-tokens 1", "certtoken-tokens 1 ");
+	edit_file(path, "certtoken-tokens 2", "certtoken-tokens 2 ");
 	expect_corrupt(f, "alice", 1, "header");
+	/* version 1 has no certificate fields: with them it is corrupt */
+	spit(path, text, strlen(text));
+	edit_file(path, "certtoken-tokens 2", "certtoken-tokens 1");
+	expect_corrupt(f, "alice", 2, "where secret= was expected");
 	/* a header and nothing else is never "no tokens" */
-	spit(path, "certtoken-tokens 1\n", 19);
+	spit(path, "certtoken-tokens 2\n", 19);
 	expect_corrupt(f, "alice", 1, "no tokens");
 	spit(path, "", 0);
 	expect_corrupt(f, "alice", 1, "empty");
@@ -554,6 +564,71 @@ test_corrupt_header_and_size(void **state)
 	}
 	free(big);
 	free(text);
+}
+
+/* A file written by version 1 (no certificate fields) still reads, and the
+ * next write upgrades it. */
+static void
+test_version1_file(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = user_path(f, "alice");
+	struct ct_user_tokens t;
+	struct ct_err err = {0};
+	char *text;
+
+	put_n(f, "alice", 2);
+	edit_file(path, "certtoken-tokens 2", "certtoken-tokens 1");
+	edit_file(path, " target= cert= not_after=0", "");
+	edit_file(path, " target= cert= not_after=0", "");
+	text = slurp(path);
+	assert_null(strstr(text, "target="));
+	free(text);
+	memset(&t, 0, sizeof(t));
+	if (ct_tokens_peek(f->db, "alice", &t, &err) != CT_OK)
+		fail_msg("v1: %s", err.msg);
+	assert_int_equal(t.n, 2);
+	assert_string_equal(t.tok[1].serial, "TOTP0002");
+	assert_int_equal(t.tok[1].secret[0], 0xa0);
+	assert_string_equal(t.tok[1].target, "");
+	put_tokens(f, "alice", &t);
+	text = slurp(path);
+	assert_true(strncmp(text, "certtoken-tokens 2\n", 19) == 0);
+	free(text);
+	ct_user_tokens_clear(&t);
+}
+
+static void
+test_corrupt_cert_fields(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = user_path(f, "alice");
+	struct ct_user_tokens in;
+	char *text;
+
+	make_three(&in);
+	put_tokens(f, "alice", &in);
+	text = slurp(path);
+	edit_file(path, "cert=00FF10AB", "cert=00ff10ab");
+	expect_corrupt(f, "alice", 4, "cert: not upper-case hex");
+	spit(path, text, strlen(text));
+	edit_file(path, "cert=00FF", "cert=0FF");
+	expect_corrupt(f, "alice", 4, "cert: not upper-case hex");
+	spit(path, text, strlen(text));
+	edit_file(path, "cert=00FF", "cert=0000FF");
+	expect_corrupt(f, "alice", 4, "cert: not upper-case hex");
+	spit(path, text, strlen(text));
+	edit_file(path, "target=api.v2", "target=a/b");
+	expect_corrupt(f, "alice", 4, "bad target");
+	spit(path, text, strlen(text));
+	edit_file(path, "not_after=1795000000", "not_after=-1");
+	expect_corrupt(f, "alice", 4, "not_after: bad number");
+	/* an OTP token carries no certificate */
+	spit(path, text, strlen(text));
+	edit_file(path, "target= cert=", "target=x cert=");
+	expect_corrupt(f, "alice", 2, "an OTP token has no certificate");
+	free(text);
+	ct_user_tokens_clear(&in);
 }
 
 static void
@@ -999,6 +1074,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_header_and_size, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_version1_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_cert_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_ciphertext, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_swapped_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
