@@ -451,6 +451,21 @@ load_otp(struct loader *L, const config_setting_t *root)
 	get_int(L, g, "lock_seconds", 0, 86400, &o->lock_seconds);
 }
 
+static void
+load_service(struct loader *L, const config_setting_t *root)
+{
+	static const char *const keys[] = {"max_clients", "timeout", "ldap_connections", NULL};
+	const config_setting_t *g = get_group(L, root, "service");
+	struct ct_service_conf *sv = &L->cfg->service;
+
+	if (g == NULL)
+		return;
+	check_keys(L, g, keys, "service");
+	get_int(L, g, "max_clients", 1, 1024, &sv->max_clients);
+	get_int(L, g, "timeout", 1, 3600, &sv->timeout);
+	get_int(L, g, "ldap_connections", 1, 64, &sv->ldap_connections);
+}
+
 static const char embedded_lists[] =
     "access_groups = ( { name = \"default\"; key_type = \"ec-p256\"; ca_days = 3650; } );\n"
     "templates = ( { name = \"client\"; key_usage = [ \"DigitalSignature\" ];\n"
@@ -694,6 +709,8 @@ config_defaults(struct ct_config *c)
 	    .hotp_lookahead = 10,
 	    .max_fail = 10,
 	    .lock_seconds = 300};
+	c->service =
+	    (struct ct_service_conf){.max_clients = 64, .timeout = 120, .ldap_connections = 4};
 	if (c->store_backend == NULL || c->store_path == NULL || c->socket_path == NULL)
 		return CT_ENOMEM;
 	return ct_attr_conf_defaults(&c->attributes);
@@ -702,8 +719,8 @@ config_defaults(struct ct_config *c)
 static void
 load_root(struct loader *L, const config_setting_t *root, const config_setting_t *dflt)
 {
-	static const char *const keys[] = {"store", "socket", "attributes", "otp", "access_groups",
-	    "templates", "targets", "ca_connectors", NULL};
+	static const char *const keys[] = {"store", "socket", "attributes", "otp", "service",
+	    "access_groups", "templates", "targets", "ca_connectors", NULL};
 	struct ct_config *c = L->cfg;
 
 	check_keys(L, root, keys, "the top level");
@@ -711,6 +728,7 @@ load_root(struct loader *L, const config_setting_t *root, const config_setting_t
 	load_socket(L, root);
 	load_attributes(L, root);
 	load_otp(L, root);
+	load_service(L, root);
 	load_list(L, root, dflt, "access_groups", (void **)&c->groups, &c->n_groups,
 	    sizeof(*c->groups), load_group);
 	load_list(L, root, dflt, "templates", (void **)&c->templates, &c->n_templates,

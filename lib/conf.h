@@ -67,6 +67,13 @@ struct ct_otp_conf {
 	int lock_seconds;
 };
 
+/* certtokend's limits. */
+struct ct_service_conf {
+	int max_clients; /* connections served at once */
+	int timeout; /* seconds: a connection's whole deadline */
+	int ldap_connections; /* attribute-source connections kept open */
+};
+
 struct ct_config {
 	char *path; /* the file read, or "(embedded default)" */
 	char *store_backend;
@@ -74,6 +81,7 @@ struct ct_config {
 	char *socket_path;
 	struct ct_attr_conf attributes;
 	struct ct_otp_conf otp;
+	struct ct_service_conf service;
 	struct ct_group *groups;
 	size_t n_groups;
 	struct ct_template *templates;

@@ -44,8 +44,8 @@ struct ct_issuer {
 };
 
 /* The digest a CA of key type T signs with (NULL: the algorithm has its own). */
-static const char *
-key_type_digest(enum ct_key_type t)
+const char *
+ct_key_digest(enum ct_key_type t)
 {
 	switch (t) {
 	case CT_KEY_EC_P384: return "SHA384";
@@ -54,8 +54,8 @@ key_type_digest(enum ct_key_type t)
 	}
 }
 
-static EVP_PKEY *
-generate_key(enum ct_key_type t)
+EVP_PKEY *
+ct_key_generate(enum ct_key_type t)
 {
 	switch (t) {
 	case CT_KEY_EC_P256: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -136,8 +136,8 @@ make_ca_cert(const struct ct_group *g, EVP_PKEY *key, time_t now)
 	    add_ca_ext(x, NID_subject_key_identifier, "hash") != 0 ||
 	    add_ca_ext(x, NID_authority_key_identifier, "keyid:always") != 0)
 		goto fail;
-	if (key_type_digest(g->key_type) != NULL &&
-	    (md = EVP_MD_fetch(NULL, key_type_digest(g->key_type), NULL)) == NULL)
+	if (ct_key_digest(g->key_type) != NULL &&
+	    (md = EVP_MD_fetch(NULL, ct_key_digest(g->key_type), NULL)) == NULL)
 		goto fail;
 	if (X509_sign(x, key, md) <= 0)
 		goto fail;
@@ -269,7 +269,7 @@ ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_er
 		    err, CT_EEXIST, "access group '%s' already has a CA (%s)", g->name, dir);
 		goto out;
 	}
-	if ((key = generate_key(g->key_type)) == NULL ||
+	if ((key = ct_key_generate(g->key_type)) == NULL ||
 	    (cert = make_ca_cert(g, key, now)) == NULL || encode_ca(key, cert, &kpem, &cpem) != 0) {
 		rc = ct_err_set(
 		    err, CT_ECRYPTO, "cannot create the CA of access group '%s'", g->name);

@@ -20,6 +20,13 @@
 
 struct ct_ca;
 
+/* A new key pair of type T (NULL on failure). */
+EVP_PKEY *ct_key_generate(enum ct_key_type t);
+
+/* The digest to sign with for a key of type T ("SHA256", "SHA384", or NULL
+ * for Ed25519, which takes none). */
+const char *ct_key_digest(enum ct_key_type t);
+
 /* Generate GROUP's CA key and self-signed certificate (valid ca_days from
  * NOW minus one hour) and store them.  CT_EEXIST if the group has a CA. */
 int ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_err *err);

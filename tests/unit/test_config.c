@@ -77,6 +77,9 @@ test_embedded_default(void **state)
 	assert_int_equal(t->backdate, 60);
 	assert_int_equal(c->otp.digits, 6);
 	assert_int_equal(c->otp.period, 30);
+	assert_int_equal(c->service.max_clients, 64);
+	assert_int_equal(c->service.timeout, 120);
+	assert_int_equal(c->service.ldap_connections, 4);
 	ct_config_free(c);
 }
 
@@ -91,6 +94,7 @@ test_full_config(void **state)
 	    "  map: { company = \"o\"; full_name = \"displayName\"; }; }; };\n"
 	    "otp: { digits = 8; period = 60; window = 2; hotp_lookahead = 20; max_fail = 5;\n"
 	    "       lock_seconds = 60; };\n"
+	    "service: { max_clients = 8; timeout = 30; ldap_connections = 2; };\n"
 	    "access_groups = ( { name = \"a\"; key_type = \"ed25519\"; ca_days = 10; },\n"
 	    "                  { name = \"b\"; key_type = \"rsa3072\"; } );\n"
 	    "templates = ( { name = \"t\"; key_usage = [\"DigitalSignature\", \"KeyAgreement\"];\n"
@@ -110,6 +114,9 @@ test_full_config(void **state)
 	assert_string_equal(c->attributes.ldap.map[ct_attr_standard_index("company")], "o");
 	assert_string_equal(c->attributes.ldap.map[ct_attr_standard_index("name")], "displayName");
 	assert_int_equal(c->otp.digits, 8);
+	assert_int_equal(c->service.max_clients, 8);
+	assert_int_equal(c->service.timeout, 30);
+	assert_int_equal(c->service.ldap_connections, 2);
 	assert_int_equal(c->n_groups, 2);
 	assert_int_equal(ct_config_group(c, "b")->key_type, CT_KEY_RSA3072);
 	assert_non_null(t);
@@ -146,6 +153,12 @@ test_wrong_types(void **state)
 	expect_problems("store: { path = 5; };\n", 1, "'path' must be a string", NULL);
 	expect_problems("otp: { digits = \"6\"; };\n", 1, "'digits' must be an integer", NULL);
 	expect_problems("otp: { digits = 9; };\n", 1, "'digits' must be between 6 and 8", NULL);
+	expect_problems("service: { max_clients = 0; };\n", 1,
+	    "'max_clients' must be between 1 and 1024", NULL);
+	expect_problems(
+	    "service: { timeout = 3601; };\n", 1, "'timeout' must be between 1 and 3600", NULL);
+	expect_problems("service: { ldap_connection = 2; };\n", 1,
+	    "t.conf:1: unknown key 'ldap_connection' in service", NULL);
 	expect_problems("attributes: { ldap: { starttls = 1; }; };\n", 1,
 	    "'starttls' must be true or false", NULL);
 	expect_problems("targets = { name = \"x\"; };\n", 1, "'targets' must be a list", NULL);

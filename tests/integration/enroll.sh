@@ -1,0 +1,229 @@
+#!/bin/bash
+# certtokend and certtoken-enroll end to end: a real certtokend on a temporary
+# socket, a real slapd as the attribute source, the real PAM library running
+# the certtoken-enroll service from a temporary directory, and a real
+# unprivileged user (created here) answering the OTP with oathtool's code.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/slapd.sh"
+
+DAEMON=$top_builddir/certtokend
+ENROLL=$top_builddir/certtoken-enroll
+PROTO=$top_builddir/tests/enroll/proto_client
+MODULE=$top_builddir/.libs/pam_certtoken.so
+[ "$(id -u)" = 0 ] || skip_all "needs root (creates a user, runs certtokend)"
+[ -x "$DAEMON" ] && [ -x "$ENROLL" ] && [ -f "$MODULE" ] || skip_all "not built"
+[ -x "$SLAPD_BIN" ] || skip_all "slapd is not installed"
+command -v oathtool >/dev/null || skip_all "oathtool is not installed"
+command -v setpriv >/dev/null || skip_all "setpriv is not installed"
+
+# --- a real unprivileged user --------------------------------------------------------
+U=ctenr$$
+chmod 0711 "$T" # the user may pass through to its home and the socket, not list
+mkdir -m 0755 "$T/run"
+mkdir "$T/home"
+useradd -M -d "$T/home" -s /usr/sbin/nologin -c "Enroll Tester" "$U" || {
+	echo "Bail out! useradd $U failed"
+	exit 1
+}
+remove_user() { userdel "$U" 2>/dev/null; }
+at_exit remove_user
+chown "$U:" "$T/home"
+chmod 0700 "$T/home"
+SOCK=$T/run/enroll.sock
+# as_user CMD...: run CMD as the test user with a clean environment
+as_user() { setpriv --reuid "$U" --regid "$U" --clear-groups env -i HOME="$T/home" PATH=/usr/bin:/bin "$@"; }
+enroll() { as_user "$ENROLL" --socket "$SOCK" "$@"; }
+# enroll_otp CODE ARGS...: certtoken-enroll ARGS with CODE typed at the OTP prompt
+enroll_otp() { local c=$1; shift; echo "$c" | enroll "$@"; }
+
+# --- the directory ---------------------------------------------------------------
+at_exit slapd_stop
+if ! slapd_start "$T/slapd" 2>"$T/slapd.err"; then
+	echo "Bail out! cannot start a test slapd: $(tr '\n' ' ' <"$T/slapd.err")"
+	exit 1
+fi
+cat >"$T/people.ldif" <<LDIF
+dn: ou=people,dc=example,dc=org
+objectClass: organizationalUnit
+ou: people
+
+dn: uid=$U,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: $U
+cn: Enroll Tester
+sn: Tester
+o: Example Corp
+ou: Platform Team
+mail: $U@example.org
+LDIF
+slapd_load "$T/people.ldif" 2>"$T/load.err" || {
+	echo "Bail out! cannot load entries: $(tr '\n' ' ' <"$T/load.err")"
+	exit 1
+}
+
+# --- configuration, PAM service, CA, token -------------------------------------------
+cat >"$T/ct.conf" <<CONF
+store: { path = "$T/store"; };
+socket = "$SOCK";
+service: { max_clients = 3; timeout = 5; ldap_connections = 2; };
+attributes: { source = "ldap";
+  ldap: { uri = "$SLAPD_URI"; starttls = false; bind_dn = "$SLAPD_BIND_DN";
+          bind_password_file = "$SLAPD_BIND_PW_FILE"; base = "ou=people,dc=example,dc=org";
+          filter = "(uid=%u)"; timeout = 2;
+          map: { company = "o"; department = "ou"; }; }; };
+otp: { hotp_lookahead = 5; max_fail = 50; };
+targets = (
+  { name = "default"; access_group = "default"; template = "client";
+    subject = "CN=%unix_account%/O=%company%/OU=%department%";
+    san = "UPN=%principal%/URI=mailto:%mail%"; lifetime = 600; backdate = 30; },
+  { name = "phone"; access_group = "default"; template = "client";
+    subject = "CN=%unix_account%/title=%job_title%"; lifetime = 600; } );
+CONF
+mkdir -m 0700 "$T/pam.d"
+M="$MODULE config=$T/ct.conf"
+printf '%s\n' "auth required $M otp" "account required $M" >"$T/pam.d/certtoken-enroll"
+printf '%s\n' "auth required pam_deny.so" "account required pam_deny.so" >"$T/pam.d/other"
+ADM() { "$ADMIN" -c "$T/ct.conf" "$@"; }
+SECRET=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
+counter=0
+# next_code: set $code to the next HOTP code of the user's token
+next_code() { code=$(oathtool --hotp -b -c "$counter" "$SECRET"); counter=$((counter + 1)); }
+run_status 0 "ca init" ADM ca init default
+ADM ca export default >"$T/ca.pem"
+run_status 0 "token init (HOTP) for the test user" ADM token init --user "$U" --type hotp --secret "$SECRET"
+
+start_daemon() {
+	"$DAEMON" -c "$T/ct.conf" --pam-dir "$T/pam.d" --foreground >>"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 100); do [ -S "$SOCK" ] && return 0; sleep 0.05; done
+	return 1
+}
+stop_daemon() { [ -z "$DPID" ] || { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; DPID=; }; }
+at_exit stop_daemon
+check "certtokend starts and listens" start_daemon
+check "the socket is 0666 (identity comes from the kernel)" test "$(stat -c %a "$SOCK")" = 666
+
+# --- no privilege in the client ----------------------------------------------------
+check "certtoken-enroll has no setuid/setgid bit" test -z "$(find "$ENROLL" -perm /6000)"
+if command -v getcap >/dev/null; then
+	check "certtoken-enroll has no file capabilities" test -z "$(getcap "$ENROLL")"
+fi
+if make -C "$top_builddir" install DESTDIR="$T/inst" >"$T/install.log" 2>&1; then
+	ok "make install DESTDIR"
+	check "nothing installed is setuid or setgid" test -z "$(find "$T/inst" -perm /6000)"
+	check "make install installs certtoken-enroll and certtokend" \
+		test -n "$(find "$T/inst" -name certtoken-enroll -type f)" -a \
+		-n "$(find "$T/inst" -name certtokend -type f)"
+	if command -v getcap >/dev/null; then
+		check "nothing installed has file capabilities" test -z "$(getcap -r "$T/inst" 2>/dev/null)"
+	fi
+else
+	not_ok "make install DESTDIR"; diag <"$T/install.log"
+fi
+
+# --- a successful enrollment ------------------------------------------------------------
+DIR=$T/home/.config/certtoken/default
+next_code
+run_status 0 "enroll with the right OTP" enroll_otp $code enroll
+cp "$OUT" "$T/enroll1.out"
+grep_ok "the OTP prompt came from the service's PAM stack" "OTP: " "$ERR"
+grep_ok "enroll prints the subject" "^subject: +CN=$U,O=Example Corp,OU=Platform Team$|^subject: +OU=Platform Team,O=Example Corp,CN=$U$" "$T/enroll1.out"
+grep_ok "enroll prints the serial" "^serial: +[0-9A-F]{32}$" "$T/enroll1.out"
+grep_ok "enroll prints the expiry" "^not after: " "$T/enroll1.out"
+check "key.pem is 0600 and the user's" test "$(stat -c '%a %U' "$DIR/key.pem")" = "600 $U"
+check "cert.pem is the user's" test "$(stat -c %U "$DIR/cert.pem")" = "$U"
+run_status 0 "the certificate verifies against the exported group CA" \
+	openssl verify -CAfile "$T/ca.pem" "$DIR/cert.pem"
+openssl x509 -in "$DIR/cert.pem" -noout -subject -nameopt RFC2253 >"$T/subject" 2>&1
+openssl x509 -in "$DIR/cert.pem" -noout -ext subjectAltName >"$T/san" 2>&1
+grep_ok "subject: CN is the kernel-reported user" "CN=$U(,|$)" "$T/subject"
+grep_ok "subject: O comes from LDAP" "O=Example Corp" "$T/subject"
+grep_ok "subject: OU comes from LDAP" "OU=Platform Team" "$T/subject"
+grep_ok "SAN: the mail URI comes from LDAP" "URI:mailto:$U@example.org" "$T/san"
+grep_ok "SAN: UPN is the principal" "UPN:+$U" "$T/san"
+check "key.pem holds the certificate's private key" test \
+	"$(openssl pkey -in "$DIR/key.pem" -pubout 2>/dev/null)" = "$(openssl x509 -in "$DIR/cert.pem" -noout -pubkey)"
+serial=$(sed -n 's/^serial: *//p' "$T/enroll1.out")
+check "the issued-certificate index has it" grep -q "^user=$U$" "$T/store/certs/$serial.pem"
+check "the index entry is 0600" test "$(stat -c %a "$T/store/certs/$serial.pem")" = 600
+run_status 0 "status" enroll status
+grep_ok "status lists the certificate token with its serial" "^CERT[0-9A-F]+ +certificate +active +enrolled +target default, serial $serial" "$OUT"
+grep_ok "status lists the OTP token" "^HOTP[0-9A-F]+ +hotp +active" "$OUT"
+run_status 0 "status --json" enroll status --json
+grep_ok "status --json has the certificate serial and rollout state" "\"rollout_state\":\"enrolled\".*\"cert_serial\":\"$serial\"" "$OUT"
+grep_ok "certtokend audits the enrollment" "enrolled user $U \\(uid [0-9]+\\): target default, certificate serial $serial" "$T/daemon.log"
+
+# --- refusals ------------------------------------------------------------------------
+ncerts() { find "$T/store/certs" -type f | wc -l; }
+before=$(ncerts)
+sum=$(md5sum <"$DIR/cert.pem")
+run_status 77 "a wrong OTP is refused with 77" enroll_otp 000000 enroll
+grep_ok "...saying authentication was refused" "authentication refused" "$ERR"
+check "...and nothing was issued" test "$(ncerts)" = "$before"
+check "...and the previous certificate is untouched" test "$(md5sum <"$DIR/cert.pem")" = "$sum"
+run_status 77 "a replayed OTP is refused" enroll_otp $code enroll
+check "...and nothing was issued" test "$(ncerts)" = "$before"
+run_status 65 "an unknown target is refused with 65" enroll enroll --target nosuch
+grep_ok "...naming it" "unknown target 'nosuch'" "$ERR"
+grep_not "...before any OTP prompt" "OTP" "$ERR"
+next_code
+run_status 65 "a missing LDAP attribute gives 65" enroll_otp $code enroll --target phone
+grep_ok "...naming the attribute" "job_title" "$ERR"
+check "...and nothing was issued" test "$(ncerts)" = "$before"
+run_status 64 "an unknown key type is a usage error" enroll enroll --key-type dsa
+run_status 64 "an unknown command is a usage error" enroll frobnicate
+
+# --- a client that lies about who it is ------------------------------------------------
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/lie.key" \
+	-subj "/CN=root/O=Admins" -addext "subjectAltName=otherName:1.3.6.1.4.1.311.20.2.3;UTF8:root@example.org" \
+	-outform DER -out "$T/lie.der" 2>/dev/null
+chmod 0644 "$T/lie.der"
+mkdir -m 0777 "$T/lie"
+next_code
+run_status 0 "a client claiming to be root in its request" as_user "$PROTO" "$SOCK" lie "$T/lie.der" "$code" "$T/lie/cert.pem"
+grep_ok "...is served (it did pass the OTP)" "^result 0 issued" "$OUT"
+openssl x509 -in "$T/lie/cert.pem" -noout -subject -nameopt RFC2253 >"$T/lie.subject" 2>&1
+openssl x509 -in "$T/lie/cert.pem" -noout -ext subjectAltName >"$T/lie.san" 2>&1
+grep_ok "...but the certificate names its kernel-reported user" "CN=$U(,|$)" "$T/lie.subject"
+grep_not "...and not root" "root|Admins" "$T/lie.subject"
+grep_not "...not even in the SAN" "root" "$T/lie.san"
+
+# --- bad messages close only their own connection -------------------------------------
+as_user "$PROTO" "$SOCK" hold 3 >"$T/hold.out" 2>&1 &
+HOLD=$!
+for m in garbage oversize version unknown-type truncated; do
+	run_status 0 "a $m message" as_user "$PROTO" "$SOCK" "$m"
+	grep_ok "...gets a protocol error or a hang-up" "^result 65 protocol error|^closed$" "$OUT"
+done
+next_code
+run_status 0 "meanwhile another client enrolls normally" enroll_otp $code enroll
+check "the service is still running" kill -0 "$DPID"
+wait "$HOLD"
+
+# --- limits: clients at once, and the deadline ------------------------------------------
+HOLDS=""
+for i in 1 2 3; do
+	as_user "$PROTO" "$SOCK" hold 7 >"$T/hold$i.out" 2>&1 &
+	HOLDS="$HOLDS $!"
+done
+sleep 0.5
+run_status 69 "a client beyond max_clients gets 69" enroll status
+grep_ok "...saying the service is busy" "busy" "$ERR"
+wait $HOLDS
+grep_ok "a silent client is cut off at the deadline" "^closed$" "$T/hold1.out"
+grep_ok "...and the service logs why" "bad request: timed out" "$T/daemon.log"
+run_status 0 "after the deadline the slots are free again" enroll status
+
+# --- the service's own failures -------------------------------------------------------
+run_status 73 "a second certtokend on the same socket gives 73" \
+	"$DAEMON" -c "$T/ct.conf" --pam-dir "$T/pam.d" --foreground
+slapd_stop
+next_code
+run_status 69 "LDAP down gives 69" enroll_otp $code enroll
+stop_daemon
+check "certtokend removes its socket when stopped" test ! -e "$SOCK"
+run_status 69 "service stopped gives 69" enroll status
+grep_ok "...with a message naming the socket" "not running.*$SOCK" "$ERR"
+
+tap_done
