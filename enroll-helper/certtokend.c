@@ -471,7 +471,10 @@ record_index(struct conn *c, const char *target, const unsigned char *der, size_
 	return rc;
 }
 
-/* Add the certificate token to the user's tokens, dropping expired ones. */
+/* Add the certificate token to the user's tokens.  Expired certificate
+ * tokens are dropped; when the list is still full, the oldest certificate
+ * token makes room (its certificate stays valid until it expires, as
+ * certificates are short-lived; revoke it to end it sooner). */
 static int
 record_token(
     struct conn *c, const char *target, const struct issued *is, time_t now, struct ct_err *err)
@@ -479,7 +482,7 @@ record_token(
 	struct ct_user_tokens ut;
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_token *t;
-	size_t i, j;
+	size_t i, j, oldest;
 	int rc;
 
 	memset(&ut, 0, sizeof(ut));
@@ -503,10 +506,24 @@ record_token(
 	}
 	ut.n = j;
 	if (ut.n == CT_TOKENS_MAX) {
-		rc = ct_err_set(err, CT_EEXIST,
-		    "user %s already has %d tokens; an administrator must delete some", c->user,
-		    CT_TOKENS_MAX);
-		goto out;
+		for (i = 0, oldest = CT_TOKENS_MAX; i < ut.n; i++)
+			if (ut.tok[i].type == CT_TOKEN_CERT &&
+			    strcmp(ut.tok[i].rollout_state, "enrolled") == 0 &&
+			    (oldest == CT_TOKENS_MAX || ut.tok[i].created < ut.tok[oldest].created))
+				oldest = i;
+		if (oldest == CT_TOKENS_MAX) {
+			rc = ct_err_set(err, CT_EEXIST,
+			    "user %s already has %d tokens; an administrator must delete some",
+			    c->user, CT_TOKENS_MAX);
+			goto out;
+		}
+		logmsg(LOG_INFO,
+		    "user %s: certificate token %s (certificate serial %s) makes room for a new "
+		    "one",
+		    c->user, ut.tok[oldest].serial, ut.tok[oldest].cert_serial);
+		memmove(
+		    &ut.tok[oldest], &ut.tok[oldest + 1], (ut.n - oldest - 1) * sizeof(ut.tok[0]));
+		ut.n--;
 	}
 	t = &ut.tok[ut.n++];
 	memset(t, 0, sizeof(*t));
