@@ -201,6 +201,20 @@ run_status 0 "meanwhile another client enrolls normally" enroll_otp $code enroll
 check "the service is still running" kill -0 "$DPID"
 wait "$HOLD"
 
+# --- a full token list: the oldest certificate token makes room -------------------------
+fails=0
+for i in $(seq 14); do
+	next_code
+	enroll_otp "$code" enroll >/dev/null 2>"$T/many.err" </dev/null || fails=$((fails + 1))
+done
+check "14 more enrollments all succeed (the list holds 16 tokens)" test "$fails" = 0
+enroll status >"$OUT" 2>&1
+check "the list is full: the OTP token and 15 certificate tokens" \
+	test "$(grep -c ' certificate ' "$OUT")/$(grep -c ' hotp ' "$OUT")" = "15/1"
+grep_not "...the oldest certificate token made room" "serial $serial" "$OUT"
+check "...while the index keeps its certificate" test -f "$T/store/certs/$serial.pem"
+grep_ok "...and the service logged it" "makes room" "$T/daemon.log"
+
 # --- limits: clients at once, and the deadline ------------------------------------------
 HOLDS=""
 for i in 1 2 3; do
@@ -214,6 +228,23 @@ wait $HOLDS
 grep_ok "a silent client is cut off at the deadline" "^closed$" "$T/hold1.out"
 grep_ok "...and the service logs why" "bad request: timed out" "$T/daemon.log"
 run_status 0 "after the deadline the slots are free again" enroll status
+
+# --- socket activation (LISTEN_PID/LISTEN_FDS, as systemd passes a socket) ----------------
+run_status 78 "LISTEN_FDS naming something that is not a listening socket gives 78" \
+	sh -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -c "$1" --foreground 3</dev/null' \
+	"$DAEMON" "$T/ct.conf"
+grep_ok "...with a clear message" "not a listening Unix stream socket" "$ERR"
+if command -v systemd-socket-activate >/dev/null; then
+	systemd-socket-activate -l "$T/run/activated.sock" \
+		"$DAEMON" -c "$T/ct.conf" --pam-dir "$T/pam.d" --foreground >>"$T/activated.log" 2>&1 &
+	APID=$!
+	for _ in $(seq 100); do [ -S "$T/run/activated.sock" ] && break; sleep 0.05; done
+	chmod 0666 "$T/run/activated.sock"
+	run_status 0 "a socket passed by systemd-socket-activate serves clients" \
+		as_user "$ENROLL" --socket "$T/run/activated.sock" status
+	grep_ok "...and the service says where it listens" "a socket from systemd" "$T/activated.log"
+	kill "$APID" 2>/dev/null; wait "$APID" 2>/dev/null
+fi
 
 # --- the service's own failures -------------------------------------------------------
 run_status 73 "a second certtokend on the same socket gives 73" \
