@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -47,6 +48,9 @@
 #define ENROLL_SERVICE "certtoken-enroll"
 #define SD_LISTEN_FDS_START 3
 #define REFUSE_MS 200 /* how long we try to tell a client that we are busy */
+#define REQUEST_MS 10000 /* a client has this long to send its request */
+#define DRAIN_MAX 65536 /* bytes we read and drop before hanging up */
+#define REFUSERS_MAX 8 /* threads telling clients that we are busy */
 
 /* The CA and issuer of one target, shared by the threads that use it and
  * replaced when the group's CA certificate changes on disk. */
@@ -77,10 +81,13 @@ struct daemon {
 	pthread_mutex_t ca_mu;
 	struct issuer_ref **issuers;
 
-	/* connections in progress */
+	/* connections in progress, and whose they are (per-user cap) */
 	pthread_mutex_t conn_mu;
 	pthread_cond_t conn_cv;
 	int active;
+	uid_t *conn_uid; /* max_clients slots */
+	int *conn_used;
+	int refusers;
 
 	int listen_fd;
 	char *socket_path; /* set when we created the socket (and remove it) */
@@ -91,7 +98,10 @@ struct conn {
 	int fd;
 	int64_t deadline;
 	uid_t uid;
+	gid_t gid;
+	int slot; /* in d->conn_uid */
 	char user[CT_USER_MAX];
+	char why[96]; /* why a refused connection is refused */
 	int broken; /* the client broke the protocol or went away: just close */
 };
 
@@ -118,14 +128,15 @@ drain_input(int fd, int64_t deadline)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	char buf[4096];
+	size_t total = 0;
 	int64_t left;
 	ssize_t n;
 
 	for (;;) {
-		while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-			;
-		if (n == 0 || deadline == 0 || (left = deadline - ct_now_ms()) <= 0 ||
-		    poll(&pfd, 1, (int)left) <= 0)
+		while (total < DRAIN_MAX && (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			total += (size_t)n;
+		if (n == 0 || total >= DRAIN_MAX || deadline == 0 ||
+		    (left = deadline - ct_now_ms()) <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			return;
 	}
 }
@@ -171,8 +182,13 @@ relay_conv(int n, const struct pam_message **msg, struct pam_response **resp, vo
 	int i, rc = PAM_CONV_ERR;
 
 	*resp = NULL;
-	if (c->broken || n <= 0 || n > CT_PROTO_PROMPTS_MAX)
+	if (c->broken || n <= 0 || n > CT_PROTO_PROMPTS_MAX || msg == NULL)
 		return PAM_CONV_ERR;
+	/* only the four text styles travel; anything else is refused, not guessed */
+	for (i = 0; i < n; i++)
+		if (msg[i] == NULL || msg[i]->msg_style < PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style > PAM_TEXT_INFO)
+			return PAM_CONV_ERR;
 	if (ct_msgbuf_init(&b, CT_MSG_CONV) != CT_OK)
 		return PAM_BUF_ERR;
 	for (i = 0; i < n; i++) {
@@ -410,27 +426,73 @@ struct issued {
 	int64_t not_after;
 };
 
+/* Step over one DER element at P (END bounds it); its content goes to
+ * CONTENT and CLEN.  -1 when malformed. */
+static int
+der_next(const unsigned char **p, const unsigned char *end, const unsigned char **start,
+    const unsigned char **content, long *clen)
+{
+	int tag, xclass;
+
+	*start = *p;
+	if (ASN1_get_object(p, clen, &tag, &xclass, end - *p) & 0x80 || *clen > end - *p)
+		return -1;
+	*content = *p;
+	*p += *clen;
+	return 0;
+}
+
+/* Serial, notAfter and subject of the certificate we just issued, read
+ * from its DER by walking the TBSCertificate: d2i_X509 would also decode
+ * the public key, which costs more than the rest of the walk together. */
 static int
 describe_cert(const unsigned char *der, size_t len, struct issued *out, struct ct_err *err)
 {
-	const unsigned char *p = der;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
+	const unsigned char *p = der, *end = der + len, *el, *c, *tbs_end, *q;
+	ASN1_INTEGER *serial = NULL;
+	ASN1_TIME *na = NULL;
+	X509_NAME *subject = NULL;
 	BIGNUM *bn = NULL;
 	char *hex = NULL;
 	BIO *bio = NULL;
 	struct tm tm;
+	long clen;
 	int n, rc = CT_ECRYPTO;
 
-	if (x == NULL || (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL ||
-	    (hex = BN_bn2hex(bn)) == NULL || strlen(hex) >= sizeof(out->serial) ||
-	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1 ||
+	/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version,
+	 *   serialNumber, signature, issuer, validity { notBefore, notAfter },
+	 *   subject, ... } ... } */
+	if (der_next(&p, end, &el, &c, &clen) != 0)
+		goto bad;
+	p = c;
+	if (der_next(&p, end, &el, &c, &clen) != 0)
+		goto bad;
+	tbs_end = c + clen;
+	p = c;
+	if (der_next(&p, tbs_end, &el, &c, &clen) != 0) /* version */
+		goto bad;
+	q = p;
+	if (der_next(&p, tbs_end, &el, &c, &clen) != 0 ||
+	    (serial = d2i_ASN1_INTEGER(NULL, &q, p - q)) == NULL)
+		goto bad;
+	if (der_next(&p, tbs_end, &el, &c, &clen) != 0 || /* signature */
+	    der_next(&p, tbs_end, &el, &c, &clen) != 0 || /* issuer */
+	    der_next(&p, tbs_end, &el, &c, &clen) != 0) /* validity */
+		goto bad;
+	q = c;
+	if (der_next(&q, c + clen, &el, &c, &clen) != 0) /* notBefore */
+		goto bad;
+	if ((na = d2i_ASN1_TIME(NULL, &q, p - q)) == NULL)
+		goto bad;
+	q = p;
+	if (der_next(&p, tbs_end, &el, &c, &clen) != 0 ||
+	    (subject = d2i_X509_NAME(NULL, &q, p - q)) == NULL)
+		goto bad;
+	if ((bn = ASN1_INTEGER_to_BN(serial, NULL)) == NULL || (hex = BN_bn2hex(bn)) == NULL ||
+	    strlen(hex) >= sizeof(out->serial) || ASN1_TIME_to_tm(na, &tm) != 1 ||
 	    (bio = BIO_new(BIO_s_mem())) == NULL ||
-	    X509_NAME_print_ex(
-	        bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
-		ct_err_set(err, CT_ECRYPTO, "cannot read back the issued certificate");
-		ct_err_openssl(err);
-		goto out;
-	}
+	    X509_NAME_print_ex(bio, subject, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
+		goto bad;
 	/* an even number of digits, as the token store keeps it */
 	snprintf(out->serial, sizeof(out->serial), "%s%s", strlen(hex) % 2 ? "0" : "", hex);
 	n = BIO_read(bio, out->subject, sizeof(out->subject) - 1);
@@ -438,11 +500,17 @@ describe_cert(const unsigned char *der, size_t len, struct issued *out, struct c
 	out->not_after = (int64_t)timegm(&tm);
 	strftime(out->not_after_text, sizeof(out->not_after_text), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	rc = CT_OK;
+	goto out;
+bad:
+	ct_err_set(err, CT_ECRYPTO, "cannot read back the issued certificate");
+	ct_err_openssl(err);
 out:
 	BIO_free(bio);
 	OPENSSL_free(hex);
 	BN_free(bn);
-	X509_free(x);
+	X509_NAME_free(subject);
+	ASN1_TIME_free(na);
+	ASN1_INTEGER_free(serial);
 	return rc;
 }
 
@@ -471,6 +539,47 @@ record_index(struct conn *c, const char *target, const unsigned char *der, size_
 	return rc;
 }
 
+/* Make room in UT for one more certificate token: drop expired certificate
+ * tokens, then, if the list is still full, the oldest certificate token
+ * (logged when LOG is set).  CT_EEXIST when no certificate token can go. */
+static int
+make_room(struct ct_user_tokens *ut, const char *user, time_t now, int log, struct ct_err *err)
+{
+	struct ct_token *t;
+	size_t i, j, oldest;
+
+	for (i = j = 0; i < ut->n; i++) {
+		t = &ut->tok[i];
+		if (t->type == CT_TOKEN_CERT && strcmp(t->rollout_state, "enrolled") == 0 &&
+		    t->not_after != 0 && t->not_after < (int64_t)now)
+			continue;
+		if (j != i)
+			ut->tok[j] = *t;
+		j++;
+	}
+	ut->n = j;
+	if (ut->n < CT_TOKENS_MAX)
+		return CT_OK;
+	for (i = 0, oldest = CT_TOKENS_MAX; i < ut->n; i++)
+		if (ut->tok[i].type == CT_TOKEN_CERT &&
+		    strcmp(ut->tok[i].rollout_state, "enrolled") == 0 &&
+		    (oldest == CT_TOKENS_MAX || ut->tok[i].created < ut->tok[oldest].created))
+			oldest = i;
+	if (oldest == CT_TOKENS_MAX)
+		return ct_err_set(err, CT_EEXIST,
+		    "user %s already has %d tokens and none is a certificate token that could make "
+		    "room; an administrator must delete some",
+		    user, CT_TOKENS_MAX);
+	if (log)
+		logmsg(LOG_INFO,
+		    "user %s: certificate token %s (certificate serial %s) makes room for a new "
+		    "one",
+		    user, ut->tok[oldest].serial, ut->tok[oldest].cert_serial);
+	memmove(&ut->tok[oldest], &ut->tok[oldest + 1], (ut->n - oldest - 1) * sizeof(ut->tok[0]));
+	ut->n--;
+	return CT_OK;
+}
+
 /* Add the certificate token to the user's tokens.  Expired certificate
  * tokens are dropped; when the list is still full, the oldest certificate
  * token makes room (its certificate stays valid until it expires, as
@@ -482,7 +591,6 @@ record_token(
 	struct ct_user_tokens ut;
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_token *t;
-	size_t i, j, oldest;
 	int rc;
 
 	memset(&ut, 0, sizeof(ut));
@@ -495,36 +603,8 @@ record_token(
 	}
 	if (rc != CT_OK)
 		goto out;
-	for (i = j = 0; i < ut.n; i++) {
-		t = &ut.tok[i];
-		if (t->type == CT_TOKEN_CERT && strcmp(t->rollout_state, "enrolled") == 0 &&
-		    t->not_after != 0 && t->not_after < (int64_t)now)
-			continue;
-		if (j != i)
-			ut.tok[j] = *t;
-		j++;
-	}
-	ut.n = j;
-	if (ut.n == CT_TOKENS_MAX) {
-		for (i = 0, oldest = CT_TOKENS_MAX; i < ut.n; i++)
-			if (ut.tok[i].type == CT_TOKEN_CERT &&
-			    strcmp(ut.tok[i].rollout_state, "enrolled") == 0 &&
-			    (oldest == CT_TOKENS_MAX || ut.tok[i].created < ut.tok[oldest].created))
-				oldest = i;
-		if (oldest == CT_TOKENS_MAX) {
-			rc = ct_err_set(err, CT_EEXIST,
-			    "user %s already has %d tokens; an administrator must delete some",
-			    c->user, CT_TOKENS_MAX);
-			goto out;
-		}
-		logmsg(LOG_INFO,
-		    "user %s: certificate token %s (certificate serial %s) makes room for a new "
-		    "one",
-		    c->user, ut.tok[oldest].serial, ut.tok[oldest].cert_serial);
-		memmove(
-		    &ut.tok[oldest], &ut.tok[oldest + 1], (ut.n - oldest - 1) * sizeof(ut.tok[0]));
-		ut.n--;
-	}
+	if ((rc = make_room(&ut, c->user, now, 1, err)) != CT_OK)
+		goto out;
 	t = &ut.tok[ut.n++];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->serial, sizeof(t->serial), "%s", is->token);
@@ -545,6 +625,66 @@ out:
 }
 
 /* ---- requests ---- */
+
+/* May the caller enroll for access group G?  Everyone when it names no Unix
+ * groups; otherwise only members (primary or supplementary, through NSS). */
+static int
+allowed(const struct conn *c, const struct ct_group *g)
+{
+	gid_t gids[256], want;
+	struct group gr, *res;
+	char buf[16384];
+	int n = (int)(sizeof(gids) / sizeof(gids[0])), i;
+	size_t k;
+
+	if (g->n_unix_groups == 0)
+		return 1;
+	if (getgrouplist(c->user, c->gid, gids, &n) < 0)
+		n = (int)(sizeof(gids) / sizeof(gids[0])); /* truncated: check what we have */
+	for (k = 0; k < g->n_unix_groups; k++) {
+		if (getgrnam_r(g->unix_groups[k], &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
+			continue;
+		want = gr.gr_gid;
+		for (i = 0; i < n; i++)
+			if (gids[i] == want)
+				return 1;
+	}
+	return 0;
+}
+
+/* Refuse now, before any prompt, what could only fail later: a user who
+ * may not use the target, or whose token list has no room. */
+static int
+precheck(struct conn *c, const struct ct_target *t)
+{
+	struct ct_user_tokens ut;
+	struct ct_err err = {0};
+	int rc;
+
+	if (!allowed(c, t->group)) {
+		logmsg(LOG_NOTICE,
+		    "enrollment refused for user %s (uid %u): not in the Unix groups of access "
+		    "group %s (target %s)",
+		    c->user, (unsigned)c->uid, t->group->name, t->name);
+		reply_error(c, CT_EPERM, "you may not enroll for target '%s' (access group %s)",
+		    t->name, t->group->name);
+		return CT_EPERM;
+	}
+	memset(&ut, 0, sizeof(ut));
+	rc = ct_tokens_peek(c->d->tokens, c->user, &ut, &err);
+	if (rc == CT_OK)
+		rc = make_room(&ut, c->user, time(NULL), 0, &err);
+	else if (rc == CT_ENOENT)
+		rc = CT_OK;
+	ct_user_tokens_clear(&ut);
+	if (rc == CT_EEXIST)
+		reply_error(c, rc, "%s", err.msg);
+	else if (rc != CT_OK) {
+		logmsg(LOG_ERR, "user %s (uid %u): %s", c->user, (unsigned)c->uid, err.msg);
+		reply_error(c, rc, "the service cannot read your tokens; see the system log");
+	}
+	return rc;
+}
 
 /* The target named in M, or the default one ("default", else the first). */
 static ssize_t
@@ -593,10 +733,12 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 	if ((ti = pick_target(c, m)) < 0)
 		return;
 	t = &d->cfg->targets[ti];
-	/* everything the client sent is checked before anyone is asked for an OTP */
+	/* everything that can be checked is, before anyone is asked for an OTP */
+	if (precheck(c, t) != CT_OK)
+		goto out;
 	if (csr == NULL) {
 		reply_error(c, CT_EINVAL, "the request has no CSR");
-		return;
+		goto out;
 	}
 	if ((rc = ct_csr_verify(csr->val, csr->len, &spki, &spki_len, &err)) != CT_OK) {
 		logmsg(LOG_NOTICE, "enrollment refused for user %s (uid %u): CSR: %s", c->user,
@@ -636,8 +778,11 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 	if ((rc = describe_cert(der, der_len, &is, &err)) != CT_OK ||
 	    (rc = ct_tokens_new_serial("CERT", is.token)) != CT_OK ||
 	    (rc = record_index(c, t->name, der, der_len, &is, &err)) != CT_OK) {
-		logmsg(LOG_ERR, "enrollment failed for user %s (uid %u): recording: %s", c->user,
-		    (unsigned)c->uid, err.msg);
+		logmsg(LOG_ERR,
+		    "enrollment failed for user %s (uid %u): certificate serial %s not delivered: "
+		    "recording: %s",
+		    c->user, (unsigned)c->uid, is.serial[0] ? is.serial : "?",
+		    err.msg[0] ? err.msg : "no token serial");
 		reply_error(c, rc,
 		    "the service could not record the certificate; see the "
 		    "system log");
@@ -646,8 +791,10 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 	if ((rc = record_token(c, t->name, &is, now, &err)) != CT_OK) {
 		char path[PATH_MAX];
 
-		logmsg(LOG_ERR, "enrollment failed for user %s (uid %u): token: %s", c->user,
-		    (unsigned)c->uid, err.msg);
+		logmsg(LOG_ERR,
+		    "enrollment failed for user %s (uid %u): certificate serial %s not delivered: "
+		    "token: %s",
+		    c->user, (unsigned)c->uid, is.serial, err.msg);
 		/* the certificate was never handed out: forget it */
 		snprintf(path, sizeof(path), "%s/%s.pem", d->certs_dir, is.serial);
 		unlink(path);
@@ -736,30 +883,32 @@ out:
 static int
 identify(struct conn *c)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	struct passwd pw, *res = NULL;
-	char buf[4096];
+	size_t size = 16384;
+	char *buf = NULL, *bigger;
+	int e = ERANGE, rc = -1;
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) {
-		logmsg(LOG_ERR, "SO_PEERCRED: %s", strerror(errno));
-		return -1;
+	/* c->uid came from SO_PEERCRED in the accept loop */
+	while (e == ERANGE && size <= 1024 * 1024 && (bigger = realloc(buf, size)) != NULL) {
+		buf = bigger;
+		e = getpwuid_r(c->uid, &pw, buf, size, &res);
+		size *= 2;
 	}
-	c->uid = cred.uid;
-	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
-		logmsg(LOG_NOTICE, "connection from uid %u (pid %d), which has no user name",
-		    (unsigned)cred.uid, (int)cred.pid);
-		reply_error(c, CT_EPERM, "your uid %u has no user name", (unsigned)cred.uid);
-		return -1;
-	}
-	if (!ct_tokens_user_valid(pw.pw_name)) {
+	if (e != 0 || res == NULL) {
+		logmsg(LOG_NOTICE, "connection from uid %u, which has no user name%s%s",
+		    (unsigned)c->uid, e ? ": " : "", e ? strerror(e) : "");
+		reply_error(c, CT_EPERM, "your uid %u has no user name", (unsigned)c->uid);
+	} else if (!ct_tokens_user_valid(pw.pw_name)) {
 		logmsg(LOG_NOTICE, "uid %u: user name not usable in the token store",
-		    (unsigned)cred.uid);
+		    (unsigned)c->uid);
 		reply_error(c, CT_EPERM, "your user name cannot hold tokens");
-		return -1;
+	} else {
+		snprintf(c->user, sizeof(c->user), "%s", pw.pw_name);
+		c->gid = pw.pw_gid;
+		rc = 0;
 	}
-	snprintf(c->user, sizeof(c->user), "%s", pw.pw_name);
-	return 0;
+	free(buf);
+	return rc;
 }
 
 static void *
@@ -773,7 +922,10 @@ serve(void *arg)
 
 	if (identify(c) != 0)
 		goto out;
-	if ((rc = ct_msg_recv(c->fd, &m, c->deadline, &err)) != CT_OK) {
+	/* the request must come soon; the full deadline is for the conversation */
+	rc = ct_msg_recv(c->fd, &m,
+	    c->deadline < ct_now_ms() + REQUEST_MS ? c->deadline : ct_now_ms() + REQUEST_MS, &err);
+	if (rc != CT_OK) {
 		logmsg(LOG_NOTICE, "user %s (uid %u): bad request: %s", c->user, (unsigned)c->uid,
 		    err.msg);
 		if (rc == CT_EINVAL)
@@ -795,8 +947,9 @@ out:
 	shutdown(c->fd, SHUT_WR);
 	drain_input(c->fd, ct_now_ms() + REFUSE_MS);
 	close(c->fd);
-	free(c);
 	pthread_mutex_lock(&d->conn_mu);
+	d->conn_used[c->slot] = 0;
+	free(c);
 	d->active--;
 	pthread_cond_broadcast(&d->conn_cv);
 	pthread_mutex_unlock(&d->conn_mu);
@@ -814,6 +967,7 @@ activated_socket(void)
 	int fd = SD_LISTEN_FDS_START, type = 0, listening = 0;
 	struct sockaddr_un sa;
 	socklen_t len = sizeof(type);
+	long n, i;
 	char *end;
 
 	if (pid == NULL || fds == NULL)
@@ -824,10 +978,12 @@ activated_socket(void)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	if (strtol(fds, &end, 10) < 1 || *end != '\0') {
-		fprintf(stderr, PROG ": LISTEN_FDS=%s: expected a count of at least 1\n", fds);
+	if ((n = strtol(fds, &end, 10)) < 1 || n > 64 || *end != '\0') {
+		fprintf(stderr, PROG ": LISTEN_FDS=%s: expected a count of 1 to 64\n", fds);
 		return -2;
 	}
+	for (i = 1; i < n; i++) /* we use the first; the others must not reach PAM modules */
+		close(fd + (int)i);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
 	    (len = sizeof(listening),
 	        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0) ||
@@ -932,6 +1088,29 @@ out:
 
 /* ---- start-up, the accept loop and shutdown ---- */
 
+/* Without its service file libpam would run the "other" stack, which on
+ * most systems asks for the password only: refuse to start instead. */
+static int
+check_pam_service(const char *pam_dir, struct ct_err *err)
+{
+	static const char *const dirs[] = {"/etc/pam.d", "/usr/lib/pam.d", NULL};
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; pam_dir != NULL ? i == 0 : dirs[i] != NULL; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pam_dir != NULL ? pam_dir : dirs[i],
+		    ENROLL_SERVICE);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			return CT_OK;
+	}
+	return ct_err_set(err, CT_ECONFIG,
+	    "the PAM service %s is not configured (no %s/%s): without it libpam would use "
+	    "the 'other' stack; install examples/pam.d/%s",
+	    ENROLL_SERVICE, pam_dir != NULL ? pam_dir : "/etc/pam.d", ENROLL_SERVICE,
+	    ENROLL_SERVICE);
+}
+
 static void
 on_signal(int sig)
 {
@@ -961,7 +1140,10 @@ setup(struct daemon *d, struct ct_err *err)
 	d->pool = calloc(d->pool_n, sizeof(*d->pool));
 	d->pool_busy = calloc(d->pool_n, sizeof(*d->pool_busy));
 	d->issuers = calloc(d->cfg->n_targets, sizeof(*d->issuers));
-	if (d->pool == NULL || d->pool_busy == NULL || d->issuers == NULL)
+	d->conn_uid = calloc((size_t)d->cfg->service.max_clients, sizeof(*d->conn_uid));
+	d->conn_used = calloc((size_t)d->cfg->service.max_clients, sizeof(*d->conn_used));
+	if (d->pool == NULL || d->pool_busy == NULL || d->issuers == NULL || d->conn_uid == NULL ||
+	    d->conn_used == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	for (i = 0; i < d->pool_n; i++)
 		if ((rc = ct_attrsrc_open(&d->cfg->attributes, &d->pool[i], err)) != CT_OK)
@@ -974,9 +1156,10 @@ teardown(struct daemon *d)
 {
 	size_t i;
 
-	if (d->socket_path != NULL) {
+	if (d->socket_path != NULL) { /* only when start-up failed after binding */
 		unlink(d->socket_path);
 		free(d->socket_path);
+		d->socket_path = NULL;
 	}
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);
@@ -985,6 +1168,8 @@ teardown(struct daemon *d)
 	for (i = 0; d->issuers != NULL && i < d->cfg->n_targets; i++)
 		issuer_unref(d, d->issuers[i]);
 	free(d->issuers);
+	free(d->conn_uid);
+	free(d->conn_used);
 	free(d->pool);
 	free(d->pool_busy);
 	free(d->certs_dir);
@@ -993,56 +1178,121 @@ teardown(struct daemon *d)
 
 /* Tell a client we cannot take it now, briefly, and hang up.  Its request
  * is read first: closing a socket with unread data would reset the
- * connection and lose our answer. */
-static void
-refuse_busy(struct daemon *d, int fd)
+ * connection and lose our answer.  Runs in its own thread, so a refused
+ * client never holds up the accept loop. */
+static void *
+refuse(void *arg)
 {
-	struct conn c = {.d = d, .fd = fd, .deadline = ct_now_ms() + REFUSE_MS};
+	struct conn *c = arg;
+	struct daemon *d = c->d;
 
-	drain_input(fd, 0);
-	reply_error(&c, CT_EUNAVAIL, "the service is busy (%d clients); try again",
-	    d->cfg->service.max_clients);
-	shutdown(fd, SHUT_WR);
-	drain_input(fd, ct_now_ms() + REFUSE_MS / 4);
-	close(fd);
+	drain_input(c->fd, 0);
+	reply_error(c, CT_EUNAVAIL, "%s", c->why);
+	shutdown(c->fd, SHUT_WR);
+	drain_input(c->fd, ct_now_ms() + REFUSE_MS);
+	close(c->fd);
+	free(c);
+	pthread_mutex_lock(&d->conn_mu);
+	d->refusers--;
+	pthread_cond_broadcast(&d->conn_cv);
+	pthread_mutex_unlock(&d->conn_mu);
+	return NULL;
+}
+
+/* Admit the connection FD from UID: a free slot (under conn_mu), or -1
+ * with the reason in WHY. */
+static int
+admit(struct daemon *d, uid_t uid, char *why, size_t size)
+{
+	int i, free_slot = -1, mine = 0, max = d->cfg->service.max_clients;
+
+	for (i = 0; i < max; i++) {
+		if (!d->conn_used[i]) {
+			if (free_slot < 0)
+				free_slot = i;
+		} else if (d->conn_uid[i] == uid)
+			mine++;
+	}
+	if (free_slot < 0)
+		snprintf(why, size, "the service is busy (%d clients); try again", max);
+	else if (mine >= d->cfg->service.max_per_user)
+		snprintf(
+		    why, size, "you already have %d connections to the service; try again", mine);
+	else {
+		d->conn_used[free_slot] = 1;
+		d->conn_uid[free_slot] = uid;
+		d->active++;
+	}
+	return free_slot < 0 || mine >= d->cfg->service.max_per_user ? -1 : free_slot;
 }
 
 static void
 accept_loop(struct daemon *d, const sigset_t *waitmask)
 {
 	struct pollfd pfd = {.fd = d->listen_fd, .events = POLLIN};
+	struct timespec pause = {0, 100 * 1000000};
+	struct ucred cred;
+	socklen_t len;
 	pthread_attr_t attr;
 	pthread_t th;
 	struct conn *c;
-	int fd;
+	int fd, slot, refusing;
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	while (!stop_requested) {
 		if (ppoll(&pfd, 1, NULL, waitmask) <= 0)
 			continue;
-		if ((fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
-			continue;
-		pthread_mutex_lock(&d->conn_mu);
-		if (d->active >= d->cfg->service.max_clients) {
-			pthread_mutex_unlock(&d->conn_mu);
-			logmsg(LOG_WARNING, "busy: %d clients; a connection was refused",
-			    d->cfg->service.max_clients);
-			refuse_busy(d, fd);
+		if ((fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+			    errno == ENOBUFS) {
+				logmsg(LOG_ERR, "accept: %s", strerror(errno));
+				nanosleep(&pause, NULL); /* do not spin while out of descriptors */
+			}
 			continue;
 		}
-		d->active++;
-		pthread_mutex_unlock(&d->conn_mu);
-		if ((c = calloc(1, sizeof(*c))) != NULL) {
-			c->d = d;
-			c->fd = fd;
-			c->deadline = ct_now_ms() + (int64_t)d->cfg->service.timeout * 1000;
-		}
-		if (c == NULL || pthread_create(&th, &attr, serve, c) != 0) {
-			logmsg(LOG_ERR, "cannot start a thread for a connection");
-			free(c);
+		len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+		    len != sizeof(cred)) {
+			logmsg(LOG_ERR, "SO_PEERCRED: %s", strerror(errno));
 			close(fd);
+			continue;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		c->d = d;
+		c->fd = fd;
+		c->uid = cred.uid;
+		pthread_mutex_lock(&d->conn_mu);
+		slot = admit(d, cred.uid, c->why, sizeof(c->why));
+		refusing = slot < 0 && d->refusers < REFUSERS_MAX;
+		if (refusing)
+			d->refusers++;
+		pthread_mutex_unlock(&d->conn_mu);
+		if (slot < 0) {
+			logmsg(LOG_WARNING, "uid %u refused: %s", (unsigned)cred.uid, c->why);
+			c->deadline = ct_now_ms() + REFUSE_MS;
+			if (!refusing || pthread_create(&th, &attr, refuse, c) != 0) {
+				close(fd);
+				free(c);
+				if (refusing) {
+					pthread_mutex_lock(&d->conn_mu);
+					d->refusers--;
+					pthread_mutex_unlock(&d->conn_mu);
+				}
+			}
+			continue;
+		}
+		c->slot = slot;
+		c->deadline = ct_now_ms() + (int64_t)d->cfg->service.timeout * 1000;
+		if (pthread_create(&th, &attr, serve, c) != 0) {
+			logmsg(LOG_ERR, "cannot start a thread for a connection");
+			close(fd);
+			free(c);
 			pthread_mutex_lock(&d->conn_mu);
+			d->conn_used[slot] = 0;
 			d->active--;
 			pthread_mutex_unlock(&d->conn_mu);
 		}
@@ -1059,7 +1309,7 @@ drain(struct daemon *d)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += d->cfg->service.timeout + 5;
 	pthread_mutex_lock(&d->conn_mu);
-	while (d->active > 0)
+	while (d->active > 0 || d->refusers > 0)
 		if (pthread_cond_timedwait(&d->conn_cv, &d->conn_mu, &ts) != 0)
 			break;
 	pthread_mutex_unlock(&d->conn_mu);
@@ -1086,7 +1336,7 @@ main(int argc, char **argv)
 	struct sigaction sa = {0};
 	struct ct_err err = {0};
 	sigset_t block, waitmask;
-	int c, fd, rc;
+	int c, fd, rc, busy;
 
 	while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
 		switch (c) {
@@ -1116,7 +1366,8 @@ main(int argc, char **argv)
 		return ct_exit_status(CT_EPERM);
 	}
 	umask(077);
-	if ((rc = ct_config_load(config_path, explicit_path, &d.cfg, NULL, &err)) != CT_OK)
+	if ((rc = ct_config_load(config_path, explicit_path, &d.cfg, NULL, &err)) != CT_OK ||
+	    (rc = check_pam_service(d.pam_dir, &err)) != CT_OK)
 		goto fail;
 	if ((fd = activated_socket()) == -2) {
 		rc = CT_ECONFIG;
@@ -1168,9 +1419,21 @@ main(int argc, char **argv)
 	logmsg(LOG_INFO, "stopping");
 	close(d.listen_fd);
 	d.listen_fd = -1;
-	if (d.socket_path != NULL)
+	/* remove the socket now, once: a successor may bind the path while we drain */
+	if (d.socket_path != NULL) {
 		unlink(d.socket_path);
+		free(d.socket_path);
+		d.socket_path = NULL;
+	}
 	drain(&d);
+	pthread_mutex_lock(&d.conn_mu);
+	busy = d.active + d.refusers;
+	pthread_mutex_unlock(&d.conn_mu);
+	if (busy > 0) {
+		/* threads still run: do not free what they use, nor run exit handlers */
+		logmsg(LOG_WARNING, "%d connections still running at exit", busy);
+		_exit(0);
+	}
 	rc = CT_OK;
 	goto out;
 fail:
@@ -1178,9 +1441,9 @@ fail:
 	if (!d.foreground)
 		syslog(LOG_AUTHPRIV | LOG_ERR, "%s", err.msg);
 out:
-	if (d.cfg != NULL && (d.active == 0 || rc != CT_OK))
+	if (d.cfg != NULL)
 		teardown(&d);
-	ct_config_free(d.active == 0 ? d.cfg : NULL);
+	ct_config_free(d.cfg);
 	closelog();
 	return ct_exit_status(rc);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,24 +140,40 @@ struct term {
 static void
 term_open(struct term *t)
 {
-	FILE *tty = fopen("/dev/tty", "r+");
-
-	if (tty != NULL) {
-		t->in = t->out = tty;
+	t->in = fopen("/dev/tty", "re");
+	t->out = t->in != NULL ? fopen("/dev/tty", "we") : NULL;
+	if (t->in != NULL && t->out != NULL) {
 		t->own = 1;
-	} else {
-		t->in = stdin;
-		t->out = stderr;
-		t->own = 0;
+		return;
 	}
+	if (t->in != NULL)
+		fclose(t->in);
+	t->in = stdin;
+	t->out = stderr;
+	t->own = 0;
 }
 
 static void
 term_close(struct term *t)
 {
-	if (t->own && t->in != NULL)
+	if (t->own) {
 		fclose(t->in);
+		fclose(t->out);
+	}
 	t->in = t->out = NULL;
+}
+
+/* While echo is off, a signal that ends us must first turn it back on. */
+static struct termios echo_saved;
+static volatile sig_atomic_t echo_fd = -1;
+
+static void
+restore_echo(int sig)
+{
+	if (echo_fd >= 0)
+		tcsetattr(echo_fd, TCSAFLUSH, &echo_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 /* Show PROMPT and read one line into ANSWER, without echo when SECRET. */
@@ -174,11 +191,18 @@ ask(struct term *t, const char *prompt, int secret, char *answer, size_t size)
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		quiet.c_lflag |= ECHONL;
+		echo_saved = old;
+		echo_fd = fd;
+		signal(SIGINT, restore_echo);
+		signal(SIGTERM, restore_echo);
+		signal(SIGHUP, restore_echo);
+		signal(SIGQUIT, restore_echo);
 		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
 	}
 	r = fgets(answer, (int)size, t->in);
 	if (restore)
 		tcsetattr(fd, TCSAFLUSH, &old);
+	echo_fd = -1;
 	if (r == NULL)
 		return -1;
 	len = strcspn(answer, "\r\n");
@@ -336,17 +360,20 @@ out:
 	return rc;
 }
 
-/* mkdir -p PATH with mode 0700 for what it creates. */
+/* mkdir -p PATH with mode 0700 for what it creates.  The last DEPTH
+ * components (certtoken/ and TARGET/) must then be real directories of
+ * ours that nobody else can write: the key goes there. */
 static int
-make_dirs(char *path, struct ct_err *err)
+make_dirs(char *path, int depth, struct ct_err *err)
 {
-	char *p;
+	struct stat st;
+	char *p, c;
+	int n = 0;
 
 	for (p = path + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
-		char c = *p;
-
+		c = *p;
 		*p = '\0';
 		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 			ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
@@ -355,8 +382,25 @@ make_dirs(char *path, struct ct_err *err)
 		}
 		*p = c;
 		if (c == '\0')
-			return CT_OK;
+			break;
 	}
+	for (p = path + strlen(path); n < depth && p > path; p--) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+		    (st.st_mode & 022) != 0) {
+			ct_err_set(err, CT_EIO,
+			    "%s: must be a directory of yours that group and others cannot write",
+			    path);
+			*p = c;
+			return CT_EIO;
+		}
+		*p = c;
+		n++;
+	}
+	return CT_OK;
 }
 
 /* $XDG_CONFIG_HOME/certtoken/TARGET (XDG_CONFIG_HOME: ~/.config) into OUT. */
@@ -457,7 +501,8 @@ cmd_enroll(struct client *cl, int argc, char **argv)
 	X509 *x = NULL;
 	unsigned char *csr = NULL;
 	const unsigned char *p;
-	char got_target[CT_NAME_MAX + 1], token[CT_SERIAL_MAX], dir[4096], path[4200];
+	char got_target[CT_NAME_MAX + 1], token[CT_SERIAL_MAX], dir[4096];
+	char path[4200] = "", path2[4200] = "", final[4200], final2[4200];
 	int c, csr_len = 0, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -509,16 +554,28 @@ cmd_enroll(struct client *cl, int argc, char **argv)
 		goto out;
 	}
 	if ((rc = target_dir(got_target, dir, sizeof(dir), &cl->err)) != CT_OK ||
-	    (rc = make_dirs(dir, &cl->err)) != CT_OK)
+	    (rc = make_dirs(dir, 2, &cl->err)) != CT_OK)
 		goto out;
-	snprintf(path, sizeof(path), "%s/key.pem", dir);
-	if ((rc = write_pem(path, key_writer, key, 0600, &cl->err)) != CT_OK)
+	/* both files complete (and synced) under new names first, then two
+	 * renames: a failure before them leaves the previous pair untouched */
+	snprintf(path, sizeof(path), "%s/key.pem.new", dir);
+	snprintf(path2, sizeof(path2), "%s/cert.pem.new", dir);
+	if ((rc = write_pem(path, key_writer, key, 0600, &cl->err)) != CT_OK ||
+	    (rc = write_pem(path2, cert_writer, x, 0644, &cl->err)) != CT_OK)
 		goto out;
-	snprintf(path, sizeof(path), "%s/cert.pem", dir);
-	if ((rc = write_pem(path, cert_writer, x, 0644, &cl->err)) != CT_OK)
+	snprintf(final, sizeof(final), "%s/key.pem", dir);
+	snprintf(final2, sizeof(final2), "%s/cert.pem", dir);
+	if (rename(path, final) != 0 || rename(path2, final2) != 0) {
+		rc = ct_err_set(&cl->err, CT_EIO, "%s: %s", dir, strerror(errno));
 		goto out;
+	}
+	path[0] = path2[0] = '\0';
 	print_cert(x, got_target, token, dir);
 out:
+	if (path[0] != '\0')
+		unlink(path);
+	if (path2[0] != '\0')
+		unlink(path2);
 	X509_free(x);
 	ct_msg_free(&m);
 	ct_msgbuf_free(&b);

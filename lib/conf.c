@@ -454,7 +454,8 @@ load_otp(struct loader *L, const config_setting_t *root)
 static void
 load_service(struct loader *L, const config_setting_t *root)
 {
-	static const char *const keys[] = {"max_clients", "timeout", "ldap_connections", NULL};
+	static const char *const keys[] = {
+	    "max_clients", "max_per_user", "timeout", "ldap_connections", NULL};
 	const config_setting_t *g = get_group(L, root, "service");
 	struct ct_service_conf *sv = &L->cfg->service;
 
@@ -462,6 +463,7 @@ load_service(struct loader *L, const config_setting_t *root)
 		return;
 	check_keys(L, g, keys, "service");
 	get_int(L, g, "max_clients", 1, 1024, &sv->max_clients);
+	get_int(L, g, "max_per_user", 1, 1024, &sv->max_per_user);
 	get_int(L, g, "timeout", 1, 3600, &sv->timeout);
 	get_int(L, g, "ldap_connections", 1, 64, &sv->ldap_connections);
 }
@@ -478,10 +480,12 @@ static const char embedded_lists[] =
 static void
 load_group(struct loader *L, const config_setting_t *e, size_t i)
 {
-	static const char *const keys[] = {"name", "key_type", "ca_days", NULL};
+	static const char *const keys[] = {"name", "key_type", "ca_days", "unix_groups", NULL};
 	struct ct_group *g = &L->cfg->groups[i];
+	const config_setting_t *ug;
+	const char *v;
 	char *kt = NULL;
-	int t;
+	int t, j, n;
 
 	check_keys(L, e, keys, "access group");
 	g->name = get_name(L, e, "access group", &L->cfg->groups[0].name, sizeof(*g), i);
@@ -496,6 +500,31 @@ load_group(struct loader *L, const config_setting_t *e, size_t i)
 		g->key_type = (enum ct_key_type)t;
 	free(kt);
 	get_long(L, e, "ca_days", 1, 36500, &g->ca_days);
+	if ((ug = get_string_list(L, e, "unix_groups")) == NULL)
+		return;
+	if ((n = config_setting_length(ug)) == 0 || n > CT_GROUP_UNIX_MAX) {
+		problem(L, ug,
+		    "unix_groups must name 1 to %d groups (leave it out to allow everyone)",
+		    CT_GROUP_UNIX_MAX);
+		return;
+	}
+	if ((g->unix_groups = calloc((size_t)n, sizeof(*g->unix_groups))) == NULL) {
+		problem(L, ug, "out of memory");
+		return;
+	}
+	for (j = 0; j < n; j++) {
+		v = config_setting_get_string_elem(ug, j);
+		if (v[0] == '\0' || strlen(v) > 255 || strpbrk(v, " \t\n:,") != NULL) {
+			problem(L, config_setting_get_elem(ug, (unsigned)j),
+			    "unix_groups: '%s' is not a group name", v);
+			continue;
+		}
+		if ((g->unix_groups[g->n_unix_groups] = strdup(v)) == NULL) {
+			problem(L, ug, "out of memory");
+			return;
+		}
+		g->n_unix_groups++;
+	}
 }
 
 static void
@@ -709,8 +738,8 @@ config_defaults(struct ct_config *c)
 	    .hotp_lookahead = 10,
 	    .max_fail = 10,
 	    .lock_seconds = 300};
-	c->service =
-	    (struct ct_service_conf){.max_clients = 64, .timeout = 120, .ldap_connections = 4};
+	c->service = (struct ct_service_conf){
+	    .max_clients = 64, .max_per_user = 4, .timeout = 120, .ldap_connections = 4};
 	if (c->store_backend == NULL || c->store_path == NULL || c->socket_path == NULL)
 		return CT_ENOMEM;
 	return ct_attr_conf_defaults(&c->attributes);
@@ -887,8 +916,12 @@ ct_config_free(struct ct_config *c)
 	}
 	for (i = 0; i < c->n_templates; i++)
 		ct_template_clear(&c->templates[i]);
-	for (i = 0; i < c->n_groups; i++)
+	for (i = 0; i < c->n_groups; i++) {
 		free(c->groups[i].name);
+		for (size_t j = 0; j < c->groups[i].n_unix_groups; j++)
+			free(c->groups[i].unix_groups[j]);
+		free(c->groups[i].unix_groups);
+	}
 	for (i = 0; i < c->n_connectors; i++)
 		free(c->connectors[i].name);
 	free(c->targets);

@@ -32,10 +32,16 @@ enum ct_key_type {
 int ct_key_type_parse(const char *name);
 const char *ct_key_type_name(enum ct_key_type t);
 
+#define CT_GROUP_UNIX_MAX 32 /* unix_groups per access group */
+
 struct ct_group {
 	char *name;
 	enum ct_key_type key_type;
 	long ca_days;
+	/* Who may enroll for the group's targets: members of these Unix groups
+	 * (names, resolved through NSS at enrollment time); none: every user. */
+	char **unix_groups;
+	size_t n_unix_groups;
 };
 
 enum ct_connector_type { CT_CONNECTOR_LOCAL };
@@ -70,6 +76,7 @@ struct ct_otp_conf {
 /* certtokend's limits. */
 struct ct_service_conf {
 	int max_clients; /* connections served at once */
+	int max_per_user; /* of those, from one uid */
 	int timeout; /* seconds: a connection's whole deadline */
 	int ldap_connections; /* attribute-source connections kept open */
 };

@@ -66,14 +66,19 @@ slapd_load "$T/people.ldif" 2>"$T/load.err" || {
 cat >"$T/ct.conf" <<CONF
 store: { path = "$T/store"; };
 socket = "$SOCK";
-service: { max_clients = 3; timeout = 5; ldap_connections = 2; };
+service: { max_clients = 3; max_per_user = 2; timeout = 5; ldap_connections = 2; };
 attributes: { source = "ldap";
   ldap: { uri = "$SLAPD_URI"; starttls = false; bind_dn = "$SLAPD_BIND_DN";
           bind_password_file = "$SLAPD_BIND_PW_FILE"; base = "ou=people,dc=example,dc=org";
           filter = "(uid=%u)"; timeout = 2;
           map: { company = "o"; department = "ou"; }; }; };
 otp: { hotp_lookahead = 5; max_fail = 50; };
+access_groups = ( { name = "default"; },
+                  { name = "team"; unix_groups = [ "nosuchgroup$$", "$U" ]; },
+                  { name = "ops"; unix_groups = [ "root" ]; } );
 targets = (
+  { name = "team"; access_group = "team"; template = "client"; subject = "CN=%unix_account%"; },
+  { name = "ops"; access_group = "ops"; template = "client"; subject = "CN=%unix_account%"; },
   { name = "default"; access_group = "default"; template = "client";
     subject = "CN=%unix_account%/O=%company%/OU=%department%";
     san = "UPN=%principal%/URI=mailto:%mail%"; lifetime = 600; backdate = 30; },
@@ -90,6 +95,8 @@ counter=0
 # next_code: set $code to the next HOTP code of the user's token
 next_code() { code=$(oathtool --hotp -b -c "$counter" "$SECRET"); counter=$((counter + 1)); }
 run_status 0 "ca init" ADM ca init default
+ADM ca init team >/dev/null
+ADM ca init ops >/dev/null
 ADM ca export default >"$T/ca.pem"
 run_status 0 "token init (HOTP) for the test user" ADM token init --user "$U" --type hotp --secret "$SECRET"
 
@@ -171,6 +178,11 @@ next_code
 run_status 65 "a missing LDAP attribute gives 65" enroll_otp $code enroll --target phone
 grep_ok "...naming the attribute" "job_title" "$ERR"
 check "...and nothing was issued" test "$(ncerts)" = "$before"
+run_status 77 "a target of an access group the user is not in gives 77" enroll enroll --target ops
+grep_ok "...saying so" "may not enroll for target 'ops'" "$ERR"
+grep_not "...before any OTP prompt" "OTP" "$ERR"
+next_code
+run_status 0 "a target of an access group limited to the user's group works" enroll_otp "$code" enroll --target team
 run_status 64 "an unknown key type is a usage error" enroll enroll --key-type dsa
 run_status 64 "an unknown command is a usage error" enroll frobnicate
 
@@ -217,22 +229,30 @@ grep_ok "...and the service logged it" "makes room" "$T/daemon.log"
 
 # --- limits: clients at once, and the deadline ------------------------------------------
 HOLDS=""
-for i in 1 2 3; do
+for i in 1 2; do
 	as_user "$PROTO" "$SOCK" hold 7 >"$T/hold$i.out" 2>&1 &
 	HOLDS="$HOLDS $!"
 done
 sleep 0.5
-run_status 69 "a client beyond max_clients gets 69" enroll status
+run_status 69 "a user beyond max_per_user connections gets 69" enroll status
+grep_ok "...saying why" "already have 2 connections" "$ERR"
+run_status 0 "...while another user is still served" "$ENROLL" --socket "$SOCK" status
+"$PROTO" "$SOCK" hold 7 >"$T/hold3.out" 2>&1 &
+HOLDS="$HOLDS $!"
+sleep 0.5
+run_status 69 "a client beyond max_clients gets 69" "$ENROLL" --socket "$SOCK" status
 grep_ok "...saying the service is busy" "busy" "$ERR"
 wait $HOLDS
 grep_ok "a silent client is cut off at the deadline" "^closed$" "$T/hold1.out"
 grep_ok "...and the service logs why" "bad request: timed out" "$T/daemon.log"
+check "...every silent client was cut off" \
+	test "$(grep -c '^closed$' "$T/hold1.out" "$T/hold2.out" "$T/hold3.out" | grep -c ':1')" = 3
 run_status 0 "after the deadline the slots are free again" enroll status
 
 # --- socket activation (LISTEN_PID/LISTEN_FDS, as systemd passes a socket) ----------------
 run_status 78 "LISTEN_FDS naming something that is not a listening socket gives 78" \
-	sh -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -c "$1" --foreground 3</dev/null' \
-	"$DAEMON" "$T/ct.conf"
+	sh -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -c "$1" --pam-dir "$2" --foreground 3</dev/null' \
+	"$DAEMON" "$T/ct.conf" "$T/pam.d"
 grep_ok "...with a clear message" "not a listening Unix stream socket" "$ERR"
 if command -v systemd-socket-activate >/dev/null; then
 	systemd-socket-activate -l "$T/run/activated.sock" \
@@ -246,7 +266,11 @@ if command -v systemd-socket-activate >/dev/null; then
 	kill "$APID" 2>/dev/null; wait "$APID" 2>/dev/null
 fi
 
-# --- the service's own failures -------------------------------------------------------
+# --- the service's own failures
+mkdir -m 0700 "$T/nopam"
+run_status 78 "certtokend refuses to start without its PAM service file" \
+	"$DAEMON" -c "$T/ct.conf" --pam-dir "$T/nopam" --socket "$T/run/other.sock" --foreground
+grep_ok "...naming it" "PAM service certtoken-enroll is not configured" "$ERR" -------------------------------------------------------
 run_status 73 "a second certtokend on the same socket gives 73" \
 	"$DAEMON" -c "$T/ct.conf" --pam-dir "$T/pam.d" --foreground
 slapd_stop

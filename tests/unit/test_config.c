@@ -78,6 +78,7 @@ test_embedded_default(void **state)
 	assert_int_equal(c->otp.digits, 6);
 	assert_int_equal(c->otp.period, 30);
 	assert_int_equal(c->service.max_clients, 64);
+	assert_int_equal(c->service.max_per_user, 4);
 	assert_int_equal(c->service.timeout, 120);
 	assert_int_equal(c->service.ldap_connections, 4);
 	ct_config_free(c);
@@ -94,8 +95,9 @@ test_full_config(void **state)
 	    "  map: { company = \"o\"; full_name = \"displayName\"; }; }; };\n"
 	    "otp: { digits = 8; period = 60; window = 2; hotp_lookahead = 20; max_fail = 5;\n"
 	    "       lock_seconds = 60; };\n"
-	    "service: { max_clients = 8; timeout = 30; ldap_connections = 2; };\n"
-	    "access_groups = ( { name = \"a\"; key_type = \"ed25519\"; ca_days = 10; },\n"
+	    "service: { max_clients = 8; max_per_user = 2; timeout = 30; ldap_connections = 2; };\n"
+	    "access_groups = ( { name = \"a\"; key_type = \"ed25519\"; ca_days = 10;\n"
+	    "                    unix_groups = [\"developers\", \"ops\"]; },\n"
 	    "                  { name = \"b\"; key_type = \"rsa3072\"; } );\n"
 	    "templates = ( { name = \"t\"; key_usage = [\"DigitalSignature\", \"KeyAgreement\"];\n"
 	    "                extended_key_usage = [\"ClientAuth\", \"1.2.3.4\"]; } );\n"
@@ -115,10 +117,14 @@ test_full_config(void **state)
 	assert_string_equal(c->attributes.ldap.map[ct_attr_standard_index("name")], "displayName");
 	assert_int_equal(c->otp.digits, 8);
 	assert_int_equal(c->service.max_clients, 8);
+	assert_int_equal(c->service.max_per_user, 2);
 	assert_int_equal(c->service.timeout, 30);
 	assert_int_equal(c->service.ldap_connections, 2);
 	assert_int_equal(c->n_groups, 2);
 	assert_int_equal(ct_config_group(c, "b")->key_type, CT_KEY_RSA3072);
+	assert_int_equal(ct_config_group(c, "a")->n_unix_groups, 2);
+	assert_string_equal(ct_config_group(c, "a")->unix_groups[1], "ops");
+	assert_int_equal(ct_config_group(c, "b")->n_unix_groups, 0); /* everyone */
 	assert_non_null(t);
 	assert_string_equal(t->group->name, "b");
 	assert_string_equal(t->connector->name, "l");
@@ -153,6 +159,12 @@ test_wrong_types(void **state)
 	expect_problems("store: { path = 5; };\n", 1, "'path' must be a string", NULL);
 	expect_problems("otp: { digits = \"6\"; };\n", 1, "'digits' must be an integer", NULL);
 	expect_problems("otp: { digits = 9; };\n", 1, "'digits' must be between 6 and 8", NULL);
+	expect_problems("access_groups = ( { name = \"default\"; unix_groups = []; } );\n", 1,
+	    "unix_groups must name 1 to 32 groups", NULL);
+	expect_problems("access_groups = ( { name = \"default\"; unix_groups = [\"a b\"]; } );\n",
+	    1, "unix_groups: 'a b' is not a group name", NULL);
+	expect_problems("access_groups = ( { name = \"default\"; unix_groups = \"wheel\"; } );\n",
+	    1, "'unix_groups' must be a list of strings", NULL);
 	expect_problems("service: { max_clients = 0; };\n", 1,
 	    "'max_clients' must be between 1 and 1024", NULL);
 	expect_problems(
