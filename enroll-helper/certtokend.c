@@ -631,25 +631,36 @@ out:
 static int
 allowed(const struct conn *c, const struct ct_group *g)
 {
-	gid_t gids[256], want;
+	gid_t gids[256];
 	struct group gr, *res;
-	char buf[16384];
-	int n = (int)(sizeof(gids) / sizeof(gids[0])), i;
-	size_t k;
+	size_t size, k;
+	char *buf = NULL, *bigger;
+	int n = (int)(sizeof(gids) / sizeof(gids[0])), i, e, ok = 0;
 
 	if (g->n_unix_groups == 0)
 		return 1;
 	if (getgrouplist(c->user, c->gid, gids, &n) < 0)
 		n = (int)(sizeof(gids) / sizeof(gids[0])); /* truncated: check what we have */
-	for (k = 0; k < g->n_unix_groups; k++) {
-		if (getgrnam_r(g->unix_groups[k], &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
+	for (k = 0; k < g->n_unix_groups && !ok; k++) {
+		/* groups with many members need a large buffer: grow it to 1 MiB */
+		for (e = ERANGE, size = 16384, res = NULL; e == ERANGE && size <= 1024 * 1024;
+		     size *= 2) {
+			if ((bigger = realloc(buf, size)) == NULL)
+				break;
+			buf = bigger;
+			e = getgrnam_r(g->unix_groups[k], &gr, buf, size, &res);
+		}
+		if (e != 0 || res == NULL) {
+			if (e != 0)
+				logmsg(LOG_ERR, "access group %s: Unix group %s: %s", g->name,
+				    g->unix_groups[k], strerror(e));
 			continue;
-		want = gr.gr_gid;
-		for (i = 0; i < n; i++)
-			if (gids[i] == want)
-				return 1;
+		}
+		for (i = 0; i < n && !ok; i++)
+			ok = gids[i] == gr.gr_gid;
 	}
-	return 0;
+	free(buf);
+	return ok;
 }
 
 /* Refuse now, before any prompt, what could only fail later: a user who
