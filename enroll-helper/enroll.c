@@ -203,6 +203,8 @@ ask(struct term *t, const char *prompt, int secret, char *answer, size_t size)
 	if (restore)
 		tcsetattr(fd, TCSAFLUSH, &old);
 	echo_fd = -1;
+	if (!isatty(fd)) /* nobody typed a newline after the prompt */
+		fputc('\n', t->out);
 	if (r == NULL)
 		return -1;
 	len = strcspn(answer, "\r\n");
