@@ -17,6 +17,8 @@
 
 #include "admin.h"
 #include "attrsrc.h"
+#include "certindex.h"
+#include "tokens.h"
 #include "conf.h"
 #include "ct.h"
 #include "issue.h"
@@ -43,6 +45,10 @@ usage(FILE *f)
 	    "  token enable|disable|delete|reset SERIAL\n"
 	    "                                    change a token (reset clears failures and lock)\n"
 	    "  token resync SERIAL CODE1 CODE2   find an HOTP token's counter from two codes\n"
+	    "  cert list [--user USER] [--json]  list issued certificates and their state\n"
+	    "  cert revoke SERIAL [--reason R]   revoke a certificate (and its token)\n"
+	    "  crl GROUP [--hours N]             print the access group's CRL (next update in N "
+	    "hours, 24)\n"
 	    "TYPE: ec-p256 ec-p384 ed25519 rsa2048 rsa3072 rsa4096\n");
 }
 
@@ -305,6 +311,28 @@ audit_issue(
 	X509_free(x);
 }
 
+/* Record the certificate in the issued-certificate index (no token), so
+ * that it can be listed and revoked like an enrolled one. */
+static int
+record_issue(struct admin *ad, const struct issue_args *a, const struct ct_target *t,
+    const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	char serial[CT_CERT_SERIAL_MAX], *dir = ct_path_join(ad->cfg->store_path, "certs");
+	int rc;
+
+	if (x == NULL || dir == NULL || ct_cert_serial_hex(x, serial) != CT_OK)
+		rc = ct_err_set(&ad->err, CT_ECRYPTO, "cannot read back the issued certificate");
+	else if ((rc = ct_store_mkdir(dir, &ad->err)) == CT_OK)
+		rc = ct_certindex_add(ad->cfg->store_path, serial,
+		    ct_tokens_user_valid(a->user) ? a->user : "-", t->name, t->group->name, "-",
+		    der, len, &ad->err);
+	free(dir);
+	X509_free(x);
+	return rc;
+}
+
 static int
 cmd_issue(struct admin *ad, int argc, char **argv)
 {
@@ -325,6 +353,8 @@ cmd_issue(struct admin *ad, int argc, char **argv)
 	    (rc = ct_issuer_new(t, ca, &is, &ad->err)) != CT_OK ||
 	    (rc = ct_issue(is, attrs, spki, spki_len, time(NULL), &der, &der_len, &ad->err)) !=
 	        CT_OK)
+		goto out;
+	if ((rc = record_issue(ad, &a, t, der, der_len)) != CT_OK)
 		goto out;
 	audit_issue(&a, t, der, der_len);
 	PEM_write(stdout, PEM_STRING_X509, "", der, (long)der_len);
@@ -379,6 +409,10 @@ main(int argc, char **argv)
 		rc = cmd_issue(&ad, argc, argv);
 	else if (strcmp(cmd, "token") == 0)
 		rc = admin_cmd_token(&ad, argc, argv);
+	else if (strcmp(cmd, "cert") == 0)
+		rc = admin_cmd_cert(&ad, argc, argv);
+	else if (strcmp(cmd, "crl") == 0)
+		rc = admin_cmd_crl(&ad, argc, argv);
 	else
 		rc = admin_usage_error("unknown command '%s'", cmd);
 	ct_config_free(ad.cfg);

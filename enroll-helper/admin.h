@@ -26,4 +26,8 @@ int admin_load_config(struct admin *ad);
 /* certtoken-admin token ... */
 int admin_cmd_token(struct admin *ad, int argc, char **argv);
 
+/* certtoken-admin cert list|revoke ... and crl GROUP */
+int admin_cmd_cert(struct admin *ad, int argc, char **argv);
+int admin_cmd_crl(struct admin *ad, int argc, char **argv);
+
 #endif

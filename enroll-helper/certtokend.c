@@ -37,6 +37,7 @@
 #include <security/pam_appl.h>
 
 #include "attrsrc.h"
+#include "certindex.h"
 #include "conf.h"
 #include "ct.h"
 #include "issue.h"
@@ -514,31 +515,6 @@ out:
 	return rc;
 }
 
-/* Write the index entry STORE/certs/SERIAL.pem. */
-static int
-record_index(struct conn *c, const char *target, const unsigned char *der, size_t len,
-    const struct issued *is, struct ct_err *err)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char path[PATH_MAX];
-	char *data = NULL;
-	long n;
-	int rc;
-
-	if (bio == NULL)
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	BIO_printf(bio, "user=%s\ntarget=%s\ntoken=%s\n", c->user, target, is->token);
-	if (PEM_write_bio(bio, PEM_STRING_X509, "", der, (long)len) <= 0) {
-		BIO_free(bio);
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	}
-	n = BIO_get_mem_data(bio, &data);
-	snprintf(path, sizeof(path), "%s/%s.pem", c->d->certs_dir, is->serial);
-	rc = ct_file_write_atomic(path, data, (size_t)n, 0600, 1, err);
-	BIO_free(bio);
-	return rc;
-}
-
 /* Make room in UT for one more certificate token: drop expired certificate
  * tokens, then, if the list is still full, the oldest certificate token
  * (logged when LOG is set).  CT_EEXIST when no certificate token can go. */
@@ -788,7 +764,8 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 	}
 	if ((rc = describe_cert(der, der_len, &is, &err)) != CT_OK ||
 	    (rc = ct_tokens_new_serial("CERT", is.token)) != CT_OK ||
-	    (rc = record_index(c, t->name, der, der_len, &is, &err)) != CT_OK) {
+	    (rc = ct_certindex_add(d->cfg->store_path, is.serial, c->user, t->name, t->group->name,
+	         is.token, der, der_len, &err)) != CT_OK) {
 		logmsg(LOG_ERR,
 		    "enrollment failed for user %s (uid %u): certificate serial %s not delivered: "
 		    "recording: %s",
@@ -800,15 +777,12 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 		goto out;
 	}
 	if ((rc = record_token(c, t->name, &is, now, &err)) != CT_OK) {
-		char path[PATH_MAX];
-
 		logmsg(LOG_ERR,
 		    "enrollment failed for user %s (uid %u): certificate serial %s not delivered: "
 		    "token: %s",
 		    c->user, (unsigned)c->uid, is.serial, err.msg);
 		/* the certificate was never handed out: forget it */
-		snprintf(path, sizeof(path), "%s/%s.pem", d->certs_dir, is.serial);
-		unlink(path);
+		ct_certindex_remove(d->cfg->store_path, is.serial);
 		if (rc == CT_EEXIST)
 			reply_error(c, rc, "%s", err.msg);
 		else

@@ -406,6 +406,85 @@ ct_ca_cert(const struct ct_ca *ca)
 	return ca->cert;
 }
 
+int
+ct_crl_make(struct ct_ca *ca, const char *const *serials, const int64_t *when, const int *reasons,
+    size_t n, time_t now, long next_update, char **pem, struct ct_err *err)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = NULL;
+	ASN1_INTEGER *num = NULL;
+	AUTHORITY_KEYID *akid = NULL;
+	BIGNUM *bn = NULL;
+	BIO *bio = NULL;
+	char *data;
+	long len;
+	size_t i;
+	int rc = CT_ECRYPTO;
+
+	*pem = NULL;
+	if (crl == NULL || X509_CRL_set_version(crl, 1) != 1 ||
+	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) != 1 ||
+	    (t = ASN1_TIME_set(NULL, now)) == NULL || X509_CRL_set1_lastUpdate(crl, t) != 1 ||
+	    ASN1_TIME_set(t, now + next_update) == NULL || X509_CRL_set1_nextUpdate(crl, t) != 1)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		X509_REVOKED *r = X509_REVOKED_new();
+		ASN1_INTEGER *sn = NULL;
+		ASN1_ENUMERATED *code = NULL;
+		ASN1_TIME *rt = NULL;
+		int ok;
+
+		ok = r != NULL && BN_hex2bn(&bn, serials[i]) > 0 &&
+		    (sn = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
+		    X509_REVOKED_set_serialNumber(r, sn) == 1 &&
+		    (rt = ASN1_TIME_set(NULL, (time_t)when[i])) != NULL &&
+		    X509_REVOKED_set_revocationDate(r, rt) == 1 &&
+		    (reasons[i] == 0 ||
+		        ((code = ASN1_ENUMERATED_new()) != NULL &&
+		            ASN1_ENUMERATED_set(code, reasons[i]) == 1 &&
+		            X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, code, 0, 0) == 1)) &&
+		    X509_CRL_add0_revoked(crl, r) == 1;
+		ASN1_ENUMERATED_free(code);
+		ASN1_TIME_free(rt);
+		ASN1_INTEGER_free(sn);
+		if (!ok) {
+			X509_REVOKED_free(r);
+			goto fail;
+		}
+	}
+	/* the CRL number only grows: the signing time serves */
+	if ((num = ASN1_INTEGER_new()) == NULL || ASN1_INTEGER_set_int64(num, (int64_t)now) != 1 ||
+	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1 ||
+	    (akid = AUTHORITY_KEYID_new()) == NULL ||
+	    (akid->keyid = ASN1_OCTET_STRING_dup(X509_get0_subject_key_id(ca->cert))) == NULL ||
+	    X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid, 0, 0) != 1 ||
+	    X509_CRL_sort(crl) != 1 ||
+	    X509_CRL_sign(crl, ca->key, ca->mdname ? EVP_get_digestbyname(ca->mdname) : NULL) <=
+	        0 ||
+	    (bio = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509_CRL(bio, crl) != 1)
+		goto fail;
+	len = BIO_get_mem_data(bio, &data);
+	if ((*pem = malloc((size_t)len + 1)) == NULL) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*pem, data, (size_t)len);
+	(*pem)[len] = '\0';
+	rc = CT_OK;
+	goto out;
+fail:
+	ct_err_set(err, CT_ECRYPTO, "cannot build the CRL of access group %s", ca->group);
+	ct_err_openssl(err);
+out:
+	BIO_free(bio);
+	AUTHORITY_KEYID_free(akid);
+	ASN1_INTEGER_free(num);
+	BN_free(bn);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	return rc;
+}
+
 /* Read one DER element with tag TAG at *P (before END); give its content and
  * advance *P past it.  Definite lengths up to 2 length octets only. */
 static int

@@ -7,6 +7,7 @@
 #define CT_ISSUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <openssl/x509.h>
@@ -38,6 +39,12 @@ void ct_ca_free(struct ct_ca *ca);
 
 /* The CA certificate (owned by CA). */
 X509 *ct_ca_cert(const struct ct_ca *ca);
+
+/* A CRL of CA listing the N certificates SERIALS (index hex) revoked at
+ * WHEN with REASONS (RFC 5280 codes), thisUpdate NOW, nextUpdate NOW +
+ * NEXT_UPDATE seconds, CRL number NOW; PEM in a new string. */
+int ct_crl_make(struct ct_ca *ca, const char *const *serials, const int64_t *when,
+    const int *reasons, size_t n, time_t now, long next_update, char **pem, struct ct_err *err);
 
 struct ct_issuer;
 

@@ -227,6 +227,43 @@ grep_not "...the oldest certificate token made room" "serial $serial" "$OUT"
 check "...while the index keeps its certificate" test -f "$T/store/certs/$serial.pem"
 grep_ok "...and the service logged it" "makes room" "$T/daemon.log"
 
+# --- the issued-certificate index, revocation and the CRL --------------------------------
+cur=$(openssl x509 -in "$DIR/cert.pem" -noout -serial | cut -d= -f2)
+run_status 0 "cert list" ADM cert list --user "$U"
+grep_ok "...shows the current certificate as valid, with its user and target" "^$cur +$U +default .* valid " "$OUT"
+run_status 0 "cert list --json" ADM cert list --json
+grep_ok "...has it too" "\"serial\":\"$cur\",\"user\":\"$U\",\"target\":\"default\",\"group\":\"default\"" "$OUT"
+ADM crl default >"$T/crl0.pem"
+run_status 0 "before revocation the certificate passes openssl verify -crl_check" \
+	openssl verify -crl_check -CAfile "$T/ca.pem" -CRLfile "$T/crl0.pem" "$DIR/cert.pem"
+run_status 0 "cert revoke" ADM cert revoke "$cur" --reason keyCompromise
+run_status 73 "revoking it again gives 73" ADM cert revoke "$cur"
+run_status 65 "an unknown serial gives 65" ADM cert revoke 00AB
+run_status 65 "a malformed serial gives 65" ADM cert revoke "../../etc/passwd"
+run_status 64 "an unknown reason is a usage error" ADM cert revoke "$cur" --reason whim
+run_status 0 "crl default --hours 2" ADM crl default --hours 2
+cp "$OUT" "$T/crl1.pem"
+run_status 0 "the CRL verifies against the group CA" \
+	openssl crl -in "$T/crl1.pem" -CAfile "$T/ca.pem" -noout
+openssl crl -in "$T/crl1.pem" -noout -text >"$T/crl1.txt" 2>&1
+grep_ok "...lists the serial" "Serial Number: $cur" "$T/crl1.txt"
+grep_ok "...with its reason" "Key Compromise" "$T/crl1.txt"
+check "...and its nextUpdate is 2 hours after lastUpdate" test \
+	$(($(date -d "$(openssl crl -in "$T/crl1.pem" -noout -nextupdate | cut -d= -f2)" +%s) - \
+	$(date -d "$(openssl crl -in "$T/crl1.pem" -noout -lastupdate | cut -d= -f2)" +%s))) = 7200
+run_status 2 "openssl verify -crl_check now refuses the certificate" \
+	openssl verify -crl_check -CAfile "$T/ca.pem" -CRLfile "$T/crl1.pem" "$DIR/cert.pem"
+grep_ok "...as revoked" "certificate revoked" "$ERR"
+run_status 0 "another group's CRL" ADM crl team
+grep_not "...does not list it" "$cur" "$OUT"
+enroll status >"$OUT" 2>&1
+grep_ok "the user's certificate token shows it disabled and revoked" "certificate +disabled +revoked +target default, serial $cur" "$OUT"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null | openssl pkey -pubout >"$T/adm.pub"
+ADM issue --user "$U" --target team --pubkey "$T/adm.pub" >"$T/adm.pem"
+adm=$(openssl x509 -in "$T/adm.pem" -noout -serial | cut -d= -f2)
+ADM cert list >"$OUT" 2>&1
+grep_ok "a certificate from certtoken-admin issue is indexed too (no token)" "^$adm +$U +team .* valid +-$" "$OUT"
+
 # --- limits: clients at once, and the deadline ------------------------------------------
 HOLDS=""
 for i in 1 2; do

@@ -1,0 +1,250 @@
+/* certtoken-admin cert list|revoke and crl: the issued certificates. */
+#include "config.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/x509.h>
+
+#include "admin.h"
+#include "certindex.h"
+#include "issue.h"
+#include "store.h"
+#include "tokens.h"
+
+struct lister {
+	const char *user;
+	int json, count;
+	time_t now;
+	struct ct_revocation *revoked;
+	size_t n_revoked;
+};
+
+static int
+list_one(void *ctx, const struct ct_cert_entry *e)
+{
+	struct lister *l = ctx;
+	const struct ct_revocation *r = ct_revoked_find(l->revoked, l->n_revoked, e->serial);
+	const ASN1_TIME *na = X509_get0_notAfter(e->cert);
+	struct tm tm;
+	char when[32] = "?";
+	const char *state;
+
+	if (l->user != NULL && strcmp(l->user, e->user) != 0)
+		return 0;
+	if (ASN1_TIME_to_tm(na, &tm) == 1)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	state = r != NULL ? "revoked" : X509_cmp_time(na, &l->now) < 0 ? "expired" : "valid";
+	if (l->json)
+		printf("%s{\"serial\":\"%s\",\"user\":\"%s\",\"target\":\"%s\",\"group\":\"%s\","
+		       "\"token\":\"%s\",\"not_after\":\"%s\",\"state\":\"%s\"}",
+		    l->count ? ",\n " : " ", e->serial, e->user, e->target, e->group, e->token,
+		    when, state);
+	else
+		printf("%-40s %-16s %-12s %-20s %-8s %s\n", e->serial, e->user, e->target, when,
+		    state, e->token);
+	l->count++;
+	return 0;
+}
+
+static int
+cmd_list(struct admin *ad, int argc, char **argv)
+{
+	static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
+	    {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	struct lister l = {0};
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u': l.user = optarg; break;
+		case 'j': l.json = 1; break;
+		default: return admin_usage_error("cert list [--user USER] [--json]");
+		}
+	}
+	if (optind != argc)
+		return admin_usage_error("cert list [--user USER] [--json]");
+	if ((rc = admin_load_config(ad)) != CT_OK ||
+	    (rc = ct_store_check_dir(ad->cfg->store_path, &ad->err)) != CT_OK ||
+	    (rc = ct_revoked_read(ad->cfg->store_path, &l.revoked, &l.n_revoked, &ad->err)) !=
+	        CT_OK)
+		return admin_fail(ad, rc);
+	l.now = time(NULL);
+	if (l.json)
+		printf("[\n");
+	else
+		printf("%-40s %-16s %-12s %-20s %-8s %s\n", "SERIAL", "USER", "TARGET", "NOT_AFTER",
+		    "STATE", "TOKEN");
+	rc = ct_certindex_foreach(ad->cfg->store_path, list_one, &l, &ad->err);
+	if (l.json)
+		printf("%s]\n", l.count ? "\n" : "");
+	free(l.revoked);
+	return rc == CT_OK ? 0 : admin_fail(ad, rc);
+}
+
+/* Mark the certificate token of E revoked (if the user still has it). */
+static int
+revoke_token(struct admin *ad, const struct ct_cert_entry *e)
+{
+	struct ct_tokens_db *db = NULL;
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_user_tokens ut;
+	size_t i;
+	int rc;
+
+	memset(&ut, 0, sizeof(ut));
+	if ((rc = ct_tokens_open(ad->cfg->store_path, 0, &db, &ad->err)) != CT_OK ||
+	    (rc = ct_tokens_begin(db, e->user, &tx, &ad->err)) != CT_OK)
+		goto out;
+	rc = ct_tokens_read(tx, &ut, &ad->err);
+	if (rc == CT_ENOENT) {
+		ct_err_clear(&ad->err);
+		rc = CT_OK;
+		goto out;
+	}
+	for (i = 0; rc == CT_OK && i < ut.n; i++)
+		if (ut.tok[i].type == CT_TOKEN_CERT &&
+		    strcmp(ut.tok[i].cert_serial, e->serial) == 0) {
+			ut.tok[i].active = 0;
+			snprintf(
+			    ut.tok[i].rollout_state, sizeof(ut.tok[i].rollout_state), "revoked");
+			rc = ct_tokens_write(tx, &ut, &ad->err);
+			break;
+		}
+out:
+	ct_tokens_end(tx);
+	ct_tokens_close(db);
+	ct_user_tokens_clear(&ut);
+	return rc;
+}
+
+static int
+cmd_revoke(struct admin *ad, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+	struct ct_cert_entry e = {0};
+	const struct ct_target *t;
+	const char *group;
+	int c, rc, reason = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'r' || (reason = ct_crl_reason_parse(optarg)) < 0)
+			return admin_usage_error(
+			    "cert revoke SERIAL [--reason unspecified|keyCompromise|cACompromise|"
+			    "affiliationChanged|superseded|cessationOfOperation]");
+	}
+	if (optind + 1 != argc)
+		return admin_usage_error("cert revoke SERIAL [--reason REASON]");
+	if ((rc = admin_load_config(ad)) != CT_OK ||
+	    (rc = ct_certindex_get(ad->cfg->store_path, argv[optind], &e, &ad->err)) != CT_OK) {
+		if (rc == CT_ENOENT) {
+			ct_err_clear(&ad->err);
+			ct_err_set(&ad->err, rc, "no certificate with serial %s in the index",
+			    argv[optind]);
+		}
+		return admin_fail(ad, rc);
+	}
+	group = e.group;
+	if (group[0] == '\0') {
+		if ((t = ct_config_target(ad->cfg, e.target)) == NULL) {
+			ct_err_set(&ad->err, CT_ECONFIG,
+			    "certificate %s: its target %s is no longer configured, so its access "
+			    "group "
+			    "is unknown",
+			    e.serial, e.target);
+			rc = CT_ECONFIG;
+			goto out;
+		}
+		group = t->group->name;
+	}
+	if ((rc = ct_revoke(ad->cfg->store_path, e.serial, group, reason, time(NULL), &ad->err)) !=
+	        CT_OK ||
+	    (rc = revoke_token(ad, &e)) != CT_OK)
+		goto out;
+	syslog(LOG_AUTHPRIV | LOG_NOTICE,
+	    "revoked certificate serial %s of user %s (target %s, access group %s, reason %s) by "
+	    "uid %u",
+	    e.serial, e.user, e.target, group, ct_crl_reason_name(reason), (unsigned)getuid());
+	printf("revoked certificate %s of user %s (access group %s)\n", e.serial, e.user, group);
+out:
+	ct_cert_entry_clear(&e);
+	return rc == CT_OK ? 0 : admin_fail(ad, rc);
+}
+
+int
+admin_cmd_cert(struct admin *ad, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return cmd_list(ad, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
+		return cmd_revoke(ad, argc - 1, argv + 1);
+	return admin_usage_error("cert needs list or revoke");
+}
+
+int
+admin_cmd_crl(struct admin *ad, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"hours", required_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
+	struct ct_revocation *list = NULL;
+	const struct ct_group *g;
+	struct ct_ca *ca = NULL;
+	const char **serials = NULL;
+	int64_t *when = NULL;
+	int *reasons = NULL;
+	char *pem = NULL, *end;
+	long hours = 24;
+	size_t n = 0, i, k = 0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'H' || (hours = strtol(optarg, &end, 10)) < 1 || hours > 8760 ||
+		    *end != '\0')
+			return admin_usage_error("crl GROUP [--hours 1..8760]");
+	}
+	if (optind + 1 != argc)
+		return admin_usage_error("crl GROUP [--hours N]");
+	if ((rc = admin_load_config(ad)) != CT_OK)
+		return admin_fail(ad, rc);
+	if ((g = ct_config_group(ad->cfg, argv[optind])) == NULL) {
+		ct_err_set(&ad->err, CT_EINVAL, "access group '%s' is not defined in %s",
+		    argv[optind], ad->cfg->path);
+		return admin_fail(ad, CT_EINVAL);
+	}
+	if ((rc = ct_ca_load(ad->cfg->store_path, g, &ca, &ad->err)) != CT_OK ||
+	    (rc = ct_revoked_read(ad->cfg->store_path, &list, &n, &ad->err)) != CT_OK)
+		goto out;
+	serials = calloc(n + 1, sizeof(*serials));
+	when = calloc(n + 1, sizeof(*when));
+	reasons = calloc(n + 1, sizeof(*reasons));
+	if (serials == NULL || when == NULL || reasons == NULL) {
+		rc = ct_err_set(&ad->err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i].group, g->name) == 0) {
+			serials[k] = list[i].serial;
+			when[k] = list[i].when;
+			reasons[k] = list[i].reason;
+			k++;
+		}
+	if ((rc = ct_crl_make(
+	         ca, serials, when, reasons, k, time(NULL), hours * 3600, &pem, &ad->err)) != CT_OK)
+		goto out;
+	fputs(pem, stdout);
+out:
+	free(pem);
+	free(serials);
+	free(when);
+	free(reasons);
+	free(list);
+	ct_ca_free(ca);
+	return rc == CT_OK ? 0 : admin_fail(ad, rc);
+}

@@ -1,0 +1,83 @@
+/* The issued-certificate index and the revocations.
+ *
+ * Store layout (0600 files in 0700 directories):
+ *   STORE/certs/SERIAL.pem   one issued certificate: "user=", "target=",
+ *                            "group=" and "token=" lines, then its PEM
+ *   STORE/revoked            one line per revoked certificate:
+ *                            "SERIAL GROUP REVOKED_AT REASON"
+ *   STORE/revoked.lock       the lock of the revocation list (never unlinked)
+ * SERIAL is the certificate serial in upper-case hex with an even number of
+ * digits.  Revocations are only ever added. */
+#ifndef CT_CERTINDEX_H
+#define CT_CERTINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "conf.h"
+#include "ct.h"
+#include "tokens.h"
+
+#define CT_REVOKED_MAX 100000 /* revocations the list holds */
+
+struct ct_cert_entry {
+	char serial[CT_CERT_SERIAL_MAX];
+	char user[CT_USER_MAX];
+	char target[CT_TARGET_MAX];
+	char group[CT_TARGET_MAX];
+	char token[CT_SERIAL_MAX];
+	X509 *cert;
+};
+
+/* Is S an index serial (upper-case hex, even length, 2-40 digits)? */
+int ct_cert_serial_valid(const char *s);
+
+/* The serial of X as index hex into OUT. */
+int ct_cert_serial_hex(const X509 *x, char out[CT_CERT_SERIAL_MAX]);
+
+/* Record certificate DER (LEN bytes, serial SERIAL) for USER, TARGET,
+ * GROUP and token TOKEN ("-" when none).  CT_EEXIST if already there. */
+int ct_certindex_add(const char *store, const char *serial, const char *user, const char *target,
+    const char *group, const char *token, const unsigned char *der, size_t len, struct ct_err *err);
+
+/* Remove an entry that was never handed out. */
+void ct_certindex_remove(const char *store, const char *serial);
+
+/* Read the entry of SERIAL.  CT_ENOENT when there is none. */
+int ct_certindex_get(
+    const char *store, const char *serial, struct ct_cert_entry *e, struct ct_err *err);
+void ct_cert_entry_clear(struct ct_cert_entry *e);
+
+/* Call FN for every entry (in no particular order); stops at a non-zero
+ * return and gives it.  Unreadable entries are reported through ERR and
+ * end the walk with CT_EIO. */
+int ct_certindex_foreach(const char *store, int (*fn)(void *ctx, const struct ct_cert_entry *e),
+    void *ctx, struct ct_err *err);
+
+struct ct_revocation {
+	char serial[CT_CERT_SERIAL_MAX];
+	char group[CT_TARGET_MAX];
+	int64_t when;
+	int reason; /* CRL reason code (RFC 5280 5.3.1) */
+};
+
+/* "unspecified" "keyCompromise" ... <-> code; -1 when unknown. */
+int ct_crl_reason_parse(const char *name);
+const char *ct_crl_reason_name(int code);
+
+/* Add SERIAL of GROUP to the revocation list at NOW with REASON, under the
+ * list's lock.  CT_EEXIST when it is already revoked. */
+int ct_revoke(const char *store, const char *serial, const char *group, int reason, time_t now,
+    struct ct_err *err);
+
+/* The whole revocation list (a new array in *OUT, *N entries). */
+int ct_revoked_read(const char *store, struct ct_revocation **out, size_t *n, struct ct_err *err);
+
+/* Is SERIAL in LIST (N entries)?  Gives the entry or NULL. */
+const struct ct_revocation *ct_revoked_find(
+    const struct ct_revocation *list, size_t n, const char *serial);
+
+#endif
