@@ -99,8 +99,14 @@ revoke_token(struct admin *ad, const struct ct_cert_entry *e)
 	int rc;
 
 	memset(&ut, 0, sizeof(ut));
-	if ((rc = ct_tokens_open(ad->cfg->store_path, 0, &db, &ad->err)) != CT_OK ||
-	    (rc = ct_tokens_begin(db, e->user, &tx, &ad->err)) != CT_OK)
+	/* certificates from `issue` have no token; a store without tokens has none */
+	if (strcmp(e->token, "-") == 0 || !ct_tokens_user_valid(e->user))
+		return CT_OK;
+	if ((rc = ct_tokens_open(ad->cfg->store_path, 0, &db, &ad->err)) == CT_ENOENT) {
+		ct_err_clear(&ad->err);
+		return CT_OK;
+	}
+	if (rc != CT_OK || (rc = ct_tokens_begin(db, e->user, &tx, &ad->err)) != CT_OK)
 		goto out;
 	rc = ct_tokens_read(tx, &ut, &ad->err);
 	if (rc == CT_ENOENT) {
@@ -165,14 +171,17 @@ cmd_revoke(struct admin *ad, int argc, char **argv)
 		group = t->group->name;
 	}
 	if ((rc = ct_revoke(ad->cfg->store_path, e.serial, group, reason, time(NULL), &ad->err)) !=
-	        CT_OK ||
-	    (rc = revoke_token(ad, &e)) != CT_OK)
+	    CT_OK)
 		goto out;
 	syslog(LOG_AUTHPRIV | LOG_NOTICE,
 	    "revoked certificate serial %s of user %s (target %s, access group %s, reason %s) by "
 	    "uid %u",
 	    e.serial, e.user, e.target, group, ct_crl_reason_name(reason), (unsigned)getuid());
 	printf("revoked certificate %s of user %s (access group %s)\n", e.serial, e.user, group);
+	/* the revocation stands even if the token cannot be marked */
+	if ((rc = revoke_token(ad, &e)) != CT_OK)
+		ct_err_prefix(&ad->err,
+		    "certificate %s is revoked, but its token was not marked: ", e.serial);
 out:
 	ct_cert_entry_clear(&e);
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);

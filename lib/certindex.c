@@ -22,7 +22,8 @@
 #define REVOKED_FILE_MAX (CT_REVOKED_MAX * 96)
 
 static const char *const reasons[] = {"unspecified", "keyCompromise", "cACompromise",
-    "affiliationChanged", "superseded", "cessationOfOperation", "certificateHold", NULL};
+    "affiliationChanged", "superseded", "cessationOfOperation", NULL};
+/* certificateHold (6) is left out: a revocation here cannot be released */
 
 int
 ct_crl_reason_parse(const char *name)

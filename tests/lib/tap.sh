@@ -29,12 +29,12 @@ run_status() {
 # grep_ok DESC PATTERN FILE: ok when FILE matches the extended regex PATTERN.
 grep_ok() {
 	if grep -Eq -- "$2" "$3"; then ok "$1"
-	else not_ok "$1 (no /$2/ in $(basename "$3"))"; head -c 2000 "$3" | diag; fi
+	else not_ok "$1 (no /$2/ in $(basename "$3"))"; { head -c 2000 "$3"; echo; } | diag; fi
 }
 
 # grep_not DESC PATTERN FILE: ok when FILE does not match.
 grep_not() {
-	if grep -Eq -- "$2" "$3"; then not_ok "$1 (/$2/ found)"; head -c 2000 "$3" | diag
+	if grep -Eq -- "$2" "$3"; then not_ok "$1 (/$2/ found)"; { head -c 2000 "$3"; echo; } | diag
 	else ok "$1"; fi
 }
 
