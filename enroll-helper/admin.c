@@ -294,25 +294,8 @@ read_key(struct admin *ad, const struct issue_args *a, unsigned char **spki, siz
 	return rc;
 }
 
-static void
-audit_issue(
-    const struct issue_args *a, const struct ct_target *t, const unsigned char *der, size_t len)
-{
-	X509 *x = d2i_X509(NULL, &der, (long)len);
-	BIGNUM *bn = x != NULL ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
-	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
-
-	syslog(LOG_AUTHPRIV | LOG_INFO,
-	    "issued certificate serial %s for user %s, target %s, "
-	    "access group %s, by uid %u",
-	    hex ? hex : "?", a->user, t->name, t->group->name, (unsigned)getuid());
-	OPENSSL_free(hex);
-	BN_free(bn);
-	X509_free(x);
-}
-
 /* Record the certificate in the issued-certificate index (no token), so
- * that it can be listed and revoked like an enrolled one. */
+ * that it can be listed and revoked like an enrolled one, and audit it. */
 static int
 record_issue(struct admin *ad, const struct issue_args *a, const struct ct_target *t,
     const unsigned char *der, size_t len)
@@ -328,6 +311,11 @@ record_issue(struct admin *ad, const struct issue_args *a, const struct ct_targe
 		rc = ct_certindex_add(ad->cfg->store_path, serial,
 		    ct_tokens_user_valid(a->user) ? a->user : "-", t->name, t->group->name, "-",
 		    der, len, &ad->err);
+	if (rc == CT_OK)
+		syslog(LOG_AUTHPRIV | LOG_INFO,
+		    "issued certificate serial %s for user %s, target %s, access group %s, by uid "
+		    "%u",
+		    serial, a->user, t->name, t->group->name, (unsigned)getuid());
 	free(dir);
 	X509_free(x);
 	return rc;
@@ -356,7 +344,6 @@ cmd_issue(struct admin *ad, int argc, char **argv)
 		goto out;
 	if ((rc = record_issue(ad, &a, t, der, der_len)) != CT_OK)
 		goto out;
-	audit_issue(&a, t, der, der_len);
 	PEM_write(stdout, PEM_STRING_X509, "", der, (long)der_len);
 out:
 	free(der);

@@ -41,12 +41,20 @@ list_one(void *ctx, const struct ct_cert_entry *e)
 	if (ASN1_TIME_to_tm(na, &tm) == 1)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	state = r != NULL ? "revoked" : X509_cmp_time(na, &l->now) < 0 ? "expired" : "valid";
-	if (l->json)
-		printf("%s{\"serial\":\"%s\",\"user\":\"%s\",\"target\":\"%s\",\"group\":\"%s\","
-		       "\"token\":\"%s\",\"not_after\":\"%s\",\"state\":\"%s\"}",
-		    l->count ? ",\n " : " ", e->serial, e->user, e->target, e->group, e->token,
-		    when, state);
-	else
+	if (l->json) {
+		const char *keys[] = {
+		    "serial", "user", "target", "group", "token", "not_after", "state"};
+		const char *vals[] = {
+		    e->serial, e->user, e->target, e->group, e->token, when, state};
+		size_t k;
+
+		printf("%s{", l->count ? ",\n " : " ");
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			printf("%s\"%s\":", k ? "," : "", keys[k]);
+			ct_json_string(stdout, vals[k]);
+		}
+		putchar('}');
+	} else
 		printf("%-40s %-16s %-12s %-20s %-8s %s\n", e->serial, e->user, e->target, when,
 		    state, e->token);
 	l->count++;

@@ -366,21 +366,6 @@ struct lister {
 };
 
 static void
-json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
-static void
 print_token(struct lister *l, const char *user, const struct ct_token *t)
 {
 	time_t now = time(NULL);
@@ -393,16 +378,16 @@ print_token(struct lister *l, const char *user, const struct ct_token *t)
 		return;
 	}
 	printf("%s{\"serial\":", l->count ? ",\n " : " ");
-	json_string(t->serial);
+	ct_json_string(stdout, t->serial);
 	printf(",\"user\":");
-	json_string(user);
+	ct_json_string(stdout, user);
 	printf(",\"type\":\"%s\",\"active\":%s,\"failcount\":%d,\"locked_until\":%lld,"
 	       "\"rollout_state\":",
 	    ct_token_type_name(t->type), t->active ? "true" : "false", t->failcount,
 	    locked ? (long long)t->lock_until : 0LL);
-	json_string(t->rollout_state);
+	ct_json_string(stdout, t->rollout_state);
 	printf(",\"description\":");
-	json_string(t->description);
+	ct_json_string(stdout, t->description);
 	printf(",\"created\":%lld}", (long long)t->created);
 }
 

@@ -453,8 +453,6 @@ describe_cert(const unsigned char *der, size_t len, struct issued *out, struct c
 	ASN1_INTEGER *serial = NULL;
 	ASN1_TIME *na = NULL;
 	X509_NAME *subject = NULL;
-	BIGNUM *bn = NULL;
-	char *hex = NULL;
 	BIO *bio = NULL;
 	struct tm tm;
 	long clen;
@@ -489,13 +487,10 @@ describe_cert(const unsigned char *der, size_t len, struct issued *out, struct c
 	if (der_next(&p, tbs_end, &el, &c, &clen) != 0 ||
 	    (subject = d2i_X509_NAME(NULL, &q, p - q)) == NULL)
 		goto bad;
-	if ((bn = ASN1_INTEGER_to_BN(serial, NULL)) == NULL || (hex = BN_bn2hex(bn)) == NULL ||
-	    strlen(hex) >= sizeof(out->serial) || ASN1_TIME_to_tm(na, &tm) != 1 ||
+	if (ct_serial_hex(serial, out->serial) != CT_OK || ASN1_TIME_to_tm(na, &tm) != 1 ||
 	    (bio = BIO_new(BIO_s_mem())) == NULL ||
 	    X509_NAME_print_ex(bio, subject, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
 		goto bad;
-	/* an even number of digits, as the token store keeps it */
-	snprintf(out->serial, sizeof(out->serial), "%s%s", strlen(hex) % 2 ? "0" : "", hex);
 	n = BIO_read(bio, out->subject, sizeof(out->subject) - 1);
 	out->subject[n > 0 ? n : 0] = '\0';
 	out->not_after = (int64_t)timegm(&tm);
@@ -507,8 +502,6 @@ bad:
 	ct_err_openssl(err);
 out:
 	BIO_free(bio);
-	OPENSSL_free(hex);
-	BN_free(bn);
 	X509_NAME_free(subject);
 	ASN1_TIME_free(na);
 	ASN1_INTEGER_free(serial);

@@ -27,6 +27,7 @@
 #include <openssl/x509v3.h>
 #include <security/_pam_types.h>
 
+#include "certindex.h"
 #include "conf.h"
 #include "ct.h"
 #include "issue.h"
@@ -464,8 +465,7 @@ static void
 print_cert(X509 *x, const char *target, const char *token, const char *dir)
 {
 	GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	char serial[CT_CERT_SERIAL_MAX] = "?";
 	BIO *out = BIO_new_fp(stdout, BIO_NOCLOSE);
 	int i;
 
@@ -477,15 +477,12 @@ print_cert(X509 *x, const char *target, const char *token, const char *dir)
 		BIO_printf(out, "\nsan:        ");
 		GENERAL_NAME_print(out, sk_GENERAL_NAME_value(sans, i));
 	}
-	BIO_printf(out,
-	    "\nserial:     %s%s\nnot after:  ", hex != NULL && strlen(hex) % 2 ? "0" : "",
-	    hex != NULL ? hex : "?");
+	ct_cert_serial_hex(x, serial);
+	BIO_printf(out, "\nserial:     %s\nnot after:  ", serial);
 	ASN1_TIME_print(out, X509_get0_notAfter(x));
 	BIO_printf(out, "\ntoken:      %s\nkey:        %s/key.pem\ncertificate: %s/cert.pem\n",
 	    token, dir, dir);
 	BIO_free(out);
-	OPENSSL_free(hex);
-	BN_free(bn);
 	GENERAL_NAMES_free(sans);
 }
 
@@ -588,21 +585,6 @@ out:
 
 /* ---- status ---- */
 
-static void
-json_string(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 struct token_info {
 	char serial[CT_SERIAL_MAX], type[16], rollout[CT_ROLLOUT_MAX], desc[CT_DESC_MAX];
 	char target[CT_NAME_MAX + 1], cert_serial[64];
@@ -659,18 +641,18 @@ print_token(const struct token_info *ti, int json, int first, time_t now)
 
 	if (json) {
 		printf("%s{\"serial\":", first ? " " : ",\n ");
-		json_string(ti->serial);
+		ct_json_string(stdout, ti->serial);
 		printf(",\"type\":");
-		json_string(ti->type);
+		ct_json_string(stdout, ti->type);
 		printf(",\"active\":%s,\"rollout_state\":", ti->active ? "true" : "false");
-		json_string(ti->rollout);
+		ct_json_string(stdout, ti->rollout);
 		printf(",\"description\":");
-		json_string(ti->desc);
+		ct_json_string(stdout, ti->desc);
 		printf(",\"failcount\":%lld,\"locked_until\":%lld,\"target\":", ti->failcount,
 		    ti->locked_until);
-		json_string(ti->target);
+		ct_json_string(stdout, ti->target);
 		printf(",\"cert_serial\":");
-		json_string(ti->cert_serial);
+		ct_json_string(stdout, ti->cert_serial);
 		printf(",\"not_after\":%lld}", ti->not_after);
 		return;
 	}

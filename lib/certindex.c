@@ -59,12 +59,18 @@ ct_cert_serial_valid(const char *s)
 int
 ct_cert_serial_hex(const X509 *x, char out[CT_CERT_SERIAL_MAX])
 {
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	return ct_serial_hex(X509_get0_serialNumber(x), out);
+}
+
+int
+ct_serial_hex(const ASN1_INTEGER *sn, char out[CT_CERT_SERIAL_MAX])
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
 	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	size_t len = hex != NULL ? strlen(hex) : 0, pad = len % 2;
 	int rc = CT_EINVAL;
 
-	size_t len = hex != NULL ? strlen(hex) : 0, pad = len % 2;
-
+	/* an even number of digits, as the token store and the index keep it */
 	if (hex != NULL && hex[0] != '-' && len + pad < CT_CERT_SERIAL_MAX) {
 		out[0] = '0';
 		memcpy(out + pad, hex, len + 1);

@@ -35,7 +35,9 @@ struct ct_cert_entry {
 /* Is S an index serial (upper-case hex, even length, 2-40 digits)? */
 int ct_cert_serial_valid(const char *s);
 
-/* The serial of X as index hex into OUT. */
+/* The serial SN (or X's) as index hex into OUT; CT_EINVAL when it is
+ * negative or longer than 20 octets. */
+int ct_serial_hex(const ASN1_INTEGER *sn, char out[CT_CERT_SERIAL_MAX]);
 int ct_cert_serial_hex(const X509 *x, char out[CT_CERT_SERIAL_MAX]);
 
 /* Record certificate DER (LEN bytes, serial SERIAL) for USER, TARGET,

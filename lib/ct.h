@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 enum {
 	CT_OK = 0,
@@ -52,5 +53,9 @@ void ct_err_clear(struct ct_err *err);
 
 /* Wipe and free a NUL-terminated secret string (NULL is allowed). */
 void ct_free_secret(char *s);
+
+/* Write S to F as a JSON string (quotes, backslashes and control
+ * characters escaped). */
+void ct_json_string(FILE *f, const char *s);
 
 #endif

@@ -90,3 +90,18 @@ ct_free_secret(char *s)
 	if (s != NULL)
 		OPENSSL_clear_free(s, strlen(s));
 }
+
+void
+ct_json_string(FILE *f, const char *s)
+{
+	putc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			putc(*s, f);
+	}
+	putc('"', f);
+}
