@@ -19,7 +19,9 @@
 #include "store.h"
 
 #define ENTRY_MAX (64 * 1024)
-#define REVOKED_FILE_MAX (CT_REVOKED_MAX * 96)
+/* a revocation line: serial (40) group (64) time (20) reason (20), spaces, newline */
+#define REVOKED_LINE_MAX 160
+#define REVOKED_FILE_MAX (CT_REVOKED_MAX * REVOKED_LINE_MAX)
 
 static const char *const reasons[] = {"unspecified", "keyCompromise", "cACompromise",
     "affiliationChanged", "superseded", "cessationOfOperation", NULL};
@@ -346,9 +348,9 @@ ct_revoke(const char *store, const char *serial, const char *group, int reason, 
 	struct ct_revocation *list = NULL;
 	char path[4096], lock[4200], *text = NULL, *p;
 	size_t n = 0, i, size;
-	int fd, rc;
+	int fd, rc, w;
 
-	if (!ct_cert_serial_valid(serial) || !word_ok(group))
+	if (!ct_cert_serial_valid(serial) || !word_ok(group) || strlen(group) >= CT_TARGET_MAX)
 		return ct_err_set(err, CT_EINVAL, "bad serial or group");
 	snprintf(path, sizeof(path), "%s/revoked", store);
 	snprintf(lock, sizeof(lock), "%s.lock", path);
@@ -369,16 +371,23 @@ ct_revoke(const char *store, const char *serial, const char *group, int reason, 
 		rc = ct_err_set(err, CT_EIO, "%s: the list is full (%d)", path, CT_REVOKED_MAX);
 		goto out;
 	}
-	size = (n + 1) * 96 + 1;
+	size = (n + 1) * REVOKED_LINE_MAX;
 	if ((text = malloc(size)) == NULL) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (p = text, i = 0; i < n; i++)
-		p += sprintf(p, "%s %s %" PRId64 " %s\n", list[i].serial, list[i].group,
-		    list[i].when, ct_crl_reason_name(list[i].reason));
-	p += sprintf(
-	    p, "%s %s %lld %s\n", serial, group, (long long)now, ct_crl_reason_name(reason));
+	for (p = text, i = 0; i <= n; i++) {
+		/* every field is bounded, so each line fits REVOKED_LINE_MAX */
+		w = i < n ? snprintf(p, REVOKED_LINE_MAX, "%s %s %" PRId64 " %s\n", list[i].serial,
+		                list[i].group, list[i].when, ct_crl_reason_name(list[i].reason))
+		          : snprintf(p, REVOKED_LINE_MAX, "%s %s %lld %s\n", serial, group,
+		                (long long)now, ct_crl_reason_name(reason));
+		if (w < 0 || w >= REVOKED_LINE_MAX) {
+			rc = ct_err_set(err, CT_EIO, "%s: revocation line too long", path);
+			goto out;
+		}
+		p += w;
+	}
 	rc = ct_file_write_atomic(path, text, (size_t)(p - text), 0600, 0, err);
 out:
 	free(text);

@@ -117,16 +117,18 @@ make_ca_cert(const struct ct_group *g, EVP_PKEY *key, time_t now)
 {
 	X509 *x = X509_new();
 	X509_NAME *name = X509_get_subject_name(x);
-	char cn[CT_NAME_MAX + 32];
 	EVP_MD *md = NULL;
 
-	snprintf(cn, sizeof(cn), "certtoken access group %s", g->name);
+	/* CN is the group name itself: any valid name (at most 64 bytes) fits
+	 * the 64 characters X.520 allows a CN */
 	if (x == NULL || !X509_set_version(x, X509_VERSION_3) ||
 	    random_serial(X509_get_serialNumber(x)) != 0 ||
 	    !X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8,
 	        (const unsigned char *)"certtoken", -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_NID(name, NID_organizationalUnitName, MBSTRING_UTF8,
+	        (const unsigned char *)"access group", -1, -1, 0) ||
 	    !X509_NAME_add_entry_by_NID(
-	        name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) ||
+	        name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)g->name, -1, -1, 0) ||
 	    !X509_set_issuer_name(x, name) ||
 	    !X509_time_adj_ex(X509_getm_notBefore(x), 0, -CA_BACKDATE, &now) ||
 	    !X509_time_adj_ex(X509_getm_notAfter(x), (int)g->ca_days, 0, &now) ||

@@ -62,7 +62,8 @@ slapd_load "$T/people.ldif" 2>"$T/load.err" || {
 	exit 1
 }
 
-# --- configuration, PAM service, CA, token -------------------------------------------
+# --- configuration, PAM service, CA, token
+LONG=$(printf 'g%.0s' $(seq 64)) # the longest access group name -------------------------------------------
 cat >"$T/ct.conf" <<CONF
 store: { path = "$T/store"; };
 socket = "$SOCK";
@@ -75,10 +76,12 @@ attributes: { source = "ldap";
 otp: { hotp_lookahead = 5; max_fail = 50; };
 access_groups = ( { name = "default"; },
                   { name = "team"; unix_groups = [ "nosuchgroup$$", "$U" ]; },
-                  { name = "ops"; unix_groups = [ "root" ]; } );
+                  { name = "ops"; unix_groups = [ "root" ]; },
+                  { name = "$LONG"; } );
 targets = (
   { name = "team"; access_group = "team"; template = "client"; subject = "CN=%unix_account%"; },
   { name = "ops"; access_group = "ops"; template = "client"; subject = "CN=%unix_account%"; },
+  { name = "long"; access_group = "$LONG"; template = "client"; subject = "CN=%unix_account%"; },
   { name = "default"; access_group = "default"; template = "client";
     subject = "CN=%unix_account%/O=%company%/OU=%department%";
     san = "UPN=%principal%/URI=mailto:%mail%"; lifetime = 600; backdate = 30; },
@@ -97,6 +100,7 @@ next_code() { code=$(oathtool --hotp -b -c "$counter" "$SECRET"); counter=$((cou
 run_status 0 "ca init" ADM ca init default
 ADM ca init team >/dev/null
 ADM ca init ops >/dev/null
+run_status 0 "ca init for an access group with a 64-character name (the CN holds just the name)" ADM ca init "$LONG"
 ADM ca export default >"$T/ca.pem"
 run_status 0 "token init (HOTP) for the test user" ADM token init --user "$U" --type hotp --secret "$SECRET"
 
@@ -201,6 +205,26 @@ grep_ok "...but the certificate names its kernel-reported user" "CN=$U(,|$)" "$T
 grep_not "...and not root" "root|Admins" "$T/lie.subject"
 grep_not "...not even in the SAN" "root" "$T/lie.san"
 
+# --- bad CSRs are refused before any prompt, and nothing is issued ---------------------
+before=$(ncerts)
+loglines=$(wc -l <"$T/daemon.log")
+head -c 300 /dev/urandom >"$T/junk.der"
+openssl req -new -newkey rsa:1024 -nodes -keyout /dev/null -subj "/CN=x" -outform DER \
+	-out "$T/weak.der" 2>/dev/null
+openssl req -in <(openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout /dev/null -subj "/CN=x" 2>/dev/null) -outform DER -out "$T/tampered.der"
+# flip a byte of the signature (the last bytes of the DER)
+printf '\x01' | dd of="$T/tampered.der" bs=1 seek=$(($(stat -c %s "$T/tampered.der") - 3)) conv=notrunc 2>/dev/null
+chmod 0644 "$T/junk.der" "$T/weak.der" "$T/tampered.der"
+for bad in junk weak tampered; do
+	run_status 0 "a $bad CSR" as_user "$PROTO" "$SOCK" lie "$T/$bad.der" 000000 "$T/lie/$bad.pem"
+	grep_ok "...is refused with 65 and says what is wrong with it" "^result 65 CSR: " "$OUT"
+done
+check "...and nothing was issued" test "$(ncerts)" = "$before"
+tail -n +$((loglines + 1)) "$T/daemon.log" >"$T/badcsr.log"
+grep_not "...and no OTP was asked (or counted)" "OTP (accepted|refused)" "$T/badcsr.log"
+grep_ok "...while the service logged each refusal" "enrollment refused for user $U .*: CSR: " "$T/badcsr.log"
+
 # --- bad messages close only their own connection -------------------------------------
 as_user "$PROTO" "$SOCK" hold 3 >"$T/hold.out" 2>&1 &
 HOLD=$!
@@ -292,6 +316,23 @@ ADM cert list >"$OUT" 2>&1
 grep_ok "a certificate from certtoken-admin issue is indexed too (no token)" "^$adm +$U +team .* valid +-$" "$OUT"
 run_status 0 "...and can be revoked (there is no token to mark)" ADM cert revoke "$adm" --reason superseded
 run_status 64 "certificateHold is refused (a revocation here is final)" ADM cert revoke "$adm" --reason certificateHold
+ADM issue --user "$U" --target long --pubkey "$T/adm.pub" >"$T/long.pem"
+long=$(openssl x509 -in "$T/long.pem" -noout -serial | cut -d= -f2)
+run_status 0 "a certificate of a group with a 64-character name can be revoked" ADM cert revoke "$long" --reason cessationOfOperation
+ADM crl "$LONG" >"$T/long.crl"
+check "...and its group's CRL lists it" sh -c "openssl crl -in '$T/long.crl' -noout -text | grep -q 'Serial Number: $long'"
+cp "$T/store/revoked" "$T/revoked.good"
+printf 'not a revocation\n' >>"$T/store/revoked"
+run_status 74 "a corrupt revocation list gives 74" ADM cert list
+grep_ok "...naming the file and line" "store/revoked:[0-9]+: malformed revocation" "$ERR"
+run_status 74 "...and crl refuses to sign from it" ADM crl default
+cp "$T/revoked.good" "$T/store/revoked"
+cp "$T/store/certs/$adm.pem" "$T/entry.good"
+sed -i 's/^user=.*/user=a b/' "$T/store/certs/$adm.pem"
+run_status 74 "a corrupt index entry gives 74" ADM cert list
+grep_ok "...naming it" "$adm.pem: malformed index entry" "$ERR"
+cp "$T/entry.good" "$T/store/certs/$adm.pem"
+run_status 0 "with the files restored, cert list works again" ADM cert list
 
 # --- limits: clients at once, and the deadline ------------------------------------------
 HOLDS=""
