@@ -143,15 +143,17 @@ term_open(struct term *t)
 {
 	t->in = fopen("/dev/tty", "re");
 	t->out = t->in != NULL ? fopen("/dev/tty", "we") : NULL;
-	if (t->in != NULL && t->out != NULL) {
+	if (t->in != NULL && t->out != NULL)
 		t->own = 1;
-		return;
+	else {
+		if (t->in != NULL)
+			fclose(t->in);
+		t->in = stdin;
+		t->out = stderr;
+		t->own = 0;
 	}
-	if (t->in != NULL)
-		fclose(t->in);
-	t->in = stdin;
-	t->out = stderr;
-	t->own = 0;
+	/* unbuffered: the OTP goes only into the answer buffer, which is wiped */
+	setvbuf(t->in, NULL, _IONBF, 0);
 }
 
 static void
