@@ -30,12 +30,12 @@
 #include "certindex.h"
 #include "conf.h"
 #include "ct.h"
+#include "enroll.h"
 #include "issue.h"
 #include "proto.h"
 #include "store.h"
 #include "tokens.h"
 
-#define PROG "certtoken-enroll"
 #define DEFAULT_SOCKET "/run/certtoken/enroll.sock"
 #define REPLY_MS (10 * 60 * 1000) /* the service answers well within its own deadline */
 
@@ -58,6 +58,9 @@ usage(FILE *f)
 	    "                 make a key pair here, prove who you are (OTP) to certtokend and\n"
 	    "                 store the certificate under $XDG_CONFIG_HOME/certtoken/TARGET/\n"
 	    "  status [--json] list your tokens and their state\n"
+	    "  respond [--whole] [CHALLENGE]\n"
+	    "                 answer a login's certificate challenge (from the argument or\n"
+	    "                 standard input; the whole prompt may be pasted)\n"
 	    "TYPE: ec-p256 (default) ec-p384 ed25519 rsa2048 rsa3072 rsa4096\n");
 }
 
@@ -408,9 +411,8 @@ make_dirs(char *path, int depth, struct ct_err *err)
 	return CT_OK;
 }
 
-/* $XDG_CONFIG_HOME/certtoken/TARGET (XDG_CONFIG_HOME: ~/.config) into OUT. */
-static int
-target_dir(const char *target, char *out, size_t size, struct ct_err *err)
+int
+enroll_target_dir(const char *target, char *out, size_t size, struct ct_err *err)
 {
 	const char *base = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 	struct passwd *pw;
@@ -554,7 +556,7 @@ cmd_enroll(struct client *cl, int argc, char **argv)
 		ct_err_set(&cl->err, rc, "the service sent a certificate that is not for our key");
 		goto out;
 	}
-	if ((rc = target_dir(got_target, dir, sizeof(dir), &cl->err)) != CT_OK ||
+	if ((rc = enroll_target_dir(got_target, dir, sizeof(dir), &cl->err)) != CT_OK ||
 	    (rc = make_dirs(dir, 2, &cl->err)) != CT_OK)
 		goto out;
 	/* both files complete (and synced) under new names first, then two
@@ -761,6 +763,8 @@ main(int argc, char **argv)
 		rc = cmd_enroll(&cl, argc, argv);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(&cl, argc, argv);
+	else if (strcmp(cmd, "respond") == 0)
+		rc = cmd_respond(argc, argv);
 	else {
 		fprintf(stderr, PROG ": unknown command '%s' (try '" PROG " --help')\n", cmd);
 		rc = ct_exit_status(CT_EUSAGE);

@@ -957,6 +957,14 @@ ct_config_target(const struct ct_config *c, const char *name)
 	FIND_BY_NAME(c->targets, c->n_targets, name);
 }
 
+const struct ct_target *
+ct_config_default_target(const struct ct_config *c)
+{
+	const struct ct_target *t = ct_config_target(c, "default");
+
+	return t != NULL || c->n_targets == 0 ? t : &c->targets[0];
+}
+
 const struct ct_template *
 ct_config_template(const struct ct_config *c, const char *name)
 {

@@ -130,6 +130,8 @@ void ct_config_free(struct ct_config *c);
 
 const struct ct_group *ct_config_group(const struct ct_config *c, const char *name);
 const struct ct_target *ct_config_target(const struct ct_config *c, const char *name);
+/* The target named "default", else the first one; NULL when there is none. */
+const struct ct_target *ct_config_default_target(const struct ct_config *c);
 const struct ct_template *ct_config_template(const struct ct_config *c, const char *name);
 
 /* Is NAME usable as a group/target/template/connector name (1-64 of [A-Za-z0-9._-],

@@ -288,10 +288,8 @@ out:
 	return rc;
 }
 
-/* The digest to sign with KEY: SHA-384 for P-384, SHA-512 for P-521, none
- * for Ed25519, SHA-256 otherwise. */
-static const char *
-key_digest(EVP_PKEY *key)
+const char *
+ct_pkey_digest(const EVP_PKEY *key)
 {
 	char group[64];
 
@@ -378,7 +376,7 @@ ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, stru
 	    (rc = read_ca_files(dir, ca, err)) != CT_OK)
 		goto out;
 	/* the key decides the digest: `ca init --key-type` may differ from the config */
-	mdname = key_digest(ca->key);
+	mdname = ct_pkey_digest(ca->key);
 	ca->not_before = asn1_time_to_time_t(X509_get0_notBefore(ca->cert));
 	ca->not_after = asn1_time_to_time_t(X509_get0_notAfter(ca->cert));
 	ca->mdname = mdname;

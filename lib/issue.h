@@ -28,6 +28,10 @@ EVP_PKEY *ct_key_generate(enum ct_key_type t);
  * for Ed25519, which takes none). */
 const char *ct_key_digest(enum ct_key_type t);
 
+/* The digest to sign with KEY: SHA-384 for P-384, SHA-512 for P-521, NULL
+ * for Ed25519, SHA-256 otherwise. */
+const char *ct_pkey_digest(const EVP_PKEY *key);
+
 /* Generate GROUP's CA key and self-signed certificate (valid ca_days from
  * NOW minus one hour) and store them.  CT_EEXIST if the group has a CA. */
 int ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_err *err);
@@ -36,6 +40,10 @@ int ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct c
 int ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, struct ct_err *err);
 
 void ct_ca_free(struct ct_ca *ca);
+
+/* TEMPORARY declaration until CA rotation lands. */
+int ct_ca_trust(const char *store, const struct ct_group *g, time_t now, STACK_OF(X509) * *anchors,
+    struct ct_err *err);
 
 /* The CA certificate (owned by CA). */
 X509 *ct_ca_cert(const struct ct_ca *ca);

@@ -4,6 +4,7 @@
  * long-running, multi-threaded processes. */
 #include "config.h"
 
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <security/pam_ext.h>
@@ -19,10 +21,14 @@
 #include "auth.h"
 #include "conf.h"
 #include "ct.h"
+#include "login.h"
 #include "tokens.h"
 
 #define OTP_PROMPT "OTP: "
 #define CODE_MAX 16
+#define SKEW_DEFAULT 60
+/* pam data: the user whose OTP step succeeded in this transaction */
+#define OTP_OK_DATA "certtoken-otp-ok"
 
 enum no_token { NO_TOKEN_DENY, NO_TOKEN_IGNORE };
 enum first_pass { FIRST_PASS_NONE, FIRST_PASS_USE, FIRST_PASS_TRY };
@@ -31,9 +37,29 @@ struct args {
 	const char *config; /* NULL: the default path */
 	int debug;
 	int otp; /* run the OTP step */
+	int cert; /* run the certificate step */
+	const char *target; /* NULL: the default target */
+	long skew; /* seconds */
+	enum ct_login_map map;
 	enum no_token no_token;
 	enum first_pass first_pass;
 };
+
+/* "skew=SECONDS": 0..CT_SKEW_MAX, digits only. */
+static int
+parse_skew(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v > CT_SKEW_MAX)
+		return -1;
+	*out = v;
+	return 0;
+}
 
 /* Parse ARGV into A.  Every argument is matched whole; anything unknown or
  * malformed is refused (and logged), never ignored. */
@@ -43,12 +69,26 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 	int i;
 
 	memset(a, 0, sizeof(*a));
+	a->skew = SKEW_DEFAULT;
+	a->map = CT_MAP_SUBJECT;
 	for (i = 0; i < argc; i++) {
 		const char *s = argv[i];
 		if (strcmp(s, "debug") == 0)
 			a->debug = 1;
 		else if (strcmp(s, "otp") == 0)
 			a->otp = 1;
+		else if (strcmp(s, "cert") == 0)
+			a->cert = 1;
+		else if (strncmp(s, "target=", 7) == 0 && ct_name_valid(s + 7))
+			a->target = s + 7;
+		else if (strncmp(s, "skew=", 5) == 0 && parse_skew(s + 5, &a->skew) == 0)
+			;
+		else if (strcmp(s, "map=subject") == 0)
+			a->map = CT_MAP_SUBJECT;
+		else if (strcmp(s, "map=cn") == 0)
+			a->map = CT_MAP_CN;
+		else if (strcmp(s, "map=upn") == 0)
+			a->map = CT_MAP_UPN;
 		else if (strncmp(s, "config=", 7) == 0 && s[7] == '/')
 			a->config = s + 7;
 		else if (strcmp(s, "no_token=deny") == 0)
@@ -67,7 +107,8 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 			return -1;
 		}
 	}
-	a->otp = 1; /* the OTP step is the only step in this version */
+	if (!a->otp && !a->cert)
+		a->otp = a->cert = 1; /* by default: OTP, then the certificate */
 	return 0;
 }
 
@@ -250,6 +291,127 @@ otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
 	return map_auth(rc, a);
 }
 
+static void
+free_data(pam_handle_t *pamh, void *data, int status)
+{
+	(void)pamh;
+	(void)status;
+	free(data);
+}
+
+/* Remember (USER) or forget (NULL) that the OTP step succeeded, for a
+ * certificate step in a later line of the stack. */
+static int
+otp_passed(pam_handle_t *pamh, const char *user)
+{
+	char *copy = NULL;
+
+	if (user != NULL && (copy = strdup(user)) == NULL)
+		return PAM_BUF_ERR;
+	if (pam_set_data(pamh, OTP_OK_DATA, copy, copy ? free_data : NULL) != PAM_SUCCESS) {
+		free(copy);
+		return PAM_BUF_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+/* Did the OTP step succeed for USER earlier in this transaction?  The mark
+ * is used up: one OTP success allows one certificate step. */
+static int
+otp_passed_for(pam_handle_t *pamh, const char *user)
+{
+	const void *data = NULL;
+	int yes;
+
+	yes = pam_get_data(pamh, OTP_OK_DATA, &data) == PAM_SUCCESS && data != NULL &&
+	    strcmp(data, user) == 0;
+	(void)otp_passed(pamh, NULL);
+	return yes;
+}
+
+static void
+log_cert(pam_handle_t *pamh, const char *user, int rc, const struct ct_login_result *res,
+    const struct ct_err *err)
+{
+	if (rc == CT_OK)
+		decision(pamh, LOG_NOTICE, user, "certificate accepted (serial %s, token %s)",
+		    res->serial, res->token[0] ? res->token : "-");
+	else
+		decision(pamh,
+		    rc == CT_EPERM || rc == CT_EINVAL || rc == CT_ENOENT ? LOG_WARNING : LOG_ERR,
+		    user, "certificate refused (serial %s): %s", res->serial[0] ? res->serial : "-",
+		    err->msg);
+}
+
+/* The one place where certificate results become PAM codes. */
+static int
+map_cert(int rc)
+{
+	switch (rc) {
+	case CT_OK: return PAM_SUCCESS;
+	case CT_EPERM:
+	case CT_EINVAL:
+	case CT_ENOENT: return PAM_AUTH_ERR;
+	default: return PAM_AUTHINFO_UNAVAIL;
+	}
+}
+
+/* The challenge for USER at this host and service. */
+static int
+make_challenge(pam_handle_t *pamh, const struct ct_target *t, const char *user,
+    struct ct_challenge *c, struct ct_err *err)
+{
+	const void *service = NULL;
+	char host[CT_LOGIN_NAME_MAX];
+
+	if (gethostname(host, sizeof(host)) != 0 || strnlen(host, sizeof(host)) == sizeof(host))
+		return ct_err_set(err, CT_ECONFIG, "cannot read the host name");
+	(void)pam_get_item(pamh, PAM_SERVICE, &service);
+	return ct_challenge_new(c, t->name, user, service ? (const char *)service : "", host, err);
+}
+
+/* Send a one-time challenge, read the response and decide it. */
+static int
+cert_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg, const char *user)
+{
+	const struct ct_target *t =
+	    a->target ? ct_config_target(cfg, a->target) : ct_config_default_target(cfg);
+	struct ct_login_policy pol = {cfg, t, a->skew, a->map};
+	struct ct_login_result res;
+	struct ct_challenge c;
+	struct ct_err err = {0};
+	char text[CT_CHALLENGE_MAX], *resp = NULL;
+	int rc, prc;
+
+	memset(&res, 0, sizeof(res));
+	if (t == NULL) {
+		decision(pamh, LOG_ERR, user, "certificate step: %s%s is not configured",
+		    a->target ? "target " : "a target", a->target ? a->target : "");
+		return PAM_SERVICE_ERR;
+	}
+	if ((rc = make_challenge(pamh, t, user, &c, &err)) != CT_OK) {
+		decision(pamh, LOG_ERR, user, "certificate step: %s", err.msg);
+		return PAM_SERVICE_ERR;
+	}
+	ct_challenge_format(&c, text);
+	prc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &resp,
+	    "Certificate challenge (answer with: certtoken-enroll respond CHALLENGE)\n%s\n"
+	    "Response: ",
+	    text);
+	if (prc != PAM_SUCCESS || resp == NULL) {
+		free(resp);
+		decision(pamh, LOG_WARNING, user, "no certificate response (%s)",
+		    pam_strerror(pamh, prc == PAM_SUCCESS ? PAM_CONV_ERR : prc));
+		return prc == PAM_CONV_AGAIN ? PAM_INCOMPLETE
+		    : prc == PAM_SUCCESS     ? PAM_CONV_ERR
+		                             : prc;
+	}
+	rc = ct_login_verify(&pol, &c, resp, time(NULL), &res, &err);
+	free(resp);
+	log_cert(pamh, user, rc, &res, &err);
+	return map_cert(rc);
+}
+
 /* What both entry points do first: the arguments, the account's own name,
  * the configuration and the store.  PAM_SUCCESS or the code to return. */
 struct call {
@@ -294,8 +456,25 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	int rc;
 
 	(void)flags;
-	if ((rc = call_begin(pamh, argc, argv, &c)) == PAM_SUCCESS)
-		rc = otp_step(pamh, &c.a, c.cfg, c.db, c.user);
+	if ((rc = call_begin(pamh, argc, argv, &c)) != PAM_SUCCESS)
+		goto out;
+	if (c.a.otp) {
+		(void)otp_passed(pamh, NULL);
+		if ((rc = otp_step(pamh, &c.a, c.cfg, c.db, c.user)) != PAM_SUCCESS)
+			goto out; /* no challenge is sent without a passed OTP */
+		if ((rc = otp_passed(pamh, c.user)) != PAM_SUCCESS)
+			goto out;
+	}
+	if (c.a.cert) {
+		if (!c.a.otp && !otp_passed_for(pamh, c.user)) {
+			decision(pamh, LOG_WARNING, c.user,
+			    "certificate step refused: no OTP step passed in this transaction");
+			rc = PAM_AUTH_ERR;
+			goto out;
+		}
+		rc = cert_step(pamh, &c.a, c.cfg, c.user);
+	}
+out:
 	call_end(&c);
 	return rc;
 }

@@ -20,13 +20,13 @@ ADM() { "$ADMIN" -c "$T/ct.conf" "$@"; }
 service() { local n=$1; shift; printf '%s\n' "$@" >"$T/pam.d/$n"; }
 M="$MODULE config=$T/ct.conf"
 service otp "auth required $M otp" "account required $M"
-service ignore "auth [success=ok ignore=ignore default=bad] $M no_token=ignore" \
+service ignore "auth [success=ok ignore=ignore default=bad] $M otp no_token=ignore" \
 	"auth required pam_permit.so"
 # pam_wrapper's pam_set_items.so puts $PAM_AUTHTOK into PAM_AUTHTOK, as an
 # earlier module of a real stack would (applications cannot set it)
 SET_ITEMS=$(find /usr/lib -path '*pam_wrapper/pam_set_items.so' | head -n1)
-service first "auth required $SET_ITEMS" "auth required $M use_first_pass"
-service try "auth required $SET_ITEMS" "auth required $M try_first_pass"
+service first "auth required $SET_ITEMS" "auth required $M otp use_first_pass"
+service try "auth required $SET_ITEMS" "auth required $M otp try_first_pass"
 service badarg "auth required $M otp nonsense=1"
 login() { "$HARNESS" "$@" >"$OUT" 2>"$ERR"; }
 # auth_is WANT DESC SERVICE USER [ANSWER...]: the PAM result text matches WANT
