@@ -6,6 +6,7 @@
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/slapd.sh"
+. "$top_srcdir/tests/lib/mtls.sh"
 
 DAEMON=$top_builddir/certtokend
 ENROLL=$top_builddir/certtoken-enroll
@@ -252,27 +253,11 @@ check "...while the index keeps its certificate" test -f "$T/store/certs/$serial
 grep_ok "...and the service logged it" "makes room" "$T/daemon.log"
 
 # --- the ephemeral certificate at an mTLS target that trusts only the group CA ------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" \
-	-subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" -days 1 -out "$T/srv.pem" 2>/dev/null
-# mtls NAME CERT KEY [s_server options...]: run one TLS exchange; output in $T/NAME.{srv,cli}
-mtls() {
-	local name=$1 cert=$2 key=$3 port; shift 3
-	port=$(slapd_free_port)
-	openssl s_server -accept "127.0.0.1:$port" -cert "$T/srv.pem" -key "$T/srv.key" \
-		-Verify 1 -verify_return_error -CAfile "$T/ca.pem" -www "$@" >"$T/$name.srv" 2>&1 &
-	local spid=$!
-	for _ in $(seq 50); do ss -ltn "sport = :$port" | grep -q LISTEN && break; sleep 0.05; done
-	printf 'GET / HTTP/1.0\r\n\r\n' | timeout 10 openssl s_client -connect "127.0.0.1:$port" \
-		-cert "$cert" -key "$key" -CAfile "$T/srv.pem" -verify_return_error -ign_eof \
-		>"$T/$name.cli" 2>&1
-	kill "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
-}
-mtls good "$DIR/cert.pem" "$DIR/key.pem"
+mtls good "$DIR/cert.pem" "$DIR/key.pem" "$T/ca.pem"
 grep_ok "the mTLS target accepts the enrolled certificate" "HTTP/1.0 200 ok" "$T/good.cli"
 grep_ok "...and sees its subject" "depth=0 CN ?= ?$U" "$T/good.srv"
 TEAMDIR=$T/home/.config/certtoken/team
-mtls other "$TEAMDIR/cert.pem" "$TEAMDIR/key.pem"
+mtls other "$TEAMDIR/cert.pem" "$TEAMDIR/key.pem" "$T/ca.pem"
 grep_not "...and refuses a certificate of another access group" "HTTP/1.0 200 ok" "$T/other.cli"
 
 # --- the issued-certificate index, revocation and the CRL --------------------------------
@@ -302,7 +287,7 @@ check "...and its nextUpdate is 2 hours after lastUpdate" test \
 run_status 2 "openssl verify -crl_check now refuses the certificate" \
 	openssl verify -crl_check -CAfile "$T/ca.pem" -CRLfile "$T/crl1.pem" "$DIR/cert.pem"
 grep_ok "...as revoked" "certificate revoked" "$ERR"
-mtls revoked "$DIR/cert.pem" "$DIR/key.pem" -crl_check -CRL "$T/crl1.pem"
+mtls revoked "$DIR/cert.pem" "$DIR/key.pem" "$T/ca.pem" -crl_check -CRL "$T/crl1.pem"
 grep_not "an mTLS target checking the CRL refuses the revoked certificate" "HTTP/1.0 200 ok" "$T/revoked.cli"
 grep_ok "...saying why" "certificate revoked" "$T/revoked.srv"
 run_status 0 "another group's CRL" ADM crl team

@@ -8,6 +8,7 @@
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/slapd.sh"
+. "$top_srcdir/tests/lib/mtls.sh"
 
 ENROLL=$top_builddir/certtoken-enroll
 MODULE=$top_builddir/.libs/pam_certtoken.so
@@ -263,6 +264,10 @@ refused "a signature by another key over alice's certificate is refused" --respo
 # --- validity and skew (certificates made by openssl ca) --------------------------------------
 craft expired alice default "$(at -3600)" "$(at -120)" good
 refused "a certificate that expired 120 s ago is refused with skew=60" --respond "bash $T/respond.sh $T/craft/expired.key $T/craft/expired.pem" "$T/pam.d" skew alice "$(code alice)"
+ADM ca export default >"$T/ca.pem"
+mtls expired "$T/craft/expired.pem" "$T/craft/expired.key" "$T/ca.pem"
+grep_not "an mTLS target trusting the group CA refuses the expired certificate" "HTTP/1.0 200 ok" "$T/expired.cli"
+grep_ok "...as expired" "certificate has expired" "$T/expired.srv"
 craft recent alice default "$(at -3600)" "$(at -20)" good
 login "$OK" "a certificate that expired 20 s ago passes with skew=60" --respond "bash $T/respond.sh $T/craft/recent.key $T/craft/recent.pem" "$T/pam.d" skew alice "$(code alice)"
 refused "and is refused with skew=0" --respond "bash $T/respond.sh $T/craft/recent.key $T/craft/recent.pem" "$T/pam.d" noskew alice "$(code alice)"
@@ -272,6 +277,8 @@ craft soon alice default "$(at 20)" "$(at 3600)" good
 login "$OK" "a certificate valid from 20 s ahead passes with skew=60" --respond "bash $T/respond.sh $T/craft/soon.key $T/craft/soon.pem" "$T/pam.d" skew alice "$(code alice)"
 refused "and is refused with skew=0" --respond "bash $T/respond.sh $T/craft/soon.key $T/craft/soon.pem" "$T/pam.d" noskew alice "$(code alice)"
 craft good alice default "$(at -60)" "$(at 3600)" good
+mtls craftgood "$T/craft/good.pem" "$T/craft/good.key" "$T/ca.pem"
+grep_ok "...and accepts one that is valid (the check above can fail)" "HTTP/1.0 200 ok" "$T/craftgood.cli"
 login "$OK" "an openssl ca certificate with the right usages passes" --respond "bash $T/respond.sh $T/craft/good.key $T/craft/good.pem" "$T/pam.d" noskew alice "$(code alice)"
 
 # --- usages, group ----------------------------------------------------------------------------
