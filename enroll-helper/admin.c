@@ -1,6 +1,7 @@
 /* certtoken-admin: the root administrator's tool. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,7 +33,10 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  check-config                      validate the configuration, report every problem\n"
 	    "  ca init GROUP [--key-type TYPE]   create the access group's CA\n"
-	    "  ca export GROUP                   print the CA certificate (PEM trust anchor)\n"
+	    "  ca export GROUP                   print the trusted CA certificates (PEM bundle)\n"
+	    "  ca rotate GROUP [--overlap-hours N] [--key-type TYPE]\n"
+	    "                                    replace the CA; the old one stays trusted N hours "
+	    "(24)\n"
 	    "  render --user USER --target TARGET\n"
 	    "                                    print the expanded subject and SANs\n"
 	    "  issue --user USER --target TARGET (--pubkey FILE | --csr FILE)\n"
@@ -183,17 +187,151 @@ static int
 cmd_ca_export(struct admin *ad, int argc, char **argv)
 {
 	const struct ct_group *g;
-	struct ct_ca *ca = NULL;
-	int rc;
+	STACK_OF(X509) *anchors = NULL;
+	int i, rc;
 
 	if (argc != 2)
 		return admin_usage_error("ca export takes one GROUP");
 	if ((rc = admin_load_config(ad)) != CT_OK || (g = find_group(ad, argv[1])) == NULL)
 		return admin_fail(ad, rc ? rc : CT_ENOENT);
-	if ((rc = ct_ca_load(ad->cfg->store_path, g, &ca, &ad->err)) != CT_OK)
+	/* the bundle: the current CA, then the previous one during an overlap */
+	if ((rc = ct_ca_trust(ad->cfg->store_path, g, time(NULL), &anchors, &ad->err)) != CT_OK)
 		return admin_fail(ad, rc);
-	PEM_write_X509(stdout, ct_ca_cert(ca));
-	ct_ca_free(ca);
+	for (i = 0; i < sk_X509_num(anchors); i++)
+		PEM_write_X509(stdout, sk_X509_value(anchors, i));
+	sk_X509_pop_free(anchors, X509_free);
+	return 0;
+}
+
+/* --overlap-hours: a whole number of hours, 0 to a year. */
+static int
+parse_overlap_hours(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > CT_OVERLAP_MAX / 3600)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* T as ISO 8601 UTC into BUF. */
+static const char *
+iso_time(time_t t, char buf[32])
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 32, "@%lld", (long long)t);
+	return buf;
+}
+
+/* X's serial and SHA-256 fingerprint, as "serial S, SHA-256 fingerprint F",
+ * into BUF. */
+static const char *
+cert_id(X509 *x, char *buf, size_t size)
+{
+	char serial[CT_CERT_SERIAL_MAX] = "?", fp[3 * EVP_MAX_MD_SIZE + 1] = "";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	(void)ct_cert_serial_hex(x, serial);
+	if (X509_digest(x, EVP_sha256(), md, &n) == 1 && n > 0) {
+		for (i = 0; i < n; i++)
+			snprintf(fp + 3 * i, sizeof(fp) - 3 * i, "%02X:", md[i]);
+		fp[3 * n - 1] = '\0';
+	}
+	snprintf(buf, size, "serial %s, SHA-256 fingerprint %s", serial, fp);
+	return buf;
+}
+
+/* Tell the administrator what rotation R of group G at NOW did, and what to do. */
+static void
+print_rotation(const struct ct_group *g, const struct ct_rotation *r, time_t now)
+{
+	char id[256], when[32];
+
+	printf(
+	    "rotated the CA of access group '%s' (%s)\n", g->name, ct_key_type_name(g->key_type));
+	printf("new CA:      %s\n", cert_id(r->cert, id, sizeof(id)));
+	if (r->until > now)
+		printf("previous CA: %s\n             trusted until %s (%lld hour%s)\n",
+		    cert_id(r->previous, id, sizeof(id)), iso_time(r->until, when),
+		    (long long)(r->until - now) / 3600, r->until - now == 3600 ? "" : "s");
+	else
+		printf("previous CA: %s\n             no longer trusted\n",
+		    cert_id(r->previous, id, sizeof(id)));
+	if (r->dropped != NULL)
+		printf("dropped CA:  %s\n             (rotated out before, trusted until %s) no "
+		       "longer trusted\n",
+		    cert_id(r->dropped, id, sizeof(id)), iso_time(r->dropped_until, when));
+	printf("install the output of '" PROG " ca export %s' on the group's targets %s\n", g->name,
+	    r->until > now ? "before the overlap ends"
+	                   : "now: they refuse certificates of the previous CA");
+}
+
+/* Log rotation R of group G at NOW to syslog. */
+static void
+audit_rotation(const struct ct_group *g, const struct ct_rotation *r, time_t now)
+{
+	char serial[CT_CERT_SERIAL_MAX] = "?", prev[CT_CERT_SERIAL_MAX] = "?";
+	char dropped[CT_CERT_SERIAL_MAX] = "", when[32], trust[64] = "no longer trusted";
+
+	(void)ct_cert_serial_hex(r->cert, serial);
+	(void)ct_cert_serial_hex(r->previous, prev);
+	if (r->dropped != NULL)
+		(void)ct_cert_serial_hex(r->dropped, dropped);
+	if (r->until > now)
+		snprintf(trust, sizeof(trust), "trusted until %s", iso_time(r->until, when));
+	syslog(LOG_AUTHPRIV | LOG_NOTICE,
+	    "rotated the CA of access group %s (%s): new CA serial %s, previous CA serial %s "
+	    "%s%s%s, by uid %u",
+	    g->name, ct_key_type_name(g->key_type), serial, prev, trust,
+	    r->dropped != NULL ? ", dropped the CA before it, serial " : "", dropped,
+	    (unsigned)getuid());
+}
+
+static int
+cmd_ca_rotate(struct admin *ad, int argc, char **argv)
+{
+	static const struct option opts[] = {{"key-type", required_argument, NULL, 'k'},
+	    {"overlap-hours", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+	struct ct_rotation r = {0};
+	const struct ct_group *g;
+	struct ct_group copy;
+	const char *kt = NULL;
+	long hours = 24;
+	time_t now = time(NULL);
+	int c, rc, t = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'k')
+			kt = optarg;
+		else if (c != 'o' || parse_overlap_hours(optarg, &hours) != 0)
+			return admin_usage_error(
+			    "ca rotate GROUP [--overlap-hours 0..%ld] [--key-type TYPE]",
+			    CT_OVERLAP_MAX / 3600);
+	}
+	if (optind + 1 != argc)
+		return admin_usage_error("ca rotate takes one GROUP");
+	if (kt != NULL && (t = ct_key_type_parse(kt)) < 0)
+		return admin_usage_error("unknown key type '%s'", kt);
+	if ((rc = admin_load_config(ad)) != CT_OK || (g = find_group(ad, argv[optind])) == NULL)
+		return admin_fail(ad, rc ? rc : CT_ENOENT);
+	copy = *g;
+	if (kt != NULL)
+		copy.key_type = (enum ct_key_type)t;
+	if ((rc = ct_ca_rotate(ad->cfg->store_path, &copy, now, hours * 3600, &r, &ad->err)) !=
+	    CT_OK)
+		return admin_fail(ad, rc);
+	audit_rotation(&copy, &r, now);
+	print_rotation(&copy, &r, now);
+	ct_rotation_clear(&r);
 	return 0;
 }
 
@@ -204,7 +342,9 @@ cmd_ca(struct admin *ad, int argc, char **argv)
 		return cmd_ca_init(ad, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "export") == 0)
 		return cmd_ca_export(ad, argc - 1, argv + 1);
-	return admin_usage_error("ca needs init or export");
+	if (argc >= 2 && strcmp(argv[1], "rotate") == 0)
+		return cmd_ca_rotate(ad, argc - 1, argv + 1);
+	return admin_usage_error("ca needs init, export or rotate");
 }
 
 struct issue_args {

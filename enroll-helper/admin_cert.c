@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "admin.h"
 #include "certindex.h"
@@ -205,24 +206,106 @@ admin_cmd_cert(struct admin *ad, int argc, char **argv)
 	return admin_usage_error("cert needs list or revoke");
 }
 
+/* The revoked certificates one CRL lists. */
+struct crl_entries {
+	const char **serials;
+	int64_t *when;
+	int *reasons;
+	size_t n;
+};
+
+static int
+crl_entries_alloc(struct crl_entries *e, size_t n)
+{
+	e->serials = calloc(n + 1, sizeof(*e->serials));
+	e->when = calloc(n + 1, sizeof(*e->when));
+	e->reasons = calloc(n + 1, sizeof(*e->reasons));
+	e->n = 0;
+	return e->serials != NULL && e->when != NULL && e->reasons != NULL ? 0 : -1;
+}
+
+static void
+crl_entries_add(struct crl_entries *e, const struct ct_revocation *r)
+{
+	e->serials[e->n] = r->serial;
+	e->when[e->n] = r->when;
+	e->reasons[e->n] = r->reason;
+	e->n++;
+}
+
+static void
+crl_entries_free(struct crl_entries *e)
+{
+	free(e->serials);
+	free(e->when);
+	free(e->reasons);
+}
+
+/* Which of the N CAS issued certificate SERIAL, by the index: the position of
+ * the CA whose key identifier is the certificate's authority key identifier,
+ * or -1 when the index cannot tell (no entry, unreadable, no AKI, another
+ * CA). */
+static int
+issuer_of(const char *store, const char *serial, struct ct_ca *const *cas, size_t n)
+{
+	const ASN1_OCTET_STRING *aki, *ski;
+	struct ct_cert_entry e;
+	int found = -1;
+	size_t i;
+
+	if (ct_certindex_get(store, serial, &e, NULL) != CT_OK)
+		return -1;
+	aki = X509_get0_authority_key_id(e.cert);
+	for (i = 0; aki != NULL && found < 0 && i < n; i++)
+		if ((ski = X509_get0_subject_key_id(ct_ca_cert(cas[i]))) != NULL &&
+		    ASN1_OCTET_STRING_cmp(aki, ski) == 0)
+			found = (int)i;
+	ct_cert_entry_clear(&e);
+	return found;
+}
+
+/* Sort the N revocations in LIST of group G into the CRLs of the N_CAS CAS:
+ * a certificate goes into the CRL of the CA that issued it, and into every
+ * CRL when that cannot be told (a serial listed by a CA that did not issue
+ * it harms nobody; a revoked certificate missing from its CA's CRL would). */
+static int
+crl_split(struct admin *ad, const struct ct_group *g, const struct ct_revocation *list, size_t n,
+    struct ct_ca *const *cas, size_t n_cas, struct crl_entries *out)
+{
+	size_t i, c;
+	int who;
+
+	for (c = 0; c < n_cas; c++)
+		if (crl_entries_alloc(&out[c], n) != 0)
+			return ct_err_set(&ad->err, CT_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		if (strcmp(list[i].group, g->name) != 0)
+			continue;
+		who = n_cas > 1 ? issuer_of(ad->cfg->store_path, list[i].serial, cas, n_cas) : -1;
+		for (c = 0; c < n_cas; c++)
+			if (who < 0 || (size_t)who == c)
+				crl_entries_add(&out[c], &list[i]);
+	}
+	return CT_OK;
+}
+
 int
 admin_cmd_crl(struct admin *ad, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"hours", required_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
+	struct crl_entries e[2] = {{0}};
 	struct ct_revocation *list = NULL;
 	const struct ct_group *g;
-	struct ct_ca *ca = NULL;
-	const char **serials = NULL;
-	int64_t *when = NULL;
-	int *reasons = NULL;
-	char *pem = NULL, *end;
+	struct ct_ca *cas[2] = {NULL, NULL};
+	char *pem[2] = {NULL, NULL}, *end;
+	time_t now = time(NULL);
 	long hours = 24;
-	size_t n = 0, i, k = 0;
-	int c, rc;
+	size_t n = 0, c, n_cas;
+	int opt, rc;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'H' || (hours = strtol(optarg, &end, 10)) < 1 || hours > 8760 ||
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != 'H' || (hours = strtol(optarg, &end, 10)) < 1 || hours > 8760 ||
 		    *end != '\0')
 			return admin_usage_error("crl GROUP [--hours 1..8760]");
 	}
@@ -235,33 +318,25 @@ admin_cmd_crl(struct admin *ad, int argc, char **argv)
 		    argv[optind], ad->cfg->path);
 		return admin_fail(ad, CT_EINVAL);
 	}
-	if ((rc = ct_ca_load(ad->cfg->store_path, g, &ca, &ad->err)) != CT_OK ||
+	/* during a rotation's overlap both CAs are trusted: a CRL from each */
+	if ((rc = ct_ca_load_trusted(ad->cfg->store_path, g, now, &cas[0], &cas[1], &ad->err)) !=
+	        CT_OK ||
 	    (rc = ct_revoked_read(ad->cfg->store_path, &list, &n, &ad->err)) != CT_OK)
 		goto out;
-	serials = calloc(n + 1, sizeof(*serials));
-	when = calloc(n + 1, sizeof(*when));
-	reasons = calloc(n + 1, sizeof(*reasons));
-	if (serials == NULL || when == NULL || reasons == NULL) {
-		rc = ct_err_set(&ad->err, CT_ENOMEM, "out of memory");
+	n_cas = cas[1] != NULL ? 2 : 1;
+	if ((rc = crl_split(ad, g, list, n, cas, n_cas, e)) != CT_OK)
 		goto out;
-	}
-	for (i = 0; i < n; i++)
-		if (strcmp(list[i].group, g->name) == 0) {
-			serials[k] = list[i].serial;
-			when[k] = list[i].when;
-			reasons[k] = list[i].reason;
-			k++;
-		}
-	if ((rc = ct_crl_make(
-	         ca, serials, when, reasons, k, time(NULL), hours * 3600, &pem, &ad->err)) != CT_OK)
-		goto out;
-	fputs(pem, stdout);
+	for (c = 0; c < n_cas && rc == CT_OK; c++)
+		rc = ct_crl_make(cas[c], e[c].serials, e[c].when, e[c].reasons, e[c].n, now,
+		    hours * 3600, &pem[c], &ad->err);
+	for (c = 0; c < n_cas && rc == CT_OK; c++)
+		fputs(pem[c], stdout);
 out:
-	free(pem);
-	free(serials);
-	free(when);
-	free(reasons);
+	for (c = 0; c < 2; c++) {
+		free(pem[c]);
+		crl_entries_free(&e[c]);
+		ct_ca_free(cas[c]);
+	}
 	free(list);
-	ct_ca_free(ca);
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);
 }

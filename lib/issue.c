@@ -1,10 +1,13 @@
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,31 +183,31 @@ buf_mem_clear_free(BUF_MEM *b)
 	BUF_MEM_free(b);
 }
 
-/* Directory of GROUP in STORE, creating STORE and STORE/groups when CREATE. */
-static char *
-group_dir(const char *store, const char *group, int create, struct ct_err *err)
+/* Directory of GROUP in STORE into *OUT, creating STORE and STORE/groups
+ * when CREATE, else checking them. */
+static int
+group_dir(const char *store, const char *group, int create, char **out, struct ct_err *err)
 {
 	char *groups = NULL, *dir = NULL;
+	int rc;
 
-	if (!ct_name_valid(group)) {
-		ct_err_set(err, CT_EINVAL, "'%s' is not a valid access group name", group);
-		return NULL;
-	}
+	if (!ct_name_valid(group))
+		return ct_err_set(err, CT_EINVAL, "'%s' is not a valid access group name", group);
 	if ((groups = ct_path_join(store, "groups")) == NULL ||
 	    (dir = ct_path_join(groups, group)) == NULL) {
-		ct_err_set(err, CT_ENOMEM, "out of memory");
-		goto fail;
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
 	}
-	if (create ? ct_store_mkdir(store, err) != CT_OK || ct_store_mkdir(groups, err) != CT_OK
-	           : ct_store_check_dir(store, err) != CT_OK ||
-	            ct_store_check_dir(groups, err) != CT_OK)
-		goto fail;
-	free(groups);
-	return dir;
-fail:
+	if ((rc = create ? ct_store_mkdir(store, err) : ct_store_check_dir(store, err)) == CT_OK)
+		rc = create ? ct_store_mkdir(groups, err) : ct_store_check_dir(groups, err);
+	if (rc == CT_OK) {
+		*out = dir;
+		dir = NULL;
+	}
+out:
 	free(groups);
 	free(dir);
-	return NULL;
+	return rc;
 }
 
 /* Write ca.key and ca.pem into a fresh directory and rename it to DIR, so a
@@ -255,30 +258,45 @@ out:
 	return rc;
 }
 
+/* A new CA for G at NOW: its key and certificate, and both as PEM. */
+static int
+new_ca(const struct ct_group *g, time_t now, EVP_PKEY **key, X509 **cert, BUF_MEM **kpem,
+    BUF_MEM **cpem, struct ct_err *err)
+{
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+
+	if ((k = ct_key_generate(g->key_type)) == NULL || (x = make_ca_cert(g, k, now)) == NULL ||
+	    encode_ca(k, x, kpem, cpem) != 0) {
+		EVP_PKEY_free(k);
+		X509_free(x);
+		ct_err_set(err, CT_ECRYPTO, "cannot create the CA of access group '%s'", g->name);
+		ct_err_openssl(err);
+		return CT_ECRYPTO;
+	}
+	*key = k;
+	*cert = x;
+	return CT_OK;
+}
+
 int
 ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_err *err)
 {
 	BUF_MEM *kpem = NULL, *cpem = NULL;
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
-	char *dir;
+	char *dir = NULL;
 	int rc;
 
-	if ((dir = group_dir(store, g->name, 1, err)) == NULL)
-		return err != NULL && err->code ? err->code : CT_EIO;
+	if ((rc = group_dir(store, g->name, 1, &dir, err)) != CT_OK)
+		return rc;
 	if (access(dir, F_OK) == 0) {
 		rc = ct_err_set(
 		    err, CT_EEXIST, "access group '%s' already has a CA (%s)", g->name, dir);
 		goto out;
 	}
-	if ((key = ct_key_generate(g->key_type)) == NULL ||
-	    (cert = make_ca_cert(g, key, now)) == NULL || encode_ca(key, cert, &kpem, &cpem) != 0) {
-		rc = ct_err_set(
-		    err, CT_ECRYPTO, "cannot create the CA of access group '%s'", g->name);
-		ct_err_openssl(err);
-		goto out;
-	}
-	rc = publish_ca(dir, kpem, cpem, err);
+	if ((rc = new_ca(g, now, &key, &cert, &kpem, &cpem, err)) == CT_OK)
+		rc = publish_ca(dir, kpem, cpem, err);
 out:
 	buf_mem_clear_free(kpem);
 	BUF_MEM_free(cpem);
@@ -306,87 +324,574 @@ ct_pkey_digest(const EVP_PKEY *key)
 	return "SHA256";
 }
 
-/* Read and decode the CA files of DIR into CA. */
+/* ---- reading a group directory ---- */
+
+#define SNAP_TRIES 5 /* reads of a group directory that rotations keep replacing */
+#define UNTIL_FILE "previous.until"
+
+/* A group directory, opened once.  A published group directory is never
+ * changed in place (see issue.h), so the files read relative to FD belong
+ * together; snap_current tells whether a rotation has replaced it since. */
+struct snap {
+	char *dir; /* STORE/groups/GROUP, for messages and the re-check */
+	int fd;
+	struct stat st;
+};
+
 static int
-read_ca_files(const char *dir, struct ct_ca *ca, struct ct_err *err)
+no_ca(const char *group, struct ct_err *err)
 {
-	unsigned char *kdata = NULL, *cdata = NULL;
-	size_t klen = 0, clen = 0;
-	char *kf = ct_path_join(dir, "ca.key"), *cf = ct_path_join(dir, "ca.pem");
-	BIO *b = NULL;
+	ct_err_clear(err);
+	return ct_err_set(err, CT_ENOENT,
+	    "access group '%s' has no CA yet "
+	    "(run: certtoken-admin ca init %s)",
+	    group, group);
+}
+
+static void
+snap_close(struct snap *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->dir);
+	s->fd = -1;
+	s->dir = NULL;
+}
+
+/* Open GROUP's directory in STORE.  CT_ENOENT, saying to run ca init, when
+ * the group has no CA (or there is no store yet). */
+static int
+snap_open(const char *store, const char *group, struct snap *s, struct ct_err *err)
+{
 	int rc;
 
-	if (kf == NULL || cf == NULL) {
+	s->fd = -1;
+	s->dir = NULL;
+	if ((rc = group_dir(store, group, 0, &s->dir, err)) == CT_OK)
+		rc = ct_store_open_dir(s->dir, &s->fd, &s->st, err);
+	if (rc == CT_ENOENT)
+		rc = no_ca(group, err);
+	if (rc != CT_OK)
+		snap_close(s);
+	return rc;
+}
+
+/* Is S still the group's directory, not replaced by a rotation? */
+static int
+snap_current(const struct snap *s)
+{
+	struct stat st;
+
+	return lstat(s->dir, &st) == 0 && st.st_dev == s->st.st_dev && st.st_ino == s->st.st_ino;
+}
+
+/* File NAME of S, which must exist: a group directory is complete. */
+static int
+snap_read(
+    const struct snap *s, const char *name, unsigned char **data, size_t *len, struct ct_err *err)
+{
+	int rc = ct_file_readat(s->fd, s->dir, name, CT_FILE_MAX, data, len, err);
+
+	if (rc == CT_ENOENT) {
+		ct_err_clear(err);
+		rc = ct_err_set(err, CT_EIO, "%s/%s: missing", s->dir, name);
+	}
+	return rc;
+}
+
+/* The certificate in file NAME of S. */
+static int
+snap_cert(const struct snap *s, const char *name, X509 **out, struct ct_err *err)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+	BIO *b;
+	int rc;
+
+	if ((rc = snap_read(s, name, &data, &len, err)) != CT_OK)
+		return rc;
+	if ((b = BIO_new_mem_buf(data, (int)len)) == NULL ||
+	    (*out = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL)
+		rc = ct_err_set(err, CT_EIO, "%s/%s: not a PEM certificate", s->dir, name);
+	ERR_clear_error();
+	BIO_free(b);
+	free(data);
+	return rc;
+}
+
+/* The private key in file NAME of S. */
+static int
+snap_key(const struct snap *s, const char *name, EVP_PKEY **out, struct ct_err *err)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+	BIO *b;
+	int rc;
+
+	if ((rc = snap_read(s, name, &data, &len, err)) != CT_OK)
+		return rc;
+	if ((b = BIO_new_mem_buf(data, (int)len)) == NULL ||
+	    (*out = PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, NULL, NULL)) == NULL)
+		rc = ct_err_set(err, CT_EIO, "%s/%s: not a PEM private key", s->dir, name);
+	ERR_clear_error();
+	BIO_free(b);
+	OPENSSL_clear_free(data, len);
+	return rc;
+}
+
+/* The end of the previous CA's overlap (previous.until of S); 0 when the
+ * group has no previous CA. */
+static int
+snap_until(const struct snap *s, time_t *until, struct ct_err *err)
+{
+	unsigned char *data = NULL;
+	size_t len = 0, digits;
+	long long v = 0;
+	int rc;
+
+	rc = ct_file_readat(s->fd, s->dir, UNTIL_FILE, CT_FILE_MAX, &data, &len, err);
+	if (rc == CT_ENOENT) {
+		ct_err_clear(err);
+		*until = 0;
+		return CT_OK;
+	}
+	if (rc != CT_OK)
+		return rc;
+	/* 1 to 18 digits, then at most a newline: fits time_t, no sign, no space */
+	digits = strspn((const char *)data, "0123456789");
+	if (digits == 0 || digits > 18 ||
+	    (len != digits && !(len == digits + 1 && data[digits] == '\n')))
+		rc = ct_err_set(err, CT_EIO, "%s/%s: not a time in seconds since the epoch", s->dir,
+		    UNTIL_FILE);
+	else {
+		v = strtoll((const char *)data, NULL, 10);
+		*until = (time_t)v;
+	}
+	free(data);
+	return rc;
+}
+
+/* The CA in files KEY and CERT of S. */
+static int
+snap_ca(const struct snap *s, const char *group, const char *key, const char *cert,
+    struct ct_ca **out, struct ct_err *err)
+{
+	struct ct_ca *ca = calloc(1, sizeof(*ca));
+	int rc;
+
+	if (ca == NULL || (ca->group = strdup(group)) == NULL) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = ct_file_read(kf, CT_FILE_MAX, &kdata, &klen, err)) != CT_OK ||
-	    (rc = ct_file_read(cf, CT_FILE_MAX, &cdata, &clen, err)) != CT_OK)
+	if ((rc = snap_key(s, key, &ca->key, err)) != CT_OK ||
+	    (rc = snap_cert(s, cert, &ca->cert, err)) != CT_OK)
 		goto out;
-	if ((b = BIO_new_mem_buf(kdata, (int)klen)) == NULL ||
-	    (ca->key = PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, NULL, NULL)) == NULL) {
-		rc = ct_err_set(err, CT_EIO, "%s: not a PEM private key", kf);
-		goto out;
-	}
-	BIO_free(b);
-	if ((b = BIO_new_mem_buf(cdata, (int)clen)) == NULL ||
-	    (ca->cert = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL) {
-		rc = ct_err_set(err, CT_EIO, "%s: not a PEM certificate", cf);
+	if (X509_check_private_key(ca->cert, ca->key) != 1) {
+		ERR_clear_error();
+		rc = ct_err_set(err, CT_EIO, "%s/%s: does not match %s", s->dir, cert, key);
 		goto out;
 	}
-	if (X509_check_private_key(ca->cert, ca->key) != 1)
-		rc = ct_err_set(err, CT_EIO, "%s: does not match %s", cf, kf);
+	/* the key decides the digest: `ca init --key-type` may differ from the config */
+	ca->mdname = ct_pkey_digest(ca->key);
+	ca->not_before = asn1_time_to_time_t(X509_get0_notBefore(ca->cert));
+	ca->not_after = asn1_time_to_time_t(X509_get0_notAfter(ca->cert));
+	*out = ca;
+	ca = NULL;
 out:
-	ERR_clear_error();
-	BIO_free(b);
-	if (kdata != NULL)
-		OPENSSL_clear_free(kdata, klen);
-	free(cdata);
-	free(kf);
-	free(cf);
+	ct_ca_free(ca);
 	return rc;
+}
+
+/* Run READ on GROUP's directory in STORE, and again (after RESET has
+ * dropped what it gave) when a rotation replaced the directory while READ
+ * was reading it: the result always comes from one directory. */
+static int
+snap_run(const char *store, const char *group,
+    int (*read)(const struct snap *, void *, struct ct_err *), void (*reset)(void *), void *ctx,
+    struct ct_err *err)
+{
+	struct snap s;
+	int rc, tries;
+
+	for (tries = 0; tries < SNAP_TRIES; tries++) {
+		if ((rc = snap_open(store, group, &s, err)) != CT_OK)
+			return rc;
+		rc = read(&s, ctx, err);
+		if (snap_current(&s)) {
+			snap_close(&s);
+			return rc;
+		}
+		snap_close(&s);
+		reset(ctx);
+		ct_err_clear(err);
+	}
+	return ct_err_set(err, CT_EIO,
+	    "the CA of access group '%s' kept changing while it was read; try again", group);
+}
+
+/* What ct_ca_load and ct_ca_load_trusted read. */
+struct load_ctx {
+	const char *group;
+	time_t now;
+	int want_previous;
+	struct ct_ca *cur, *prev;
+};
+
+static int
+load_read(const struct snap *s, void *ctx, struct ct_err *err)
+{
+	struct load_ctx *l = ctx;
+	time_t until = 0;
+	int rc;
+
+	if ((rc = snap_ca(s, l->group, "ca.key", "ca.pem", &l->cur, err)) != CT_OK ||
+	    !l->want_previous || (rc = snap_until(s, &until, err)) != CT_OK || l->now >= until)
+		return rc;
+	return snap_ca(s, l->group, "previous.key", "previous.pem", &l->prev, err);
+}
+
+static void
+load_reset(void *ctx)
+{
+	struct load_ctx *l = ctx;
+
+	ct_ca_free(l->cur);
+	ct_ca_free(l->prev);
+	l->cur = l->prev = NULL;
 }
 
 int
 ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, struct ct_err *err)
 {
-	struct ct_ca *ca = calloc(1, sizeof(*ca));
-	const char *mdname;
-	char *dir = NULL;
+	struct load_ctx l = {g->name, 0, 0, NULL, NULL};
 	int rc;
 
-	if (ca == NULL || (ca->group = strdup(g->name)) == NULL) {
-		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
-		goto out;
+	if ((rc = snap_run(store, g->name, load_read, load_reset, &l, err)) != CT_OK) {
+		load_reset(&l);
+		return rc;
 	}
-	if ((dir = group_dir(store, g->name, 0, err)) == NULL) {
-		rc = err != NULL && err->code ? err->code : CT_EIO;
-		if (rc != CT_ENOENT)
-			goto out;
-		ct_err_clear(err); /* no store yet: say what to do instead */
+	*out = l.cur;
+	return CT_OK;
+}
+
+int
+ct_ca_load_trusted(const char *store, const struct ct_group *g, time_t now, struct ct_ca **cur,
+    struct ct_ca **prev, struct ct_err *err)
+{
+	struct load_ctx l = {g->name, now, 1, NULL, NULL};
+	int rc;
+
+	if ((rc = snap_run(store, g->name, load_read, load_reset, &l, err)) != CT_OK) {
+		load_reset(&l);
+		return rc;
 	}
-	if (dir == NULL || access(dir, F_OK) != 0) {
-		rc = ct_err_set(err, CT_ENOENT,
-		    "access group '%s' has no CA yet "
-		    "(run: certtoken-admin ca init %s)",
-		    g->name, g->name);
-		goto out;
+	*cur = l.cur;
+	*prev = l.prev;
+	return CT_OK;
+}
+
+/* What ct_ca_trust reads: certificates only, never a key. */
+struct trust_ctx {
+	time_t now;
+	STACK_OF(X509) *anchors;
+};
+
+/* Read certificate NAME of S onto ANCHORS. */
+static int
+push_cert(const struct snap *s, const char *name, STACK_OF(X509) *anchors, struct ct_err *err)
+{
+	X509 *x = NULL;
+	int rc;
+
+	if ((rc = snap_cert(s, name, &x, err)) != CT_OK)
+		return rc;
+	if (sk_X509_push(anchors, x) <= 0) {
+		X509_free(x);
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	}
-	if ((rc = ct_store_check_dir(dir, err)) != CT_OK ||
-	    (rc = read_ca_files(dir, ca, err)) != CT_OK)
-		goto out;
-	/* the key decides the digest: `ca init --key-type` may differ from the config */
-	mdname = ct_pkey_digest(ca->key);
-	ca->not_before = asn1_time_to_time_t(X509_get0_notBefore(ca->cert));
-	ca->not_after = asn1_time_to_time_t(X509_get0_notAfter(ca->cert));
-	ca->mdname = mdname;
-	*out = ca;
-	ca = NULL;
-	rc = CT_OK;
-out:
-	ct_ca_free(ca);
-	free(dir);
+	return CT_OK;
+}
+
+static int
+trust_read(const struct snap *s, void *ctx, struct ct_err *err)
+{
+	struct trust_ctx *t = ctx;
+	time_t until = 0;
+	int rc;
+
+	if ((t->anchors = sk_X509_new_null()) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if ((rc = push_cert(s, "ca.pem", t->anchors, err)) != CT_OK ||
+	    (rc = snap_until(s, &until, err)) != CT_OK || t->now >= until)
+		return rc;
+	return push_cert(s, "previous.pem", t->anchors, err);
+}
+
+static void
+trust_reset(void *ctx)
+{
+	struct trust_ctx *t = ctx;
+
+	sk_X509_pop_free(t->anchors, X509_free);
+	t->anchors = NULL;
+}
+
+int
+ct_ca_trust(const char *store, const struct ct_group *g, time_t now, STACK_OF(X509) **anchors,
+    struct ct_err *err)
+{
+	struct trust_ctx t = {now, NULL};
+	int rc;
+
+	if ((rc = snap_run(store, g->name, trust_read, trust_reset, &t, err)) != CT_OK) {
+		trust_reset(&t);
+		return rc;
+	}
+	*anchors = t.anchors;
+	return CT_OK;
+}
+
+/* ---- rotation ---- */
+
+/* STORE/groups/.GROUP SUFFIX for the group directory DIR (STORE/groups/GROUP):
+ * a name no group can have, since group names never start with a dot. */
+static char *
+group_aux_path(const char *dir, const char *suffix)
+{
+	const char *base = strrchr(dir, '/') + 1;
+	size_t len = strlen(dir) + strlen(suffix) + 2;
+	char *p = malloc(len);
+
+	if (p != NULL)
+		snprintf(p, len, "%.*s.%s%s", (int)(base - dir), dir, base, suffix);
+	return p;
+}
+
+/* Take the lock that serialises the rotations of the group in DIR (the file
+ * is never unlinked); gives its descriptor, closing it releases the lock. */
+static int
+lock_group(const char *dir, int *out, struct ct_err *err)
+{
+	char *path = group_aux_path(dir, ".lock");
+	int fd, rc = CT_OK;
+
+	if (path == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0)
+		rc = ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
+	while (fd >= 0 && flock(fd, LOCK_EX) != 0)
+		if (errno != EINTR) {
+			rc = ct_err_set(err, CT_EIO, "%s: cannot lock: %s", path, strerror(errno));
+			close(fd);
+			fd = -1;
+		}
+	if (rc == CT_OK)
+		*out = fd;
+	free(path);
 	return rc;
+}
+
+/* Remove PATH, a directory of plain files left by a rotation; nothing to do
+ * when it does not exist. */
+static int
+remove_flat_dir(const char *path, struct ct_err *err)
+{
+	struct dirent *de;
+	int fd, rc = CT_OK, removed;
+	DIR *d;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT || ((errno == ELOOP || errno == ENOTDIR) && unlink(path) == 0))
+			return CT_OK;
+		return ct_err_set(err, CT_EIO, "%s: cannot remove: %s", path, strerror(errno));
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return ct_err_set(err, CT_EIO, "%s: cannot remove: %s", path, strerror(errno));
+	}
+	do { /* again until empty: removing while reading may skip entries */
+		removed = 0;
+		rewinddir(d);
+		while (rc == CT_OK && (de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if (unlinkat(dirfd(d), de->d_name, 0) != 0)
+				rc = ct_err_set(err, CT_EIO, "%s/%s: cannot remove: %s", path,
+				    de->d_name, strerror(errno));
+			removed++;
+		}
+	} while (rc == CT_OK && removed > 0);
+	closedir(d);
+	if (rc == CT_OK && rmdir(path) != 0)
+		rc = ct_err_set(err, CT_EIO, "%s: cannot remove: %s", path, strerror(errno));
+	return rc;
+}
+
+/* The contents of a rotated group directory. */
+struct rotated {
+	BUF_MEM *key, *cert; /* the new CA, PEM */
+	unsigned char *prev_key, *prev_cert; /* the old ca.key and ca.pem, as they were */
+	size_t prev_key_len, prev_cert_len;
+	time_t until; /* 0: no previous CA */
+};
+
+static void
+rotated_clear(struct rotated *r)
+{
+	buf_mem_clear_free(r->key);
+	BUF_MEM_free(r->cert);
+	if (r->prev_key != NULL)
+		OPENSSL_clear_free(r->prev_key, r->prev_key_len);
+	free(r->prev_cert);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Write the files of R into the new directory TMP. */
+static int
+write_rotated(const char *tmp, const struct rotated *r, struct ct_err *err)
+{
+	char until[32];
+	struct {
+		const char *name;
+		const void *data;
+		size_t len;
+	} f[] = {{"ca.key", r->key->data, r->key->length},
+	    {"ca.pem", r->cert->data, r->cert->length},
+	    {"previous.key", r->prev_key, r->prev_key_len},
+	    {"previous.pem", r->prev_cert, r->prev_cert_len}, {UNTIL_FILE, until, 0}};
+	size_t i, n = r->until > 0 ? 5 : 2;
+	char *path;
+	int rc = CT_OK;
+
+	f[4].len = (size_t)snprintf(until, sizeof(until), "%lld\n", (long long)r->until);
+	if (mkdir(tmp, 0700) != 0)
+		return ct_err_set(
+		    err, CT_EIO, "%s: cannot create directory: %s", tmp, strerror(errno));
+	for (i = 0; rc == CT_OK && i < n; i++) {
+		if ((path = ct_path_join(tmp, f[i].name)) == NULL)
+			return ct_err_set(err, CT_ENOMEM, "out of memory");
+		rc = ct_file_write_atomic(path, f[i].data, f[i].len, 0600, 1, err);
+		free(path);
+	}
+	return rc;
+}
+
+/* Swap the complete directory TMP with the group directory DIR in one step,
+ * and make that durable. */
+static int
+exchange_dirs(const char *tmp, const char *dir, struct ct_err *err)
+{
+	char *groups = strdup(dir);
+	int fd, rc = CT_OK;
+
+	if (groups == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	*strrchr(groups, '/') = '\0';
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) != 0)
+		rc = ct_err_set(err, CT_EIO,
+		    "%s: cannot exchange it with %s (renameat2 RENAME_EXCHANGE; the file system "
+		    "must support it): %s",
+		    dir, tmp, strerror(errno));
+	else if ((fd = open(groups, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {
+		rc = ct_err_set(
+		    err, CT_EIO, "%s: cannot sync directory: %s", groups, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else
+		close(fd);
+	free(groups);
+	return rc;
+}
+
+/* Under the lock: read the current CA of S (it must be sound, as it becomes
+ * the previous one) and the previous CA it may still have, into OUT. */
+static int
+rotate_read(const struct snap *s, const struct ct_group *g, time_t now, struct rotated *r,
+    struct ct_rotation *out, struct ct_err *err)
+{
+	struct ct_ca *old = NULL;
+	time_t until = 0;
+	int rc;
+
+	if ((rc = snap_ca(s, g->name, "ca.key", "ca.pem", &old, err)) != CT_OK)
+		return rc;
+	out->previous = old->cert;
+	old->cert = NULL;
+	ct_ca_free(old);
+	if (r->until > 0 &&
+	    ((rc = snap_read(s, "ca.key", &r->prev_key, &r->prev_key_len, err)) != CT_OK ||
+	        (rc = snap_read(s, "ca.pem", &r->prev_cert, &r->prev_cert_len, err)) != CT_OK))
+		return rc;
+	/* an older previous CA still trusted is dropped: report it if it can be read */
+	if (snap_until(s, &until, NULL) == CT_OK && now < until &&
+	    snap_cert(s, "previous.pem", &out->dropped, NULL) == CT_OK)
+		out->dropped_until = until;
+	return CT_OK;
+}
+
+/* Build the rotated directory beside DIR and swap it in; then remove the
+ * replaced one (a failure there leaves it for the next rotation). */
+static int
+rotate_publish(const char *dir, const struct rotated *r, struct ct_err *err)
+{
+	char *tmp = group_aux_path(dir, ".rotate");
+	int rc;
+
+	if (tmp == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if ((rc = remove_flat_dir(tmp, err)) == CT_OK && (rc = write_rotated(tmp, r, err)) == CT_OK)
+		rc = exchange_dirs(tmp, dir, err);
+	/* the replaced directory after the exchange, else the unused new one */
+	(void)remove_flat_dir(tmp, NULL);
+	free(tmp);
+	return rc;
+}
+
+int
+ct_ca_rotate(const char *store, const struct ct_group *g, time_t now, long overlap,
+    struct ct_rotation *out, struct ct_err *err)
+{
+	struct ct_rotation res = {0};
+	struct rotated r = {0};
+	struct snap s = {.fd = -1};
+	EVP_PKEY *key = NULL;
+	int lock = -1, rc;
+
+	if (overlap < 0 || overlap > CT_OVERLAP_MAX)
+		return ct_err_set(err, CT_EINVAL,
+		    "an overlap of %ld seconds is not within 0 to %ld", overlap,
+		    (long)CT_OVERLAP_MAX);
+	r.until = overlap > 0 ? now + overlap : 0;
+	/* look before locking, so that a group without a CA gets no lock file */
+	if ((rc = snap_open(store, g->name, &s, err)) != CT_OK ||
+	    (rc = lock_group(s.dir, &lock, err)) != CT_OK)
+		goto out;
+	snap_close(&s); /* a rotation may have replaced it before we got the lock */
+	if ((rc = snap_open(store, g->name, &s, err)) != CT_OK ||
+	    (rc = rotate_read(&s, g, now, &r, &res, err)) != CT_OK ||
+	    (rc = new_ca(g, now, &key, &res.cert, &r.key, &r.cert, err)) != CT_OK ||
+	    (rc = rotate_publish(s.dir, &r, err)) != CT_OK)
+		goto out;
+	res.until = overlap > 0 ? r.until : now;
+	*out = res;
+	memset(&res, 0, sizeof(res));
+out:
+	ct_rotation_clear(&res);
+	rotated_clear(&r);
+	EVP_PKEY_free(key);
+	snap_close(&s);
+	if (lock >= 0)
+		close(lock);
+	return rc;
+}
+
+void
+ct_rotation_clear(struct ct_rotation *r)
+{
+	X509_free(r->cert);
+	X509_free(r->previous);
+	X509_free(r->dropped);
+	memset(r, 0, sizeof(*r));
 }
 
 void

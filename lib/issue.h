@@ -1,8 +1,27 @@
 /* Access-group CAs and leaf issuance.
  *
  * Store layout (all 0600 files in 0700 directories):
- *   STORE/groups/GROUP/ca.key   PKCS#8 PEM private key
- *   STORE/groups/GROUP/ca.pem   self-signed CA certificate */
+ *   STORE/groups/GROUP/ca.key          the current CA's private key (PKCS#8 PEM)
+ *   STORE/groups/GROUP/ca.pem          its self-signed certificate
+ *   STORE/groups/GROUP/previous.key    after a rotation with an overlap: the CA
+ *   STORE/groups/GROUP/previous.pem    it replaced, key and certificate
+ *   STORE/groups/GROUP/previous.until  when that CA stops being trusted: decimal
+ *                                      seconds since the epoch and a newline; it
+ *                                      is trusted while now < this
+ *   STORE/groups/.GROUP.lock           taken by rotations of GROUP (never unlinked)
+ *   STORE/groups/.GROUP.rotate         a rotation's work directory (removed when it
+ *                                      is done, or by the next rotation after a crash)
+ * Group names never start with a dot, so the last two are never a group.
+ *
+ * A group directory is never changed in place.  `ca init` builds a complete
+ * one under a temporary name and renames it into place; a rotation builds a
+ * complete new one in .GROUP.rotate, swaps it with the group directory in one
+ * step (renameat2 RENAME_EXCHANGE, so the file system must support it), and
+ * removes the replaced one.  A crash leaves the old CA or the new one, never
+ * a mix.  Readers open the group directory once, read its files relative to
+ * it and check afterwards that it is still the group's (else read again), so
+ * what they get always comes from one directory.  The previous CA's files
+ * stay after its overlap has ended (ignored) until the next rotation. */
 #ifndef CT_ISSUE_H
 #define CT_ISSUE_H
 
@@ -36,14 +55,50 @@ const char *ct_pkey_digest(const EVP_PKEY *key);
  * NOW minus one hour) and store them.  CT_EEXIST if the group has a CA. */
 int ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_err *err);
 
-/* Load GROUP's CA from the store.  CT_ENOENT when it was never initialised. */
+/* Load GROUP's current CA (key and certificate) from the store.  CT_ENOENT
+ * when it was never initialised; CT_EIO naming the file when a file is
+ * missing or corrupt, or the key does not match the certificate. */
 int ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, struct ct_err *err);
 
-void ct_ca_free(struct ct_ca *ca);
+/* Load GROUP's current CA into *CUR and, when NOW is within the overlap of
+ * the last rotation, the previous CA into *PREV (else *PREV = NULL).  Errors
+ * as ct_ca_load. */
+int ct_ca_load_trusted(const char *store, const struct ct_group *g, time_t now, struct ct_ca **cur,
+    struct ct_ca **prev, struct ct_err *err);
 
-/* TEMPORARY declaration until CA rotation lands. */
-int ct_ca_trust(const char *store, const struct ct_group *g, time_t now, STACK_OF(X509) * *anchors,
+/* The trust anchors of GROUP at NOW in a new stack (free with
+ * sk_X509_pop_free(..., X509_free)): the current CA certificate first, then
+ * the previous one while NOW is before the end of its overlap.  Reads
+ * certificates only, never a private key.  CT_ENOENT when the group has no
+ * CA; CT_EIO naming the file when one is missing or corrupt. */
+int ct_ca_trust(const char *store, const struct ct_group *g, time_t now, STACK_OF(X509) **anchors,
     struct ct_err *err);
+
+#define CT_OVERLAP_MAX (8760L * 3600) /* longest rotation overlap: a year, in seconds */
+
+/* What a rotation did (free with ct_rotation_clear). */
+struct ct_rotation {
+	X509 *cert; /* the new CA certificate */
+	X509 *previous; /* the CA it replaced */
+	time_t until; /* PREVIOUS is trusted until then (NOW: not at all) */
+	X509 *dropped; /* an older previous CA that was still trusted and no longer
+	                  is, or NULL */
+	time_t dropped_until; /* when DROPPED would have stopped being trusted */
+};
+
+/* Rotate GROUP's CA at NOW: a new key of G's key type and a new certificate
+ * (same subject, ca_days validity) become the current CA, and the current one
+ * becomes the previous CA, trusted for OVERLAP more seconds (0 to
+ * CT_OVERLAP_MAX; 0 keeps no previous CA and discards its key).  Any older
+ * previous CA is dropped.  Rotations of a group are serialised by a lock, and
+ * the change is atomic (see above).  CT_ENOENT when the group has no CA;
+ * CT_EINVAL for an overlap out of range. */
+int ct_ca_rotate(const char *store, const struct ct_group *g, time_t now, long overlap,
+    struct ct_rotation *out, struct ct_err *err);
+
+void ct_rotation_clear(struct ct_rotation *r);
+
+void ct_ca_free(struct ct_ca *ca);
 
 /* The CA certificate (owned by CA). */
 X509 *ct_ca_cert(const struct ct_ca *ca);

@@ -720,21 +720,3 @@ out:
 	response_clear(&r);
 	return rc;
 }
-
-/* TEMPORARY: the current CA only, until CA rotation lands (ct_ca_trust). */
-int
-ct_ca_trust(const char *store, const struct ct_group *g, time_t now, STACK_OF(X509) * *anchors,
-    struct ct_err *err)
-{
-	struct ct_ca *ca = NULL;
-	int rc;
-
-	(void)now;
-	if ((rc = ct_ca_load(store, g, &ca, err)) != CT_OK)
-		return rc;
-	*anchors = sk_X509_new_null();
-	X509_up_ref(ct_ca_cert(ca));
-	sk_X509_push(*anchors, ct_ca_cert(ca));
-	ct_ca_free(ca);
-	return CT_OK;
-}

@@ -55,6 +55,30 @@ ct_store_check_dir(const char *path, struct ct_err *err)
 }
 
 int
+ct_store_open_dir(const char *path, int *fd_out, struct stat *st, struct ct_err *err)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return ct_err_set(err, CT_ENOENT, "%s: no such directory", path);
+		if (errno == ELOOP || errno == ENOTDIR)
+			return ct_err_set(err, CT_EPERM, "%s: not a directory", path);
+		return ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, st) != 0)
+		rc = ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
+	else
+		rc = check_owner_mode(path, st, err);
+	if (rc != CT_OK) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return CT_OK;
+}
+
+int
 ct_store_mkdir(const char *path, struct ct_err *err)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
@@ -63,22 +87,27 @@ ct_store_mkdir(const char *path, struct ct_err *err)
 	return ct_store_check_dir(path, err);
 }
 
-int
-ct_file_read(const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err)
+/* The error for a failed open of PATH (errno set). */
+static int
+open_error(const char *path, struct ct_err *err)
+{
+	if (errno == ENOENT)
+		return ct_err_set(err, CT_ENOENT, "%s: no such file", path);
+	return ct_err_set(err, errno == ELOOP ? CT_EPERM : CT_EIO, "%s: %s", path,
+	    errno == ELOOP ? "is a symbolic link" : strerror(errno));
+}
+
+/* Read the open file FD (named PATH in messages) as ct_file_read does, and
+ * close it. */
+static int
+read_fd(int fd, const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err)
 {
 	unsigned char *buf = NULL;
 	struct stat st;
 	size_t got = 0;
 	ssize_t n;
-	int fd, rc;
+	int rc;
 
-	/* O_NONBLOCK: a FIFO planted here must not hang the caller (S_ISREG below) */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)) < 0) {
-		if (errno == ENOENT)
-			return ct_err_set(err, CT_ENOENT, "%s: no such file", path);
-		return ct_err_set(err, errno == ELOOP ? CT_EPERM : CT_EIO, "%s: %s", path,
-		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
-	}
 	if (fstat(fd, &st) != 0) {
 		rc = ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
 		goto out;
@@ -122,6 +151,38 @@ out:
 	if (buf != NULL)
 		OPENSSL_clear_free(buf, (size_t)st.st_size + 1);
 	close(fd);
+	return rc;
+}
+
+/* O_NONBLOCK: a FIFO planted here must not hang the caller (S_ISREG in read_fd) */
+#define READ_FLAGS (O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+
+int
+ct_file_read(const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err)
+{
+	int fd;
+
+	if ((fd = open(path, READ_FLAGS)) < 0)
+		return open_error(path, err);
+	return read_fd(fd, path, max, out, len, err);
+}
+
+int
+ct_file_readat(int dirfd, const char *dir, const char *name, size_t max, unsigned char **out,
+    size_t *len, struct ct_err *err)
+{
+	char *path = ct_path_join(dir, name);
+	int fd, rc;
+
+	if (path == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if (strchr(name, '/') != NULL)
+		rc = ct_err_set(err, CT_EINVAL, "%s: not a file name", path);
+	else if ((fd = openat(dirfd, name, READ_FLAGS)) < 0)
+		rc = open_error(path, err);
+	else
+		rc = read_fd(fd, path, max, out, len, err);
+	free(path);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #define CT_STORE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "ct.h"
@@ -20,6 +21,11 @@
  * by group or others.  CT_ENOENT if missing, CT_EPERM if unsafe. */
 int ct_store_check_dir(const char *path, struct ct_err *err);
 
+/* Open directory PATH (O_NOFOLLOW) and check the descriptor as
+ * ct_store_check_dir checks the path; gives the descriptor (close-on-exec)
+ * in *FD and its fstat in *ST. */
+int ct_store_open_dir(const char *path, int *fd, struct stat *st, struct ct_err *err);
+
 /* Create directory PATH with mode 0700 if it does not exist (the parent must
  * exist), then check it as ct_store_check_dir does. */
 int ct_store_mkdir(const char *path, struct ct_err *err);
@@ -29,6 +35,11 @@ int ct_store_mkdir(const char *path, struct ct_err *err);
  * NUL-terminated buffer.  CT_ENOENT if it does not exist. */
 int ct_file_read(
     const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err);
+
+/* ct_file_read for NAME (a plain file name) in the open directory DIRFD,
+ * called DIR in messages. */
+int ct_file_readat(int dirfd, const char *dir, const char *name, size_t max, unsigned char **out,
+    size_t *len, struct ct_err *err);
 
 /* Replace PATH atomically with LEN bytes of DATA, mode MODE (0600 for
  * anything secret).  EXCL=1 fails with CT_EEXIST when PATH exists. */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # certtoken-admin end to end on the passwd attribute source: configuration
-# checks, CA init/export, render, issue; certificates checked by OpenSSL and
-# by GnuTLS certtool.
+# checks, CA init/export/rotate, render, issue, the CRL during a rotation;
+# certificates checked by OpenSSL and by GnuTLS certtool.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/common.sh"
 
@@ -46,7 +46,8 @@ run_status 64 "an unknown command is a usage error" "$ADMIN" -c "$T/min.conf" fr
 cat >"$T/ct.conf" <<CONF
 store: { path = "$T/store"; };
 access_groups = ( { name = "default"; key_type = "ec-p256"; ca_days = 30; },
-                  { name = "ops"; key_type = "ed25519"; } );
+                  { name = "ops"; key_type = "ed25519"; },
+                  { name = "rot"; key_type = "ec-p256"; } );
 templates = ( { name = "client"; key_usage = [ "DigitalSignature" ];
                 extended_key_usage = [ "ClientAuth" ]; },
               { name = "all"; key_usage = [ "DigitalSignature", "ContentCommitment",
@@ -63,6 +64,7 @@ targets = (
     san = "IP=192.168.100.33/IP=2001:db8::1/DNS=private.privx.io/URI=https:\\\\/\\\\/example.org\\\\/u\\\\/%unix_account%/UPN=%principal%@example.org/SID=S-1-5-21-3623811015-3361044348-30300820-1013/othername:1.3.6.1.5.5.7.8.7;IA5String=_sip._tcp.example.com/othername:1.2.3.4;UTF8String=ä/othername:1.2.3.5;OctetString=cafe";
     lifetime = 600; backdate = 30; },
   { name = "ops"; access_group = "ops"; subject = "CN=%unix_account%"; },
+  { name = "rot"; access_group = "rot"; subject = "CN=%unix_account%"; },
   { name = "first"; access_group = "default"; subject = "GN=%first_name%"; } );
 CONF
 ADM() { "$ADMIN" -c "$T/ct.conf" "$@"; }
@@ -177,6 +179,121 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$T/rsa1k.pem"
 openssl pkey -in "$T/rsa1k.pem" -pubout -out "$T/rsa1k.pub"
 run_status 65 "a 1024-bit RSA key is refused" ADM issue --user "$user" --target api --pubkey "$T/rsa1k.pub"
 grep_ok "the refusal names the key size" "1024 bits" "$ERR"
+
+# --- rotating an access group's CA ------------------------------------------------
+G=$T/store/groups
+cert_serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+n_pem() { grep -c "BEGIN $1" "$2"; }
+# split_pem FILE PREFIX: one file PREFIX1, PREFIX2... per PEM block of FILE
+split_pem() { awk -v p="$2" '/-----BEGIN/ { n++ } { print > (p n) }' "$1"; }
+run_status 65 "ca rotate before ca init gives 65" ADM ca rotate rot
+grep_ok "...saying to run ca init" "run: certtoken-admin ca init rot" "$ERR"
+check "...and leaves nothing in the store" test ! -e "$G/.rot.lock"
+ADM ca init rot >/dev/null
+ADM ca export rot >"$T/rot-ca1.pem"
+ADM issue --user "$user" --target rot --pubkey "$T/pub.pem" >"$T/rot-old.pem"
+for bad in -1 abc "" 8761 1e3 +5 " 5" 99999999999999999999; do
+	run_status 64 "ca rotate --overlap-hours '$bad' is a usage error" ADM ca rotate rot --overlap-hours "$bad"
+done
+grep_ok "...saying what is allowed" "overlap-hours 0\.\.8760" "$ERR"
+run_status 64 "ca rotate --key-type dsa is a usage error" ADM ca rotate rot --key-type dsa
+run_status 64 "ca rotate without a group is a usage error" ADM ca rotate
+run_status 65 "ca rotate of an undefined group gives 65" ADM ca rotate nosuch
+check "...and none of them changed the CA" cmp -s "$T/rot-ca1.pem" "$G/rot/ca.pem"
+
+run_status 0 "ca rotate" ADM ca rotate rot
+cp "$OUT" "$T/rotate1.out"
+fp=$(openssl x509 -in "$G/rot/ca.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+grep_ok "...prints the new CA's serial and SHA-256 fingerprint" \
+	"^new CA: +serial $(cert_serial "$G/rot/ca.pem"), SHA-256 fingerprint $fp$" "$T/rotate1.out"
+grep_ok "...names the previous CA" "^previous CA: serial $(cert_serial "$T/rot-ca1.pem")," "$T/rotate1.out"
+grep_ok "...and says until when it is trusted (24 hours by default)" \
+	"trusted until [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z \(24 hours\)" "$T/rotate1.out"
+until=$(cat "$G/rot/previous.until")
+check "previous.until is now + 24 h" test $((until - $(date +%s))) -ge 86390 -a $((until - $(date +%s))) -le 86400
+check "the previous CA is kept as it was" cmp -s "$T/rot-ca1.pem" "$G/rot/previous.pem"
+check "the CA files are 0600 in a 0700 directory" test \
+	"$(stat -c %a "$G/rot" "$G/rot/"* | sort -u | tr '\n' ' ')" = "600 700 "
+check "no work directory is left behind" test ! -e "$G/.rot.rotate"
+ADM ca export rot >"$T/rot-bundle.pem"
+check "ca export prints both CAs during the overlap" test "$(n_pem CERTIFICATE "$T/rot-bundle.pem")" = 2
+split_pem "$T/rot-bundle.pem" "$T/rot-bundle-"
+check "...the new one first, then the previous one" \
+	sh -c "cmp -s '$T/rot-bundle-1' '$G/rot/ca.pem' && cmp -s '$T/rot-bundle-2' '$T/rot-ca1.pem'"
+check "...with the same subject" test "$(openssl x509 -in "$T/rot-bundle-1" -noout -subject)" = \
+	"$(openssl x509 -in "$T/rot-bundle-2" -noout -subject)"
+ski() { openssl x509 -in "$1" -noout -ext subjectKeyIdentifier | tail -n1 | tr -d ' '; }
+aki() { openssl x509 -in "$1" -noout -ext authorityKeyIdentifier | tail -n1 | tr -d ' ' | sed 's/^keyid://'; }
+check "...and different key identifiers" test "$(ski "$T/rot-bundle-1")" != "$(ski "$T/rot-bundle-2")"
+ADM issue --user "$user" --target rot --pubkey "$T/pub.pem" >"$T/rot-new.pem"
+check "a certificate issued after the rotation names the new CA's key" \
+	test "$(aki "$T/rot-new.pem")" = "$(ski "$T/rot-bundle-1")"
+run_status 0 "a certificate issued before the rotation verifies against the exported bundle" \
+	openssl verify -CAfile "$T/rot-bundle.pem" "$T/rot-old.pem"
+run_status 0 "...and one issued after it" openssl verify -CAfile "$T/rot-bundle.pem" "$T/rot-new.pem"
+run_status 0 "certtool verifies both against the bundle" sh -c \
+	"certtool --verify --load-ca-certificate '$T/rot-bundle.pem' --infile '$T/rot-old.pem' &&
+	 certtool --verify --load-ca-certificate '$T/rot-bundle.pem' --infile '$T/rot-new.pem'"
+run_status 2 "the new certificate does not verify against the old CA alone" \
+	openssl verify -CAfile "$T/rot-ca1.pem" "$T/rot-new.pem"
+
+# the CRL during the overlap: one per trusted CA, each signed by its own CA
+old=$(cert_serial "$T/rot-old.pem")
+ADM crl rot >"$T/rot-crl0.pem"
+run_status 0 "during the overlap, before any revocation, both certificates pass -crl_check" sh -c \
+	"openssl verify -crl_check -CAfile '$T/rot-bundle.pem' -CRLfile '$T/rot-crl0.pem' '$T/rot-old.pem' &&
+	 openssl verify -crl_check -CAfile '$T/rot-bundle.pem' -CRLfile '$T/rot-crl0.pem' '$T/rot-new.pem'"
+ADM cert revoke "$old" --reason superseded >/dev/null
+run_status 0 "crl during the overlap" ADM crl rot
+cp "$OUT" "$T/rot-crl.pem"
+check "...prints a CRL for each trusted CA" test "$(n_pem 'X509 CRL' "$T/rot-crl.pem")" = 2
+split_pem "$T/rot-crl.pem" "$T/rot-crl-"
+run_status 0 "...the first signed by the new CA" openssl crl -in "$T/rot-crl-1" -CAfile "$T/rot-bundle-1" -noout
+run_status 0 "...the second by the previous CA" openssl crl -in "$T/rot-crl-2" -CAfile "$T/rot-bundle-2" -noout
+check "the revoked certificate is listed by its own CA's CRL" \
+	sh -c "openssl crl -in '$T/rot-crl-2' -noout -text | grep -q 'Serial Number: $old'"
+check "...and not by the other's" \
+	sh -c "! openssl crl -in '$T/rot-crl-1' -noout -text | grep -q 'Serial Number: $old'"
+run_status 2 "openssl verify -crl_check refuses the revoked certificate of the previous CA" \
+	openssl verify -crl_check -CAfile "$T/rot-bundle.pem" -CRLfile "$T/rot-crl.pem" "$T/rot-old.pem"
+grep_ok "...as revoked" "certificate revoked" "$ERR"
+run_status 0 "...and accepts the new CA's certificate" \
+	openssl verify -crl_check -CAfile "$T/rot-bundle.pem" -CRLfile "$T/rot-crl.pem" "$T/rot-new.pem"
+
+# after the overlap: only the current CA (previous.until moved into the past)
+cp -p "$G/rot/previous.until" "$T/until.good"
+echo $(($(date +%s) - 1)) >"$G/rot/previous.until"
+ADM ca export rot >"$T/rot-after.pem"
+check "after the overlap ca export prints only the current CA" cmp -s "$T/rot-after.pem" "$G/rot/ca.pem"
+run_status 2 "...so the previous CA's certificate no longer verifies" \
+	openssl verify -CAfile "$T/rot-after.pem" "$T/rot-old.pem"
+ADM crl rot >"$T/rot-crl-after.pem"
+check "...and crl prints one CRL" test "$(n_pem 'X509 CRL' "$T/rot-crl-after.pem")" = 1
+echo soon >"$G/rot/previous.until"
+run_status 74 "a corrupt previous.until gives 74" ADM ca export rot
+grep_ok "...naming the file" "groups/rot/previous.until: not a time" "$ERR"
+cp -p "$T/until.good" "$G/rot/previous.until"
+
+# no overlap: the previous CA is distrusted at once and its key discarded
+run_status 0 "ca rotate --overlap-hours 0" ADM ca rotate rot --overlap-hours 0
+grep_ok "...says the previous CA is no longer trusted" "no longer trusted" "$OUT"
+grep_ok "...and that it dropped the CA before it, still in its overlap" \
+	"^dropped CA: +serial $(cert_serial "$T/rot-ca1.pem")," "$OUT"
+check "...and keeps no previous CA" test ! -e "$G/rot/previous.key" -a ! -e "$G/rot/previous.pem"
+ADM ca export rot >"$T/rot-bundle0.pem"
+check "ca export prints only the new CA" test "$(n_pem CERTIFICATE "$T/rot-bundle0.pem")" = 1
+run_status 2 "a certificate of the previous CA no longer verifies against the exported bundle" \
+	openssl verify -CAfile "$T/rot-bundle0.pem" "$T/rot-new.pem"
+run_status 2 "...nor one of the CA before it" openssl verify -CAfile "$T/rot-bundle0.pem" "$T/rot-old.pem"
+run_status 0 "ca rotate --key-type ed25519 --overlap-hours 1 (options before the group)" \
+	ADM ca rotate --key-type ed25519 --overlap-hours 1 rot
+grep_ok "...names the key type" "access group 'rot' \(ed25519\)" "$OUT"
+grep_ok "...and the overlap" "\(1 hour\)" "$OUT"
+ADM issue --user "$user" --target rot --pubkey "$T/pub.pem" >"$T/rot-ed.pem"
+ADM ca export rot >"$T/rot-bundle-ed.pem"
+run_status 0 "a certificate of the Ed25519 CA verifies against the bundle" \
+	openssl verify -CAfile "$T/rot-bundle-ed.pem" "$T/rot-ed.pem"
+check "the new CA is Ed25519" sh -c "openssl x509 -in '$G/rot/ca.pem' -noout -text | grep -q ED25519"
 
 # --- bad input ---------------------------------------------------------------
 openssl req -in "$T/rsa.csr" -outform DER -out "$T/rsa.der"

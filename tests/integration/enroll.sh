@@ -319,6 +319,22 @@ grep_ok "...naming it" "$adm.pem: malformed index entry" "$ERR"
 cp "$T/entry.good" "$T/store/certs/$adm.pem"
 run_status 0 "with the files restored, cert list works again" ADM cert list
 
+# --- a CA rotation while certtokend runs ------------------------------------------------
+# certtokend has the team CA loaded (from the enrollment above); it must notice the new one
+cp "$TEAMDIR/cert.pem" "$T/team-old.pem"
+ADM ca export team >"$T/team-ca1.pem"
+run_status 0 "ca rotate of an access group while certtokend runs" ADM ca rotate team
+ADM ca export team >"$T/team-bundle.pem"
+next_code
+run_status 0 "an enrollment after the rotation" enroll_otp "$code" enroll --target team
+ski() { openssl x509 -in "$1" -noout -ext subjectKeyIdentifier | tail -n1 | tr -d ' '; }
+aki() { openssl x509 -in "$1" -noout -ext authorityKeyIdentifier | tail -n1 | tr -d ' ' | sed 's/^keyid://'; }
+check "...is signed by the new CA" test "$(aki "$TEAMDIR/cert.pem")" = "$(ski "$T/store/groups/team/ca.pem")"
+run_status 0 "...and verifies against the exported bundle" openssl verify -CAfile "$T/team-bundle.pem" "$TEAMDIR/cert.pem"
+run_status 0 "...as does the certificate from before the rotation" openssl verify -CAfile "$T/team-bundle.pem" "$T/team-old.pem"
+run_status 2 "...while the new one does not verify against the old CA alone" \
+	openssl verify -CAfile "$T/team-ca1.pem" "$TEAMDIR/cert.pem"
+
 # --- limits: clients at once, and the deadline ------------------------------------------
 HOLDS=""
 for i in 1 2; do

@@ -1,12 +1,16 @@
-/* In-process issuance: the leaf profile, validity capping, key checks. */
+/* In-process issuance: the leaf profile, validity capping, key checks; the
+ * trust anchors of an access group and CA rotation. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -266,6 +270,311 @@ test_key_checks(void **state)
 	EVP_PKEY_free(small);
 }
 
+/* ---- trust anchors and rotation ---- */
+
+/* Replace file NAME (under STORE/groups) with TEXT (mode 0600). */
+static void
+put(struct fixture *f, const char *name, const char *text)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/groups/%s", f->dir, name);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static int
+exists(struct fixture *f, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/groups/%s", f->dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* ct_ca_trust at NOW: the number of anchors, or the error code. */
+static int
+n_trusted(struct fixture *f, time_t now, STACK_OF(X509) **out, struct ct_err *err)
+{
+	STACK_OF(X509) *sk = NULL;
+	int rc;
+
+	ct_err_clear(err);
+	if ((rc = ct_ca_trust(f->dir, &f->cfg->groups[0], now, &sk, err)) != CT_OK) {
+		assert_null(sk);
+		return rc;
+	}
+	rc = sk_X509_num(sk);
+	if (out != NULL)
+		*out = sk;
+	else
+		sk_X509_pop_free(sk, X509_free);
+	return rc;
+}
+
+/* Does LEAF chain to one of ANCHORS at time AT (as a relying party checks)? */
+static int
+verifies(STACK_OF(X509) *anchors, X509 *leaf, time_t at)
+{
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int i, ok;
+
+	for (i = 0; i < sk_X509_num(anchors); i++)
+		assert_int_equal(X509_STORE_add_cert(st, sk_X509_value(anchors, i)), 1);
+	assert_int_equal(X509_STORE_CTX_init(ctx, st, leaf, NULL), 1);
+	X509_STORE_CTX_set_time(ctx, 0, at);
+	ok = X509_verify_cert(ctx) == 1;
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	return ok;
+}
+
+static void
+test_trust_without_ca(void **state)
+{
+	struct fixture *f = make_fixture("ec-p256", 600);
+	struct ct_rotation r = {0};
+	struct ct_err err = {0};
+	char cmd[96];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -r %s/groups/g", f->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(n_trusted(f, time(NULL), NULL, &err), CT_ENOENT);
+	assert_non_null(strstr(err.msg, "certtoken-admin ca init g"));
+	ct_err_clear(&err);
+	assert_int_equal(
+	    ct_ca_rotate(f->dir, &f->cfg->groups[0], time(NULL), 3600, &r, &err), CT_ENOENT);
+	assert_non_null(strstr(err.msg, "ca init g"));
+	assert_null(r.cert);
+	assert_false(exists(f, ".g.lock")); /* nothing left behind for a group without a CA */
+	/* no store at all: the same advice */
+	snprintf(cmd, sizeof(cmd), "rm -r %s/groups", f->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(n_trusted(f, time(NULL), NULL, &err), CT_ENOENT);
+	assert_non_null(strstr(err.msg, "ca init g"));
+	free_fixture(f);
+}
+
+static void
+test_trust_overlap(void **state)
+{
+	struct fixture *f = make_fixture("ec-p256", 600);
+	const struct ct_group *g = &f->cfg->groups[0];
+	X509 *old = ct_ca_cert(f->ca), *leaf = NULL;
+	struct ct_ca *cur = NULL, *prev = NULL;
+	STACK_OF(X509) *sk = NULL;
+	struct ct_rotation r = {0};
+	struct ct_err err = {0};
+	time_t now = time(NULL);
+
+	(void)state;
+	assert_int_equal(n_trusted(f, now, &sk, &err), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(sk, 0), old), 0);
+	sk_X509_pop_free(sk, X509_free);
+	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, now, &leaf, &err), CT_OK);
+
+	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, &r, &err), CT_OK);
+	assert_int_equal(X509_cmp(r.previous, old), 0);
+	assert_int_equal(r.until, now + 3600);
+	assert_null(r.dropped);
+	assert_false(exists(f, ".g.rotate"));
+	/* during the overlap: the new CA first, then the old one */
+	assert_int_equal(n_trusted(f, now, &sk, &err), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(sk, 0), r.cert), 0);
+	assert_int_equal(X509_cmp(sk_X509_value(sk, 1), old), 0);
+	/* same subject, another key: chains are told apart by SKI/AKI */
+	assert_int_equal(
+	    X509_NAME_cmp(X509_get_subject_name(r.cert), X509_get_subject_name(old)), 0);
+	assert_int_not_equal(
+	    ASN1_OCTET_STRING_cmp(X509_get0_subject_key_id(r.cert), X509_get0_subject_key_id(old)),
+	    0);
+	assert_true(verifies(sk, leaf, now));
+	sk_X509_pop_free(sk, X509_free);
+	assert_int_equal(n_trusted(f, now + 3599, NULL, &err), 2);
+	/* after it: only the new CA, and the old leaf no longer chains */
+	assert_int_equal(n_trusted(f, now + 3600, &sk, &err), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(sk, 0), r.cert), 0);
+	assert_false(verifies(sk, leaf, now));
+	sk_X509_pop_free(sk, X509_free);
+
+	/* the signing side sees the same */
+	assert_int_equal(ct_ca_load_trusted(f->dir, g, now, &cur, &prev, &err), CT_OK);
+	assert_int_equal(X509_cmp(ct_ca_cert(cur), r.cert), 0);
+	assert_non_null(prev);
+	assert_int_equal(X509_cmp(ct_ca_cert(prev), old), 0);
+	ct_ca_free(cur);
+	ct_ca_free(prev);
+	assert_int_equal(ct_ca_load_trusted(f->dir, g, now + 3600, &cur, &prev, &err), CT_OK);
+	assert_null(prev);
+	ct_ca_free(cur);
+	assert_int_equal(ct_ca_load(f->dir, g, &cur, &err), CT_OK);
+	assert_int_equal(X509_cmp(ct_ca_cert(cur), r.cert), 0);
+	ct_ca_free(cur);
+	X509_free(leaf);
+	ct_rotation_clear(&r);
+	free_fixture(f);
+}
+
+static void
+test_rotate_without_overlap(void **state)
+{
+	struct fixture *f = make_fixture("ec-p256", 600);
+	STACK_OF(X509) *sk = NULL;
+	struct ct_rotation r = {0}, r2 = {0};
+	struct ct_err err = {0};
+	time_t now = time(NULL);
+
+	(void)state;
+	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 0, &r, &err), CT_OK);
+	assert_int_equal(r.until, now);
+	assert_int_equal(n_trusted(f, now, &sk, &err), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(sk, 0), r.cert), 0);
+	sk_X509_pop_free(sk, X509_free);
+	/* the old key is gone with the old directory */
+	assert_false(exists(f, "g/previous.key"));
+	assert_false(exists(f, "g/previous.pem"));
+	assert_false(exists(f, "g/previous.until"));
+	/* two rotations within an overlap: the older previous CA is dropped */
+	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 7200, &r2, &err), CT_OK);
+	ct_rotation_clear(&r);
+	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now + 60, 600, &r, &err), CT_OK);
+	assert_non_null(r.dropped);
+	assert_int_equal(X509_cmp(r.dropped, r2.previous), 0);
+	assert_int_equal(r.dropped_until, now + 7200);
+	assert_int_equal(X509_cmp(r.previous, r2.cert), 0);
+	assert_int_equal(n_trusted(f, now + 60, NULL, &err), 2);
+	assert_int_equal(n_trusted(f, now + 660, NULL, &err), 1);
+	ct_rotation_clear(&r);
+	ct_rotation_clear(&r2);
+	free_fixture(f);
+}
+
+static void
+test_trust_corrupt_files(void **state)
+{
+	static const char *bad_until[] = {
+	    "", "soon\n", "-5\n", "12 \n", "1\n\n", "99999999999999999999\n"};
+	struct fixture *f = make_fixture("ec-p256", 600);
+	struct ct_rotation r = {0};
+	struct ct_err err = {0};
+	struct ct_ca *ca = NULL;
+	time_t now = time(NULL);
+	char path[128];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 3600, &r, &err), CT_OK);
+	/* no private key is read: broken keys do not matter to the anchors */
+	put(f, "g/ca.key", "not a key\n");
+	put(f, "g/previous.key", "not a key\n");
+	assert_int_equal(n_trusted(f, now, NULL, &err), 2);
+	ct_err_clear(&err);
+	assert_int_equal(ct_ca_load(f->dir, &f->cfg->groups[0], &ca, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "groups/g/ca.key: not a PEM private key"));
+	assert_null(ca);
+	put(f, "g/previous.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+	assert_int_equal(n_trusted(f, now, NULL, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "groups/g/previous.pem: not a PEM certificate"));
+	/* after the overlap previous.pem is not even read */
+	assert_int_equal(n_trusted(f, now + 3600, NULL, &err), 1);
+	unlink(strcat(strcpy(path, f->dir), "/groups/g/previous.pem"));
+	assert_int_equal(n_trusted(f, now, NULL, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "previous.pem: missing"));
+	for (i = 0; i < sizeof(bad_until) / sizeof(bad_until[0]); i++) {
+		put(f, "g/previous.until", bad_until[i]);
+		assert_int_equal(n_trusted(f, now, NULL, &err), CT_EIO);
+		assert_non_null(strstr(err.msg, "groups/g/previous.until: not a time"));
+	}
+	put(f, "g/ca.pem", "junk");
+	assert_int_equal(n_trusted(f, now, NULL, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "groups/g/ca.pem: not a PEM certificate"));
+	/* the store checks of every loader apply */
+	snprintf(path, sizeof(path), "%s/groups/g/ca.pem", f->dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(n_trusted(f, now, NULL, &err), CT_EPERM);
+	snprintf(path, sizeof(path), "%s/groups/g", f->dir);
+	assert_int_equal(chmod(path, 0770), 0);
+	assert_int_equal(n_trusted(f, now, NULL, &err), CT_EPERM);
+	assert_non_null(strstr(err.msg, "writable by group or others"));
+	ct_rotation_clear(&r);
+	free_fixture(f);
+}
+
+static void
+test_rotate_arguments_and_leftovers(void **state)
+{
+	struct fixture *f = make_fixture("ec-p256", 600);
+	const struct ct_group *g = &f->cfg->groups[0];
+	struct ct_rotation r = {0};
+	struct ct_err err = {0};
+	char path[128];
+
+	(void)state;
+	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), -1, &r, &err), CT_EINVAL);
+	ct_err_clear(&err);
+	assert_int_equal(
+	    ct_ca_rotate(f->dir, g, time(NULL), CT_OVERLAP_MAX + 1, &r, &err), CT_EINVAL);
+	assert_null(r.cert);
+	/* a crash left a half-built work directory: the next rotation clears it */
+	snprintf(path, sizeof(path), "%s/groups/.g.rotate", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	put(f, ".g.rotate/ca.key", "half");
+	ct_err_clear(&err);
+	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), CT_OVERLAP_MAX, &r, &err), CT_OK);
+	assert_false(exists(f, ".g.rotate"));
+	assert_true(exists(f, ".g.lock"));
+	assert_int_equal(n_trusted(f, time(NULL) + CT_OVERLAP_MAX - 1, NULL, &err), 2);
+	ct_rotation_clear(&r);
+	free_fixture(f);
+}
+
+/* Readers while another process rotates: every read comes from one
+ * directory, never a mix of two rotations (which would show as the same
+ * certificate twice, a key that does not match its certificate, or a file
+ * that vanished as the replaced directory was removed).  Without the check
+ * that the directory is still the group's, 300 rotations hit the last case
+ * about one run in three. */
+static void
+test_trust_during_rotations(void **state)
+{
+	struct fixture *f = make_fixture("ec-p256", 600);
+	const struct ct_group *g = &f->cfg->groups[0];
+	STACK_OF(X509) *sk = NULL;
+	struct ct_err err = {0};
+	struct ct_ca *ca = NULL;
+	struct ct_rotation r;
+	int i, status, reads = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), 3600, &r, &err), CT_OK);
+	ct_rotation_clear(&r);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		for (i = 0; i < 150; i++)
+			if (ct_ca_rotate(f->dir, g, time(NULL), 3600, &r, NULL) != CT_OK)
+				_exit(1);
+			else
+				ct_rotation_clear(&r);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		assert_int_equal(n_trusted(f, time(NULL), &sk, &err), 2);
+		assert_int_not_equal(X509_cmp(sk_X509_value(sk, 0), sk_X509_value(sk, 1)), 0);
+		sk_X509_pop_free(sk, X509_free);
+		assert_int_equal(ct_ca_load(f->dir, g, &ca, &err), CT_OK);
+		ct_ca_free(ca);
+		reads++;
+	}
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(reads > 0);
+	free_fixture(f);
+}
+
 int
 main(void)
 {
@@ -276,6 +585,12 @@ main(void)
 	    cmocka_unit_test(test_missing_attribute),
 	    cmocka_unit_test(test_malformed_spki),
 	    cmocka_unit_test(test_key_checks),
+	    cmocka_unit_test(test_trust_without_ca),
+	    cmocka_unit_test(test_trust_overlap),
+	    cmocka_unit_test(test_rotate_without_overlap),
+	    cmocka_unit_test(test_trust_corrupt_files),
+	    cmocka_unit_test(test_rotate_arguments_and_leftovers),
+	    cmocka_unit_test(test_trust_during_rotations),
 	};
 
 	return cmocka_run_group_tests_name("issue", tests, NULL, NULL);
