@@ -48,7 +48,7 @@ attributes: { source = "ldap";
           filter = "(uid=%u)"; timeout = 2;
           map: { company = "o"; department = "ou"; }; }; };
 otp: { hotp_lookahead = 5; max_fail = 100; };
-access_groups = ( { name = "default"; }, { name = "other"; } );
+access_groups = ( { name = "default"; }, { name = "other"; }, { name = "rot"; } );
 templates = ( { name = "client"; key_usage = ["DigitalSignature"]; extended_key_usage = ["ClientAuth"]; },
               { name = "server"; key_usage = ["DigitalSignature"]; extended_key_usage = ["ServerAuth"]; } );
 targets = (
@@ -57,10 +57,11 @@ targets = (
     lifetime = 600; backdate = 30; },
   { name = "plain"; access_group = "default"; template = "client"; subject = "CN=%unix_account%"; },
   { name = "server"; access_group = "default"; template = "server"; subject = "CN=%unix_account%"; },
-  { name = "other"; access_group = "other"; template = "client"; subject = "CN=%unix_account%"; } );
+  { name = "other"; access_group = "other"; template = "client"; subject = "CN=%unix_account%"; },
+  { name = "rot"; access_group = "rot"; template = "client"; subject = "CN=%unix_account%"; } );
 CONF
 ADM() { "$ADMIN" -c "$T/ct.conf" "$@"; }
-ADM ca init default >/dev/null && ADM ca init other >/dev/null || {
+ADM ca init default >/dev/null && ADM ca init other >/dev/null && ADM ca init rot >/dev/null || {
 	echo "Bail out! ca init failed"
 	exit 1
 }
@@ -90,6 +91,7 @@ service skew "auth required $M target=plain skew=60"
 service badskew "auth required $M skew=abc"
 service badmap "auth required $M map=email"
 service badtarget "auth required $M target=nosuch"
+service rot "auth required $M target=rot"
 service other "auth required pam_deny.so"
 
 # --- credentials -------------------------------------------------------------------------
@@ -307,6 +309,23 @@ refused "a serial this host never issued is refused" --respond "sh $T/short.sh" 
 serial=$(openssl x509 -in "$T/cred/alice/certtoken/default/cert.pem" -noout -serial | cut -d= -f2)
 run_status 0 "revoke alice's certificate" ADM cert revoke "$serial" --reason keyCompromise
 refused "a revoked certificate is refused" --respond "$(respond_cmd alice)" "$T/pam.d" login alice "$(code alice)"
+
+# --- CA rotation: both CAs during the overlap, only the new one after --------------------
+check "issue alice's certificate from the first CA of group rot" cred rot1 alice rot
+login "$OK" "before the rotation it logs in" --respond "$(respond_cmd rot1)" "$T/pam.d" rot alice "$(code alice)"
+run_status 0 "ca rotate rot --overlap-hours 1" ADM ca rotate rot --overlap-hours 1
+check "issue alice's certificate from the new CA" cred rot2 alice rot
+check "the two certificates have different issuing keys" test \
+	"$(openssl x509 -in "$T/cred/rot1/certtoken/rot/cert.pem" -noout -ext authorityKeyIdentifier)" != \
+	"$(openssl x509 -in "$T/cred/rot2/certtoken/rot/cert.pem" -noout -ext authorityKeyIdentifier)"
+login "$OK" "during the overlap the old CA's certificate logs in" --respond "$(respond_cmd rot1)" "$T/pam.d" rot alice "$(code alice)"
+login "$OK" "during the overlap the new CA's certificate logs in" --respond "$(respond_cmd rot2)" "$T/pam.d" rot alice "$(code alice)"
+# the overlap ends: move its end into the past (what an hour of waiting would do)
+echo $(($(date +%s) - 1)) >"$T/store/groups/rot/previous.until"
+refused "after the overlap the old CA's certificate is refused" --respond "$(respond_cmd rot1)" "$T/pam.d" rot alice "$(code alice)"
+login "$OK" "after the overlap the new CA's certificate still logs in" --respond "$(respond_cmd rot2)" "$T/pam.d" rot alice "$(code alice)"
+run_status 0 "ca rotate rot --overlap-hours 0" ADM ca rotate rot --overlap-hours 0
+refused "a rotation without overlap refuses the replaced CA's certificates at once" --respond "$(respond_cmd rot2)" "$T/pam.d" rot alice "$(code alice)"
 
 # --- bad arguments fail closed -----------------------------------------------------------------
 login "Error in service module" "skew=abc fails" "$T/pam.d" badskew alice "$(code alice)"
