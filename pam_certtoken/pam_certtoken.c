@@ -371,11 +371,24 @@ make_challenge(pam_handle_t *pamh, const struct ct_target *t, const char *user,
 }
 
 /* Send a one-time challenge, read the response and decide it. */
-static int
-cert_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg, const char *user)
+/* The target of the certificate step, or NULL (logged) when it is not
+ * configured. */
+static const struct ct_target *
+cert_target(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg, const char *user)
 {
 	const struct ct_target *t =
 	    a->target ? ct_config_target(cfg, a->target) : ct_config_default_target(cfg);
+
+	if (t == NULL)
+		decision(pamh, LOG_ERR, user, "certificate step: %s%s is not configured",
+		    a->target ? "target " : "a target", a->target ? a->target : "");
+	return t;
+}
+
+static int
+cert_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
+    const struct ct_target *t, const char *user)
+{
 	struct ct_login_policy pol = {cfg, t, a->skew, a->map};
 	struct ct_login_result res;
 	struct ct_challenge c;
@@ -384,19 +397,14 @@ cert_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
 	int rc, prc;
 
 	memset(&res, 0, sizeof(res));
-	if (t == NULL) {
-		decision(pamh, LOG_ERR, user, "certificate step: %s%s is not configured",
-		    a->target ? "target " : "a target", a->target ? a->target : "");
-		return PAM_SERVICE_ERR;
-	}
 	if ((rc = make_challenge(pamh, t, user, &c, &err)) != CT_OK) {
 		decision(pamh, LOG_ERR, user, "certificate step: %s", err.msg);
 		return PAM_SERVICE_ERR;
 	}
 	ct_challenge_format(&c, text);
+	/* plain words only in the text around the challenge: users paste it */
 	prc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &resp,
-	    "Certificate challenge (answer with: certtoken-enroll respond CHALLENGE)\n%s\n"
-	    "Response: ",
+	    "Certificate challenge, answer it with certtoken-enroll respond:\n%s\nResponse: ",
 	    text);
 	if (prc != PAM_SUCCESS || resp == NULL) {
 		free(resp);
@@ -452,17 +460,24 @@ call_end(struct call *c)
 PAM_EXTERN int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
+	const struct ct_target *t = NULL;
 	struct call c;
 	int rc;
 
 	(void)flags;
 	if ((rc = call_begin(pamh, argc, argv, &c)) != PAM_SUCCESS)
 		goto out;
+	/* a target that is not there fails before any code is spent */
+	if (c.a.cert && (t = cert_target(pamh, &c.a, c.cfg, c.user)) == NULL) {
+		rc = PAM_SERVICE_ERR;
+		goto out;
+	}
 	if (c.a.otp) {
 		(void)otp_passed(pamh, NULL);
 		if ((rc = otp_step(pamh, &c.a, c.cfg, c.db, c.user)) != PAM_SUCCESS)
 			goto out; /* no challenge is sent without a passed OTP */
-		if ((rc = otp_passed(pamh, c.user)) != PAM_SUCCESS)
+		/* only an OTP-only line leaves the mark, for a cert line after it */
+		if (!c.a.cert && (rc = otp_passed(pamh, c.user)) != PAM_SUCCESS)
 			goto out;
 	}
 	if (c.a.cert) {
@@ -472,7 +487,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			rc = PAM_AUTH_ERR;
 			goto out;
 		}
-		rc = cert_step(pamh, &c.a, c.cfg, c.user);
+		rc = cert_step(pamh, &c.a, c.cfg, t, c.user);
 	}
 out:
 	call_end(&c);

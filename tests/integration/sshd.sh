@@ -2,8 +2,10 @@
 # End to end through OpenSSH: the real sshd (tests/lib/sshd.sh) runs
 # pam_certtoken.so from a PAM stack in a temporary directory (pam_wrapper),
 # the real ssh client logs in over keyboard-interactive, driven by expect
-# (tests/lib/ssh_login.exp), as a real throwaway Unix user, with TOTP codes
-# computed independently by oathtool.
+# (tests/lib/ssh_login.exp), as a real throwaway Unix user, with HOTP codes
+# computed independently by oathtool: first the OTP step alone, then OTP and
+# the certificate challenge, answered by certtoken-enroll respond running as
+# the user with the certificate it enrolled through a real certtokend.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/sshd.sh"
@@ -27,25 +29,26 @@ at_exit remove_user
 chown "$U:" "$T/home"
 chmod 0700 "$T/home"
 
-# --- configuration and a TOTP token ----------------------------------------------------
-# window 3: the successful logins below each use a later time step, at most 3 ahead
+# --- configuration and an HOTP token ----------------------------------------------------
+SOCK=$T/run/enroll.sock
+mkdir -m 0755 "$T/run"
 cat >"$T/ct.conf" <<CONF
 store: { path = "$T/store"; };
-otp: { window = 3; max_fail = 50; };
+socket = "$SOCK";
+otp: { hotp_lookahead = 10; max_fail = 50; };
 CONF
 ADM() { "$ADMIN" -c "$T/ct.conf" "$@"; }
+ADM ca init default >/dev/null || { echo "Bail out! ca init failed"; exit 1; }
 SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
-run_status 0 "token init (TOTP) for the test user" ADM token init --user "$U" --type totp --secret "$SECRET"
-step=0
-# fresh_code: set $code to the code of a time step no login has used yet
-fresh_code() {
-	code=$(oathtool --totp -b -N "now + $((step * 30)) seconds" "$SECRET")
-	step=$((step + 1))
-}
-# wrong_code: print a code that no step in reach of the window accepts
+run_status 0 "token init (HOTP) for the test user" ADM token init --user "$U" --type hotp --secret "$SECRET"
+counter=0
+# fresh_code: set $code to the next HOTP code (codes never checked are
+# skipped over by the look-ahead)
+fresh_code() { code=$(oathtool --hotp -b -c "$counter" "$SECRET"); counter=$((counter + 1)); }
+# wrong_code: print a code that no counter in reach of the look-ahead accepts
 wrong_code() {
-	local c=000000 s near
-	near=$(for s in $(seq -5 5); do oathtool --totp -b -N "now + $((s * 30)) seconds" "$SECRET"; done)
+	local c=000000 near
+	near=$(oathtool --hotp -b -c "$counter" -w 30 "$SECRET")
 	while grep -qx "$c" <<<"$near"; do c=$(printf '%06d' $((10#$c + 1))); done
 	echo "$c"
 }
@@ -111,67 +114,71 @@ prompts_are "...after the same OTP prompt as everyone else" otp
 
 # --- the module fails closed inside sshd, and its error line reaches the sshd log -------------
 cp "$T/store/tokens/$U" "$T/token.saved"
-sed -i 's/last_step=[0-9]*/last_step=x/' "$T/store/tokens/$U"
+printf 'garbage\n' >"$T/store/tokens/$U"
 fresh_code
 login_is denied "a corrupt token file fails closed" "$U" -otp "$code"
 grep_ok "...and the module's error line reaches the sshd log, with service and rhost from sshd" \
 	"SYSLOG\\(3\\): OTP refused: .*; user=$U service=sshd rhost=127\\.0\\.0\\.1" "$LOG"
 cp "$T/token.saved" "$T/store/tokens/$U"
-step=$((step - 1)) # that code was never checked: it is still fresh
 
-# --- a second prompt after the OTP: the driver's -respond and -answer --------------------------
-# pam_exec stands in for the certificate step: `stdout` turns a multi-line
-# one-time challenge (with regex characters in it) into PAM text messages,
-# which sshd puts in front of the next prompt, and `expose_authtok` asks
-# "Password: " and hands the answer to a script that checks it against the
-# challenge.  `requisite` ends the stack at a wrong OTP, as the module will
-# never run its certificate step after one.
-cat >"$T/challenge.sh" <<'SH'
-#!/bin/sh
-PATH=/usr/bin:/bin
-c="certtoken-challenge:1:$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n'):.*[a-z]+(x|y)?^\$\\{1}"
-printf '%s\n' "$c" >"$1"
-printf '%s\n' "$c" >>"$1.all"
-printf 'Sign this one-time challenge:\n%s\n' "$c"
-SH
-cat >"$T/verify.sh" <<'SH'
-#!/bin/sh
-PATH=/usr/bin:/bin
-want="response:$(cat "$1")" || exit 1
-rm -f "$1"
-got=$(tr -d '\000')
-[ "$got" = "$want" ]
-SH
-cat >"$T/respond.sh" <<'SH'
-#!/bin/sh
-cat >"$1"
-line=$(grep '^certtoken-challenge:' "$1") || exit 1
-printf 'response:%s\n' "$line"
-SH
-chmod 0700 "$T/challenge.sh" "$T/verify.sh" "$T/respond.sh"
-printf '%s\n' "auth requisite $M otp" \
-	"auth required pam_exec.so quiet stdout $T/challenge.sh $T/challenge" \
-	"auth required pam_exec.so quiet expose_authtok $T/verify.sh $T/challenge" \
-	"account required $M" "session required pam_permit.so" >"$T/pam.d/sshd"
+# --- enroll a certificate through certtokend, as the user ----------------------------------
+printf '%s\n' "auth required $M otp" "account required $M" >"$T/pam.d/certtoken-enroll"
+"$top_builddir/certtokend" -c "$T/ct.conf" --pam-dir "$T/pam.d" --foreground >>"$T/daemon.log" 2>&1 &
+DPID=$!
+stop_daemon() { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
+at_exit stop_daemon
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+# as_user CMD...: run CMD as the test user with a clean environment
+as_user() { setpriv --reuid "$U" --regid "$U" --clear-groups env -i HOME="$T/home" PATH=/usr/bin:/bin "$@"; }
+fresh_code
+echo "$code" | as_user "$top_builddir/certtoken-enroll" --socket "$SOCK" enroll >"$OUT" 2>"$ERR"
+check "the user enrolls a certificate through certtokend with an OTP" test -s "$T/home/.config/certtoken/default/cert.pem"
+serial=$(openssl x509 -in "$T/home/.config/certtoken/default/cert.pem" -noout -serial | cut -d= -f2)
+ctok=$(ADM token list --user "$U" | awk '$3 == "certificate" {print $1}')
+RESPOND="setpriv --reuid $U --regid $U --clear-groups env -i HOME=$T/home PATH=/usr/bin:/bin $top_builddir/certtoken-enroll respond"
+
+# --- OTP, then the certificate challenge, over ssh ---------------------------------------------
+# the module without otp/cert runs both steps; the account line checks token state
+printf '%s\n' "auth required $M" "account required $M" "session required pam_permit.so" >"$T/pam.d/sshd"
+fresh_code
+login_is success "OTP then certificate: the user logs in over ssh" \
+	"$U" -otp "$code" -respond "$RESPOND 2>$T/respond.err | tee $T/response.txt"
+prompts_are "...after the OTP prompt and the certificate challenge" otp other
+grep_ok "...which ssh shows with the one-time challenge for this user, service and host" \
+	"^ctc1:[A-Za-z0-9_-]{22}:default:$U:sshd:$(hostname)$" "$SSH"
+grep_ok "...and certtoken-enroll respond said what it signed" "login of $U to sshd on $(hostname) with certificate $serial" "$T/respond.err"
+grep_ok "...and sshd accepted keyboard-interactive/pam" "Accepted keyboard-interactive/pam for $U from 127\\.0\\.0\\.1" "$LOG"
+resp=$(cat "$T/response.txt")
+check "...with a one-line response of ${#resp} characters" test "${#resp}" -gt 100 -a "${#resp}" -lt 200
 
 fresh_code
-login_is success "OTP, then a second prompt answered by the -respond command" \
-	"$U" -otp "$code" -respond "$T/respond.sh $T/prompt.txt"
-prompts_are "...the OTP prompt first, then the other" otp other
-grep_ok "...the command got the prompt with ssh's (user@host) prefix" \
-	"^\\($U@127\\.0\\.0\\.1\\) Sign this one-time challenge:$" "$T/prompt.txt"
-check "...the challenge line verbatim" grep -qxF -- "$(tail -n 1 "$T/challenge.all")" "$T/prompt.txt"
-check "...and the prompt itself last" test "$(tail -n 1 "$T/prompt.txt")" = "Password: "
-fresh_code
-login_is denied "a garbage answer (-answer) to the second prompt is refused" \
-	"$U" -otp "$code" -answer "garbage"
+login_is denied "the same response replayed to a new challenge is refused" "$U" -otp "$code" -answer "$resp"
 prompts_are "...after both prompts" otp other
-login_is denied "a wrong OTP ends it before the second prompt" \
-	"$U" -otp "$(wrong_code)" -respond "$T/respond.sh $T/prompt.txt"
-prompts_are "...so only the OTP prompt was shown" otp
 fresh_code
-login_is error "a prompt with nothing to answer it is the driver's error, not a login result" \
-	"$U" -otp "$code"
+login_is denied "a garbage response is refused" "$U" -otp "$code" -answer "ctr1:$serial:garbage"
+login_is denied "a wrong OTP gets no challenge at all" "$U" -otp "$(wrong_code)" -respond "$RESPOND"
+prompts_are "...only the OTP prompt was shown" otp
+
+# another user's certificate from the same CA, answering for this user
+mkdir -p "$T/other/certtoken/default" && chmod -R 0700 "$T/other"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/other/certtoken/default/key.pem" 2>/dev/null
+openssl pkey -in "$T/other/certtoken/default/key.pem" -pubout -out "$T/other.pub"
+ADM issue --user root --target default --pubkey "$T/other.pub" >"$T/other/certtoken/default/cert.pem"
+fresh_code
+login_is denied "another user's certificate is refused" "$U" -otp "$code" \
+	-respond "XDG_CONFIG_HOME=$T/other $top_builddir/certtoken-enroll respond 2>/dev/null"
+prompts_are "...at the certificate step" otp other
+
+run_status 0 "disable the certificate token" ADM token disable "$ctok"
+fresh_code
+login_is denied "a disabled certificate token cannot log in" "$U" -otp "$code" -respond "$RESPOND 2>/dev/null"
+ADM token enable "$ctok" >/dev/null
+fresh_code
+login_is success "...and can again once enabled" "$U" -otp "$code" -respond "$RESPOND 2>/dev/null"
+run_status 0 "revoke the certificate" ADM cert revoke "$serial"
+fresh_code
+login_is denied "a revoked certificate cannot log in" "$U" -otp "$code" -respond "$RESPOND 2>/dev/null"
+prompts_are "...at the certificate step" otp other
 
 # --- the driver gives up on a server that does not answer ------------------------------------
 listener=$(cat "$SSHD_PIDFILE")
