@@ -14,6 +14,7 @@
 #include <qrencode.h>
 
 #include "admin.h"
+#include "certindex.h"
 #include "otp.h"
 #include "store.h"
 #include "tokens.h"
@@ -293,11 +294,15 @@ op_reset(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 	return CT_OK;
 }
 
+/* CTX: where the serial of a certificate token's certificate goes. */
 static int
 op_delete(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 {
-	(void)ctx;
+	char *cert_serial = ctx;
+
 	(void)err;
+	if (u->tok[i].type == CT_TOKEN_CERT)
+		memcpy(cert_serial, u->tok[i].cert_serial, CT_CERT_SERIAL_MAX);
 	OPENSSL_cleanse(&u->tok[i], sizeof(u->tok[i]));
 	memmove(&u->tok[i], &u->tok[i + 1], (u->n - i - 1) * sizeof(u->tok[0]));
 	u->n--;
@@ -333,10 +338,35 @@ op_resync(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 	    RESYNC_WINDOW);
 }
 
+/* Revoke the certificate SERIAL of a deleted token (already revoked is
+ * fine). */
+static int
+revoke_deleted(struct admin *ad, const char *serial)
+{
+	struct ct_cert_entry e;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	if ((rc = ct_certindex_get(ad->cfg->store_path, serial, &e, &ad->err)) != CT_OK)
+		return rc;
+	rc = ct_revoke(ad->cfg->store_path, serial, e.group,
+	    ct_crl_reason_parse("cessationOfOperation"), time(NULL), &ad->err);
+	ct_cert_entry_clear(&e);
+	if (rc == CT_EEXIST) {
+		ct_err_clear(&ad->err);
+		return CT_OK;
+	}
+	if (rc != CT_OK)
+		return rc;
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "certificate %s revoked: its token was deleted", serial);
+	printf("certificate %s revoked (cessationOfOperation)\n", serial);
+	return CT_OK;
+}
+
 static int
 token_serial_cmd(struct admin *ad, const char *cmd, int argc, char **argv)
 {
-	char user[CT_USER_MAX] = "";
+	char user[CT_USER_MAX] = "", cert_serial[CT_CERT_SERIAL_MAX] = "";
 	int on = strcmp(cmd, "enable") == 0, rc;
 	int resync = strcmp(cmd, "resync") == 0;
 	token_op op = strcmp(cmd, "reset") == 0 ? op_reset
@@ -349,11 +379,18 @@ token_serial_cmd(struct admin *ad, const char *cmd, int argc, char **argv)
 		    resync ? "token resync SERIAL CODE1 CODE2" : "token %s SERIAL", cmd);
 	if ((rc = admin_load_config(ad)) != CT_OK)
 		return admin_fail(ad, rc);
-	rc = with_token(ad, argv[1], op, resync ? (void *)(argv + 2) : (void *)&on, user);
+	rc = with_token(ad, argv[1], op,
+	    resync                ? (void *)(argv + 2)
+	        : op == op_delete ? (void *)cert_serial
+	                          : (void *)&on,
+	    user);
 	if (rc != CT_OK)
 		return admin_fail(ad, rc);
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "token %s of user %s: %s", argv[1], user, cmd);
 	printf("token %s of user %s: %s\n", argv[1], user, cmd);
+	/* a deleted certificate token takes its certificate with it */
+	if (cert_serial[0] != '\0' && (rc = revoke_deleted(ad, cert_serial)) != CT_OK)
+		return admin_fail(ad, rc);
 	return 0;
 }
 

@@ -175,9 +175,12 @@ login_is denied "a disabled certificate token cannot log in" "$U" -otp "$code" -
 ADM token enable "$ctok" >/dev/null
 fresh_code
 login_is success "...and can again once enabled" "$U" -otp "$code" -respond "$RESPOND 2>/dev/null"
-run_status 0 "revoke the certificate" ADM cert revoke "$serial"
+run_status 0 "delete the certificate token" ADM token delete "$ctok"
+grep_ok "...which revokes its certificate" "^certificate $serial revoked \(cessationOfOperation\)$" "$OUT"
+ADM cert list --user "$U" >"$OUT" 2>&1
+grep_ok "...as cert list shows" "^$serial .* revoked" "$OUT"
 fresh_code
-login_is denied "a revoked certificate cannot log in" "$U" -otp "$code" -respond "$RESPOND 2>/dev/null"
+login_is denied "the certificate of a deleted token cannot log in" "$U" -otp "$code" -respond "$RESPOND 2>/dev/null"
 prompts_are "...at the certificate step" otp other
 
 # --- the driver gives up on a server that does not answer ------------------------------------
