@@ -326,7 +326,7 @@ cmd_ca_rotate(struct admin *ad, int argc, char **argv)
 	copy = *g;
 	if (kt != NULL)
 		copy.key_type = (enum ct_key_type)t;
-	if ((rc = ct_ca_rotate(ad->cfg->store_path, &copy, now, hours * 3600, &r, &ad->err)) !=
+	if ((rc = ct_ca_rotate(ad->cfg->store_path, &copy, now, hours * 3600, 0, &r, &ad->err)) !=
 	    CT_OK)
 		return admin_fail(ad, rc);
 	audit_rotation(&copy, &r, now);
