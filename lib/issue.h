@@ -11,7 +11,8 @@
  *   STORE/groups/GROUP/next.key        after ct_ca_prepare: the next CA, trusted
  *   STORE/groups/GROUP/next.pem        but signing nothing until ct_ca_rotate
  *                                      makes it the current one
- *   STORE/groups/.GROUP.lock           taken by rotations of GROUP (never unlinked)
+ *   STORE/groups/.GROUP.lock           taken by rotations and preparations of GROUP
+ *                                      (never unlinked)
  *   STORE/groups/.GROUP.rotate         a rotation's work directory (removed when it
  *                                      is done, or by the next rotation after a crash)
  * Group names never start with a dot, so the last two are never a group.
