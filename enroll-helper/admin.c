@@ -34,9 +34,13 @@ usage(FILE *f)
 	    "  check-config                      validate the configuration, report every problem\n"
 	    "  ca init GROUP [--key-type TYPE]   create the access group's CA\n"
 	    "  ca export GROUP                   print the trusted CA certificates (PEM bundle)\n"
+	    "  ca rotate GROUP --prepare [--replace] [--key-type TYPE]\n"
+	    "                                    make the next CA: exported and trusted, not yet "
+	    "signing\n"
 	    "  ca rotate GROUP [--overlap-hours N] [--key-type TYPE]\n"
-	    "                                    replace the CA; the old one stays trusted N hours "
-	    "(24)\n"
+	    "                                    replace the CA by the prepared one (else a new "
+	    "one);\n"
+	    "                                    the old one stays trusted N hours (24)\n"
 	    "  render --user USER --target TARGET\n"
 	    "                                    print the expanded subject and SANs\n"
 	    "  issue --user USER --target TARGET (--pubkey FILE | --csr FILE)\n"
@@ -250,14 +254,23 @@ cert_id(X509 *x, char *buf, size_t size)
 	return buf;
 }
 
+/* The key type of CA certificate X, by its key. */
+static const char *
+ca_key_type(X509 *x)
+{
+	int t = ct_pkey_type(X509_get0_pubkey(x));
+
+	return t < 0 ? "unknown key type" : ct_key_type_name((enum ct_key_type)t);
+}
+
 /* Tell the administrator what rotation R of group G at NOW did, and what to do. */
 static void
 print_rotation(const struct ct_group *g, const struct ct_rotation *r, time_t now)
 {
 	char id[256], when[32];
 
-	printf(
-	    "rotated the CA of access group '%s' (%s)\n", g->name, ct_key_type_name(g->key_type));
+	printf("rotated the CA of access group '%s' (%s) to %s\n", g->name, ca_key_type(r->cert),
+	    r->prepared ? "the prepared CA" : "a new CA (none was prepared)");
 	printf("new CA:      %s\n", cert_id(r->cert, id, sizeof(id)));
 	if (r->until > now)
 		printf("previous CA: %s\n             trusted until %s (%lld hour%s)\n",
@@ -270,8 +283,13 @@ print_rotation(const struct ct_group *g, const struct ct_rotation *r, time_t now
 		printf("dropped CA:  %s\n             (rotated out before, trusted until %s) no "
 		       "longer trusted\n",
 		    cert_id(r->dropped, id, sizeof(id)), iso_time(r->dropped_until, when));
+	if (r->prepared)
+		printf("targets that installed '" PROG " ca export %s' since it was prepared "
+		       "accept the new CA's certificates;\n",
+		    g->name);
 	printf("install the output of '" PROG " ca export %s' on the group's targets %s\n", g->name,
-	    r->until > now ? "before the overlap ends"
+	    r->until > now ? (r->prepared ? "that have not, and again after the overlap"
+	                                  : "before the overlap ends")
 	                   : "now: they refuse certificates of the previous CA");
 }
 
@@ -289,36 +307,115 @@ audit_rotation(const struct ct_group *g, const struct ct_rotation *r, time_t now
 	if (r->until > now)
 		snprintf(trust, sizeof(trust), "trusted until %s", iso_time(r->until, when));
 	syslog(LOG_AUTHPRIV | LOG_NOTICE,
-	    "rotated the CA of access group %s (%s): new CA serial %s, previous CA serial %s "
+	    "rotated the CA of access group %s (%s) to %s: new CA serial %s, previous CA serial %s "
 	    "%s%s%s, by uid %u",
-	    g->name, ct_key_type_name(g->key_type), serial, prev, trust,
-	    r->dropped != NULL ? ", dropped the CA before it, serial " : "", dropped,
+	    g->name, ca_key_type(r->cert), r->prepared ? "the prepared CA" : "a new CA", serial,
+	    prev, trust, r->dropped != NULL ? ", dropped the CA before it, serial " : "", dropped,
 	    (unsigned)getuid());
+}
+
+/* Tell the administrator, and syslog, that group G has the next CA NEXT,
+ * replacing the prepared CA REPLACED (or NULL). */
+static void
+report_prepared(const struct ct_group *g, X509 *next, X509 *replaced)
+{
+	char id[256], when[32], serial[CT_CERT_SERIAL_MAX] = "?", old[CT_CERT_SERIAL_MAX] = "";
+	struct tm tm;
+
+	printf("prepared the next CA of access group '%s' (%s)\n", g->name, ca_key_type(next));
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(next), &tm) != 1 ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		strcpy(when, "?");
+	printf("next CA:     %s\n             valid until %s, signs nothing until '" PROG
+	       " ca rotate %s'\n",
+	    cert_id(next, id, sizeof(id)), when, g->name);
+	if (replaced != NULL)
+		printf("replaced:    %s\n             (prepared before) discarded, no longer "
+		       "trusted\n",
+		    cert_id(replaced, id, sizeof(id)));
+	printf("install the output of '" PROG " ca export %s' on the group's targets now;\n"
+	       "once they all have it, run '" PROG " ca rotate %s'\n",
+	    g->name, g->name);
+	(void)ct_cert_serial_hex(next, serial);
+	if (replaced != NULL)
+		(void)ct_cert_serial_hex(replaced, old);
+	syslog(LOG_AUTHPRIV | LOG_NOTICE,
+	    "prepared the next CA of access group %s (%s): serial %s%s%s, by uid %u", g->name,
+	    ca_key_type(next), serial,
+	    replaced != NULL ? ", replacing the prepared CA serial " : "", old, (unsigned)getuid());
+}
+
+/* ca rotate GROUP --prepare: make group G's next CA (of G's key type). */
+static int
+ca_prepare(struct admin *ad, const struct ct_group *g, int replace)
+{
+	X509 *next = NULL, *replaced = NULL;
+	int rc;
+
+	if ((rc = ct_ca_prepare(
+	         ad->cfg->store_path, g, time(NULL), replace, &next, &replaced, &ad->err)) != CT_OK)
+		return admin_fail(ad, rc);
+	report_prepared(g, next, replaced);
+	X509_free(next);
+	X509_free(replaced);
+	return 0;
+}
+
+/* ca rotate GROUP: to the prepared CA, or to a new one of G's key type; a
+ * key type given (KEY_TYPE) asks for a new one. */
+static int
+ca_rotate(struct admin *ad, const struct ct_group *g, long hours, int key_type)
+{
+	struct ct_rotation r = {0};
+	time_t now = time(NULL);
+	int rc;
+
+	rc = ct_ca_rotate(ad->cfg->store_path, g, now, hours * 3600,
+	    key_type ? CT_ROTATE_GENERATE : 0, &r, &ad->err);
+	/* --key-type only applies to a CA made now: with a prepared one it is misused */
+	if (rc == CT_EEXIST && key_type) {
+		ct_err_prefix(&ad->err, "--key-type asks for a new CA, but ");
+		rc = CT_EUSAGE;
+	}
+	if (rc != CT_OK)
+		return admin_fail(ad, rc);
+	audit_rotation(g, &r, now);
+	print_rotation(g, &r, now);
+	ct_rotation_clear(&r);
+	return 0;
 }
 
 static int
 cmd_ca_rotate(struct admin *ad, int argc, char **argv)
 {
 	static const struct option opts[] = {{"key-type", required_argument, NULL, 'k'},
-	    {"overlap-hours", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
-	struct ct_rotation r = {0};
+	    {"overlap-hours", required_argument, NULL, 'o'}, {"prepare", no_argument, NULL, 'p'},
+	    {"replace", no_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	const struct ct_group *g;
 	struct ct_group copy;
-	const char *kt = NULL;
+	const char *kt = NULL, *overlap = NULL;
 	long hours = 24;
-	time_t now = time(NULL);
-	int c, rc, t = 0;
+	int c, rc, t = 0, prepare = 0, replace = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'k')
 			kt = optarg;
-		else if (c != 'o' || parse_overlap_hours(optarg, &hours) != 0)
-			return admin_usage_error(
-			    "ca rotate GROUP [--overlap-hours 0..%ld] [--key-type TYPE]",
+		else if (c == 'p')
+			prepare = 1;
+		else if (c == 'r')
+			replace = 1;
+		else if (c != 'o' || parse_overlap_hours((overlap = optarg), &hours) != 0)
+			return admin_usage_error("ca rotate GROUP [--prepare [--replace]] "
+			                         "[--overlap-hours 0..%ld] [--key-type TYPE]",
 			    CT_OVERLAP_MAX / 3600);
 	}
 	if (optind + 1 != argc)
 		return admin_usage_error("ca rotate takes one GROUP");
+	if (prepare && overlap != NULL)
+		return admin_usage_error(
+		    "--overlap-hours belongs to the rotation, not to --prepare");
+	if (replace && !prepare)
+		return admin_usage_error("--replace only goes with --prepare");
 	if (kt != NULL && (t = ct_key_type_parse(kt)) < 0)
 		return admin_usage_error("unknown key type '%s'", kt);
 	if ((rc = admin_load_config(ad)) != CT_OK || (g = find_group(ad, argv[optind])) == NULL)
@@ -326,13 +423,7 @@ cmd_ca_rotate(struct admin *ad, int argc, char **argv)
 	copy = *g;
 	if (kt != NULL)
 		copy.key_type = (enum ct_key_type)t;
-	if ((rc = ct_ca_rotate(ad->cfg->store_path, &copy, now, hours * 3600, &r, &ad->err)) !=
-	    CT_OK)
-		return admin_fail(ad, rc);
-	audit_rotation(&copy, &r, now);
-	print_rotation(&copy, &r, now);
-	ct_rotation_clear(&r);
-	return 0;
+	return prepare ? ca_prepare(ad, &copy, replace) : ca_rotate(ad, &copy, hours, kt != NULL);
 }
 
 static int

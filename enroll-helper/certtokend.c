@@ -368,7 +368,9 @@ issuer_unref(struct daemon *d, struct issuer_ref *r)
 /* The issuer of target T (index TI), reloaded when the CA certificate file
  * changed since it was loaded: ca rotate puts a new file in its place (a
  * new directory), so the device and inode tell a rotation even within the
- * mtime's granularity.  The caller holds a reference. */
+ * mtime's granularity.  ca rotate --prepare swaps in a new directory too:
+ * that reloads the same current CA (ct_ca_load never reads the prepared
+ * one), which is harmless.  The caller holds a reference. */
 static int
 issuer_get(struct daemon *d, size_t ti, struct issuer_ref **out, struct ct_err *err)
 {

@@ -324,10 +324,39 @@ ct_pkey_digest(const EVP_PKEY *key)
 	return "SHA256";
 }
 
+int
+ct_pkey_type(const EVP_PKEY *key)
+{
+	char group[64];
+
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_ED25519: return CT_KEY_ED25519;
+	case EVP_PKEY_RSA:
+		switch (EVP_PKEY_get_bits(key)) {
+		case 2048: return CT_KEY_RSA2048;
+		case 3072: return CT_KEY_RSA3072;
+		case 4096: return CT_KEY_RSA4096;
+		}
+		return -1;
+	case EVP_PKEY_EC:
+		if (!EVP_PKEY_get_utf8_string_param(
+		        key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL))
+			return -1;
+		if (strcmp(group, "prime256v1") == 0)
+			return CT_KEY_EC_P256;
+		if (strcmp(group, "secp384r1") == 0)
+			return CT_KEY_EC_P384;
+		return -1;
+	}
+	return -1;
+}
+
 /* ---- reading a group directory ---- */
 
 #define SNAP_TRIES 5 /* reads of a group directory that rotations keep replacing */
 #define UNTIL_FILE "previous.until"
+#define NEXT_KEY "next.key" /* the prepared CA */
+#define NEXT_PEM "next.pem" /* its certificate: there is a prepared CA when it exists */
 
 /* A group directory, opened once.  A published group directory is never
  * changed in place (see issue.h), so the files read relative to FD belong
@@ -383,6 +412,16 @@ snap_current(const struct snap *s)
 	struct stat st;
 
 	return lstat(s->dir, &st) == 0 && st.st_dev == s->st.st_dev && st.st_ino == s->st.st_ino;
+}
+
+/* Does S have file NAME?  Yes also when that cannot be told: reading it
+ * then reports why. */
+static int
+snap_has(const struct snap *s, const char *name)
+{
+	struct stat st;
+
+	return fstatat(s->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
 }
 
 /* File NAME of S, which must exist: a group directory is complete. */
@@ -622,6 +661,7 @@ trust_read(const struct snap *s, void *ctx, struct ct_err *err)
 	if ((t->anchors = sk_X509_new_null()) == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	if ((rc = push_cert(s, "ca.pem", t->anchors, err)) != CT_OK ||
+	    (snap_has(s, NEXT_PEM) && (rc = push_cert(s, NEXT_PEM, t->anchors, err)) != CT_OK) ||
 	    (rc = snap_until(s, &until, err)) != CT_OK || t->now >= until)
 		return rc;
 	return push_cert(s, "previous.pem", t->anchors, err);
@@ -727,50 +767,125 @@ remove_flat_dir(const char *path, struct ct_err *err)
 	return rc;
 }
 
-/* The contents of a rotated group directory. */
-struct rotated {
-	BUF_MEM *key, *cert; /* the new CA, PEM */
-	unsigned char *prev_key, *prev_cert; /* the old ca.key and ca.pem, as they were */
-	size_t prev_key_len, prev_cert_len;
-	time_t until; /* 0: no previous CA */
+/* The files of a group directory being built: at most FILES_MAX, each NAME
+ * with LEN bytes of DATA (malloc'd, owned, wiped when freed: keys among them). */
+#define FILES_MAX 8
+struct group_files {
+	size_t n;
+	struct {
+		const char *name;
+		unsigned char *data;
+		size_t len;
+	} f[FILES_MAX];
 };
 
 static void
-rotated_clear(struct rotated *r)
+files_clear(struct group_files *fs)
 {
-	buf_mem_clear_free(r->key);
-	BUF_MEM_free(r->cert);
-	if (r->prev_key != NULL)
-		OPENSSL_clear_free(r->prev_key, r->prev_key_len);
-	free(r->prev_cert);
-	memset(r, 0, sizeof(*r));
+	size_t i;
+
+	for (i = 0; i < fs->n; i++) {
+		OPENSSL_cleanse(fs->f[i].data, fs->f[i].len);
+		free(fs->f[i].data);
+	}
+	memset(fs, 0, sizeof(*fs));
 }
 
-/* Write the files of R into the new directory TMP. */
+/* Add file NAME holding LEN bytes of DATA, which FS owns from now on (also
+ * when this fails). */
 static int
-write_rotated(const char *tmp, const struct rotated *r, struct ct_err *err)
+files_add(
+    struct group_files *fs, const char *name, unsigned char *data, size_t len, struct ct_err *err)
 {
-	char until[32];
-	struct {
-		const char *name;
-		const void *data;
-		size_t len;
-	} f[] = {{"ca.key", r->key->data, r->key->length},
-	    {"ca.pem", r->cert->data, r->cert->length},
-	    {"previous.key", r->prev_key, r->prev_key_len},
-	    {"previous.pem", r->prev_cert, r->prev_cert_len}, {UNTIL_FILE, until, 0}};
-	size_t i, n = r->until > 0 ? 5 : 2;
+	if (data == NULL || fs->n == FILES_MAX) {
+		if (data != NULL)
+			OPENSSL_cleanse(data, len);
+		free(data);
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	}
+	fs->f[fs->n].name = name;
+	fs->f[fs->n].data = data;
+	fs->f[fs->n].len = len;
+	fs->n++;
+	return CT_OK;
+}
+
+/* Add file NAME holding a copy of B's contents. */
+static int
+files_add_buf(struct group_files *fs, const char *name, const BUF_MEM *b, struct ct_err *err)
+{
+	unsigned char *data = malloc(b->length > 0 ? b->length : 1);
+
+	if (data != NULL)
+		memcpy(data, b->data, b->length);
+	return files_add(fs, name, data, b->length, err);
+}
+
+/* Add file NAME holding what file FROM of S holds, byte for byte. */
+static int
+files_copy(struct group_files *fs, const struct snap *s, const char *from, const char *name,
+    struct ct_err *err)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = snap_read(s, from, &data, &len, err)) != CT_OK)
+		return rc;
+	return files_add(fs, name, data, len, err);
+}
+
+/* Add a new CA for G at NOW as files KEY and CERT; its certificate into *OUT. */
+static int
+files_new_ca(struct group_files *fs, const struct ct_group *g, time_t now, const char *key,
+    const char *cert, X509 **out, struct ct_err *err)
+{
+	BUF_MEM *kpem = NULL, *cpem = NULL;
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+	int rc;
+
+	if ((rc = new_ca(g, now, &k, &x, &kpem, &cpem, err)) == CT_OK &&
+	    (rc = files_add_buf(fs, key, kpem, err)) == CT_OK &&
+	    (rc = files_add_buf(fs, cert, cpem, err)) == CT_OK) {
+		*out = x;
+		x = NULL;
+	}
+	buf_mem_clear_free(kpem);
+	BUF_MEM_free(cpem);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	return rc;
+}
+
+/* Add previous.until: the previous CA is trusted until UNTIL. */
+static int
+files_add_until(struct group_files *fs, time_t until, struct ct_err *err)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%lld\n", (long long)until);
+	unsigned char *data = malloc((size_t)n);
+
+	if (data != NULL)
+		memcpy(data, text, (size_t)n);
+	return files_add(fs, UNTIL_FILE, data, (size_t)n, err);
+}
+
+/* Write the files of FS into the new directory TMP. */
+static int
+files_write(const char *tmp, const struct group_files *fs, struct ct_err *err)
+{
 	char *path;
+	size_t i;
 	int rc = CT_OK;
 
-	f[4].len = (size_t)snprintf(until, sizeof(until), "%lld\n", (long long)r->until);
 	if (mkdir(tmp, 0700) != 0)
 		return ct_err_set(
 		    err, CT_EIO, "%s: cannot create directory: %s", tmp, strerror(errno));
-	for (i = 0; rc == CT_OK && i < n; i++) {
-		if ((path = ct_path_join(tmp, f[i].name)) == NULL)
+	for (i = 0; rc == CT_OK && i < fs->n; i++) {
+		if ((path = ct_path_join(tmp, fs->f[i].name)) == NULL)
 			return ct_err_set(err, CT_ENOMEM, "out of memory");
-		rc = ct_file_write_atomic(path, f[i].data, f[i].len, 0600, 1, err);
+		rc = ct_file_write_atomic(path, fs->f[i].data, fs->f[i].len, 0600, 1, err);
 		free(path);
 	}
 	return rc;
@@ -803,11 +918,45 @@ exchange_dirs(const char *tmp, const char *dir, struct ct_err *err)
 	return rc;
 }
 
+/* Open GROUP's directory in STORE under the lock of its rotations (into
+ * *LOCK, which the caller closes). */
+static int
+snap_open_locked(
+    const char *store, const char *group, struct snap *s, int *lock, struct ct_err *err)
+{
+	int rc;
+
+	/* look before locking, so that a group without a CA gets no lock file */
+	if ((rc = snap_open(store, group, s, err)) != CT_OK ||
+	    (rc = lock_group(s->dir, lock, err)) != CT_OK)
+		return rc;
+	snap_close(s); /* a rotation may have replaced it before we got the lock */
+	return snap_open(store, group, s, err);
+}
+
+/* Build the group directory FS beside DIR and swap it in; then remove the
+ * replaced one (a failure there leaves it for the next rotation). */
+static int
+group_publish(const char *dir, const struct group_files *fs, struct ct_err *err)
+{
+	char *tmp = group_aux_path(dir, ".rotate");
+	int rc;
+
+	if (tmp == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if ((rc = remove_flat_dir(tmp, err)) == CT_OK && (rc = files_write(tmp, fs, err)) == CT_OK)
+		rc = exchange_dirs(tmp, dir, err);
+	/* the replaced directory after the exchange, else the unused new one */
+	(void)remove_flat_dir(tmp, NULL);
+	free(tmp);
+	return rc;
+}
+
 /* Under the lock: read the current CA of S (it must be sound, as it becomes
  * the previous one) and the previous CA it may still have, into OUT. */
 static int
-rotate_read(const struct snap *s, const struct ct_group *g, time_t now, struct rotated *r,
-    struct ct_rotation *out, struct ct_err *err)
+rotate_read(const struct snap *s, const struct ct_group *g, time_t now, struct ct_rotation *out,
+    struct ct_err *err)
 {
 	struct ct_ca *old = NULL;
 	time_t until = 0;
@@ -818,10 +967,6 @@ rotate_read(const struct snap *s, const struct ct_group *g, time_t now, struct r
 	out->previous = old->cert;
 	old->cert = NULL;
 	ct_ca_free(old);
-	if (r->until > 0 &&
-	    ((rc = snap_read(s, "ca.key", &r->prev_key, &r->prev_key_len, err)) != CT_OK ||
-	        (rc = snap_read(s, "ca.pem", &r->prev_cert, &r->prev_cert_len, err)) != CT_OK))
-		return rc;
 	/* an older previous CA still trusted is dropped: report it if it can be read */
 	if (snap_until(s, &until, NULL) == CT_OK && now < until &&
 	    snap_cert(s, "previous.pem", &out->dropped, NULL) == CT_OK)
@@ -829,56 +974,142 @@ rotate_read(const struct snap *s, const struct ct_group *g, time_t now, struct r
 	return CT_OK;
 }
 
-/* Build the rotated directory beside DIR and swap it in; then remove the
- * replaced one (a failure there leaves it for the next rotation). */
+/* The prepared CA of S becomes the current one: ca.key and ca.pem of FS, its
+ * certificate into OUT->cert.  It must be sound and not expired at NOW. */
 static int
-rotate_publish(const char *dir, const struct rotated *r, struct ct_err *err)
+take_prepared(const struct snap *s, const char *group, time_t now, struct group_files *fs,
+    struct ct_rotation *out, struct ct_err *err)
 {
-	char *tmp = group_aux_path(dir, ".rotate");
+	struct ct_ca *next = NULL;
 	int rc;
 
-	if (tmp == NULL)
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	if ((rc = remove_flat_dir(tmp, err)) == CT_OK && (rc = write_rotated(tmp, r, err)) == CT_OK)
-		rc = exchange_dirs(tmp, dir, err);
-	/* the replaced directory after the exchange, else the unused new one */
-	(void)remove_flat_dir(tmp, NULL);
-	free(tmp);
+	if ((rc = snap_ca(s, group, NEXT_KEY, NEXT_PEM, &next, err)) != CT_OK)
+		return rc;
+	if (now >= next->not_after)
+		rc = ct_err_set(err, CT_EINVAL,
+		    "%s/%s: the prepared CA has expired; prepare another one "
+		    "(ca rotate %s --prepare --replace)",
+		    s->dir, NEXT_PEM, group);
+	else if ((rc = files_copy(fs, s, NEXT_KEY, "ca.key", err)) == CT_OK &&
+	    (rc = files_copy(fs, s, NEXT_PEM, "ca.pem", err)) == CT_OK) {
+		out->cert = next->cert;
+		next->cert = NULL;
+		out->prepared = 1;
+	}
+	ct_ca_free(next);
 	return rc;
 }
 
+/* Under the lock: the files of S after rotating G at NOW with OVERLAP seconds
+ * (see ct_ca_rotate), and what that does into OUT. */
+static int
+rotate_build(const struct snap *s, const struct ct_group *g, time_t now, long overlap,
+    unsigned flags, struct group_files *fs, struct ct_rotation *out, struct ct_err *err)
+{
+	int rc;
+
+	if ((rc = rotate_read(s, g, now, out, err)) != CT_OK)
+		return rc;
+	if (!snap_has(s, NEXT_PEM))
+		rc = files_new_ca(fs, g, now, "ca.key", "ca.pem", &out->cert, err);
+	else if (flags & CT_ROTATE_GENERATE)
+		rc = ct_err_set(err, CT_EEXIST,
+		    "access group '%s' has a prepared CA (%s/%s), which a new CA would discard: "
+		    "rotate to it as it is, or replace it first (ca rotate %s --prepare --replace)",
+		    g->name, s->dir, NEXT_PEM, g->name);
+	else
+		rc = take_prepared(s, g->name, now, fs, out, err);
+	if (rc != CT_OK || overlap == 0)
+		return rc;
+	if ((rc = files_copy(fs, s, "ca.key", "previous.key", err)) != CT_OK ||
+	    (rc = files_copy(fs, s, "ca.pem", "previous.pem", err)) != CT_OK)
+		return rc;
+	return files_add_until(fs, now + overlap, err);
+}
+
 int
-ct_ca_rotate(const char *store, const struct ct_group *g, time_t now, long overlap,
+ct_ca_rotate(const char *store, const struct ct_group *g, time_t now, long overlap, unsigned flags,
     struct ct_rotation *out, struct ct_err *err)
 {
 	struct ct_rotation res = {0};
-	struct rotated r = {0};
+	struct group_files fs = {0};
 	struct snap s = {.fd = -1};
-	EVP_PKEY *key = NULL;
 	int lock = -1, rc;
 
 	if (overlap < 0 || overlap > CT_OVERLAP_MAX)
 		return ct_err_set(err, CT_EINVAL,
 		    "an overlap of %ld seconds is not within 0 to %ld", overlap,
 		    (long)CT_OVERLAP_MAX);
-	r.until = overlap > 0 ? now + overlap : 0;
-	/* look before locking, so that a group without a CA gets no lock file */
-	if ((rc = snap_open(store, g->name, &s, err)) != CT_OK ||
-	    (rc = lock_group(s.dir, &lock, err)) != CT_OK)
+	if ((rc = snap_open_locked(store, g->name, &s, &lock, err)) != CT_OK ||
+	    (rc = rotate_build(&s, g, now, overlap, flags, &fs, &res, err)) != CT_OK ||
+	    (rc = group_publish(s.dir, &fs, err)) != CT_OK)
 		goto out;
-	snap_close(&s); /* a rotation may have replaced it before we got the lock */
-	if ((rc = snap_open(store, g->name, &s, err)) != CT_OK ||
-	    (rc = rotate_read(&s, g, now, &r, &res, err)) != CT_OK ||
-	    (rc = new_ca(g, now, &key, &res.cert, &r.key, &r.cert, err)) != CT_OK ||
-	    (rc = rotate_publish(s.dir, &r, err)) != CT_OK)
-		goto out;
-	res.until = overlap > 0 ? r.until : now;
+	res.until = now + overlap;
 	*out = res;
 	memset(&res, 0, sizeof(res));
 out:
 	ct_rotation_clear(&res);
-	rotated_clear(&r);
-	EVP_PKEY_free(key);
+	files_clear(&fs);
+	snap_close(&s);
+	if (lock >= 0)
+		close(lock);
+	return rc;
+}
+
+/* Under the lock: the files of S with a new next CA for G at NOW (its
+ * certificate into *NEXT); the current and previous CA's files unchanged. */
+static int
+prepare_build(const struct snap *s, const struct ct_group *g, time_t now, int replace,
+    struct group_files *fs, X509 **next, X509 **replaced, struct ct_err *err)
+{
+	static const char *const keep[] = {"previous.key", "previous.pem", UNTIL_FILE};
+	struct ct_ca *cur = NULL;
+	size_t i;
+	int rc;
+
+	/* the current CA must be sound: it signs until the rotation */
+	if ((rc = snap_ca(s, g->name, "ca.key", "ca.pem", &cur, err)) != CT_OK)
+		return rc;
+	ct_ca_free(cur);
+	if (snap_has(s, NEXT_PEM)) {
+		if (!replace)
+			return ct_err_set(err, CT_EEXIST,
+			    "access group '%s' already has a prepared CA (%s/%s); it becomes the "
+			    "current CA at the next rotation (ca rotate %s), or --replace discards "
+			    "it",
+			    g->name, s->dir, NEXT_PEM, g->name);
+		(void)snap_cert(s, NEXT_PEM, replaced, NULL);
+	}
+	if ((rc = files_copy(fs, s, "ca.key", "ca.key", err)) != CT_OK ||
+	    (rc = files_copy(fs, s, "ca.pem", "ca.pem", err)) != CT_OK)
+		return rc;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (snap_has(s, keep[i]) &&
+		    (rc = files_copy(fs, s, keep[i], keep[i], err)) != CT_OK)
+			return rc;
+	return files_new_ca(fs, g, now, NEXT_KEY, NEXT_PEM, next, err);
+}
+
+int
+ct_ca_prepare(const char *store, const struct ct_group *g, time_t now, int replace, X509 **next,
+    X509 **replaced, struct ct_err *err)
+{
+	struct group_files fs = {0};
+	struct snap s = {.fd = -1};
+	X509 *x = NULL, *old = NULL;
+	int lock = -1, rc;
+
+	if ((rc = snap_open_locked(store, g->name, &s, &lock, err)) != CT_OK ||
+	    (rc = prepare_build(&s, g, now, replace, &fs, &x, &old, err)) != CT_OK ||
+	    (rc = group_publish(s.dir, &fs, err)) != CT_OK)
+		goto out;
+	*next = x;
+	*replaced = old;
+	x = old = NULL;
+out:
+	X509_free(x);
+	X509_free(old);
+	files_clear(&fs);
 	snap_close(&s);
 	if (lock >= 0)
 		close(lock);

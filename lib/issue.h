@@ -8,7 +8,11 @@
  *   STORE/groups/GROUP/previous.until  when that CA stops being trusted: decimal
  *                                      seconds since the epoch and a newline; it
  *                                      is trusted while now < this
- *   STORE/groups/.GROUP.lock           taken by rotations of GROUP (never unlinked)
+ *   STORE/groups/GROUP/next.key        after ct_ca_prepare: the next CA, trusted
+ *   STORE/groups/GROUP/next.pem        but signing nothing until ct_ca_rotate
+ *                                      makes it the current one
+ *   STORE/groups/.GROUP.lock           taken by rotations and preparations of GROUP
+ *                                      (never unlinked)
  *   STORE/groups/.GROUP.rotate         a rotation's work directory (removed when it
  *                                      is done, or by the next rotation after a crash)
  * Group names never start with a dot, so the last two are never a group.
@@ -17,7 +21,8 @@
  * one under a temporary name and renames it into place; a rotation builds a
  * complete new one in .GROUP.rotate, swaps it with the group directory in one
  * step (renameat2 RENAME_EXCHANGE, so the file system must support it), and
- * removes the replaced one.  A crash leaves the old CA or the new one, never
+ * removes the replaced one; so does a preparation (which copies the current
+ * and previous CA's files unchanged).  A crash leaves the old CA or the new one, never
  * a mix.  Readers open the group directory once, read its files relative to
  * it and check afterwards that it is still the group's (else read again), so
  * what they get always comes from one directory.  The previous CA's files
@@ -51,6 +56,9 @@ const char *ct_key_digest(enum ct_key_type t);
  * for Ed25519, SHA-256 otherwise. */
 const char *ct_pkey_digest(const EVP_PKEY *key);
 
+/* The key type of KEY (an enum ct_key_type), or -1 when it is none of them. */
+int ct_pkey_type(const EVP_PKEY *key);
+
 /* Generate GROUP's CA key and self-signed certificate (valid ca_days from
  * NOW minus one hour) and store them.  CT_EEXIST if the group has a CA. */
 int ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_err *err);
@@ -68,7 +76,8 @@ int ct_ca_load_trusted(const char *store, const struct ct_group *g, time_t now, 
 
 /* The trust anchors of GROUP at NOW in a new stack (free with
  * sk_X509_pop_free(..., X509_free)): the current CA certificate first, then
- * the previous one while NOW is before the end of its overlap.  Reads
+ * the prepared next one if there is one, then the previous one while NOW is
+ * before the end of its overlap.  Reads
  * certificates only, never a private key.  CT_ENOENT when the group has no
  * CA; CT_EIO naming the file when one is missing or corrupt. */
 int ct_ca_trust(const char *store, const struct ct_group *g, time_t now, STACK_OF(X509) **anchors,
@@ -79,6 +88,7 @@ int ct_ca_trust(const char *store, const struct ct_group *g, time_t now, STACK_O
 /* What a rotation did (free with ct_rotation_clear). */
 struct ct_rotation {
 	X509 *cert; /* the new CA certificate */
+	int prepared; /* CERT is the CA ct_ca_prepare made (else one made now) */
 	X509 *previous; /* the CA it replaced */
 	time_t until; /* PREVIOUS is trusted until then (NOW: not at all) */
 	X509 *dropped; /* an older previous CA that was still trusted and no longer
@@ -86,15 +96,30 @@ struct ct_rotation {
 	time_t dropped_until; /* when DROPPED would have stopped being trusted */
 };
 
-/* Rotate GROUP's CA at NOW: a new key of G's key type and a new certificate
- * (same subject, ca_days validity) become the current CA, and the current one
+#define CT_ROTATE_GENERATE 0x1u /* ct_ca_rotate: make a new CA, never take a prepared one */
+
+/* Rotate GROUP's CA at NOW: the prepared next CA (ct_ca_prepare) or, when
+ * there is none, a new key of G's key type and a new certificate (same
+ * subject, ca_days validity) become the current CA, and the current one
  * becomes the previous CA, trusted for OVERLAP more seconds (0 to
  * CT_OVERLAP_MAX; 0 keeps no previous CA and discards its key).  Any older
  * previous CA is dropped.  Rotations of a group are serialised by a lock, and
  * the change is atomic (see above).  CT_ENOENT when the group has no CA;
- * CT_EINVAL for an overlap out of range. */
+ * CT_EINVAL for an overlap out of range or an expired prepared CA; CT_EEXIST
+ * when FLAGS has CT_ROTATE_GENERATE and a CA is prepared (it would be lost). */
 int ct_ca_rotate(const char *store, const struct ct_group *g, time_t now, long overlap,
-    struct ct_rotation *out, struct ct_err *err);
+    unsigned flags, struct ct_rotation *out, struct ct_err *err);
+
+/* Prepare GROUP's next CA at NOW: a new key of G's key type and a new
+ * certificate (as ct_ca_rotate makes, valid ca_days from NOW) stored beside
+ * the current CA, trusted from now on (ct_ca_trust) but signing nothing until
+ * ct_ca_rotate makes it the current CA.  Its certificate goes into *NEXT.
+ * CT_EEXIST when a CA is already prepared, unless REPLACE: then that one is
+ * discarded and its certificate goes into *REPLACED (NULL when there was none
+ * or it cannot be read).  Locked and atomic as ct_ca_rotate; CT_ENOENT when
+ * the group has no CA. */
+int ct_ca_prepare(const char *store, const struct ct_group *g, time_t now, int replace, X509 **next,
+    X509 **replaced, struct ct_err *err);
 
 void ct_rotation_clear(struct ct_rotation *r);
 

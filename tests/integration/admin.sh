@@ -295,6 +295,97 @@ run_status 0 "a certificate of the Ed25519 CA verifies against the bundle" \
 	openssl verify -CAfile "$T/rot-bundle-ed.pem" "$T/rot-ed.pem"
 check "the new CA is Ed25519" sh -c "openssl x509 -in '$G/rot/ca.pem' -noout -text | grep -q ED25519"
 
+# --- the two-step rotation: prepare the next CA, distribute it, then rotate ---------
+fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
+echo $(($(date +%s) - 1)) >"$G/rot/previous.until" # the Ed25519 rotation's overlap is over
+cp "$G/rot/ca.pem" "$T/rot-cur.pem"
+run_status 0 "ca rotate --prepare" ADM ca rotate rot --prepare
+cp "$OUT" "$T/prepare.out"
+grep_ok "...says it prepared the next CA (of the group's key type)" \
+	"^prepared the next CA of access group 'rot' \(ec-p256\)$" "$T/prepare.out"
+grep_ok "...prints its serial and SHA-256 fingerprint" \
+	"^next CA: +serial $(cert_serial "$G/rot/next.pem"), SHA-256 fingerprint $(fp "$G/rot/next.pem")$" "$T/prepare.out"
+grep_ok "...and that it signs nothing until the rotation" "signs nothing until 'certtoken-admin ca rotate rot'" "$T/prepare.out"
+check "...stores it as next.key and next.pem (0600)" \
+	test "$(stat -c %a "$G/rot/next.key" "$G/rot/next.pem" | sort -u)" = 600
+check "...leaves the current CA as it was" cmp -s "$T/rot-cur.pem" "$G/rot/ca.pem"
+check "...and no work directory" test ! -e "$G/.rot.rotate"
+cp "$G/rot/next.pem" "$T/rot-next.pem"
+ADM ca export rot >"$T/rot-prep.pem"
+check "ca export after --prepare prints two CAs" test "$(n_pem CERTIFICATE "$T/rot-prep.pem")" = 2
+split_pem "$T/rot-prep.pem" "$T/rot-prep-"
+check "...the current one first, then the prepared one" \
+	sh -c "cmp -s '$T/rot-prep-1' '$T/rot-cur.pem' && cmp -s '$T/rot-prep-2' '$T/rot-next.pem'"
+ADM issue --user "$user" --target rot --pubkey "$T/pub.pem" >"$T/rot-p1.pem"
+check "a certificate issued after --prepare is still from the current CA" \
+	test "$(aki "$T/rot-p1.pem")" = "$(ski "$T/rot-cur.pem")"
+ADM crl rot >"$T/rot-prep.crl"
+check "crl after --prepare prints one CRL: the prepared CA has issued nothing" \
+	test "$(n_pem 'X509 CRL' "$T/rot-prep.crl")" = 1
+run_status 0 "openssl verify -crl_check with the bundle and that CRL accepts the certificate" \
+	openssl verify -crl_check -CAfile "$T/rot-prep.pem" -CRLfile "$T/rot-prep.crl" "$T/rot-p1.pem"
+run_status 73 "a second --prepare gives 73" ADM ca rotate rot --prepare
+grep_ok "...saying a CA is prepared and how to replace it" "already has a prepared CA .*--replace" "$ERR"
+run_status 64 "--key-type while a CA is prepared is a usage error" ADM ca rotate rot --key-type ec-p384
+grep_ok "...saying the prepared CA would be lost" \
+	"--key-type asks for a new CA, but access group 'rot' has a prepared CA" "$ERR"
+run_status 64 "--prepare with --overlap-hours is a usage error" ADM ca rotate rot --prepare --overlap-hours 2
+run_status 64 "--replace without --prepare is a usage error" ADM ca rotate rot --replace
+check "...and none of them changed a CA" \
+	sh -c "cmp -s '$T/rot-cur.pem' '$G/rot/ca.pem' && cmp -s '$T/rot-next.pem' '$G/rot/next.pem'"
+
+run_status 0 "ca rotate with a prepared CA" ADM ca rotate rot --overlap-hours 2
+cp "$OUT" "$T/rotate-prep.out"
+grep_ok "...says it rotated to the prepared CA" \
+	"^rotated the CA of access group 'rot' \(ec-p256\) to the prepared CA$" "$T/rotate-prep.out"
+grep_ok "...and names it" "^new CA: +serial $(cert_serial "$T/rot-next.pem")," "$T/rotate-prep.out"
+check "...which is now the current CA, the one exported after --prepare" cmp -s "$T/rot-next.pem" "$G/rot/ca.pem"
+check "...the one it replaced is the previous CA" cmp -s "$T/rot-cur.pem" "$G/rot/previous.pem"
+check "...and nothing is prepared any more" test ! -e "$G/rot/next.key" -a ! -e "$G/rot/next.pem"
+ADM issue --user "$user" --target rot --pubkey "$T/pub.pem" >"$T/rot-p2.pem"
+check "a certificate issued after the rotation names the prepared CA's key" \
+	test "$(aki "$T/rot-p2.pem")" = "$(ski "$T/rot-next.pem")"
+run_status 0 "it verifies against the bundle exported right after --prepare" \
+	openssl verify -CAfile "$T/rot-prep.pem" "$T/rot-p2.pem"
+run_status 0 "...with certtool too" \
+	certtool --verify --load-ca-certificate "$T/rot-prep.pem" --infile "$T/rot-p2.pem"
+run_status 2 "...while a target with the old CA alone would refuse it" \
+	openssl verify -CAfile "$T/rot-cur.pem" "$T/rot-p2.pem"
+run_status 0 "...as does the certificate issued before the rotation" \
+	openssl verify -CAfile "$T/rot-prep.pem" "$T/rot-p1.pem"
+ADM crl rot >"$T/rot-p.crl"
+check "crl during the overlap prints two CRLs" test "$(n_pem 'X509 CRL' "$T/rot-p.crl")" = 2
+run_status 0 "-crl_check with the bundle from --prepare accepts certificates of both CAs" sh -c \
+	"openssl verify -crl_check -CAfile '$T/rot-prep.pem' -CRLfile '$T/rot-p.crl' '$T/rot-p1.pem' &&
+	 openssl verify -crl_check -CAfile '$T/rot-prep.pem' -CRLfile '$T/rot-p.crl' '$T/rot-p2.pem'"
+
+# prepared during an overlap: the bundle holds the current, the next and the previous CA
+ADM ca rotate rot --prepare >/dev/null
+cp "$G/rot/next.pem" "$T/rot-next2.pem"
+ADM ca export rot >"$T/rot-prep3.pem"
+split_pem "$T/rot-prep3.pem" "$T/rot-prep3-"
+check "ca export during an overlap after --prepare prints current, next and previous, in that order" \
+	sh -c "test $(n_pem CERTIFICATE "$T/rot-prep3.pem") = 3 && cmp -s '$T/rot-prep3-1' '$T/rot-next.pem' &&
+	       cmp -s '$T/rot-prep3-2' '$T/rot-next2.pem' && cmp -s '$T/rot-prep3-3' '$T/rot-cur.pem'"
+ADM crl rot >"$T/rot-p3.crl"
+check "...and crl still prints two CRLs" test "$(n_pem 'X509 CRL' "$T/rot-p3.crl")" = 2
+run_status 0 "-crl_check with that bundle and the CRLs accepts certificates of the current and previous CA" sh -c \
+	"openssl verify -crl_check -CAfile '$T/rot-prep3.pem' -CRLfile '$T/rot-p3.crl' '$T/rot-p1.pem' &&
+	 openssl verify -crl_check -CAfile '$T/rot-prep3.pem' -CRLfile '$T/rot-p3.crl' '$T/rot-p2.pem'"
+run_status 0 "...and so does -crl_check_all" sh -c \
+	"openssl verify -crl_check_all -CAfile '$T/rot-prep3.pem' -CRLfile '$T/rot-p3.crl' '$T/rot-p1.pem' &&
+	 openssl verify -crl_check_all -CAfile '$T/rot-prep3.pem' -CRLfile '$T/rot-p3.crl' '$T/rot-p2.pem'"
+run_status 0 "ca rotate --prepare --replace --key-type ed25519" ADM ca rotate rot --prepare --replace --key-type ed25519
+grep_ok "...prepares an Ed25519 CA" "^prepared the next CA of access group 'rot' \(ed25519\)$" "$OUT"
+grep_ok "...naming the one it discarded" "^replaced: +serial $(cert_serial "$T/rot-next2.pem")," "$OUT"
+ADM ca export rot >"$T/rot-prep4.pem"
+check "...which is no longer exported" sh -c "! grep -qF '$(sed -n 2p "$T/rot-next2.pem")' '$T/rot-prep4.pem'"
+run_status 0 "ca rotate --overlap-hours 0 to it" ADM ca rotate rot --overlap-hours 0
+grep_ok "...names its key type, not the configuration's" \
+	"^rotated the CA of access group 'rot' \(ed25519\) to the prepared CA$" "$OUT"
+run_status 0 "with nothing prepared, ca rotate makes a new CA as before" ADM ca rotate rot --overlap-hours 1
+grep_ok "...and says so" "^rotated the CA of access group 'rot' \(ec-p256\) to a new CA \(none was prepared\)$" "$OUT"
+
 # --- bad input ---------------------------------------------------------------
 openssl req -in "$T/rsa.csr" -outform DER -out "$T/rsa.der"
 python3 - "$T/rsa.der" "$T/tampered.der" <<'PY'

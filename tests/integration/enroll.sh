@@ -335,6 +335,22 @@ run_status 0 "...as does the certificate from before the rotation" openssl verif
 run_status 2 "...while the new one does not verify against the old CA alone" \
 	openssl verify -CAfile "$T/team-ca1.pem" "$TEAMDIR/cert.pem"
 
+# a prepared CA: certtokend reloads (the group directory was swapped) yet keeps
+# signing with the current CA until the rotation, then with the prepared one
+cp "$T/store/groups/team/ca.pem" "$T/team-cur.pem"
+run_status 0 "ca rotate --prepare while certtokend runs" ADM ca rotate team --prepare
+cp "$T/store/groups/team/next.pem" "$T/team-next.pem"
+ADM ca export team >"$T/team-prep.pem"
+next_code
+run_status 0 "an enrollment after --prepare" enroll_otp "$code" enroll --target team
+check "...is still signed by the current CA" test "$(aki "$TEAMDIR/cert.pem")" = "$(ski "$T/team-cur.pem")"
+run_status 0 "ca rotate to the prepared CA" ADM ca rotate team
+next_code
+run_status 0 "an enrollment after the rotation" enroll_otp "$code" enroll --target team
+check "...is signed by the prepared CA" test "$(aki "$TEAMDIR/cert.pem")" = "$(ski "$T/team-next.pem")"
+run_status 0 "...and verifies against the bundle exported right after --prepare" \
+	openssl verify -CAfile "$T/team-prep.pem" "$TEAMDIR/cert.pem"
+
 # --- limits: clients at once, and the deadline ------------------------------------------
 HOLDS=""
 for i in 1 2; do

@@ -327,6 +327,19 @@ login "$OK" "after the overlap the new CA's certificate still logs in" --respond
 run_status 0 "ca rotate rot --overlap-hours 0" ADM ca rotate rot --overlap-hours 0
 refused "a rotation without overlap refuses the replaced CA's certificates at once" --respond "$(respond_cmd rot2)" "$T/pam.d" rot alice "$(code alice)"
 
+# --- two-step CA rotation: prepare the next CA, then rotate to it ------------------------
+run_status 0 "ca rotate rot --prepare" ADM ca rotate rot --prepare
+cp "$T/store/groups/rot/next.pem" "$T/rot-next.pem"
+check "issue alice's certificate after --prepare" cred rot3 alice rot
+login "$OK" "a certificate issued after --prepare (by the current CA) logs in" --respond "$(respond_cmd rot3)" "$T/pam.d" rot alice "$(code alice)"
+run_status 0 "ca rotate rot --overlap-hours 1 takes the prepared CA" ADM ca rotate rot --overlap-hours 1
+check "issue alice's certificate after the rotation" cred rot4 alice rot
+check "...signed by the prepared CA" test \
+	"$(openssl x509 -in "$T/cred/rot4/certtoken/rot/cert.pem" -noout -ext authorityKeyIdentifier | tail -n1 | tr -d ' ' | sed 's/^keyid://')" = \
+	"$(openssl x509 -in "$T/rot-next.pem" -noout -ext subjectKeyIdentifier | tail -n1 | tr -d ' ')"
+login "$OK" "a certificate issued after --prepare and the rotation logs in" --respond "$(respond_cmd rot4)" "$T/pam.d" rot alice "$(code alice)"
+login "$OK" "...and during the overlap so does the one from before the rotation" --respond "$(respond_cmd rot3)" "$T/pam.d" rot alice "$(code alice)"
+
 # --- bad arguments fail closed -----------------------------------------------------------------
 login "Error in service module" "skew=abc fails" "$T/pam.d" badskew alice "$(code alice)"
 login "Error in service module" "map=email fails" "$T/pam.d" badmap alice "$(code alice)"

@@ -166,6 +166,9 @@ test_ed25519_and_rsa_cas(void **state)
 		assert_int_equal(
 		    issue(f, f->attrs, f->spki, f->spki_len, time(NULL), &x, &err), CT_OK);
 		check_leaf(f, x, time(NULL), 600);
+		/* the key type is told back from the CA's key */
+		assert_int_equal(
+		    ct_pkey_type(X509_get0_pubkey(ct_ca_cert(f->ca))), ct_key_type_parse(types[i]));
 		X509_free(x);
 		x = NULL;
 		free_fixture(f);
@@ -347,7 +350,7 @@ test_trust_without_ca(void **state)
 	assert_non_null(strstr(err.msg, "certtoken-admin ca init g"));
 	ct_err_clear(&err);
 	assert_int_equal(
-	    ct_ca_rotate(f->dir, &f->cfg->groups[0], time(NULL), 3600, &r, &err), CT_ENOENT);
+	    ct_ca_rotate(f->dir, &f->cfg->groups[0], time(NULL), 3600, 0, &r, &err), CT_ENOENT);
 	assert_non_null(strstr(err.msg, "ca init g"));
 	assert_null(r.cert);
 	assert_false(exists(f, ".g.lock")); /* nothing left behind for a group without a CA */
@@ -377,7 +380,7 @@ test_trust_overlap(void **state)
 	sk_X509_pop_free(sk, X509_free);
 	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, now, &leaf, &err), CT_OK);
 
-	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, 0, &r, &err), CT_OK);
 	assert_int_equal(X509_cmp(r.previous, old), 0);
 	assert_int_equal(r.until, now + 3600);
 	assert_null(r.dropped);
@@ -429,7 +432,7 @@ test_rotate_without_overlap(void **state)
 	time_t now = time(NULL);
 
 	(void)state;
-	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 0, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 0, 0, &r, &err), CT_OK);
 	assert_int_equal(r.until, now);
 	assert_int_equal(n_trusted(f, now, &sk, &err), 1);
 	assert_int_equal(X509_cmp(sk_X509_value(sk, 0), r.cert), 0);
@@ -439,9 +442,10 @@ test_rotate_without_overlap(void **state)
 	assert_false(exists(f, "g/previous.pem"));
 	assert_false(exists(f, "g/previous.until"));
 	/* two rotations within an overlap: the older previous CA is dropped */
-	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 7200, &r2, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 7200, 0, &r2, &err), CT_OK);
 	ct_rotation_clear(&r);
-	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now + 60, 600, &r, &err), CT_OK);
+	assert_int_equal(
+	    ct_ca_rotate(f->dir, &f->cfg->groups[0], now + 60, 600, 0, &r, &err), CT_OK);
 	assert_non_null(r.dropped);
 	assert_int_equal(X509_cmp(r.dropped, r2.previous), 0);
 	assert_int_equal(r.dropped_until, now + 7200);
@@ -467,7 +471,7 @@ test_trust_corrupt_files(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 3600, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 3600, 0, &r, &err), CT_OK);
 	/* no private key is read: broken keys do not matter to the anchors */
 	put(f, "g/ca.key", "not a key\n");
 	put(f, "g/previous.key", "not a key\n");
@@ -514,21 +518,243 @@ test_rotate_arguments_and_leftovers(void **state)
 	char path[128];
 
 	(void)state;
-	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), -1, &r, &err), CT_EINVAL);
+	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), -1, 0, &r, &err), CT_EINVAL);
 	ct_err_clear(&err);
 	assert_int_equal(
-	    ct_ca_rotate(f->dir, g, time(NULL), CT_OVERLAP_MAX + 1, &r, &err), CT_EINVAL);
+	    ct_ca_rotate(f->dir, g, time(NULL), CT_OVERLAP_MAX + 1, 0, &r, &err), CT_EINVAL);
 	assert_null(r.cert);
 	/* a crash left a half-built work directory: the next rotation clears it */
 	snprintf(path, sizeof(path), "%s/groups/.g.rotate", f->dir);
 	assert_int_equal(mkdir(path, 0700), 0);
 	put(f, ".g.rotate/ca.key", "half");
 	ct_err_clear(&err);
-	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), CT_OVERLAP_MAX, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), CT_OVERLAP_MAX, 0, &r, &err), CT_OK);
 	assert_false(exists(f, ".g.rotate"));
 	assert_true(exists(f, ".g.lock"));
 	assert_int_equal(n_trusted(f, time(NULL) + CT_OVERLAP_MAX - 1, NULL, &err), 2);
 	ct_rotation_clear(&r);
+	free_fixture(f);
+}
+
+/* The trust anchors at NOW are exactly the N certificates WANT, in order. */
+static void
+trusted_are(struct fixture *f, time_t now, X509 *const *want, int n)
+{
+	STACK_OF(X509) *sk = NULL;
+	struct ct_err err = {0};
+	int i;
+
+	assert_int_equal(n_trusted(f, now, &sk, &err), n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(X509_cmp(sk_X509_value(sk, i), want[i]), 0);
+	sk_X509_pop_free(sk, X509_free);
+}
+
+/* The current CA signs as before while a CA is prepared: ct_ca_load gives it. */
+static void
+current_is(struct fixture *f, X509 *want)
+{
+	struct ct_err err = {0};
+	struct ct_ca *ca = NULL;
+
+	assert_int_equal(ct_ca_load(f->dir, &f->cfg->groups[0], &ca, &err), CT_OK);
+	assert_int_equal(X509_cmp(ct_ca_cert(ca), want), 0);
+	ct_ca_free(ca);
+}
+
+static void
+test_prepare(void **state)
+{
+	struct fixture *f = make_fixture("ec-p256", 600);
+	const struct ct_group *g = &f->cfg->groups[0];
+	X509 *old = ct_ca_cert(f->ca), *next = NULL, *next2 = NULL, *replaced = NULL;
+	struct ct_ca *cur = NULL, *prev = NULL;
+	struct ct_err err = {0};
+	time_t now = time(NULL);
+	char path[128];
+
+	(void)state;
+	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next, &replaced, &err), CT_OK);
+	assert_null(replaced);
+	assert_true(exists(f, "g/next.key") && exists(f, "g/next.pem"));
+	assert_false(exists(f, ".g.rotate"));
+	/* same subject as the current CA, another key */
+	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(next), X509_get_subject_name(old)), 0);
+	assert_int_not_equal(
+	    ASN1_OCTET_STRING_cmp(X509_get0_subject_key_id(next), X509_get0_subject_key_id(old)),
+	    0);
+	/* trusted from now on, after the current CA; never the signer */
+	trusted_are(f, now, (X509 *[]){old, next}, 2);
+	current_is(f, old);
+	assert_int_equal(ct_ca_load_trusted(f->dir, g, now, &cur, &prev, &err), CT_OK);
+	assert_int_equal(X509_cmp(ct_ca_cert(cur), old), 0);
+	assert_null(prev);
+	ct_ca_free(cur);
+
+	/* a second preparation is refused and changes nothing */
+	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next2, &replaced, &err), CT_EEXIST);
+	assert_non_null(strstr(err.msg, "already has a prepared CA"));
+	assert_non_null(strstr(err.msg, "--replace"));
+	assert_null(next2);
+	trusted_are(f, now, (X509 *[]){old, next}, 2);
+	/* unless told to replace it: the first one is discarded */
+	ct_err_clear(&err);
+	assert_int_equal(ct_ca_prepare(f->dir, g, now, 1, &next2, &replaced, &err), CT_OK);
+	assert_non_null(replaced);
+	assert_int_equal(X509_cmp(replaced, next), 0);
+	assert_int_not_equal(X509_cmp(next2, next), 0);
+	trusted_are(f, now, (X509 *[]){old, next2}, 2);
+	current_is(f, old);
+	X509_free(replaced);
+	/* --replace without a prepared CA just prepares one */
+	X509_free(next);
+	snprintf(path, sizeof(path), "%s/groups/g/next.pem", f->dir);
+	assert_int_equal(unlink(path), 0);
+	replaced = NULL;
+	assert_int_equal(ct_ca_prepare(f->dir, g, now, 1, &next, &replaced, &err), CT_OK);
+	assert_null(replaced);
+	X509_free(next);
+	X509_free(next2);
+	free_fixture(f);
+}
+
+static void
+test_rotate_to_prepared(void **state)
+{
+	struct fixture *f = make_fixture("ec-p256", 600);
+	const struct ct_group *g = &f->cfg->groups[0];
+	X509 *old = ct_ca_cert(f->ca), *next = NULL, *next2 = NULL, *replaced = NULL, *leaf = NULL;
+	STACK_OF(X509) *bundle = NULL;
+	struct ct_rotation r = {0}, r2 = {0};
+	struct ct_issuer *is = NULL;
+	struct ct_ca *ca = NULL;
+	struct ct_err err = {0};
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	size_t der_len = 0;
+	time_t now = time(NULL);
+
+	(void)state;
+	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next, &replaced, &err), CT_OK);
+	/* what a target installs right after the preparation */
+	assert_int_equal(n_trusted(f, now, &bundle, &err), 2);
+	/* a new CA would discard the prepared one: refused when asked for */
+	assert_int_equal(
+	    ct_ca_rotate(f->dir, g, now, 3600, CT_ROTATE_GENERATE, &r, &err), CT_EEXIST);
+	assert_non_null(strstr(err.msg, "has a prepared CA"));
+	assert_null(r.cert);
+	trusted_are(f, now, (X509 *[]){old, next}, 2);
+
+	/* the rotation takes the prepared CA */
+	ct_err_clear(&err);
+	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, 0, &r, &err), CT_OK);
+	assert_true(r.prepared);
+	assert_int_equal(X509_cmp(r.cert, next), 0);
+	assert_int_equal(X509_cmp(r.previous, old), 0);
+	assert_int_equal(r.until, now + 3600);
+	assert_false(exists(f, "g/next.key") || exists(f, "g/next.pem"));
+	trusted_are(f, now, (X509 *[]){next, old}, 2);
+	current_is(f, next);
+	/* a leaf of the new CA chains to the bundle exported before the rotation */
+	assert_int_equal(ct_ca_load(f->dir, g, &ca, &err), CT_OK);
+	assert_int_equal(ct_issuer_new(&f->cfg->targets[0], ca, &is, &err), CT_OK);
+	assert_int_equal(
+	    ct_issue(is, f->attrs, f->spki, f->spki_len, now, &der, &der_len, &err), CT_OK);
+	p = der;
+	assert_non_null(leaf = d2i_X509(NULL, &p, (long)der_len));
+	assert_true(verifies(bundle, leaf, now));
+
+	/* prepared during an overlap: current, next, previous */
+	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next2, &replaced, &err), CT_OK);
+	assert_true(exists(f, "g/previous.key") && exists(f, "g/previous.until"));
+	trusted_are(f, now, (X509 *[]){next, next2, old}, 3);
+	trusted_are(f, now + 3600, (X509 *[]){next, next2}, 2);
+	/* without an overlap: the prepared CA alone, the old key discarded */
+	assert_int_equal(ct_ca_rotate(f->dir, g, now + 60, 0, 0, &r2, &err), CT_OK);
+	assert_true(r2.prepared);
+	assert_int_equal(X509_cmp(r2.cert, next2), 0);
+	assert_non_null(r2.dropped); /* OLD, still in its overlap */
+	assert_false(exists(f, "g/previous.key") || exists(f, "g/next.key"));
+	trusted_are(f, now + 60, (X509 *[]){next2}, 1);
+	/* with no CA prepared, a rotation makes one as before */
+	ct_rotation_clear(&r2);
+	assert_int_equal(
+	    ct_ca_rotate(f->dir, g, now + 120, 600, CT_ROTATE_GENERATE, &r2, &err), CT_OK);
+	assert_false(r2.prepared);
+	assert_int_equal(X509_cmp(r2.previous, next2), 0);
+
+	free(der);
+	X509_free(leaf);
+	ct_issuer_free(is);
+	ct_ca_free(ca);
+	sk_X509_pop_free(bundle, X509_free);
+	ct_rotation_clear(&r);
+	ct_rotation_clear(&r2);
+	X509_free(next);
+	X509_free(next2);
+	free_fixture(f);
+}
+
+static void
+test_prepare_keeps_and_checks_files(void **state)
+{
+	struct fixture *f = make_fixture("ec-p256", 600);
+	const struct ct_group *g = &f->cfg->groups[0];
+	static const char *const kept[] = {
+	    "ca.key", "ca.pem", "previous.key", "previous.pem", "previous.until"};
+	X509 *next = NULL, *replaced = NULL;
+	struct ct_rotation r = {0};
+	struct ct_err err = {0};
+	time_t now = time(NULL);
+	char cmd[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, 0, &r, &err), CT_OK);
+	snprintf(cmd, sizeof(cmd), "cp -a %s/groups/g %s/before", f->dir, f->dir);
+	assert_int_equal(system(cmd), 0);
+	/* a preparation copies the current and previous CA byte for byte */
+	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next, &replaced, &err), CT_OK);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "cmp -s %s/before/%s %s/groups/g/%s", f->dir, kept[i],
+		    f->dir, kept[i]);
+		assert_int_equal(system(cmd), 0);
+	}
+	X509_free(next);
+
+	/* a corrupt prepared certificate: the anchors say so, --replace still works */
+	put(f, "g/next.pem", "junk");
+	assert_int_equal(n_trusted(f, now, NULL, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "groups/g/next.pem: not a PEM certificate"));
+	ct_err_clear(&err);
+	assert_int_equal(ct_ca_prepare(f->dir, g, now, 1, &next, &replaced, &err), CT_OK);
+	assert_null(replaced);
+	X509_free(next);
+	/* a prepared key that does not match its certificate is not rotated to */
+	snprintf(cmd, sizeof(cmd), "cp %s/groups/g/ca.key %s/groups/g/next.key", f->dir, f->dir);
+	assert_int_equal(system(cmd), 0);
+	ct_rotation_clear(&r);
+	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, 0, &r, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "next.pem: does not match next.key"));
+	/* nor one that has expired (the fixture's CAs live a day) */
+	ct_err_clear(&err);
+	assert_int_equal(
+	    ct_ca_prepare(f->dir, g, now - 2 * 86400, 1, &next, &replaced, &err), CT_OK);
+	X509_free(next);
+	X509_free(replaced);
+	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, 0, &r, &err), CT_EINVAL);
+	assert_non_null(strstr(err.msg, "the prepared CA has expired"));
+	assert_null(r.cert);
+	/* a preparation needs a sound current CA and a group that has one */
+	put(f, "g/ca.key", "not a key\n");
+	ct_err_clear(&err);
+	assert_int_equal(ct_ca_prepare(f->dir, g, now, 1, &next, &replaced, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "groups/g/ca.key: not a PEM private key"));
+	snprintf(cmd, sizeof(cmd), "rm -r %s/groups/g", f->dir);
+	assert_int_equal(system(cmd), 0);
+	ct_err_clear(&err);
+	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next, &replaced, &err), CT_ENOENT);
+	assert_non_null(strstr(err.msg, "ca init g"));
 	free_fixture(f);
 }
 
@@ -551,12 +777,12 @@ test_trust_during_rotations(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), 3600, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), 3600, 0, &r, &err), CT_OK);
 	ct_rotation_clear(&r);
 	assert_true((pid = fork()) >= 0);
 	if (pid == 0) {
 		for (i = 0; i < 150; i++)
-			if (ct_ca_rotate(f->dir, g, time(NULL), 3600, &r, NULL) != CT_OK)
+			if (ct_ca_rotate(f->dir, g, time(NULL), 3600, 0, &r, NULL) != CT_OK)
 				_exit(1);
 			else
 				ct_rotation_clear(&r);
@@ -590,6 +816,9 @@ main(void)
 	    cmocka_unit_test(test_rotate_without_overlap),
 	    cmocka_unit_test(test_trust_corrupt_files),
 	    cmocka_unit_test(test_rotate_arguments_and_leftovers),
+	    cmocka_unit_test(test_prepare),
+	    cmocka_unit_test(test_rotate_to_prepared),
+	    cmocka_unit_test(test_prepare_keeps_and_checks_files),
 	    cmocka_unit_test(test_trust_during_rotations),
 	};
 
