@@ -181,7 +181,7 @@ next_field(const char **p, const char *end, char *out, size_t size)
 		return -1;
 	memcpy(out, *p, len);
 	out[len] = '\0';
-	*p = q < end ? q + 1 : q;
+	*p = q; /* at the ':' before the next field, or at END */
 	return ct_login_name_valid(out, size) ? 0 : -1;
 }
 
@@ -202,11 +202,12 @@ ct_challenge_parse(const char *text, struct ct_challenge *c, struct ct_err *err)
 	for (end = p; *end != '\0' && *end != ' ' && *end != '\t' && *end != '\r' && *end != '\n';
 	     end++)
 		;
-	if (next_field(&p, end, nonce, sizeof(nonce)) != 0 ||
-	    next_field(&p, end, target, sizeof(target)) != 0 ||
-	    next_field(&p, end, user, sizeof(user)) != 0 ||
-	    next_field(&p, end, service, sizeof(service)) != 0 ||
-	    next_field(&p, end, host, sizeof(host)) != 0 || p != end)
+	/* exactly five fields: each but the last ends at a ':', the last at END */
+	if (next_field(&p, end, nonce, sizeof(nonce)) != 0 || *p++ != ':' ||
+	    next_field(&p, end, target, sizeof(target)) != 0 || *p++ != ':' ||
+	    next_field(&p, end, user, sizeof(user)) != 0 || *p++ != ':' ||
+	    next_field(&p, end, service, sizeof(service)) != 0 || *p++ != ':' ||
+	    next_field(&p, end, host, sizeof(host)) != 0 || p != end || !ct_name_valid(target))
 		return ct_err_set(err, CT_EINVAL,
 		    "malformed login challenge (want " CHALLENGE_TAG
 		    "NONCE:TARGET:USER:SERVICE:HOST)");
@@ -331,16 +332,17 @@ response_parse(const char *text, struct response *r, struct ct_err *err)
 	size_t len, der_len = 0;
 
 	memset(r, 0, sizeof(*r));
+	if (strnlen(text, CT_RESPONSE_MAX) == CT_RESPONSE_MAX)
+		return ct_err_set(
+		    err, CT_EINVAL, "response longer than %d bytes", CT_RESPONSE_MAX - 1);
 	while (*text == ' ' || *text == '\t')
 		text++;
-	len = strnlen(text, CT_RESPONSE_MAX);
+	len = strlen(text);
 	while (len > 0 &&
 	    (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||
 	        text[len - 1] == '\n'))
 		len--;
 	end = text + len;
-	if (len == CT_RESPONSE_MAX)
-		return ct_err_set(err, CT_EINVAL, "response longer than %d bytes", CT_RESPONSE_MAX);
 	if (len < strlen(RESPONSE_TAG) || strncmp(text, RESPONSE_TAG, strlen(RESPONSE_TAG)) != 0)
 		return ct_err_set(err, CT_EINVAL,
 		    "not a certtoken response (want " RESPONSE_TAG "SERIAL:SIGNATURE[:CERT])");
@@ -423,6 +425,12 @@ chain_check(const struct ct_login_policy *p, X509 *cert, time_t now, struct ct_e
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* the leaf signed directly by one of the anchors, nothing between */
+	X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx), 0);
+	if (X509_check_ca(cert) != 0) {
+		rc = ct_err_set(err, CT_EPERM, "certificate is a CA certificate, not a leaf");
+		goto out;
+	}
 	if (X509_verify_cert(ctx) != 1) {
 		v = X509_STORE_CTX_get_error(ctx);
 		rc = ct_err_set(err, CT_EPERM,
@@ -431,6 +439,10 @@ chain_check(const struct ct_login_policy *p, X509 *cert, time_t now, struct ct_e
 		goto out;
 	}
 	chain = X509_STORE_CTX_get0_chain(ctx);
+	if (sk_X509_num(chain) != 2) {
+		rc = ct_err_set(err, CT_EPERM, "certificate is not issued by a group CA directly");
+		goto out;
+	}
 	rc = CT_OK;
 	for (i = 0; rc == CT_OK && i < sk_X509_num(chain); i++)
 		rc = check_times(sk_X509_value(chain, i), now, p->skew,
@@ -712,6 +724,7 @@ ct_login_verify(const struct ct_login_policy *p, const struct ct_challenge *c, c
 	case CT_MAP_SUBJECT: rc = bind_subject(p, cert, c->user, err); break;
 	case CT_MAP_CN: rc = bind_cn(cert, c->user, err); break;
 	case CT_MAP_UPN: rc = bind_upn(cert, c->user, err); break;
+	default: rc = ct_err_set(err, CT_EINVAL, "unknown binding rule"); break;
 	}
 	if (rc == CT_OK)
 		rc = signature_check(c, cert, &r, err);

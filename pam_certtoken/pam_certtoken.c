@@ -4,6 +4,7 @@
  * long-running, multi-threaded processes. */
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -239,13 +240,28 @@ static int
 canonical_user(const char *user, char *out, size_t size)
 {
 	struct passwd pw, *res = NULL;
-	char buf[4096];
+	size_t len = 4096;
+	char *buf = NULL, *nbuf;
+	int rc, n;
 
-	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-		res = NULL;
-	if (snprintf(out, size, "%s", res != NULL ? res->pw_name : user) >= (int)size)
-		return -1;
-	return 0;
+	/* a name service that fails is not "no such user": the typed
+	 * spelling could then find no token, and no_token=ignore let it pass */
+	do {
+		if (len > 1024 * 1024 || (nbuf = realloc(buf, len)) == NULL) {
+			free(buf);
+			return -2;
+		}
+		buf = nbuf;
+		rc = getpwnam_r(user, &pw, buf, len, &res);
+		len *= 2;
+	} while (rc == ERANGE);
+	if (rc != 0 && rc != ENOENT && rc != ESRCH && rc != EBADF && rc != EPERM) {
+		free(buf);
+		return -2;
+	}
+	n = snprintf(out, size, "%s", res != NULL ? res->pw_name : user);
+	free(buf);
+	return n >= (int)size ? -1 : 0;
 }
 
 /* Does USER have an OTP token at all?  (Only asked for no_token=ignore.) */
@@ -443,9 +459,10 @@ call_begin(pam_handle_t *pamh, int argc, const char **argv, struct call *c)
 		pam_syslog(pamh, LOG_ERR, "cannot determine the user name");
 		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_USER_UNKNOWN;
 	}
-	if (canonical_user(user, c->user, sizeof(c->user)) != 0) {
-		decision(pamh, LOG_WARNING, user, "user name too long");
-		return PAM_USER_UNKNOWN;
+	if ((rc = canonical_user(user, c->user, sizeof(c->user))) != 0) {
+		decision(pamh, rc == -1 ? LOG_WARNING : LOG_ERR, user,
+		    rc == -1 ? "user name too long" : "the name service failed");
+		return rc == -1 ? PAM_USER_UNKNOWN : PAM_AUTHINFO_UNAVAIL;
 	}
 	return load(pamh, &c->a, &c->cfg, &c->db);
 }

@@ -163,6 +163,10 @@ extendedKeyUsage = clientAuth
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
+[ cacert ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, digitalSignature, keyCertSign
+extendedKeyUsage = clientAuth
 CNF
 mkdir -m 0700 "$T/craft"
 craft() {
@@ -193,7 +197,11 @@ refused() {
 	local desc=$1; shift
 	"$HARNESS" "$@" >"$OUT" 2>"$ERR"
 	cat "$OUT" >>"$LOG"
-	if grep -q "^authenticate: Authentication failure" "$OUT" && grep -q "^ctc1:" "$OUT"; then
+	# with a responder, it must have produced a well-formed response: a
+	# refusal of an empty or broken one would prove nothing
+	if grep -q "^authenticate: Authentication failure" "$OUT" && grep -q "^ctc1:" "$OUT" &&
+		{ [ "$1" != --respond ] ||
+			grep -Eq '^response: ctr1:[0-9A-F]+:[A-Za-z0-9_-]+(:[A-Za-z0-9_-]+)?$' "$OUT"; }; then
 		ok "$desc"
 	else
 		not_ok "$desc (not refused at the certificate step)"; diag <"$OUT"
@@ -264,35 +272,37 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/stranger
 refused "a signature by another key over alice's certificate is refused" --respond "bash $T/respond.sh $T/stranger.key $P/cert.pem" "$T/pam.d" plain alice "$(code alice)"
 
 # --- validity and skew (certificates made by openssl ca) --------------------------------------
-craft expired alice default "$(at -3600)" "$(at -120)" good
+check "openssl ca makes the expired certificate" craft expired alice default "$(at -3600)" "$(at -120)" good
 refused "a certificate that expired 120 s ago is refused with skew=60" --respond "bash $T/respond.sh $T/craft/expired.key $T/craft/expired.pem" "$T/pam.d" skew alice "$(code alice)"
 ADM ca export default >"$T/ca.pem"
 mtls expired "$T/craft/expired.pem" "$T/craft/expired.key" "$T/ca.pem"
 grep_not "an mTLS target trusting the group CA refuses the expired certificate" "HTTP/1.0 200 ok" "$T/expired.cli"
 grep_ok "...as expired" "certificate has expired" "$T/expired.srv"
-craft recent alice default "$(at -3600)" "$(at -20)" good
+check "openssl ca makes the recent certificate" craft recent alice default "$(at -3600)" "$(at -20)" good
 login "$OK" "a certificate that expired 20 s ago passes with skew=60" --respond "bash $T/respond.sh $T/craft/recent.key $T/craft/recent.pem" "$T/pam.d" skew alice "$(code alice)"
 refused "and is refused with skew=0" --respond "bash $T/respond.sh $T/craft/recent.key $T/craft/recent.pem" "$T/pam.d" noskew alice "$(code alice)"
-craft future alice default "$(at 120)" "$(at 3600)" good
+check "openssl ca makes the future certificate" craft future alice default "$(at 120)" "$(at 3600)" good
 refused "a certificate valid from 120 s ahead is refused with skew=60" --respond "bash $T/respond.sh $T/craft/future.key $T/craft/future.pem" "$T/pam.d" skew alice "$(code alice)"
-craft soon alice default "$(at 20)" "$(at 3600)" good
+check "openssl ca makes the soon certificate" craft soon alice default "$(at 20)" "$(at 3600)" good
 login "$OK" "a certificate valid from 20 s ahead passes with skew=60" --respond "bash $T/respond.sh $T/craft/soon.key $T/craft/soon.pem" "$T/pam.d" skew alice "$(code alice)"
 refused "and is refused with skew=0" --respond "bash $T/respond.sh $T/craft/soon.key $T/craft/soon.pem" "$T/pam.d" noskew alice "$(code alice)"
-craft good alice default "$(at -60)" "$(at 3600)" good
+check "openssl ca makes the good certificate" craft good alice default "$(at -60)" "$(at 3600)" good
 mtls craftgood "$T/craft/good.pem" "$T/craft/good.key" "$T/ca.pem"
 grep_ok "...and accepts one that is valid (the check above can fail)" "HTTP/1.0 200 ok" "$T/craftgood.cli"
 login "$OK" "an openssl ca certificate with the right usages passes" --respond "bash $T/respond.sh $T/craft/good.key $T/craft/good.pem" "$T/pam.d" noskew alice "$(code alice)"
 
 # --- usages, group ----------------------------------------------------------------------------
-craft noku alice default "$(at -60)" "$(at 3600)" noku
+check "openssl ca makes the noku certificate" craft noku alice default "$(at -60)" "$(at 3600)" noku
 refused "a certificate without digitalSignature is refused" --respond "bash $T/respond.sh $T/craft/noku.key $T/craft/noku.pem" "$T/pam.d" plain alice "$(code alice)"
-craft noeku alice default "$(at -60)" "$(at 3600)" noeku
+check "openssl ca makes the noeku certificate" craft noeku alice default "$(at -60)" "$(at 3600)" noeku
 refused "a certificate without clientAuth is refused" --respond "bash $T/respond.sh $T/craft/noeku.key $T/craft/noeku.pem" "$T/pam.d" plain alice "$(code alice)"
 login "$OK" "target=server (template ServerAuth) accepts it" --respond "bash $T/respond.sh $T/craft/noeku.key $T/craft/noeku.pem" "$T/pam.d" server alice "$(code alice)"
+check "openssl ca makes a CA:TRUE certificate for alice" craft cacert alice default "$(at -60)" "$(at 3600)" cacert
+refused "a certificate that is itself a CA is refused" --respond "bash $T/respond.sh $T/craft/cacert.key $T/craft/cacert.pem" "$T/pam.d" plain alice "$(code alice)"
 check "issue alice's certificate from the other group's CA" cred alice alice other
 O=$T/cred/alice/certtoken/other
 refused "a certificate of another access group's CA is refused" --respond "bash $T/respond.sh $O/key.pem $O/cert.pem" "$T/pam.d" plain alice "$(code alice)"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/self.key" \
+check "openssl req makes a self-signed certificate" openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/self.key" \
 	-subj /CN=alice -days 1 -addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=clientAuth \
 	-out "$T/self.pem" 2>/dev/null
 refused "a self-signed certificate is refused" --respond "bash $T/respond.sh $T/self.key $T/self.pem" "$T/pam.d" plain alice "$(code alice)"
@@ -346,6 +356,9 @@ login "Error in service module" "map=email fails" "$T/pam.d" badmap alice "$(cod
 login "Error in service module" "target=nosuch fails" --respond "$(respond_cmd alice)" "$T/pam.d" badtarget alice "$(code alice)"
 grep_not "an unknown target fails before the OTP prompt (no code is spent)" "^prompt:" "$OUT"
 
+long="ctr1:$(printf 'A%.0s' $(seq 8300))"
+refused "a response longer than 8 KiB is refused" "$T/pam.d" login bob "$(code bob)" "$long"
+
 # --- certtoken-enroll respond --------------------------------------------------------------------
 ch="ctc1:AAAAAAAAAAAAAAAAAAAAAA:plain:alice:login:host1"
 run_status 0 "respond takes the challenge as an argument" env XDG_CONFIG_HOME="$T/cred/alice" "$ENROLL" respond "$ch"
@@ -358,5 +371,7 @@ run_status 65 "respond to a malformed challenge: 65" env XDG_CONFIG_HOME="$T/cre
 run_status 65 "respond for a target without a certificate: 65" env XDG_CONFIG_HOME="$T/cred/alice" "$ENROLL" respond "ctc1:AAAAAAAAAAAAAAAAAAAAAA:nosuch:alice:login:h"
 grep_ok "saying how to get one" "certtoken-enroll enroll --target nosuch" "$ERR"
 run_status 64 "respond --bogus: 64" "$ENROLL" respond --bogus
+run_status 65 "respond refuses a challenge whose target is '..' (no path outside its directory)" env XDG_CONFIG_HOME="$T/cred/alice/certtoken/plain" "$ENROLL" respond "ctc1:AAAAAAAAAAAAAAAAAAAAAA:..:alice:login:h"
+run_status 65 "respond refuses a challenge with a sixth, empty field" env XDG_CONFIG_HOME="$T/cred/alice" "$ENROLL" respond "ctc1:AAAAAAAAAAAAAAAAAAAAAA:plain:alice:login:h:"
 
 tap_done

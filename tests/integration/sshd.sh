@@ -99,7 +99,7 @@ prompts_are() {
 # --- OTP over ssh -----------------------------------------------------------------------
 fresh_code
 good=$code
-login_is success "the current TOTP code logs in over ssh and runs the command as the user" "$U" -otp "$good"
+login_is success "the current HOTP code logs in over ssh and runs the command as the user" "$U" -otp "$good"
 prompts_are "...after one prompt, for the OTP" otp
 grep_ok "...which ssh shows as '($U@127.0.0.1) OTP: '" "^\\($U@127\\.0\\.0\\.1\\) OTP: " "$SSH"
 grep_ok "...and sshd accepted keyboard-interactive/pam" "Accepted keyboard-interactive/pam for $U from 127\\.0\\.0\\.1" "$LOG"
@@ -163,7 +163,7 @@ prompts_are "...only the OTP prompt was shown" otp
 mkdir -p "$T/other/certtoken/default" && chmod -R 0700 "$T/other"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/other/certtoken/default/key.pem" 2>/dev/null
 openssl pkey -in "$T/other/certtoken/default/key.pem" -pubout -out "$T/other.pub"
-ADM issue --user root --target default --pubkey "$T/other.pub" >"$T/other/certtoken/default/cert.pem"
+check "issue a certificate for another user (root)" sh -c "'$ADMIN' -c '$T/ct.conf' issue --user root --target default --pubkey '$T/other.pub' >'$T/other/certtoken/default/cert.pem'"
 fresh_code
 login_is denied "another user's certificate is refused" "$U" -otp "$code" \
 	-respond "XDG_CONFIG_HOME=$T/other $top_builddir/certtoken-enroll respond 2>/dev/null"

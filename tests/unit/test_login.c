@@ -121,6 +121,10 @@ test_challenge_refused(void **state)
 	    "ctc1:AAAAAAAAAAAAAAAAAAAAA+:t:u:s:h",
 	    "ctc1:AAAAAAAAAAAAAAAAAAAAAA:t:u$:s:h",
 	    "ctc1:AAAAAAAAAAAAAAAAAAAAAA:t:u:s:h\x01",
+	    "ctc1:AAAAAAAAAAAAAAAAAAAAAA:t:u:s:h:",
+	    "ctc1:AAAAAAAAAAAAAAAAAAAAAA:..:u:s:h",
+	    "ctc1:AAAAAAAAAAAAAAAAAAAAAA:.t:u:s:h",
+	    "ctc1::AAAAAAAAAAAAAAAAAAAAAA:t:u:s:h",
 	};
 	char longuser[CT_USER_MAX + 80];
 	struct ct_challenge c;
