@@ -20,17 +20,8 @@ command -v setpriv >/dev/null || skip_all "setpriv is not installed"
 
 # --- a real unprivileged user --------------------------------------------------------
 U=ctenr$$
-chmod 0711 "$T" # the user may pass through to its home and the socket, not list
+make_user "$U" /usr/sbin/nologin "Enroll Tester"
 mkdir -m 0755 "$T/run"
-mkdir "$T/home"
-useradd -M -d "$T/home" -s /usr/sbin/nologin -c "Enroll Tester" "$U" || {
-	echo "Bail out! useradd $U failed"
-	exit 1
-}
-remove_user() { userdel "$U" 2>/dev/null; }
-at_exit remove_user
-chown "$U:" "$T/home"
-chmod 0700 "$T/home"
 SOCK=$T/run/enroll.sock
 # as_user CMD...: run CMD as the test user with a clean environment
 as_user() { setpriv --reuid "$U" --regid "$U" --clear-groups env -i HOME="$T/home" PATH=/usr/bin:/bin "$@"; }

@@ -18,16 +18,7 @@ ldd "$MODULE" | grep -q 'lib[a-z]*san\.so' && skip_all "a sanitizer build cannot
 
 # --- a real user with a shell (it runs the remote command) --------------------------
 U=ctssh$$
-chmod 0711 "$T" # the user may pass through to its home, not list
-mkdir "$T/home"
-useradd -M -d "$T/home" -s /bin/sh -c "sshd e2e tester" "$U" || {
-	echo "Bail out! useradd $U failed"
-	exit 1
-}
-remove_user() { userdel "$U" 2>/dev/null; }
-at_exit remove_user
-chown "$U:" "$T/home"
-chmod 0700 "$T/home"
+make_user "$U" /bin/sh "sshd e2e tester"
 
 # --- configuration and an HOTP token ----------------------------------------------------
 SOCK=$T/run/enroll.sock

@@ -1,5 +1,5 @@
-# An mTLS target for the integration tests (sourced after common.sh and
-# slapd.sh): openssl s_server with -Verify, trusting only the given CA file.
+# An mTLS target for the integration tests (sourced after common.sh):
+# openssl s_server with -Verify, trusting only the given CA file.
 #
 #   mtls NAME CERT KEY CAFILE [s_server options...]
 #       one TLS exchange presenting CERT/KEY as the client; the server's and
@@ -14,7 +14,7 @@ mtls_server_cert() {
 mtls() {
 	local name=$1 cert=$2 key=$3 cafile=$4 port spid; shift 4
 	mtls_server_cert
-	port=$(slapd_free_port)
+	port=$(free_port)
 	openssl s_server -accept "127.0.0.1:$port" -cert "$T/mtls-srv.pem" -key "$T/mtls-srv.key" \
 		-Verify 1 -verify_return_error -CAfile "$cafile" -www "$@" >"$T/$name.srv" 2>&1 &
 	spid=$!

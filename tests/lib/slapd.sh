@@ -17,21 +17,11 @@
 # Register the stop with `at_exit slapd_stop` (tests/lib/common.sh).  The
 # system slapd is never used or configured.
 
+. "$(dirname "${BASH_SOURCE[0]}")/net.sh"
+
 SLAPD_BIN=${SLAPD_BIN:-/usr/sbin/slapd}
 SLAPD_SUFFIX="dc=example,dc=org"
 
-# slapd_free_port: print a TCP port nothing listens on at 127.0.0.1 right now.
-slapd_free_port() {
-	local port i
-	for i in $(seq 1 50); do
-		port=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	return 1
-}
 
 # slapd_urlencode PATH: percent-encode for an ldapi:// URL.
 slapd_urlencode() {
@@ -135,10 +125,10 @@ slapd_start() {
 	# a port may be taken between the probe and the bind: retry a few times
 	started=""
 	for _ in 1 2 3 4 5; do
-		port=$(slapd_free_port) || return 1
+		port=$(free_port) || return 1
 		urls="ldap://127.0.0.1:$port/"
 		if [ "$tls" = tls ]; then
-			port2=$(slapd_free_port) || return 1
+			port2=$(free_port) || return 1
 			[ "$port2" != "$port" ] || continue
 			urls="$urls ldaps://127.0.0.1:$port2/"
 		fi

@@ -84,18 +84,6 @@ sshd_require() {
 	SSHD_PWRAP=$(sshd_pam_wrapper) || skip_all "libpam_wrapper.so is not installed (libpam-wrapper)"
 }
 
-# sshd_free_port: print a TCP port nothing listens on at 127.0.0.1 right now.
-sshd_free_port() {
-	local port
-	for _ in $(seq 1 50); do
-		port=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	return 1
-}
 
 # sshd_alive PID: PID is a process that has not exited (zombies have).
 sshd_alive() {
@@ -192,7 +180,7 @@ sshd_start() {
 	[ -n "$SSHD_AT_EXIT" ] || { at_exit sshd_stop; SSHD_AT_EXIT=1; }
 	# a port may be taken between the probe and the bind: retry a few times
 	for _ in 1 2 3 4 5; do
-		port=$(sshd_free_port) || break
+		port=$(free_port) || break
 		sshd_write_config "$SSHD_DIR" "$port"
 		if ! "$SSHD_BIN" -t -f "$SSHD_DIR/sshd_config" >"$SSHD_DIR/test.log" 2>&1; then
 			echo "sshd_start: sshd -t rejects $SSHD_DIR/sshd_config:" >&2
