@@ -518,7 +518,6 @@ token_check(const struct ct_login_policy *p, const struct ct_cert_entry *e, cons
     struct ct_err *err)
 {
 	struct ct_user_tokens u;
-	struct ct_tokens_db *db = NULL;
 	size_t i;
 	int rc;
 
@@ -527,10 +526,7 @@ token_check(const struct ct_login_policy *p, const struct ct_cert_entry *e, cons
 	if (strcmp(e->token, "-") == 0 || e->token[0] == '\0')
 		return CT_OK;
 	memset(&u, 0, sizeof(u));
-	if ((rc = ct_tokens_open(p->cfg->store_path, 0, &db, err)) != CT_OK)
-		return rc == CT_ENOENT ? CT_EIO : rc;
-	rc = ct_tokens_peek(db, user, &u, err);
-	ct_tokens_close(db);
+	rc = ct_tokens_peek(p->db, user, &u, err);
 	if (rc == CT_ENOENT) {
 		ct_err_clear(err);
 		return ct_err_set(err, CT_EPERM, "certificate token %s was deleted", e->token);

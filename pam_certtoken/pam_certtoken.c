@@ -403,9 +403,9 @@ cert_target(pam_handle_t *pamh, const struct args *a, const struct ct_config *cf
 
 static int
 cert_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
-    const struct ct_target *t, const char *user)
+    struct ct_tokens_db *db, const struct ct_target *t, const char *user)
 {
-	struct ct_login_policy pol = {cfg, t, a->skew, a->map};
+	struct ct_login_policy pol = {cfg, db, t, a->skew, a->map};
 	struct ct_login_result res;
 	struct ct_challenge c;
 	struct ct_err err = {0};
@@ -504,7 +504,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			rc = PAM_AUTH_ERR;
 			goto out;
 		}
-		rc = cert_step(pamh, &c.a, c.cfg, t, c.user);
+		rc = cert_step(pamh, &c.a, c.cfg, c.db, t, c.user);
 	}
 out:
 	call_end(&c);
