@@ -438,9 +438,10 @@ snap_read(
 	return rc;
 }
 
-/* The certificate in file NAME of S. */
+/* The PEM certificate (into *CERT) or private key (into *KEY: the other is
+ * NULL) in file NAME of S.  A key's bytes are wiped after decoding. */
 static int
-snap_cert(const struct snap *s, const char *name, X509 **out, struct ct_err *err)
+snap_pem(const struct snap *s, const char *name, X509 **cert, EVP_PKEY **key, struct ct_err *err)
 {
 	unsigned char *data = NULL;
 	size_t len = 0;
@@ -450,28 +451,11 @@ snap_cert(const struct snap *s, const char *name, X509 **out, struct ct_err *err
 	if ((rc = snap_read(s, name, &data, &len, err)) != CT_OK)
 		return rc;
 	if ((b = BIO_new_mem_buf(data, (int)len)) == NULL ||
-	    (*out = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL)
-		rc = ct_err_set(err, CT_EIO, "%s/%s: not a PEM certificate", s->dir, name);
-	ERR_clear_error();
-	BIO_free(b);
-	free(data);
-	return rc;
-}
-
-/* The private key in file NAME of S. */
-static int
-snap_key(const struct snap *s, const char *name, EVP_PKEY **out, struct ct_err *err)
-{
-	unsigned char *data = NULL;
-	size_t len = 0;
-	BIO *b;
-	int rc;
-
-	if ((rc = snap_read(s, name, &data, &len, err)) != CT_OK)
-		return rc;
-	if ((b = BIO_new_mem_buf(data, (int)len)) == NULL ||
-	    (*out = PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, NULL, NULL)) == NULL)
-		rc = ct_err_set(err, CT_EIO, "%s/%s: not a PEM private key", s->dir, name);
+	    (cert != NULL
+	            ? (*cert = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL
+	            : (*key = PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, NULL, NULL)) == NULL))
+		rc = ct_err_set(err, CT_EIO, "%s/%s: not a PEM %s", s->dir, name,
+		    cert != NULL ? "certificate" : "private key");
 	ERR_clear_error();
 	BIO_free(b);
 	OPENSSL_clear_free(data, len);
@@ -522,8 +506,8 @@ snap_ca(const struct snap *s, const char *group, const char *key, const char *ce
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = snap_key(s, key, &ca->key, err)) != CT_OK ||
-	    (rc = snap_cert(s, cert, &ca->cert, err)) != CT_OK)
+	if ((rc = snap_pem(s, key, NULL, &ca->key, err)) != CT_OK ||
+	    (rc = snap_pem(s, cert, &ca->cert, NULL, err)) != CT_OK)
 		goto out;
 	if (X509_check_private_key(ca->cert, ca->key) != 1) {
 		ERR_clear_error();
@@ -642,7 +626,7 @@ push_cert(const struct snap *s, const char *name, STACK_OF(X509) *anchors, struc
 	X509 *x = NULL;
 	int rc;
 
-	if ((rc = snap_cert(s, name, &x, err)) != CT_OK)
+	if ((rc = snap_pem(s, name, &x, NULL, err)) != CT_OK)
 		return rc;
 	if (sk_X509_push(anchors, x) <= 0) {
 		X509_free(x);
@@ -969,7 +953,7 @@ rotate_read(const struct snap *s, const struct ct_group *g, time_t now, struct c
 	ct_ca_free(old);
 	/* an older previous CA still trusted is dropped: report it if it can be read */
 	if (snap_until(s, &until, NULL) == CT_OK && now < until &&
-	    snap_cert(s, "previous.pem", &out->dropped, NULL) == CT_OK)
+	    snap_pem(s, "previous.pem", &out->dropped, NULL, NULL) == CT_OK)
 		out->dropped_until = until;
 	return CT_OK;
 }
@@ -1078,7 +1062,7 @@ prepare_build(const struct snap *s, const struct ct_group *g, time_t now, int re
 			    "current CA at the next rotation (ca rotate %s), or --replace discards "
 			    "it",
 			    g->name, s->dir, NEXT_PEM, g->name);
-		(void)snap_cert(s, NEXT_PEM, replaced, NULL);
+		(void)snap_pem(s, NEXT_PEM, replaced, NULL, NULL);
 	}
 	if ((rc = files_copy(fs, s, "ca.key", "ca.key", err)) != CT_OK ||
 	    (rc = files_copy(fs, s, "ca.pem", "ca.pem", err)) != CT_OK)
