@@ -21,6 +21,8 @@
 #include <openssl/x509_vfy.h>
 #include <security/pam_appl.h>
 
+#include "bench.h"
+
 #include "issue.h"
 #include "login.h"
 
@@ -31,23 +33,6 @@ struct bench {
 	double t_resp;
 	int bad;
 };
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static int
 conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
@@ -77,7 +62,7 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp, void *da
 	*resp = r;
 	for (i = 0; i < n; i++)
 		if (msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
-			b->t_resp = now_us();
+			b->t_resp = bench_now_us();
 	return PAM_SUCCESS;
 }
 
@@ -98,7 +83,7 @@ read_pem(const char *path, int key)
 static void
 report(const char *what, double *lat, size_t n, int fails)
 {
-	qsort(lat, n, sizeof(*lat), cmp);
+	qsort(lat, n, sizeof(*lat), bench_cmp_double);
 	printf("%s runs %zu failures %d p50_us %.1f p99_us %.1f\n", what, n, fails, lat[n / 2],
 	    lat[(n * 99) / 100]);
 }
@@ -137,7 +122,7 @@ raw_verify(X509 *cert, X509 *ca, EVP_PKEY *key, int decode_each, size_t n, doubl
 	    EVP_DigestSign(md, sig, &sig_len, msg, sizeof(msg)) != 1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		double t0 = now_us();
+		double t0 = bench_now_us();
 		X509 *x = decode_each ? decode(cert_pem) : cert;
 		X509 *a = decode_each ? decode(ca_pem) : ca;
 		X509_STORE *store = X509_STORE_new();
@@ -156,7 +141,7 @@ raw_verify(X509 *cert, X509 *ca, EVP_PKEY *key, int decode_each, size_t n, doubl
 			X509_free(x);
 			X509_free(a);
 		}
-		lat[i] = now_us() - t0;
+		lat[i] = bench_now_us() - t0;
 		fails += !ok;
 	}
 	EVP_MD_CTX_free(md);
@@ -194,7 +179,7 @@ main(int argc, char **argv)
 		rc = pam_start_confdir(argv[2], argv[3], &c, argv[1], &pamh);
 		if (rc == PAM_SUCCESS)
 			rc = pam_authenticate(pamh, 0);
-		lat[n] = now_us() - b.t_resp;
+		lat[n] = bench_now_us() - b.t_resp;
 		pam_end(pamh, rc);
 		fails += rc != PAM_SUCCESS || b.t_resp == 0;
 		n++;

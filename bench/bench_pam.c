@@ -11,6 +11,8 @@
 
 #include <security/pam_appl.h>
 
+#include "bench.h"
+
 static const char *current;
 
 static int
@@ -28,23 +30,6 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp, void *da
 			r[i].resp = strdup(current);
 	*resp = r;
 	return PAM_SUCCESS;
-}
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int
@@ -68,18 +53,18 @@ main(int argc, char **argv)
 		if (n == cap &&
 		    (lat = realloc(lat, (cap = cap ? 2 * cap : 1024) * sizeof(*lat))) == NULL)
 			return 1;
-		t0 = now_us();
+		t0 = bench_now_us();
 		rc = pam_start_confdir(argv[2], argv[3], &c, argv[1], &pamh);
 		if (rc == PAM_SUCCESS)
 			rc = pam_authenticate(pamh, 0);
 		pam_end(pamh, rc);
-		lat[n++] = now_us() - t0;
+		lat[n++] = bench_now_us() - t0;
 		fails += rc != PAM_SUCCESS;
 	}
 	fclose(f);
 	if (n == 0)
 		return 1;
-	qsort(lat, n, sizeof(*lat), cmp);
+	qsort(lat, n, sizeof(*lat), bench_cmp_double);
 	printf("logins %zu failures %d p50_us %.0f p99_us %.0f\n", n, fails, lat[n / 2],
 	    lat[(n * 99) / 100]);
 	free(lat);
