@@ -925,12 +925,18 @@ serve(void *arg)
 	}
 out:
 	ct_msg_free(&m);
+	/* the answer is written: the slot is free now, before the client can
+	 * have read it, so a client that asks again at once is never counted
+	 * twice (the drain below is bounded by REFUSE_MS) */
+	pthread_mutex_lock(&d->conn_mu);
+	d->conn_used[c->slot] = 0;
+	pthread_cond_broadcast(&d->conn_cv);
+	pthread_mutex_unlock(&d->conn_mu);
 	/* let the client read our last word before the connection goes */
 	shutdown(c->fd, SHUT_WR);
 	drain_input(c->fd, ct_now_ms() + REFUSE_MS);
 	close(c->fd);
 	pthread_mutex_lock(&d->conn_mu);
-	d->conn_used[c->slot] = 0;
 	free(c);
 	d->active--;
 	pthread_cond_broadcast(&d->conn_cv);
