@@ -577,23 +577,319 @@ load_template(struct loader *L, const config_setting_t *e, size_t i)
 	load_template_usages(L, e, t);
 }
 
+/* Words of a command (KEY of E): a list of strings, the first an absolute
+ * path; each word is checked by CHECK (templates) when not NULL.  Stored
+ * NULL-terminated in *OUT. */
+static void
+get_argv(struct loader *L, const config_setting_t *e, const char *key, const char *what,
+    int (*check)(struct loader *, const config_setting_t *, const char *), char ***out)
+{
+	const config_setting_t *s = get_string_list(L, e, key);
+	const char *w;
+	char **v;
+	int i, n;
+
+	if (s == NULL) {
+		if (config_setting_get_member(e, key) == NULL)
+			problem(L, e, "%s needs '%s' (a list: program, then arguments)", what, key);
+		return;
+	}
+	n = config_setting_length(s);
+	if (n < 1 || n > CT_ARGV_MAX) {
+		problem(L, s, "'%s' must have 1 to %d words", key, CT_ARGV_MAX);
+		return;
+	}
+	if ((v = calloc((size_t)n + 1, sizeof(*v))) == NULL) {
+		problem(L, s, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		w = config_setting_get_string_elem(s, i);
+		if (i == 0 && !is_absolute(w))
+			problem(L, s,
+			    "%s: program '%s' must be an absolute path (no shell is used)", what,
+			    w);
+		if (check != NULL)
+			check(L, config_setting_get_elem(s, (unsigned)i), w);
+		if ((v[i] = strdup(w)) == NULL)
+			problem(L, s, "out of memory");
+	}
+	*out = v;
+}
+
+static void
+free_argv(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void
 load_connector(struct loader *L, const config_setting_t *e, size_t i)
 {
-	static const char *const keys[] = {"name", "type", NULL};
+	static const char *const keys[] = {"name", "type", "command", "timeout", NULL};
 	struct ct_connector *c = &L->cfg->connectors[i];
 	char *type = NULL;
 
 	check_keys(L, e, keys, "CA connector");
 	c->name = get_name(L, e, "CA connector", &L->cfg->connectors[0].name, sizeof(*c), i);
+	c->timeout = 30;
 	get_string(L, e, "type", 1, &type);
 	if (type != NULL && strcmp(type, "local") == 0)
 		c->type = CT_CONNECTOR_LOCAL;
+	else if (type != NULL && strcmp(type, "queue") == 0)
+		c->type = CT_CONNECTOR_QUEUE;
+	else if (type != NULL && strcmp(type, "command") == 0)
+		c->type = CT_CONNECTOR_COMMAND;
 	else if (type != NULL)
 		problem(L, config_setting_get_member(e, "type"),
-		    "CA connector type '%s' is not supported by this version (supported: local)",
-		    type);
+		    "CA connector type '%s' is not supported (local, queue or command)", type);
+	if (c->type == CT_CONNECTOR_COMMAND) {
+		get_argv(L, e, "command", "command CA connector", NULL, &c->argv);
+		get_int(L, e, "timeout", 1, 600, &c->timeout);
+	} else if (type != NULL &&
+	    (config_setting_get_member(e, "command") != NULL ||
+	        config_setting_get_member(e, "timeout") != NULL))
+		problem(L, e, "CA connector '%s': 'command' and 'timeout' are for type command",
+		    c->name ? c->name : "?");
 	free(type);
+}
+
+/* ---- events ---- */
+
+static const char *const event_names[] = {"token_init", "token_enrolled", "token_revoked",
+    "token_deleted", "cert_rejected", "cert_expiring", NULL};
+
+static const char *const event_fields[] = {
+    "rollout_state", "type", "target", "active", "user", NULL};
+
+static const char *const event_placeholders[] = {"event", "user", "serial", "type", "rollout_state",
+    "target", "cert_serial", "not_after", "host", "issuer", NULL};
+
+int
+ct_event_name_valid(const char *name)
+{
+	for (size_t i = 0; event_names[i] != NULL; i++)
+		if (strcmp(event_names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+ct_event_placeholder_valid(const char *name, size_t len)
+{
+	for (size_t i = 0; event_placeholders[i] != NULL; i++)
+		if (strlen(event_placeholders[i]) == len &&
+		    memcmp(event_placeholders[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Report a template whose {placeholders} are unknown or unclosed ("{{" is
+ * a literal brace). */
+static int
+check_template(struct loader *L, const config_setting_t *s, const char *text)
+{
+	const char *p = text, *close;
+
+	while ((p = strchr(p, '{')) != NULL) {
+		if (p[1] == '{') {
+			p += 2;
+			continue;
+		}
+		if ((close = strchr(p, '}')) == NULL) {
+			problem(L, s, "'{' without '}' in \"%s\" (write {{ for a brace)", text);
+			return -1;
+		}
+		if (!ct_event_placeholder_valid(p + 1, (size_t)(close - p - 1))) {
+			problem(L, s,
+			    "unknown placeholder {%.*s} (known: event user serial type "
+			    "rollout_state target cert_serial not_after host issuer)",
+			    (int)(close - p - 1), p + 1);
+			return -1;
+		}
+		p = close + 1;
+	}
+	return 0;
+}
+
+/* An e-mail address we are willing to hand to sendmail as an argument. */
+int
+ct_mail_address_valid(const char *a)
+{
+	const char *at = strchr(a, '@');
+	size_t n = strlen(a);
+
+	if (n < 3 || n > 254 || a[0] == '-' || at == NULL || at == a || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL)
+		return 0;
+	for (; *a != '\0'; a++)
+		if (!((*a >= 'a' && *a <= 'z') || (*a >= 'A' && *a <= 'Z') ||
+		        (*a >= '0' && *a <= '9') || strchr("@.!#$%&'*+/=?^_`{|}~-", *a) != NULL))
+			return 0;
+	return 1;
+}
+
+static void
+load_event_when(struct loader *L, const config_setting_t *e, struct ct_event *ev)
+{
+	const config_setting_t *w = get_group(L, e, "when"), *s;
+	const char *name;
+	int i, j, n;
+
+	if (w == NULL)
+		return;
+	n = config_setting_length(w);
+	if (n > CT_EVENT_CONDS_MAX) {
+		problem(L, w, "'when' has more than %d conditions", CT_EVENT_CONDS_MAX);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(w, (unsigned)i);
+		name = config_setting_name(s);
+		for (j = 0; event_fields[j] != NULL; j++)
+			if (strcmp(event_fields[j], name) == 0)
+				break;
+		if (event_fields[j] == NULL) {
+			problem(L, s,
+			    "unknown condition '%s' (rollout_state type target active user)", name);
+			continue;
+		}
+		if (config_setting_type(s) != CONFIG_TYPE_STRING &&
+		    config_setting_type(s) != CONFIG_TYPE_BOOL) {
+			problem(L, s, "condition '%s' must be a string", name);
+			continue;
+		}
+		ev->when[ev->n_when].field = strdup(name);
+		ev->when[ev->n_when].value = strdup(config_setting_type(s) == CONFIG_TYPE_BOOL
+		        ? (config_setting_get_bool(s) ? "true" : "false")
+		        : config_setting_get_string(s));
+		if (ev->when[ev->n_when].field == NULL || ev->when[ev->n_when].value == NULL)
+			problem(L, s, "out of memory");
+		ev->n_when++;
+	}
+}
+
+static void
+load_event(struct loader *L, const config_setting_t *e, size_t i)
+{
+	static const char *const keys[] = {
+	    "event", "when", "action", "to", "subject", "body", "command", "timeout", NULL};
+	struct ct_event *ev = &L->cfg->events[i];
+	const config_setting_t *s;
+	char *action = NULL;
+	int email = 0;
+
+	check_keys(L, e, keys, "event handler");
+	ev->line = (int)config_setting_source_line(e);
+	ev->timeout = 30;
+	get_string(L, e, "event", 1, &ev->event);
+	if (ev->event != NULL && !ct_event_name_valid(ev->event))
+		problem(L, config_setting_get_member(e, "event"),
+		    "unknown event '%s' (token_init token_enrolled token_revoked token_deleted "
+		    "cert_rejected cert_expiring)",
+		    ev->event);
+	load_event_when(L, e, ev);
+	get_string(L, e, "action", 1, &action);
+	if (action != NULL && strcmp(action, "email") == 0)
+		ev->action = CT_ACTION_EMAIL, email = 1;
+	else if (action != NULL && strcmp(action, "syslog") == 0)
+		ev->action = CT_ACTION_SYSLOG;
+	else if (action != NULL && strcmp(action, "command") == 0)
+		ev->action = CT_ACTION_COMMAND;
+	else if (action != NULL)
+		problem(L, config_setting_get_member(e, "action"),
+		    "unknown action '%s' (email, syslog or command)", action);
+	get_string(L, e, "to", email, &ev->to);
+	get_string(L, e, "subject", 0, &ev->subject);
+	get_string(L, e, "body", 0, &ev->body);
+	if (ev->to != NULL && strcmp(ev->to, "tokenowner") != 0 && !ct_mail_address_valid(ev->to))
+		problem(L, config_setting_get_member(e, "to"),
+		    "'to' must be \"tokenowner\" or an e-mail address (got \"%s\")", ev->to);
+	if (ev->subject == NULL)
+		ev->subject = strdup("certtoken: {event} for token {serial} of {user}");
+	if (ev->body == NULL)
+		ev->body =
+		    strdup("Event {event} on host {host}:\n"
+		           "token {serial} ({type}) of user {user}, target {target},\n"
+		           "rollout state {rollout_state}, certificate serial {cert_serial}.\n");
+	if ((s = config_setting_get_member(e, "subject")) != NULL && ev->subject != NULL)
+		check_template(L, s, ev->subject);
+	if ((s = config_setting_get_member(e, "body")) != NULL && ev->body != NULL)
+		check_template(L, s, ev->body);
+	if (ev->subject != NULL && strpbrk(ev->subject, "\r\n") != NULL)
+		problem(L, config_setting_get_member(e, "subject"), "the subject must be one line");
+	if (ev->action == CT_ACTION_COMMAND) {
+		get_argv(L, e, "command", "command action", check_template, &ev->argv);
+		get_int(L, e, "timeout", 1, 600, &ev->timeout);
+	} else if (config_setting_get_member(e, "command") != NULL)
+		problem(L, e, "'command' is for action command");
+	if (action != NULL && !email && config_setting_get_member(e, "to") != NULL)
+		problem(L, e, "'to' is for action email");
+	free(action);
+}
+
+/* The optional events list: absent or empty means no handlers. */
+static void
+load_events(struct loader *L, const config_setting_t *root)
+{
+	const config_setting_t *list = get_list(L, root, "events"), *e;
+	size_t i, n;
+
+	if (list == NULL || (n = (size_t)config_setting_length(list)) == 0)
+		return;
+	if ((L->cfg->events = calloc(n, sizeof(*L->cfg->events))) == NULL) {
+		problem(L, list, "out of memory");
+		return;
+	}
+	L->cfg->n_events = n;
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(list, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+			problem(L, e, "entries of 'events' must be groups { ... }");
+		else
+			load_event(L, e, i);
+	}
+}
+
+static void
+load_mail(struct loader *L, const config_setting_t *root)
+{
+	static const char *const keys[] = {
+	    "sendmail", "from", "address_attribute", "timeout", NULL};
+	const config_setting_t *g = get_group(L, root, "mail");
+	struct ct_mail_conf *m = &L->cfg->mail;
+
+	if (g == NULL)
+		return;
+	check_keys(L, g, keys, "mail");
+	get_string(L, g, "sendmail", 0, &m->sendmail);
+	get_string(L, g, "from", 0, &m->from);
+	get_string(L, g, "address_attribute", 0, &m->address_attribute);
+	get_int(L, g, "timeout", 1, 600, &m->timeout);
+	if (!is_absolute(m->sendmail))
+		problem(L, g, "mail.sendmail '%s' must be an absolute path", m->sendmail);
+	if (!ct_mail_address_valid(m->from))
+		problem(L, g, "mail.from '%s' is not an e-mail address", m->from);
+	if (!ct_attr_name_valid(m->address_attribute))
+		problem(L, g, "mail.address_attribute '%s' is not an attribute name",
+		    m->address_attribute);
+}
+
+static void
+load_attestation(struct loader *L, const config_setting_t *root)
+{
+	static const char *const keys[] = {"ca_dir", NULL};
+	const config_setting_t *g = get_group(L, root, "attestation");
+
+	if (g == NULL)
+		return;
+	check_keys(L, g, keys, "attestation");
+	get_string(L, g, "ca_dir", 1, &L->cfg->attestation_ca_dir);
+	if (L->cfg->attestation_ca_dir != NULL && !is_absolute(L->cfg->attestation_ca_dir))
+		problem(L, g, "attestation.ca_dir '%s' must be an absolute path",
+		    L->cfg->attestation_ca_dir);
 }
 
 /* Is every %attribute% of pattern P provided by the attribute source? */
@@ -669,7 +965,7 @@ static void
 load_target(struct loader *L, const config_setting_t *e, size_t i)
 {
 	static const char *const keys[] = {"name", "access_group", "template", "subject", "san",
-	    "lifetime", "backdate", "ca_connector", NULL};
+	    "lifetime", "backdate", "ca_connector", "require_attestation", NULL};
 	struct ct_config *c = L->cfg;
 	struct ct_target *t = &c->targets[i];
 
@@ -685,6 +981,11 @@ load_target(struct loader *L, const config_setting_t *e, size_t i)
 	t->backdate = 60;
 	get_long(L, e, "lifetime", 60, 366L * 86400, &t->lifetime);
 	get_long(L, e, "backdate", 0, 86400, &t->backdate);
+	get_bool(L, e, "require_attestation", &t->require_attestation);
+	if (t->require_attestation && c->attestation_ca_dir == NULL)
+		problem(L, config_setting_get_member(e, "require_attestation"),
+		    "target '%s' requires attestation but no attestation.ca_dir is configured",
+		    t->name ? t->name : "?");
 	load_target_pattern(L, e, t, CT_PATTERN_SUBJECT);
 	load_target_pattern(L, e, t, CT_PATTERN_SAN);
 	if (t->san_text == NULL)
@@ -740,7 +1041,12 @@ config_defaults(struct ct_config *c)
 	    .lock_seconds = 300};
 	c->service = (struct ct_service_conf){
 	    .max_clients = 64, .max_per_user = 4, .timeout = 120, .ldap_connections = 4};
-	if (c->store_backend == NULL || c->store_path == NULL || c->socket_path == NULL)
+	c->mail.sendmail = strdup("/usr/sbin/sendmail");
+	c->mail.from = strdup("root@localhost");
+	c->mail.address_attribute = strdup("mail");
+	c->mail.timeout = 30;
+	if (c->store_backend == NULL || c->store_path == NULL || c->socket_path == NULL ||
+	    c->mail.sendmail == NULL || c->mail.from == NULL || c->mail.address_attribute == NULL)
 		return CT_ENOMEM;
 	return ct_attr_conf_defaults(&c->attributes);
 }
@@ -749,11 +1055,15 @@ static void
 load_root(struct loader *L, const config_setting_t *root, const config_setting_t *dflt)
 {
 	static const char *const keys[] = {"store", "socket", "attributes", "otp", "service",
-	    "access_groups", "templates", "targets", "ca_connectors", NULL};
+	    "access_groups", "templates", "targets", "ca_connectors", "attestation", "mail",
+	    "events", NULL};
 	struct ct_config *c = L->cfg;
 
 	check_keys(L, root, keys, "the top level");
 	load_store(L, root);
+	load_attestation(L, root);
+	load_mail(L, root);
+	load_events(L, root);
 	load_socket(L, root);
 	load_attributes(L, root);
 	load_otp(L, root);
@@ -922,8 +1232,28 @@ ct_config_free(struct ct_config *c)
 			free(c->groups[i].unix_groups[j]);
 		free(c->groups[i].unix_groups);
 	}
-	for (i = 0; i < c->n_connectors; i++)
+	for (i = 0; i < c->n_connectors; i++) {
 		free(c->connectors[i].name);
+		free_argv(c->connectors[i].argv);
+	}
+	for (i = 0; i < c->n_events; i++) {
+		struct ct_event *ev = &c->events[i];
+
+		free(ev->event);
+		for (size_t j = 0; j < ev->n_when; j++) {
+			free(ev->when[j].field);
+			free(ev->when[j].value);
+		}
+		free(ev->to);
+		free(ev->subject);
+		free(ev->body);
+		free_argv(ev->argv);
+	}
+	free(c->events);
+	free(c->attestation_ca_dir);
+	free(c->mail.sendmail);
+	free(c->mail.from);
+	free(c->mail.address_attribute);
 	free(c->targets);
 	free(c->templates);
 	free(c->groups);

@@ -44,11 +44,21 @@ struct ct_group {
 	size_t n_unix_groups;
 };
 
-enum ct_connector_type { CT_CONNECTOR_LOCAL };
+/* How a target's certificates are signed:
+ *   local    by the access group's CA in the store, at once;
+ *   queue    not at once: the request waits (token rollout_state "pending")
+ *            until an administrator approves it, then the group's CA signs;
+ *   command  by an external program (no shell): CSR (PEM) on stdin, the
+ *            certificate (PEM) on stdout; exit 75 means pending. */
+enum ct_connector_type { CT_CONNECTOR_LOCAL, CT_CONNECTOR_QUEUE, CT_CONNECTOR_COMMAND };
+
+#define CT_ARGV_MAX 16 /* words of a configured command, program included */
 
 struct ct_connector {
 	char *name;
 	enum ct_connector_type type;
+	char **argv; /* command: absolute program path, then arguments; NULL-terminated */
+	int timeout; /* command: seconds it may run */
 };
 
 struct ct_target {
@@ -62,6 +72,7 @@ struct ct_target {
 	struct ct_pattern *san;
 	long lifetime; /* seconds */
 	long backdate; /* seconds */
+	int require_attestation; /* CSRs need a key-attestation certificate */
 };
 
 struct ct_otp_conf {
@@ -81,6 +92,40 @@ struct ct_service_conf {
 	int ldap_connections; /* attribute-source connections kept open */
 };
 
+/* The mail of e-mail event actions, through the sendmail interface. */
+struct ct_mail_conf {
+	char *sendmail; /* absolute path; run as SENDMAIL -i -- RECIPIENT */
+	char *from; /* the From: address */
+	char *address_attribute; /* the token owner's address: this user attribute */
+	int timeout; /* seconds sendmail may run */
+};
+
+/* Event handlers: when EVENT happens to a token and every condition holds,
+ * run the action.  Events: see ct_event_name_valid. */
+enum ct_event_action { CT_ACTION_EMAIL, CT_ACTION_SYSLOG, CT_ACTION_COMMAND };
+
+#define CT_EVENT_CONDS_MAX 8
+
+struct ct_event_cond {
+	char *field; /* rollout_state type target active user */
+	char *value;
+};
+
+struct ct_event {
+	char *event;
+	struct ct_event_cond when[CT_EVENT_CONDS_MAX];
+	size_t n_when;
+	enum ct_event_action action;
+	/* email: "tokenowner" or an address; subject and body are templates
+	 * with {placeholders}; syslog: body is the line */
+	char *to;
+	char *subject;
+	char *body;
+	char **argv; /* command: as a connector's, each word a template */
+	int timeout; /* command: seconds */
+	int line; /* in the configuration file, for log lines */
+};
+
 struct ct_config {
 	char *path; /* the file read, or "(embedded default)" */
 	char *store_backend;
@@ -97,6 +142,10 @@ struct ct_config {
 	size_t n_targets;
 	struct ct_connector *connectors;
 	size_t n_connectors;
+	char *attestation_ca_dir; /* trusted key-attestation CAs; NULL: none */
+	struct ct_mail_conf mail;
+	struct ct_event *events;
+	size_t n_events;
 };
 
 /* Problems found while loading: each one line, "FILE:LINE: what". */
@@ -133,6 +182,17 @@ const struct ct_target *ct_config_target(const struct ct_config *c, const char *
 /* The target named "default", else the first one; NULL when there is none. */
 const struct ct_target *ct_config_default_target(const struct ct_config *c);
 const struct ct_template *ct_config_template(const struct ct_config *c, const char *name);
+
+/* Is NAME one of the events handlers can name (token_init token_enrolled
+ * token_revoked token_deleted cert_rejected cert_expiring)? */
+int ct_event_name_valid(const char *name);
+
+/* Is A an address we hand to sendmail (one local@domain of safe
+ * characters, not starting with '-')? */
+int ct_mail_address_valid(const char *a);
+
+/* Is NAME a placeholder templates may use ({user} {serial} ...)? */
+int ct_event_placeholder_valid(const char *name, size_t len);
 
 /* Is NAME usable as a group/target/template/connector name (1-64 of [A-Za-z0-9._-],
  * not starting with '.')? */

@@ -135,6 +135,104 @@ test_full_config(void **state)
 	ct_config_free(c);
 }
 
+/* CA connectors, attestation, mail and event handlers. */
+static void
+test_connectors_and_events(void **state)
+{
+	struct ct_config *c = load_ok(
+	    "attestation: { ca_dir = \"/etc/certtoken/attestation\"; };\n"
+	    "mail: { sendmail = \"/bin/true\"; from = \"ca@example.org\"; timeout = 5;\n"
+	    "        address_attribute = \"mail\"; };\n"
+	    "ca_connectors = ( { name = \"local\"; type = \"local\"; },\n"
+	    "  { name = \"approval\"; type = \"queue\"; },\n"
+	    "  { name = \"ext\"; type = \"command\"; command = [\"/usr/bin/sign\", \"-x\"];\n"
+	    "    timeout = 7; } );\n"
+	    "targets = ( { name = \"q\"; access_group = \"default\"; subject = \"CN=a\";\n"
+	    "  ca_connector = \"approval\"; require_attestation = true; },\n"
+	    "  { name = \"e\"; access_group = \"default\"; subject = \"CN=a\";\n"
+	    "  ca_connector = \"ext\"; } );\n"
+	    "events = ( { event = \"token_init\"; when = { rollout_state = \"pending\"; };\n"
+	    "    action = \"email\"; to = \"tokenowner\"; subject = \"{serial} is "
+	    "{rollout_state}\"; },\n"
+	    "  { event = \"token_revoked\"; action = \"command\";\n"
+	    "    command = [\"/usr/bin/logger\", \"{user}\", \"{{x}}\"]; },\n"
+	    "  { event = \"cert_expiring\"; action = \"syslog\"; body = \"{cert_serial}\"; } );\n");
+	const struct ct_target *q = ct_config_target(c, "q"), *e = ct_config_target(c, "e");
+
+	(void)state;
+	assert_string_equal(c->attestation_ca_dir, "/etc/certtoken/attestation");
+	assert_string_equal(c->mail.sendmail, "/bin/true");
+	assert_string_equal(c->mail.from, "ca@example.org");
+	assert_int_equal(c->mail.timeout, 5);
+	assert_int_equal(q->connector->type, CT_CONNECTOR_QUEUE);
+	assert_true(q->require_attestation);
+	assert_int_equal(e->connector->type, CT_CONNECTOR_COMMAND);
+	assert_false(e->require_attestation);
+	assert_string_equal(e->connector->argv[0], "/usr/bin/sign");
+	assert_string_equal(e->connector->argv[1], "-x");
+	assert_null(e->connector->argv[2]);
+	assert_int_equal(e->connector->timeout, 7);
+	assert_int_equal(c->n_events, 3);
+	assert_string_equal(c->events[0].event, "token_init");
+	assert_int_equal(c->events[0].n_when, 1);
+	assert_string_equal(c->events[0].when[0].field, "rollout_state");
+	assert_string_equal(c->events[0].when[0].value, "pending");
+	assert_int_equal(c->events[0].action, CT_ACTION_EMAIL);
+	assert_string_equal(c->events[0].to, "tokenowner");
+	assert_non_null(c->events[0].body); /* a default body */
+	assert_int_equal(c->events[1].action, CT_ACTION_COMMAND);
+	assert_string_equal(c->events[1].argv[2], "{{x}}");
+	assert_int_equal(c->events[2].action, CT_ACTION_SYSLOG);
+	ct_config_free(c);
+
+	/* the embedded default: mail defaults, no handlers */
+	c = load_ok("");
+	assert_string_equal(c->mail.sendmail, "/usr/sbin/sendmail");
+	assert_int_equal(c->n_events, 0);
+	assert_null(c->attestation_ca_dir);
+	ct_config_free(c);
+
+	expect_problems("ca_connectors = ( { name = \"local\"; type = \"command\"; } );\n", 1,
+	    "needs 'command'", NULL);
+	expect_problems("ca_connectors = ( { name = \"local\"; type = \"command\";\n"
+	                "  command = [\"sign-csr\"]; } );\n",
+	    1, "must be an absolute path (no shell", NULL);
+	expect_problems("ca_connectors = ( { name = \"local\"; type = \"queue\";\n"
+	                "  command = [\"/bin/x\"]; } );\n",
+	    1, "are for type command", NULL);
+	expect_problems("ca_connectors = ( { name = \"local\"; type = \"command\";\n"
+	                "  command = [\"/bin/x\"]; timeout = 0; } );\n",
+	    1, "'timeout' must be between 1 and 600", NULL);
+	expect_problems("targets = ( { name = \"x\"; access_group = \"default\"; subject = "
+	                "\"CN=a\"; require_attestation = true; } );\n",
+	    1, "no attestation.ca_dir is configured", NULL);
+	expect_problems(
+	    "attestation: { ca_dir = \"rel\"; };\n", 1, "must be an absolute path", NULL);
+	expect_problems("mail: { sendmail = \"sendmail\"; from = \"-oQ@x\"; };\n", 2,
+	    "mail.sendmail 'sendmail' must be an absolute path", "mail.from '-oQ@x' is not", NULL);
+	expect_problems("events = ( { event = \"token_exploded\"; action = \"syslog\"; } );\n", 1,
+	    "unknown event 'token_exploded'", NULL);
+	expect_problems("events = ( { event = \"token_init\"; action = \"pager\"; } );\n", 1,
+	    "unknown action 'pager'", NULL);
+	expect_problems("events = ( { event = \"token_init\"; action = \"email\"; } );\n", 1,
+	    "missing required key 'to'", NULL);
+	expect_problems("events = ( { event = \"token_init\"; action = \"email\";\n"
+	                "  to = \"a@b\\nBcc: x@y\"; } );\n",
+	    1, "'to' must be \"tokenowner\" or an e-mail address", NULL);
+	expect_problems("events = ( { event = \"token_init\"; action = \"syslog\";\n"
+	                "  when = { colour = \"red\"; }; } );\n",
+	    1, "unknown condition 'colour'", NULL);
+	expect_problems("events = ( { event = \"token_init\"; action = \"syslog\";\n"
+	                "  body = \"{password}\"; } );\n",
+	    1, "unknown placeholder {password}", NULL);
+	expect_problems("events = ( { event = \"token_init\"; action = \"email\"; to = \"a@b\";\n"
+	                "  subject = \"a\\nBcc: c@d\"; } );\n",
+	    1, "the subject must be one line", NULL);
+	expect_problems("events = ( { event = \"token_init\"; action = \"command\";\n"
+	                "  command = [\"/bin/x\", \"{oops\"]; } );\n",
+	    1, "'{' without '}'", NULL);
+}
+
 static void
 test_unknown_keys(void **state)
 {
@@ -148,7 +246,9 @@ test_unknown_keys(void **state)
 	expect_problems("attributes: { source = \"ldap\"; ldap: { base = \"x\"; map: {\n"
 	                "  shoe_size = \"x\"; }; }; };\n",
 	    1, "t.conf:2: unknown key 'shoe_size' in attributes.ldap.map", NULL);
-	expect_problems("events = ();\n", 1, "unknown key 'events'", NULL);
+	expect_problems(
+	    "events = ( { event = \"token_init\"; action = \"syslog\"; colour = 1; } );\n", 1,
+	    "unknown key 'colour' in event handler", NULL);
 }
 
 static void
@@ -198,8 +298,8 @@ test_references_and_names(void **state)
 	    "missing required key 'name'", NULL);
 	expect_problems("targets = ( { name = \"x\"; access_group = \"default\"; } );\n", 1,
 	    "missing required key 'subject'", NULL);
-	expect_problems("ca_connectors = ( { name = \"local\"; type = \"queue\"; } );\n", 1,
-	    "CA connector type 'queue' is not supported", NULL);
+	expect_problems("ca_connectors = ( { name = \"local\"; type = \"x509\"; } );\n", 1,
+	    "CA connector type 'x509' is not supported", NULL);
 	expect_problems("access_groups = ();\n", 2, "'access_groups' is empty", NULL);
 	expect_problems("templates = ( { name = \"client\"; key_usage = [ \"CertSign\" ]; } );\n",
 	    1, "CertSign is not allowed in a leaf certificate", NULL);
@@ -290,6 +390,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_embedded_default),
 	    cmocka_unit_test(test_full_config),
+	    cmocka_unit_test(test_connectors_and_events),
 	    cmocka_unit_test(test_unknown_keys),
 	    cmocka_unit_test(test_wrong_types),
 	    cmocka_unit_test(test_references_and_names),
