@@ -2,12 +2,14 @@
  *
  * File format (line-oriented text, every field required, in this order):
  *
- *   certtoken-tokens 1
+ *   certtoken-tokens 3
  *   token serial=S type=totp active=1 algo=sha1 digits=6 period=30 counter=0
  *     last_step=-1 failcount=0 lock_until=0 rollout=enrolled created=T
- *     desc=PERCENT-ENCODED secret=HEX(nonce12 || ciphertext || tag16)
+ *     desc=PERCENT-ENCODED target=T cert=HEX not_after=T not_before=T
+ *     issuer=PERCENT-ENCODED secret=HEX(nonce12 || ciphertext || tag16)
  *
- * (one line per token).  The whole file is read with a size cap and parsed
+ * (one line per token).  Older files still read: version 1 lacks target=
+ * to not_after=, version 2 lacks not_before= and issuer=.  The whole file is read with a size cap and parsed
  * by one bounded reader; anything unexpected is CT_EIO with "FILE:LINE:". */
 #include "config.h"
 
@@ -32,14 +34,15 @@
 #include "store.h"
 #include "tokens.h"
 
-#define TOKENS_HEADER "certtoken-tokens 2"
+#define TOKENS_HEADER "certtoken-tokens 3"
+#define TOKENS_HEADER_V2 "certtoken-tokens 2" /* read only: no not_before, issuer */
 #define TOKENS_HEADER_V1 "certtoken-tokens 1" /* read only: no certificate fields */
 #define TOKENS_FILE_MAX (64 * 1024) /* cap on a user's file, read and written */
 #define KEY_LEN 32
 #define NONCE_LEN 12
 #define TAG_LEN 16
 #define SEALED_MAX (NONCE_LEN + CT_OTP_SECRET_MAX + TAG_LEN)
-#define VALUE_MAX (CT_DESC_MAX * 3) /* longest value: a fully percent-encoded description */
+#define VALUE_MAX (CT_ISSUER_MAX * 3) /* longest value: a fully percent-encoded issuer */
 #define PERIOD_MAX 3600 /* as the OTP engine accepts */
 #define LOCK_SUFFIX ".lock"
 
@@ -196,9 +199,12 @@ token_problem(const struct ct_token *t)
 		return "bad target";
 	if (!hex_valid(t->cert_serial, CT_CERT_SERIAL_MAX))
 		return "bad certificate serial";
-	if (t->not_after < 0)
-		return "negative notAfter";
-	if (otp && (t->target[0] != '\0' || t->cert_serial[0] != '\0' || t->not_after != 0))
+	if (t->not_after < 0 || t->not_before < 0)
+		return "negative notAfter or notBefore";
+	if (memchr(t->issuer, '\0', CT_ISSUER_MAX) == NULL)
+		return "issuer too long";
+	if (otp && (t->target[0] != '\0' || t->cert_serial[0] != '\0' || t->not_after != 0 ||
+	               t->not_before != 0 || t->issuer[0] != '\0'))
 		return "an OTP token has no certificate";
 	return NULL;
 }
@@ -443,13 +449,15 @@ enum field {
 	F_TARGET,
 	F_CERT,
 	F_NOT_AFTER,
+	F_NOT_BEFORE,
+	F_ISSUER,
 	F_SECRET,
 	F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {"serial", "type", "active", "algo", "digits",
     "period", "counter", "last_step", "failcount", "lock_until", "rollout", "created", "desc",
-    "target", "cert", "not_after", "secret"};
+    "target", "cert", "not_after", "not_before", "issuer", "secret"};
 
 struct parser {
 	const struct ct_tokens_db *db;
@@ -577,6 +585,7 @@ set_number(struct parser *ps, struct ct_token *t, enum field idx, const char *va
 	case F_LOCK_UNTIL: return set_int(ps, idx, val, 0, INT64_MAX, &t->lock_until);
 	case F_CREATED: return set_int(ps, idx, val, 0, INT64_MAX, &t->created);
 	case F_NOT_AFTER: return set_int(ps, idx, val, 0, INT64_MAX, &t->not_after);
+	case F_NOT_BEFORE: return set_int(ps, idx, val, 0, INT64_MAX, &t->not_before);
 	case F_ACTIVE:
 		rc = set_int(ps, idx, val, 0, 1, &v);
 		t->active = (int)v;
@@ -639,6 +648,10 @@ set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val
 			return perr(ps, "cert: not upper-case hex of at most 20 bytes");
 		strcpy(t->cert_serial, val);
 		return CT_OK;
+	case F_ISSUER:
+		if (pct_decode(val, t->issuer, CT_ISSUER_MAX) != 0)
+			return perr(ps, "issuer: bad percent-encoding or too long");
+		return CT_OK;
 	case F_SECRET: return set_secret(ps, t, val);
 	default: return set_number(ps, t, idx, val);
 	}
@@ -657,7 +670,8 @@ parse_token(struct parser *ps, const char *line, size_t len, struct ct_token *t)
 	line += 5;
 	len -= 5;
 	for (i = F_SERIAL; i < F_COUNT && rc == CT_OK; i++) {
-		if (ps->version == 1 && i >= F_TARGET && i <= F_NOT_AFTER)
+		if ((ps->version == 1 && i >= F_TARGET && i <= F_ISSUER) ||
+		    (ps->version == 2 && i >= F_NOT_BEFORE && i <= F_ISSUER))
 			continue;
 		if ((rc = take_field(ps, &line, &len, i, val)) == CT_OK)
 			rc = set_field(ps, t, i, val);
@@ -684,6 +698,8 @@ parse_file(struct parser *ps, struct ct_user_tokens *out)
 	if ((rc = next_line(ps, &line, &len)) != CT_OK)
 		goto out;
 	if (len == strlen(TOKENS_HEADER) && memcmp(line, TOKENS_HEADER, len) == 0)
+		ps->version = 3;
+	else if (len == strlen(TOKENS_HEADER_V2) && memcmp(line, TOKENS_HEADER_V2, len) == 0)
 		ps->version = 2;
 	else if (len == strlen(TOKENS_HEADER_V1) && memcmp(line, TOKENS_HEADER_V1, len) == 0)
 		ps->version = 1;
@@ -775,7 +791,7 @@ format_token(
     const struct ct_tokens_tx *tx, const struct ct_token *t, struct outbuf *b, struct ct_err *err)
 {
 	unsigned char sealed[SEALED_MAX];
-	char desc[VALUE_MAX], hex[2 * SEALED_MAX + 1];
+	char desc[VALUE_MAX], issuer[VALUE_MAX], hex[2 * SEALED_MAX + 1];
 	size_t sealed_len = 0;
 	int rc;
 
@@ -786,14 +802,16 @@ format_token(
 		return rc;
 	}
 	pct_encode(t->description, desc);
+	pct_encode(t->issuer, issuer);
 	hex_encode(sealed, sealed_len, hex);
 	put(b,
 	    "token serial=%s type=%s active=%d algo=%s digits=%d period=%d counter=%" PRIu64
 	    " last_step=%" PRId64 " failcount=%d lock_until=%" PRId64 " rollout=%s created=%" PRId64
-	    " desc=%s target=%s cert=%s not_after=%" PRId64 " secret=%s\n",
+	    " desc=%s target=%s cert=%s not_after=%" PRId64 " not_before=%" PRId64
+	    " issuer=%s secret=%s\n",
 	    t->serial, ct_token_type_name(t->type), t->active, ct_otp_algo_name(t->algo), t->digits,
 	    t->period, t->counter, t->last_step, t->failcount, t->lock_until, t->rollout_state,
-	    t->created, desc, t->target, t->cert_serial, t->not_after, hex);
+	    t->created, desc, t->target, t->cert_serial, t->not_after, t->not_before, issuer, hex);
 	return CT_OK;
 }
 

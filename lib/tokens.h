@@ -26,6 +26,7 @@
 #define CT_USER_MAX 64 /* bytes of a user name */
 #define CT_TARGET_MAX 65 /* bytes of a target name, with the NUL */
 #define CT_CERT_SERIAL_MAX 41 /* upper-case hex of a 20-octet serial, with the NUL */
+#define CT_ISSUER_MAX 256 /* bytes of an issuer name (RFC 2253), with the NUL */
 
 enum ct_token_type { CT_TOKEN_HOTP, CT_TOKEN_TOTP, CT_TOKEN_CERT };
 
@@ -53,6 +54,8 @@ struct ct_token {
 	char target[CT_TARGET_MAX]; /* the target it was issued for */
 	char cert_serial[CT_CERT_SERIAL_MAX]; /* the certificate's serial, hex */
 	int64_t not_after; /* the certificate's notAfter, epoch seconds */
+	int64_t not_before; /* its notBefore (0: not recorded) */
+	char issuer[CT_ISSUER_MAX]; /* its issuer, RFC 2253 ("" : not recorded) */
 };
 
 struct ct_user_tokens {

@@ -276,6 +276,8 @@ assert_token_equal(const struct ct_token *a, const struct ct_token *b)
 	assert_string_equal(a->target, b->target);
 	assert_string_equal(a->cert_serial, b->cert_serial);
 	assert_true(a->not_after == b->not_after);
+	assert_true(a->not_before == b->not_before);
+	assert_string_equal(a->issuer, b->issuer);
 }
 
 static void
@@ -310,6 +312,8 @@ make_three(struct ct_user_tokens *t)
 	strcpy(t->tok[2].target, "api.v2");
 	strcpy(t->tok[2].cert_serial, "00FF10AB0000000000000000000000000000007F"); /* 20 octets */
 	t->tok[2].not_after = 1795000000;
+	t->tok[2].not_before = 1794990000;
+	strcpy(t->tok[2].issuer, "CN=Example CA \xc3\xa9,O=Ex\\, Inc.\n=x");
 	t->n = 3;
 }
 
@@ -538,17 +542,21 @@ test_corrupt_header_and_size(void **state)
 
 	put_n(f, "alice", 1);
 	text = slurp(path);
-	edit_file(path, "certtoken-tokens 2", "certtoken-tokens 3");
+	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 4");
 	expect_corrupt(f, "alice", 1, "header");
 	spit(path, text, strlen(text));
-	edit_file(path, "certtoken-tokens 2", "certtoken-tokens 2 ");
+	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 3 ");
 	expect_corrupt(f, "alice", 1, "header");
 	/* version 1 has no certificate fields: with them it is corrupt */
 	spit(path, text, strlen(text));
-	edit_file(path, "certtoken-tokens 2", "certtoken-tokens 1");
+	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 1");
+	expect_corrupt(f, "alice", 2, "where secret= was expected");
+	/* nor has version 2 not_before= and issuer= */
+	spit(path, text, strlen(text));
+	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 2");
 	expect_corrupt(f, "alice", 2, "where secret= was expected");
 	/* a header and nothing else is never "no tokens" */
-	spit(path, "certtoken-tokens 2\n", 19);
+	spit(path, "certtoken-tokens 3\n", 19);
 	expect_corrupt(f, "alice", 1, "no tokens");
 	spit(path, "", 0);
 	expect_corrupt(f, "alice", 1, "empty");
@@ -578,9 +586,9 @@ test_version1_file(void **state)
 	char *text;
 
 	put_n(f, "alice", 2);
-	edit_file(path, "certtoken-tokens 2", "certtoken-tokens 1");
-	edit_file(path, " target= cert= not_after=0", "");
-	edit_file(path, " target= cert= not_after=0", "");
+	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 1");
+	edit_file(path, " target= cert= not_after=0 not_before=0 issuer=", "");
+	edit_file(path, " target= cert= not_after=0 not_before=0 issuer=", "");
 	text = slurp(path);
 	assert_null(strstr(text, "target="));
 	free(text);
@@ -593,8 +601,20 @@ test_version1_file(void **state)
 	assert_string_equal(t.tok[1].target, "");
 	put_tokens(f, "alice", &t);
 	text = slurp(path);
-	assert_true(strncmp(text, "certtoken-tokens 2\n", 19) == 0);
+	assert_true(strncmp(text, "certtoken-tokens 3\n", 19) == 0);
 	free(text);
+	ct_user_tokens_clear(&t);
+
+	/* version 2: certificate fields without not_before= and issuer= */
+	put_n(f, "alice", 2);
+	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 2");
+	edit_file(path, " not_before=0 issuer=", "");
+	edit_file(path, " not_before=0 issuer=", "");
+	memset(&t, 0, sizeof(t));
+	if (ct_tokens_peek(f->db, "alice", &t, &err) != CT_OK)
+		fail_msg("v2: %s", err.msg);
+	assert_int_equal(t.n, 2);
+	assert_string_equal(t.tok[1].issuer, "");
 	ct_user_tokens_clear(&t);
 }
 
