@@ -37,6 +37,7 @@
 #include <security/pam_appl.h>
 
 #include "attrsrc.h"
+#include "certtokend.h"
 #include "certindex.h"
 #include "conf.h"
 #include "ct.h"
@@ -45,72 +46,15 @@
 #include "store.h"
 #include "tokens.h"
 
-#define PROG "certtokend"
-#define ENROLL_SERVICE "certtoken-enroll"
 #define SD_LISTEN_FDS_START 3
 #define REFUSE_MS 200 /* how long we try to tell a client that we are busy */
 #define REQUEST_MS 10000 /* a client has this long to send its request */
 #define DRAIN_MAX 65536 /* bytes we read and drop before hanging up */
 #define REFUSERS_MAX 8 /* threads telling clients that we are busy */
 
-/* The CA and issuer of one target, shared by the threads that use it and
- * replaced when the group's CA certificate changes on disk. */
-struct issuer_ref {
-	int refs;
-	struct ct_ca *ca;
-	struct ct_issuer *is;
-	dev_t dev;
-	ino_t ino;
-	struct timespec mtime;
-};
-
-struct daemon {
-	struct ct_config *cfg;
-	const char *pam_dir;
-	int foreground;
-	struct ct_tokens_db *tokens;
-	char *certs_dir;
-
-	/* attribute sources: a pool of reusable connections */
-	pthread_mutex_t pool_mu;
-	pthread_cond_t pool_cv;
-	struct ct_attrsrc **pool;
-	int *pool_busy;
-	size_t pool_n;
-
-	/* one issuer per target, loaded on first use */
-	pthread_mutex_t ca_mu;
-	struct issuer_ref **issuers;
-
-	/* connections in progress, and whose they are (per-user cap) */
-	pthread_mutex_t conn_mu;
-	pthread_cond_t conn_cv;
-	int active;
-	uid_t *conn_uid; /* max_clients slots */
-	int *conn_used;
-	int refusers;
-
-	int listen_fd;
-	char *socket_path; /* set when we created the socket (and remove it) */
-};
-
-struct conn {
-	struct daemon *d;
-	int fd;
-	int64_t deadline;
-	uid_t uid;
-	gid_t gid;
-	int slot; /* in d->conn_uid */
-	char user[CT_USER_MAX];
-	char why[96]; /* why a refused connection is refused */
-	int broken; /* the client broke the protocol or went away: just close */
-};
-
 static volatile sig_atomic_t stop_requested;
 
-static void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
+void
 logmsg(int prio, const char *fmt, ...)
 {
 	va_list ap;
@@ -142,11 +86,7 @@ drain_input(int fd, int64_t deadline)
 	}
 }
 
-/* Send a RESULT with CODE (a ct.h code, sent as its exit status) and MSG. */
-static void reply_error(struct conn *c, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
+void
 reply_error(struct conn *c, int code, const char *fmt, ...)
 {
 	struct ct_msgbuf b;
@@ -253,7 +193,7 @@ out:
 
 /* Authenticate the caller through the PAM service certtoken-enroll.  CT_OK
  * or a code already answered to the client. */
-static int
+int
 run_pam(struct conn *c, const char *what)
 {
 	struct pam_conv conv = {relay_conv, c};
@@ -307,7 +247,7 @@ run_pam(struct conn *c, const char *what)
 
 /* ---- shared resources ---- */
 
-static struct ct_attrsrc *
+struct ct_attrsrc *
 pool_get(struct daemon *d, int64_t deadline, size_t *slot)
 {
 	struct timespec ts;
@@ -339,7 +279,7 @@ pool_get(struct daemon *d, int64_t deadline, size_t *slot)
 	return NULL;
 }
 
-static void
+void
 pool_put(struct daemon *d, size_t slot)
 {
 	pthread_mutex_lock(&d->pool_mu);
@@ -348,7 +288,7 @@ pool_put(struct daemon *d, size_t slot)
 	pthread_mutex_unlock(&d->pool_mu);
 }
 
-static void
+void
 issuer_unref(struct daemon *d, struct issuer_ref *r)
 {
 	int last;
@@ -371,7 +311,7 @@ issuer_unref(struct daemon *d, struct issuer_ref *r)
  * mtime's granularity.  ca rotate --prepare swaps in a new directory too:
  * that reloads the same current CA (ct_ca_load never reads the prepared
  * one), which is harmless.  The caller holds a reference. */
-static int
+int
 issuer_get(struct daemon *d, size_t ti, struct issuer_ref **out, struct ct_err *err)
 {
 	const struct ct_target *t = &d->cfg->targets[ti];
@@ -423,14 +363,6 @@ out:
 
 /* ---- recording an issued certificate ---- */
 
-struct issued {
-	char serial[CT_CERT_SERIAL_MAX]; /* certificate serial, upper-case hex */
-	char token[CT_SERIAL_MAX];
-	char subject[512];
-	char not_after_text[32];
-	int64_t not_after;
-};
-
 /* Step over one DER element at P (END bounds it); its content goes to
  * CONTENT and CLEN.  -1 when malformed. */
 static int
@@ -450,7 +382,7 @@ der_next(const unsigned char **p, const unsigned char *end, const unsigned char 
 /* Serial, notAfter and subject of the certificate we just issued, read
  * from its DER by walking the TBSCertificate: d2i_X509 would also decode
  * the public key, which costs more than the rest of the walk together. */
-static int
+int
 describe_cert(const unsigned char *der, size_t len, struct issued *out, struct ct_err *err)
 {
 	const unsigned char *p = der, *end = der + len, *el, *c, *tbs_end, *q;
@@ -515,7 +447,7 @@ out:
 /* Make room in UT for one more certificate token: drop expired certificate
  * tokens, then, if the list is still full, the oldest certificate token
  * (logged when LOG is set).  CT_EEXIST when no certificate token can go. */
-static int
+int
 make_room(struct ct_user_tokens *ut, const char *user, time_t now, int log, struct ct_err *err)
 {
 	struct ct_token *t;
@@ -551,50 +483,6 @@ make_room(struct ct_user_tokens *ut, const char *user, time_t now, int log, stru
 	memmove(&ut->tok[oldest], &ut->tok[oldest + 1], (ut->n - oldest - 1) * sizeof(ut->tok[0]));
 	ut->n--;
 	return CT_OK;
-}
-
-/* Add the certificate token to the user's tokens.  Expired certificate
- * tokens are dropped; when the list is still full, the oldest certificate
- * token makes room (its certificate stays valid until it expires, as
- * certificates are short-lived; revoke it to end it sooner). */
-static int
-record_token(
-    struct conn *c, const char *target, const struct issued *is, time_t now, struct ct_err *err)
-{
-	struct ct_user_tokens ut;
-	struct ct_tokens_tx *tx = NULL;
-	struct ct_token *t;
-	int rc;
-
-	memset(&ut, 0, sizeof(ut));
-	if ((rc = ct_tokens_begin(c->d->tokens, c->user, &tx, err)) != CT_OK)
-		return rc;
-	rc = ct_tokens_read(tx, &ut, err);
-	if (rc == CT_ENOENT) {
-		ct_err_clear(err);
-		rc = CT_OK;
-	}
-	if (rc != CT_OK)
-		goto out;
-	if ((rc = make_room(&ut, c->user, now, 1, err)) != CT_OK)
-		goto out;
-	t = &ut.tok[ut.n++];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->serial, sizeof(t->serial), "%s", is->token);
-	t->type = CT_TOKEN_CERT;
-	t->active = 1;
-	t->last_step = -1;
-	snprintf(t->rollout_state, sizeof(t->rollout_state), "enrolled");
-	snprintf(t->description, sizeof(t->description), "target %s", target);
-	t->created = (int64_t)now;
-	snprintf(t->target, sizeof(t->target), "%s", target);
-	snprintf(t->cert_serial, sizeof(t->cert_serial), "%s", is->serial);
-	t->not_after = is->not_after;
-	rc = ct_tokens_write(tx, &ut, err);
-out:
-	ct_tokens_end(tx);
-	ct_user_tokens_clear(&ut);
-	return rc;
 }
 
 /* ---- requests ---- */
@@ -638,7 +526,7 @@ allowed(const struct conn *c, const struct ct_group *g)
 
 /* Refuse now, before any prompt, what could only fail later: a user who
  * may not use the target, or whose token list has no room. */
-static int
+int
 precheck(struct conn *c, const struct ct_target *t)
 {
 	struct ct_user_tokens ut;
@@ -671,7 +559,7 @@ precheck(struct conn *c, const struct ct_target *t)
 }
 
 /* The target named in M, or the default one ("default", else the first). */
-static ssize_t
+ssize_t
 pick_target(struct conn *c, const struct ct_msg *m)
 {
 	const struct ct_config *cfg = c->d->cfg;
@@ -693,121 +581,6 @@ pick_target(struct conn *c, const struct ct_msg *m)
 		return 0;
 	reply_error(c, CT_ENOENT, "unknown target '%s'", name);
 	return -1;
-}
-
-static void
-do_enroll(struct conn *c, const struct ct_msg *m)
-{
-	struct daemon *d = c->d;
-	const struct ct_field *csr = ct_msg_get(m, CT_TAG_CSR);
-	const struct ct_target *t;
-	struct issuer_ref *ir = NULL;
-	struct ct_attrs *attrs = NULL;
-	struct ct_attrsrc *src;
-	struct ct_msgbuf b = {0};
-	struct ct_err err = {0};
-	struct issued is;
-	unsigned char *spki = NULL, *der = NULL, code = 0;
-	size_t spki_len = 0, der_len = 0, slot = 0;
-	ssize_t ti;
-	time_t now;
-	int rc;
-
-	memset(&is, 0, sizeof(is));
-	if ((ti = pick_target(c, m)) < 0)
-		return;
-	t = &d->cfg->targets[ti];
-	/* everything that can be checked is, before anyone is asked for an OTP */
-	if (precheck(c, t) != CT_OK)
-		goto out;
-	if (csr == NULL) {
-		reply_error(c, CT_EINVAL, "the request has no CSR");
-		goto out;
-	}
-	if ((rc = ct_csr_verify(csr->val, csr->len, &spki, &spki_len, &err)) != CT_OK) {
-		logmsg(LOG_NOTICE, "enrollment refused for user %s (uid %u): CSR: %s", c->user,
-		    (unsigned)c->uid, err.msg);
-		reply_error(c, rc, "CSR: %s", err.msg);
-		goto out;
-	}
-	if ((rc = issuer_get(d, (size_t)ti, &ir, &err)) != CT_OK) {
-		logmsg(LOG_ERR, "target %s: %s", t->name, err.msg);
-		reply_error(c, rc, "%s", err.msg);
-		goto out;
-	}
-	if (run_pam(c, "enrollment") != CT_OK)
-		goto out;
-	if ((src = pool_get(d, c->deadline, &slot)) == NULL) {
-		reply_error(c, CT_EUNAVAIL, "the directory is busy; try again");
-		goto out;
-	}
-	rc = ct_attrsrc_lookup(src, c->user, &attrs, &err);
-	pool_put(d, slot);
-	if (rc != CT_OK) {
-		logmsg(LOG_NOTICE, "enrollment failed for user %s (uid %u): attributes: %s",
-		    c->user, (unsigned)c->uid, err.msg);
-		if (rc == CT_ENOENT)
-			reply_error(c, rc, "user %s is not in the directory", c->user);
-		else
-			reply_error(c, rc, "attributes: %s", err.msg);
-		goto out;
-	}
-	now = time(NULL);
-	if ((rc = ct_issue(ir->is, attrs, spki, spki_len, now, &der, &der_len, &err)) != CT_OK) {
-		logmsg(LOG_NOTICE, "enrollment failed for user %s (uid %u), target %s: %s", c->user,
-		    (unsigned)c->uid, t->name, err.msg);
-		reply_error(c, rc, "%s", err.msg);
-		goto out;
-	}
-	if ((rc = describe_cert(der, der_len, &is, &err)) != CT_OK ||
-	    (rc = ct_tokens_new_serial("CERT", is.token)) != CT_OK ||
-	    (rc = ct_certindex_add(d->cfg->store_path, is.serial, c->user, t->name, t->group->name,
-	         is.token, der, der_len, &err)) != CT_OK) {
-		logmsg(LOG_ERR,
-		    "enrollment failed for user %s (uid %u): certificate serial %s not delivered: "
-		    "recording: %s",
-		    c->user, (unsigned)c->uid, is.serial[0] ? is.serial : "?",
-		    err.msg[0] ? err.msg : "no token serial");
-		reply_error(c, rc,
-		    "the service could not record the certificate; see the "
-		    "system log");
-		goto out;
-	}
-	if ((rc = record_token(c, t->name, &is, now, &err)) != CT_OK) {
-		logmsg(LOG_ERR,
-		    "enrollment failed for user %s (uid %u): certificate serial %s not delivered: "
-		    "token: %s",
-		    c->user, (unsigned)c->uid, is.serial, err.msg);
-		/* the certificate was never handed out: forget it */
-		ct_certindex_remove(d->cfg->store_path, is.serial);
-		if (rc == CT_EEXIST)
-			reply_error(c, rc, "%s", err.msg);
-		else
-			reply_error(c, rc,
-			    "the service could not record the token; see the "
-			    "system log");
-		goto out;
-	}
-	logmsg(LOG_INFO,
-	    "enrolled user %s (uid %u): target %s, certificate serial %s, token %s, "
-	    "subject \"%s\", not after %s",
-	    c->user, (unsigned)c->uid, t->name, is.serial, is.token, is.subject, is.not_after_text);
-	if (ct_msgbuf_init(&b, CT_MSG_RESULT) != CT_OK)
-		goto out;
-	ct_msgbuf_add(&b, CT_TAG_CODE, &code, 1);
-	ct_msgbuf_add_str(&b, CT_TAG_MESSAGE, "issued");
-	ct_msgbuf_add_str(&b, CT_TAG_TARGET, t->name);
-	ct_msgbuf_add(&b, CT_TAG_CERT, der, der_len);
-	ct_msgbuf_add_str(&b, CT_TAG_TOKEN, is.token);
-	if (ct_msg_send(c->fd, &b, c->deadline, &err) != CT_OK)
-		logmsg(LOG_NOTICE, "user %s (uid %u): certificate %s not delivered: %s", c->user,
-		    (unsigned)c->uid, is.serial, err.msg);
-out:
-	ct_msgbuf_free(&b);
-	free(der);
-	ct_attrs_free(attrs);
-	OPENSSL_free(spki);
-	issuer_unref(d, ir);
 }
 
 static void
@@ -848,6 +621,8 @@ do_status(struct conn *c)
 		ct_msgbuf_add_str(&ti, CT_TAG_TI_TARGET, t->target);
 		ct_msgbuf_add_str(&ti, CT_TAG_TI_CERT_SERIAL, t->cert_serial);
 		ct_msgbuf_add_num(&ti, CT_TAG_TI_NOT_AFTER, t->not_after);
+		if (t->issuer[0] != '\0')
+			ct_msgbuf_add_str(&ti, CT_TAG_TI_ISSUER, t->issuer);
 		fields = ct_msgbuf_fields(&ti, &len);
 		if (!ti.failed)
 			ct_msgbuf_add(&b, CT_TAG_TOKEN_INFO, fields, len);
@@ -917,6 +692,9 @@ serve(void *arg)
 	switch (m.type) {
 	case CT_MSG_ENROLL: do_enroll(c, &m); break;
 	case CT_MSG_STATUS: do_status(c); break;
+	case CT_MSG_FETCH: do_fetch(c, &m); break;
+	case CT_MSG_UPLOAD: do_upload(c, &m); break;
+	case CT_MSG_KEYGEN: do_keygen(c, &m); break;
 	default:
 		logmsg(LOG_NOTICE, "user %s (uid %u): unknown request type %u", c->user,
 		    (unsigned)c->uid, m.type);

@@ -39,15 +39,6 @@
 #define DEFAULT_SOCKET "/run/certtoken/enroll.sock"
 #define REPLY_MS (10 * 60 * 1000) /* the service answers well within its own deadline */
 
-struct client {
-	const char *config_path;
-	int config_explicit;
-	const char *socket_path;
-	char *socket_owned;
-	int fd;
-	struct ct_err err;
-};
-
 static void
 usage(FILE *f)
 {
@@ -57,6 +48,15 @@ usage(FILE *f)
 	    "  enroll [--target TARGET] [--key-type TYPE]\n"
 	    "                 make a key pair here, prove who you are (OTP) to certtokend and\n"
 	    "                 store the certificate under $XDG_CONFIG_HOME/certtoken/TARGET/\n"
+	    "  request --csr FILE [--attestation FILE] [--target TARGET] [--out FILE]\n"
+	    "                 have a CSR made elsewhere (e.g. on a hardware token) signed\n"
+	    "  fetch [TOKEN] [--out FILE]\n"
+	    "                 collect the certificate of a pending request (exit 75: still\n"
+	    "                 pending)\n"
+	    "  upload --cert FILE [--key FILE]\n"
+	    "                 attach an existing certificate, proving you hold its key\n"
+	    "  keygen [--target TARGET] --out FILE.p12 [--pin] [--legacy]\n"
+	    "                 the service makes the key and returns an encrypted PKCS#12\n"
 	    "  status [--json] list your tokens and their state\n"
 	    "  respond [--whole] [CHALLENGE]\n"
 	    "                 answer a login's certificate challenge (from the argument or\n"
@@ -64,7 +64,7 @@ usage(FILE *f)
 	    "TYPE: ec-p256 (default) ec-p384 ed25519 rsa2048 rsa3072 rsa4096\n");
 }
 
-static int
+int
 fail(struct client *cl, int code)
 {
 	if (cl->err.msg[0] != '\0')
@@ -72,7 +72,7 @@ fail(struct client *cl, int code)
 	return ct_exit_status(code);
 }
 
-static int
+int
 usage_error(const char *msg)
 {
 	fprintf(stderr, PROG ": %s (try '" PROG " --help')\n", msg);
@@ -107,7 +107,7 @@ resolve_socket(struct client *cl)
 	return CT_OK;
 }
 
-static int
+int
 connect_service(struct client *cl)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -136,12 +136,7 @@ connect_service(struct client *cl)
 
 /* ---- the conversation: the service's PAM prompts, answered at the terminal ---- */
 
-struct term {
-	FILE *in, *out;
-	int own;
-};
-
-static void
+void
 term_open(struct term *t)
 {
 	t->in = fopen("/dev/tty", "re");
@@ -159,7 +154,7 @@ term_open(struct term *t)
 	setvbuf(t->in, NULL, _IONBF, 0);
 }
 
-static void
+void
 term_close(struct term *t)
 {
 	if (t->own) {
@@ -183,7 +178,7 @@ restore_echo(int sig)
 }
 
 /* Show PROMPT and read one line into ANSWER, without echo when SECRET. */
-static int
+int
 ask(struct term *t, const char *prompt, int secret, char *answer, size_t size)
 {
 	struct termios old, quiet;
@@ -271,7 +266,7 @@ out:
 
 /* Send the request in B and run the exchange until the RESULT, which is
  * left in M.  A non-zero result code is printed and returned as CT_... */
-static int
+int
 exchange(struct client *cl, struct ct_msgbuf *b, struct ct_msg *m)
 {
 	const struct ct_field *f;
@@ -286,6 +281,13 @@ exchange(struct client *cl, struct ct_msgbuf *b, struct ct_msg *m)
 			goto broken;
 		if (m->type == CT_MSG_RESULT)
 			break;
+		if (m->type == CT_MSG_CHALLENGE && cl->challenge != NULL) {
+			rc = cl->challenge(cl, m);
+			ct_msg_free(m);
+			if (rc != CT_OK)
+				goto out;
+			continue;
+		}
 		if (m->type != CT_MSG_CONV) {
 			rc = ct_err_set(
 			    &cl->err, CT_EINVAL, "protocol error: message type %u", m->type);
@@ -371,7 +373,7 @@ out:
 /* mkdir -p PATH with mode 0700 for what it creates.  The last DEPTH
  * components (certtoken/ and TARGET/) must then be real directories of
  * ours that nobody else can write: the key goes there. */
-static int
+int
 make_dirs(char *path, int depth, struct ct_err *err)
 {
 	struct stat st;
@@ -433,7 +435,7 @@ enroll_target_dir(const char *target, char *out, size_t size, struct ct_err *err
 	return CT_OK;
 }
 
-static int
+int
 write_pem(
     const char *path, int (*writer)(BIO *, void *), void *obj, mode_t mode, struct ct_err *err)
 {
@@ -453,19 +455,19 @@ write_pem(
 	return rc;
 }
 
-static int
+int
 key_writer(BIO *bio, void *key)
 {
 	return PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
 }
 
-static int
+int
 cert_writer(BIO *bio, void *x)
 {
 	return PEM_write_bio_X509(bio, x);
 }
 
-static void
+void
 print_cert(X509 *x, const char *target, const char *token, const char *dir)
 {
 	GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
@@ -484,10 +486,74 @@ print_cert(X509 *x, const char *target, const char *token, const char *dir)
 	ct_cert_serial_hex(x, serial);
 	BIO_printf(out, "\nserial:     %s\nnot after:  ", serial);
 	ASN1_TIME_print(out, X509_get0_notAfter(x));
-	BIO_printf(out, "\ntoken:      %s\nkey:        %s/key.pem\ncertificate: %s/cert.pem\n",
-	    token, dir, dir);
+	BIO_printf(out, "\ntoken:      %s\n", token);
+	if (dir[0] != '\0')
+		BIO_printf(out, "key:        %s/key.pem\ncertificate: %s/cert.pem\n", dir, dir);
 	BIO_free(out);
 	GENERAL_NAMES_free(sans);
+}
+
+int
+install_pair(
+    const char *target, EVP_PKEY *key, X509 *x, char *dir, size_t dir_size, struct ct_err *err)
+{
+	char path[4200] = "", path2[4200] = "", final[4200], final2[4200];
+	int rc;
+
+	if ((rc = enroll_target_dir(target, dir, dir_size, err)) != CT_OK ||
+	    (rc = make_dirs(dir, 2, err)) != CT_OK)
+		return rc;
+	/* both files complete (and synced) under new names first, then two
+	 * renames: a failure before them leaves the previous pair untouched */
+	snprintf(path, sizeof(path), "%s/key.pem.new", dir);
+	snprintf(path2, sizeof(path2), "%s/cert.pem.new", dir);
+	if ((rc = write_pem(path, key_writer, key, 0600, err)) != CT_OK ||
+	    (rc = write_pem(path2, cert_writer, x, 0644, err)) != CT_OK)
+		goto out;
+	snprintf(final, sizeof(final), "%s/key.pem", dir);
+	snprintf(final2, sizeof(final2), "%s/cert.pem", dir);
+	if (rename(path, final) != 0 || rename(path2, final2) != 0) {
+		rc = ct_err_set(err, CT_EIO, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	path[0] = path2[0] = '\0';
+out:
+	if (path[0] != '\0')
+		unlink(path);
+	if (path2[0] != '\0')
+		unlink(path2);
+	return rc;
+}
+
+/* The request is pending: keep KEY as TARGETDIR/pending-TOKEN.key until
+ * `fetch` pairs it with its certificate.  Gives CT_EPENDING (or the error
+ * that kept the key from being saved). */
+static int
+keep_pending_key(struct client *cl, const struct ct_msg *m, EVP_PKEY *key)
+{
+	const struct ct_field *f;
+	struct ct_err err = {0};
+	char target[CT_NAME_MAX + 1], token[CT_SERIAL_MAX], dir[4096], path[4300];
+	int rc;
+
+	if ((f = ct_msg_get(m, CT_TAG_TARGET)) == NULL ||
+	    ct_field_text(f, target, sizeof(target), &err) != CT_OK || !ct_name_valid(target) ||
+	    (f = ct_msg_get(m, CT_TAG_TOKEN)) == NULL ||
+	    ct_field_text(f, token, sizeof(token), &err) != CT_OK || !ct_name_valid(token)) {
+		ct_err_clear(&cl->err);
+		return ct_err_set(&cl->err, CT_EINVAL, "protocol error: incomplete pending answer");
+	}
+	if ((rc = enroll_target_dir(target, dir, sizeof(dir), &err)) != CT_OK ||
+	    (rc = make_dirs(dir, 2, &err)) != CT_OK)
+		goto bad;
+	snprintf(path, sizeof(path), "%s/pending-%s.key", dir, token);
+	if ((rc = write_pem(path, key_writer, key, 0600, &err)) != CT_OK)
+		goto bad;
+	return CT_EPENDING; /* CL's error holds the service's message */
+bad:
+	ct_err_clear(&cl->err);
+	return ct_err_set(
+	    &cl->err, rc, "pending request %s: cannot keep its key: %s", token, err.msg);
 }
 
 static int
@@ -505,7 +571,6 @@ cmd_enroll(struct client *cl, int argc, char **argv)
 	unsigned char *csr = NULL;
 	const unsigned char *p;
 	char got_target[CT_NAME_MAX + 1], token[CT_SERIAL_MAX], dir[4096];
-	char path[4200] = "", path2[4200] = "", final[4200], final2[4200];
 	int c, csr_len = 0, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -556,29 +621,12 @@ cmd_enroll(struct client *cl, int argc, char **argv)
 		ct_err_set(&cl->err, rc, "the service sent a certificate that is not for our key");
 		goto out;
 	}
-	if ((rc = enroll_target_dir(got_target, dir, sizeof(dir), &cl->err)) != CT_OK ||
-	    (rc = make_dirs(dir, 2, &cl->err)) != CT_OK)
+	if ((rc = install_pair(got_target, key, x, dir, sizeof(dir), &cl->err)) != CT_OK)
 		goto out;
-	/* both files complete (and synced) under new names first, then two
-	 * renames: a failure before them leaves the previous pair untouched */
-	snprintf(path, sizeof(path), "%s/key.pem.new", dir);
-	snprintf(path2, sizeof(path2), "%s/cert.pem.new", dir);
-	if ((rc = write_pem(path, key_writer, key, 0600, &cl->err)) != CT_OK ||
-	    (rc = write_pem(path2, cert_writer, x, 0644, &cl->err)) != CT_OK)
-		goto out;
-	snprintf(final, sizeof(final), "%s/key.pem", dir);
-	snprintf(final2, sizeof(final2), "%s/cert.pem", dir);
-	if (rename(path, final) != 0 || rename(path2, final2) != 0) {
-		rc = ct_err_set(&cl->err, CT_EIO, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	path[0] = path2[0] = '\0';
 	print_cert(x, got_target, token, dir);
 out:
-	if (path[0] != '\0')
-		unlink(path);
-	if (path2[0] != '\0')
-		unlink(path2);
+	if (rc == CT_EPENDING)
+		rc = keep_pending_key(cl, &m, key);
 	X509_free(x);
 	ct_msg_free(&m);
 	ct_msgbuf_free(&b);
@@ -591,7 +639,7 @@ out:
 
 struct token_info {
 	char serial[CT_SERIAL_MAX], type[16], rollout[CT_ROLLOUT_MAX], desc[CT_DESC_MAX];
-	char target[CT_NAME_MAX + 1], cert_serial[64];
+	char target[CT_NAME_MAX + 1], cert_serial[64], issuer[CT_ISSUER_MAX];
 	long long active, failcount, locked_until, not_after;
 };
 
@@ -621,6 +669,9 @@ parse_token_info(const struct ct_field *f, struct token_info *ti, struct ct_err 
 	NUM(CT_TAG_TI_FAILCOUNT, ti->failcount)
 	NUM(CT_TAG_TI_LOCKED_UNTIL, ti->locked_until)
 	NUM(CT_TAG_TI_NOT_AFTER, ti->not_after)
+	if ((g = ct_msg_get(&m, CT_TAG_TI_ISSUER)) != NULL &&
+	    ct_field_text(g, ti->issuer, sizeof(ti->issuer), err) != CT_OK)
+		return ct_err_set(err, CT_EINVAL, "protocol error: token issuer");
 #undef TEXT
 #undef NUM
 	return CT_OK;
@@ -657,7 +708,9 @@ print_token(const struct token_info *ti, int json, int first, time_t now)
 		ct_json_string(stdout, ti->target);
 		printf(",\"cert_serial\":");
 		ct_json_string(stdout, ti->cert_serial);
-		printf(",\"not_after\":%lld}", ti->not_after);
+		printf(",\"not_after\":%lld,\"issuer\":", ti->not_after);
+		ct_json_string(stdout, ti->issuer);
+		putchar('}');
 		return;
 	}
 	printf("%-22s %-11s %-8s %-8s", ti->serial, ti->type, ti->active ? "active" : "disabled",
@@ -668,6 +721,8 @@ print_token(const struct token_info *ti, int json, int first, time_t now)
 		    ti->cert_serial[0] ? ti->cert_serial : "-",
 		    ti->not_after != 0 && ti->not_after < (long long)now ? "expired" : "expires",
 		    when);
+		if (ti->issuer[0] != '\0')
+			printf(", issuer \"%s\"", ti->issuer);
 	} else {
 		printf(" failcount %lld", ti->failcount);
 		if (ti->locked_until > (long long)now) {
@@ -765,6 +820,14 @@ main(int argc, char **argv)
 		rc = cmd_status(&cl, argc, argv);
 	else if (strcmp(cmd, "respond") == 0)
 		rc = cmd_respond(argc, argv);
+	else if (strcmp(cmd, "request") == 0)
+		rc = cmd_request(&cl, argc, argv);
+	else if (strcmp(cmd, "fetch") == 0)
+		rc = cmd_fetch(&cl, argc, argv);
+	else if (strcmp(cmd, "upload") == 0)
+		rc = cmd_upload(&cl, argc, argv);
+	else if (strcmp(cmd, "keygen") == 0)
+		rc = cmd_keygen(&cl, argc, argv);
 	else {
 		fprintf(stderr, PROG ": unknown command '%s' (try '" PROG " --help')\n", cmd);
 		rc = ct_exit_status(CT_EUSAGE);

@@ -26,12 +26,19 @@
 
 enum ct_msg_type {
 	/* client -> service */
-	CT_MSG_ENROLL = 1, /* TARGET (optional), CSR */
+	CT_MSG_ENROLL = 1, /* TARGET (optional), CSR, ATTESTATION (optional) */
 	CT_MSG_STATUS = 2, /* no fields */
 	CT_MSG_CONV_REPLY = 3, /* one ANSWER per PROMPT, in order */
+	CT_MSG_FETCH = 4, /* TOKEN: collect the certificate of a pending request */
+	CT_MSG_UPLOAD = 5, /* CERT; answered by CHALLENGE, then PROOF */
+	CT_MSG_PROOF = 6, /* SIGNATURE over the proof-of-possession message */
+	CT_MSG_KEYGEN = 7, /* TARGET (optional), PIN (optional), LEGACY (optional) */
 	/* service -> client */
 	CT_MSG_CONV = 0x81, /* PROMPT... */
-	CT_MSG_RESULT = 0x82 /* CODE, MESSAGE; enroll: TARGET CERT TOKEN; status: TOKEN_INFO... */
+	CT_MSG_RESULT = 0x82, /* CODE, MESSAGE; enroll/fetch: TARGET CERT TOKEN (75: TARGET
+	                         TOKEN); upload: TOKEN; keygen: TARGET CERT TOKEN PKCS12
+	                         PASSWORD (when the service chose it); status: TOKEN_INFO... */
+	CT_MSG_CHALLENGE = 0x83 /* NONCE: sign it to prove possession */
 };
 
 enum ct_tag {
@@ -44,6 +51,13 @@ enum ct_tag {
 	CT_TAG_CERT = 7, /* DER certificate */
 	CT_TAG_TOKEN = 8, /* text: a token serial */
 	CT_TAG_TOKEN_INFO = 9, /* a field list of the tags below */
+	CT_TAG_ATTESTATION = 10, /* PEM or DER: the attestation certificate(s) */
+	CT_TAG_NONCE = 11, /* random bytes */
+	CT_TAG_SIGNATURE = 12, /* a signature */
+	CT_TAG_PIN = 13, /* text: the token PIN that encrypts a PKCS#12 (secret) */
+	CT_TAG_LEGACY = 14, /* 1 byte, 1: legacy PKCS#12 encryption */
+	CT_TAG_PKCS12 = 15, /* DER PKCS#12 (holds a private key) */
+	CT_TAG_PASSWORD = 16, /* text: the one-time PKCS#12 password (secret) */
 	/* inside TOKEN_INFO; numbers are decimal text */
 	CT_TAG_TI_SERIAL = 20,
 	CT_TAG_TI_TYPE = 21,
@@ -54,7 +68,8 @@ enum ct_tag {
 	CT_TAG_TI_LOCKED_UNTIL = 26,
 	CT_TAG_TI_TARGET = 27,
 	CT_TAG_TI_CERT_SERIAL = 28,
-	CT_TAG_TI_NOT_AFTER = 29
+	CT_TAG_TI_NOT_AFTER = 29,
+	CT_TAG_TI_ISSUER = 30 /* optional */
 };
 
 struct ct_field {

@@ -1,0 +1,65 @@
+/* Certificate requests that are not issued yet, and uploaded certificates.
+ *
+ * Store layout (0600 files in 0700 directories):
+ *   STORE/requests/TOKEN   a pending request of certificate token TOKEN:
+ *                          "certtoken-request 1", then "user=", "target=",
+ *                          "created=", "ref=" (the external CA's request
+ *                          reference, "-" when none) and "csr=" (base64 of
+ *                          the DER CSR) lines
+ *   STORE/uploads/TOKEN.pem  the certificate of an uploaded certificate token
+ *
+ * A request file exists exactly while its token's rollout_state is
+ * "pending"; whoever changes that state does so inside the user's token
+ * transaction (ct_tokens_begin), which is what serialises an approval
+ * against a rejection or a fetch. */
+#ifndef CT_REQUESTS_H
+#define CT_REQUESTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct.h"
+#include "tokens.h"
+
+#define CT_REF_MAX 129 /* bytes of an external request reference, with the NUL */
+#define CT_REQUEST_CSR_MAX (64 * 1024) /* bytes of a DER CSR we keep */
+
+struct ct_request {
+	char token[CT_SERIAL_MAX];
+	char user[CT_USER_MAX];
+	char target[CT_TARGET_MAX];
+	char ref[CT_REF_MAX]; /* "-": none */
+	int64_t created;
+	unsigned char *csr; /* DER */
+	size_t csr_len;
+};
+
+/* Is S usable as an external reference (1-128 of [A-Za-z0-9._:/+=-])? */
+int ct_request_ref_valid(const char *s);
+
+/* Write R to STORE/requests/R->token (created 0700 when missing).
+ * CT_EEXIST when there is one already. */
+int ct_request_save(const char *store, const struct ct_request *r, struct ct_err *err);
+
+/* Read the request of TOKEN.  CT_ENOENT when there is none; CT_EIO when
+ * the file is corrupt. */
+int ct_request_load(const char *store, const char *token, struct ct_request *r, struct ct_err *err);
+
+/* Remove the request of TOKEN (no error when it is gone). */
+int ct_request_remove(const char *store, const char *token, struct ct_err *err);
+
+/* Call FN for every pending request; stops at a non-zero return. */
+int ct_request_foreach(const char *store, int (*fn)(void *ctx, const struct ct_request *r),
+    void *ctx, struct ct_err *err);
+
+void ct_request_clear(struct ct_request *r);
+
+/* STORE/uploads/TOKEN.pem: save (PEM of DER), read (PEM into a new
+ * buffer), remove. */
+int ct_upload_save(
+    const char *store, const char *token, const unsigned char *der, size_t len, struct ct_err *err);
+int ct_upload_load(
+    const char *store, const char *token, unsigned char **pem, size_t *len, struct ct_err *err);
+void ct_upload_remove(const char *store, const char *token);
+
+#endif
