@@ -18,6 +18,7 @@
 
 #include "admin.h"
 #include "attrsrc.h"
+#include "events.h"
 #include "certindex.h"
 #include "tokens.h"
 #include "conf.h"
@@ -87,6 +88,38 @@ admin_load_config(struct admin *ad)
 	if (ad->cfg != NULL)
 		return CT_OK;
 	return ct_config_load(ad->config_path, ad->config_explicit, &ad->cfg, NULL, &ad->err);
+}
+
+static void
+admin_event_log(void *arg, int prio, const char *line)
+{
+	(void)arg;
+	syslog(LOG_AUTHPRIV | prio, "%s", line);
+	if (prio <= LOG_WARNING)
+		fprintf(stderr, PROG ": %s\n", line);
+}
+
+void
+admin_fire(struct admin *ad, const char *event, const char *user, const struct ct_token *t)
+{
+	struct ct_event_ctx ctx = {event, user, t, NULL, t->issuer};
+	struct ct_attrs *attrs = NULL;
+	struct ct_attrsrc *src = NULL;
+	struct ct_err err = {0};
+
+	if (ad->cfg == NULL || ad->cfg->n_events == 0)
+		return;
+	if (ct_events_need_attrs(ad->cfg, event)) {
+		if (ct_attrsrc_open(&ad->cfg->attributes, &src, &err) == CT_OK &&
+		    ct_attrsrc_lookup(src, user, &attrs, &err) == CT_OK)
+			ctx.attrs = attrs;
+		else
+			fprintf(stderr, PROG ": event %s: attributes of %s: %s\n", event, user,
+			    err.msg);
+		ct_attrsrc_close(src);
+	}
+	ct_events_fire(ad->cfg, &ctx, admin_event_log, NULL);
+	ct_attrs_free(attrs);
 }
 
 /* Read FILE ("-" is standard input) into memory, at most MAX bytes. */

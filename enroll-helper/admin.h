@@ -4,6 +4,7 @@
 
 #include "conf.h"
 #include "ct.h"
+#include "tokens.h"
 
 #define PROG "certtoken-admin"
 
@@ -23,11 +24,27 @@ int admin_fail(struct admin *ad, int code);
 /* Load the configuration into AD->cfg (once). */
 int admin_load_config(struct admin *ad);
 
+/* An operation on token I of a user's tokens, inside the transaction. */
+typedef int (*token_op)(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err);
+
+/* Apply OP to token SERIAL inside its owner's transaction and write the
+ * result; the owner's name goes to USER_OUT (CT_USER_MAX bytes). */
+int admin_with_token(struct admin *ad, const char *serial, token_op op, void *ctx, char *user_out);
+
+/* Run the event handlers for EVENT on USER's token T (attributes are looked
+ * up when a handler needs them); failures are printed, never fatal. */
+void admin_fire(struct admin *ad, const char *event, const char *user, const struct ct_token *t);
+
 /* certtoken-admin token ... */
 int admin_cmd_token(struct admin *ad, int argc, char **argv);
 
 /* certtoken-admin cert list|revoke ... and crl GROUP */
 int admin_cmd_cert(struct admin *ad, int argc, char **argv);
 int admin_cmd_crl(struct admin *ad, int argc, char **argv);
+
+/* certtoken-admin cert pending|approve|reject|expiring (admin_request.c) */
+int admin_cmd_pending(struct admin *ad, int argc, char **argv);
+int admin_cmd_decide(struct admin *ad, int argc, char **argv);
+int admin_cmd_expiring(struct admin *ad, int argc, char **argv);
 
 #endif

@@ -97,9 +97,10 @@ cmd_list(struct admin *ad, int argc, char **argv)
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);
 }
 
-/* Mark the certificate token of E revoked (if the user still has it). */
+/* Mark the certificate token of E revoked (if the user still has it); a
+ * copy of it goes to *MARKED (serial "" when there was none). */
 static int
-revoke_token(struct admin *ad, const struct ct_cert_entry *e)
+revoke_token(struct admin *ad, const struct ct_cert_entry *e, struct ct_token *marked)
 {
 	struct ct_tokens_db *db = NULL;
 	struct ct_tokens_tx *tx = NULL;
@@ -130,6 +131,7 @@ revoke_token(struct admin *ad, const struct ct_cert_entry *e)
 			snprintf(
 			    ut.tok[i].rollout_state, sizeof(ut.tok[i].rollout_state), "revoked");
 			rc = ct_tokens_write(tx, &ut, &ad->err);
+			*marked = ut.tok[i];
 			break;
 		}
 out:
@@ -146,8 +148,11 @@ cmd_revoke(struct admin *ad, int argc, char **argv)
 	    {"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	struct ct_cert_entry e = {0};
 	const struct ct_target *t;
+	struct ct_token marked;
 	const char *group;
 	int c, rc, reason = 0;
+
+	memset(&marked, 0, sizeof(marked));
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'r' || (reason = ct_crl_reason_parse(optarg)) < 0)
@@ -188,9 +193,13 @@ cmd_revoke(struct admin *ad, int argc, char **argv)
 	    e.serial, e.user, e.target, group, ct_crl_reason_name(reason), (unsigned)getuid());
 	printf("revoked certificate %s of user %s (access group %s)\n", e.serial, e.user, group);
 	/* the revocation stands even if the token cannot be marked */
-	if ((rc = revoke_token(ad, &e)) != CT_OK)
+	if ((rc = revoke_token(ad, &e, &marked)) != CT_OK)
 		ct_err_prefix(&ad->err,
 		    "certificate %s is revoked, but its token was not marked: ", e.serial);
+	else if (marked.serial[0] != '\0') {
+		fflush(stdout);
+		admin_fire(ad, "token_revoked", e.user, &marked);
+	}
 out:
 	ct_cert_entry_clear(&e);
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);
@@ -203,7 +212,13 @@ admin_cmd_cert(struct admin *ad, int argc, char **argv)
 		return cmd_list(ad, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
 		return cmd_revoke(ad, argc - 1, argv + 1);
-	return admin_usage_error("cert needs list or revoke");
+	if (argc >= 2 && (strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "reject") == 0))
+		return admin_cmd_decide(ad, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "pending") == 0)
+		return admin_cmd_pending(ad, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "expiring") == 0)
+		return admin_cmd_expiring(ad, argc - 1, argv + 1);
+	return admin_usage_error("cert needs list, revoke, pending, approve, reject or expiring");
 }
 
 /* The revoked certificates one CRL lists. */

@@ -14,6 +14,7 @@
 #include <qrencode.h>
 
 #include "admin.h"
+#include "requests.h"
 #include "certindex.h"
 #include "otp.h"
 #include "store.h"
@@ -205,6 +206,8 @@ token_init(struct admin *ad, int argc, char **argv)
 	printf("serial: %s\nuser: %s\nuri: %s\n", t.serial, a.user, uri);
 	if (isatty(STDOUT_FILENO))
 		print_qr(uri);
+	fflush(stdout);
+	admin_fire(ad, "token_init", a.user, &t);
 out:
 	ct_free_secret(uri);
 	OPENSSL_cleanse(&t, sizeof(t));
@@ -238,11 +241,8 @@ find_serial(void *ctx, const char *user)
 	return found;
 }
 
-typedef int (*token_op)(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err);
-
-/* Apply OP to token SERIAL inside its owner's transaction. */
-static int
-with_token(struct admin *ad, const char *serial, token_op op, void *ctx, char *user_out)
+int
+admin_with_token(struct admin *ad, const char *serial, token_op op, void *ctx, char *user_out)
 {
 	struct find f = {NULL, serial, ""};
 	struct ct_tokens_tx *tx = NULL;
@@ -294,15 +294,16 @@ op_reset(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 	return CT_OK;
 }
 
-/* CTX: where the serial of a certificate token's certificate goes. */
+/* CTX: where a copy of the deleted token (without its secret) goes. */
 static int
 op_delete(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 {
-	char *cert_serial = ctx;
+	struct ct_token *gone = ctx;
 
 	(void)err;
-	if (u->tok[i].type == CT_TOKEN_CERT)
-		memcpy(cert_serial, u->tok[i].cert_serial, CT_CERT_SERIAL_MAX);
+	*gone = u->tok[i];
+	OPENSSL_cleanse(gone->secret, sizeof(gone->secret));
+	gone->secret_len = 0;
 	OPENSSL_cleanse(&u->tok[i], sizeof(u->tok[i]));
 	memmove(&u->tok[i], &u->tok[i + 1], (u->n - i - 1) * sizeof(u->tok[0]));
 	u->n--;
@@ -347,7 +348,11 @@ revoke_deleted(struct admin *ad, const char *serial)
 	int rc;
 
 	memset(&e, 0, sizeof(e));
-	if ((rc = ct_certindex_get(ad->cfg->store_path, serial, &e, &ad->err)) != CT_OK)
+	if ((rc = ct_certindex_get(ad->cfg->store_path, serial, &e, &ad->err)) == CT_ENOENT) {
+		ct_err_clear(&ad->err); /* not one of ours */
+		return CT_OK;
+	}
+	if (rc != CT_OK)
 		return rc;
 	rc = ct_revoke(ad->cfg->store_path, serial, e.group,
 	    ct_crl_reason_parse("cessationOfOperation"), time(NULL), &ad->err);
@@ -366,7 +371,8 @@ revoke_deleted(struct admin *ad, const char *serial)
 static int
 token_serial_cmd(struct admin *ad, const char *cmd, int argc, char **argv)
 {
-	char user[CT_USER_MAX] = "", cert_serial[CT_CERT_SERIAL_MAX] = "";
+	char user[CT_USER_MAX] = "";
+	struct ct_token gone;
 	int on = strcmp(cmd, "enable") == 0, rc;
 	int resync = strcmp(cmd, "resync") == 0;
 	token_op op = strcmp(cmd, "reset") == 0 ? op_reset
@@ -379,18 +385,33 @@ token_serial_cmd(struct admin *ad, const char *cmd, int argc, char **argv)
 		    resync ? "token resync SERIAL CODE1 CODE2" : "token %s SERIAL", cmd);
 	if ((rc = admin_load_config(ad)) != CT_OK)
 		return admin_fail(ad, rc);
-	rc = with_token(ad, argv[1], op,
+	memset(&gone, 0, sizeof(gone));
+	rc = admin_with_token(ad, argv[1], op,
 	    resync                ? (void *)(argv + 2)
-	        : op == op_delete ? (void *)cert_serial
+	        : op == op_delete ? (void *)&gone
 	                          : (void *)&on,
 	    user);
 	if (rc != CT_OK)
 		return admin_fail(ad, rc);
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "token %s of user %s: %s", argv[1], user, cmd);
 	printf("token %s of user %s: %s\n", argv[1], user, cmd);
-	/* a deleted certificate token takes its certificate with it */
-	if (cert_serial[0] != '\0' && (rc = revoke_deleted(ad, cert_serial)) != CT_OK)
-		return admin_fail(ad, rc);
+	if (op != op_delete)
+		return 0;
+	fflush(stdout);
+	admin_fire(ad, "token_deleted", user, &gone);
+	if (gone.type != CT_TOKEN_CERT)
+		return 0;
+	/* what a certificate token leaves behind goes with it: a pending request,
+	 * an uploaded certificate, and (revoked) a certificate we issued */
+	ct_request_remove(ad->cfg->store_path, gone.serial, NULL);
+	ct_upload_remove(ad->cfg->store_path, gone.serial);
+	if (gone.cert_serial[0] != '\0' && gone.target[0] != '\0') {
+		if ((rc = revoke_deleted(ad, gone.cert_serial)) != CT_OK)
+			return admin_fail(ad, rc);
+		snprintf(gone.rollout_state, sizeof(gone.rollout_state), "revoked");
+		gone.active = 0;
+		admin_fire(ad, "token_revoked", user, &gone);
+	}
 	return 0;
 }
 
