@@ -747,7 +747,7 @@ refused:
 	    err.msg);
 	reply_error(c, rc, "%s", err.msg);
 out:
-	OPENSSL_free(msg);
+	free(msg);
 	ct_msg_free(&m);
 	return rc;
 }

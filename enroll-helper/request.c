@@ -348,8 +348,8 @@ answer_challenge(struct client *cl, const struct ct_msg *m)
 	rc = ct_msg_send(cl->fd, &b, ct_now_ms() + 60000, &cl->err);
 out:
 	ct_msgbuf_free(&b);
-	OPENSSL_free(sig);
-	OPENSSL_free(msg);
+	free(sig);
+	free(msg);
 	return rc;
 }
 
