@@ -4,6 +4,7 @@
  *   proto_client SOCKET garbage|oversize|version|truncated|unknown-type
  *   proto_client SOCKET hold SECONDS
  *   proto_client SOCKET lie CSR.der ANSWER OUT.pem
+ *   proto_client SOCKET upload-noproof|upload-badproof|upload-wrongtype CERT.der
  *
  * Prints "result CODE MESSAGE" for a RESULT, "closed" when the service hung
  * up without one.  "lie" sends a CSR whose subject names another user plus
@@ -132,6 +133,51 @@ lie(int fd, const char *csr_path, const char *answer, const char *out)
 	return 0;
 }
 
+/* Upload CERT.der, then answer the challenge wrongly: with no signature
+ * field (noproof), with random bytes (badproof), or with another message
+ * type (wrongtype). */
+static int
+upload(int fd, const char *how, const char *cert_path)
+{
+	struct ct_msgbuf b;
+	struct ct_msg m = {0};
+	unsigned char *cert, junk[72];
+	size_t len;
+
+	cert = slurp(cert_path, &len);
+	ct_msgbuf_init(&b, CT_MSG_UPLOAD);
+	ct_msgbuf_add(&b, CT_TAG_CERT, cert, len);
+	free(cert);
+	if (ct_msg_send(fd, &b, ct_now_ms() + 30000, NULL) != CT_OK)
+		return 2;
+	ct_msgbuf_free(&b);
+	if (ct_msg_recv(fd, &m, ct_now_ms() + 30000, NULL) != CT_OK) {
+		printf("closed\n");
+		return 1;
+	}
+	if (m.type != CT_MSG_CHALLENGE) {
+		if (m.type == CT_MSG_RESULT)
+			print_result(&m);
+		else
+			printf("unexpected message type %u\n", m.type);
+		ct_msg_free(&m);
+		return 0;
+	}
+	ct_msg_free(&m);
+	memset(junk, 0x5A, sizeof(junk));
+	ct_msgbuf_init(&b, strcmp(how, "upload-wrongtype") == 0 ? CT_MSG_STATUS : CT_MSG_PROOF);
+	if (strcmp(how, "upload-badproof") == 0)
+		ct_msgbuf_add(&b, CT_TAG_SIGNATURE, junk, sizeof(junk));
+	if (ct_msg_send(fd, &b, ct_now_ms() + 30000, NULL) != CT_OK)
+		return 2;
+	ct_msgbuf_free(&b);
+	if (read_result(fd, "000000", &m) != 0)
+		return 1;
+	print_result(&m);
+	ct_msg_free(&m);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -152,6 +198,8 @@ main(int argc, char **argv)
 	mode = argv[2];
 	if (strcmp(mode, "lie") == 0 && argc == 6)
 		return lie(fd, argv[3], argv[4], argv[5]);
+	if (strncmp(mode, "upload-", 7) == 0 && argc == 4)
+		return upload(fd, mode, argv[3]);
 	if (strcmp(mode, "hold") == 0 && argc == 4) {
 		/* say nothing for a while, then see whether the service is still there */
 		sleep((unsigned)atoi(argv[3]));
