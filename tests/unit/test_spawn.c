@@ -319,28 +319,35 @@ test_descriptors(void **state)
 	close(fd);
 }
 
-/* Signals: an ignored SIGTERM in the caller is not inherited, and a
- * blocked mask is not either. */
+/* Signals: what the caller ignores (a service ignores SIGPIPE) or blocks
+ * is not inherited. */
 static void
 test_signals_reset(void **state)
 {
-	char *argv[] = {"/bin/sh", "-c", "kill -TERM $$; exit 0", NULL};
-	struct sigaction ign = {0}, old;
+	char *term[] = {"/bin/sh", "-c", "kill -TERM $$; exit 0", NULL};
+	char *sigpipe[] = {"/bin/sh", "-c", "kill -PIPE $$; exit 0", NULL};
+	struct sigaction ign = {0}, old_term, old_pipe;
 	sigset_t set, oldset;
 	struct ct_spawn_result res;
 
 	(void)state;
 	ign.sa_handler = SIG_IGN;
-	sigaction(SIGTERM, &ign, &old);
+	sigaction(SIGTERM, &ign, &old_term);
+	sigaction(SIGPIPE, &ign, &old_pipe);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, &oldset);
-	run_ok(argv, NULL, 5000, &res);
+	run_ok(term, NULL, 5000, &res);
 	assert_false(res.exited);
 	assert_int_equal(res.signal, SIGTERM);
 	ct_spawn_result_clear(&res);
+	run_ok(sigpipe, NULL, 5000, &res);
+	assert_false(res.exited);
+	assert_int_equal(res.signal, SIGPIPE);
+	ct_spawn_result_clear(&res);
 	pthread_sigmask(SIG_SETMASK, &oldset, NULL);
-	sigaction(SIGTERM, &old, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 }
 
 /* Runs from several threads at once each get their own output. */
