@@ -117,6 +117,33 @@ same_key(X509 *x, const unsigned char *spki, size_t spki_len)
 	return same;
 }
 
+/* The DER of CSR (PEM or DER, already checked by ct_csr_verify) in a new
+ * buffer: what is stored and handed to a command connector. */
+static int
+csr_der(const unsigned char *csr, size_t len, unsigned char **der, size_t *der_len)
+{
+	X509_REQ *req = NULL;
+	BIO *bio;
+	int n;
+
+	*der = NULL;
+	if (len >= 10 && memcmp(csr, "-----BEGIN", 10) == 0) {
+		if ((bio = BIO_new_mem_buf(csr, (int)len)) != NULL)
+			req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+		n = req != NULL ? i2d_X509_REQ(req, der) : -1;
+		X509_REQ_free(req);
+		if (n <= 0)
+			return CT_EINVAL;
+		*der_len = (size_t)n;
+		return CT_OK;
+	}
+	if ((*der = OPENSSL_memdup(csr, len)) == NULL)
+		return CT_ENOMEM;
+	*der_len = len;
+	return CT_OK;
+}
+
 /* ---- the command connector ---- */
 
 /* Run target T's command connector: ACTION "issue" (the CSR on stdin) or
@@ -491,8 +518,8 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 	struct ct_cert_info info, *infop = NULL;
 	struct ct_token tok;
 	struct ct_err err = {0};
-	unsigned char *spki = NULL, *der = NULL;
-	size_t spki_len = 0, der_len = 0;
+	unsigned char *spki = NULL, *der = NULL, *req = NULL;
+	size_t spki_len = 0, der_len = 0, req_len = 0;
 	char token[CT_SERIAL_MAX], ref[CT_REF_MAX] = "-", desc[CT_DESC_MAX];
 	ssize_t ti;
 	int rc;
@@ -515,6 +542,10 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 	}
 	if (check_attestation(c, t, m, spki, spki_len) != CT_OK)
 		goto out;
+	if ((rc = csr_der(csr->val, csr->len, &req, &req_len)) != CT_OK) {
+		reply_error(c, rc, "CSR: cannot be re-encoded");
+		goto out;
+	}
 	if (t->connector->type == CT_CONNECTOR_LOCAL &&
 	    (rc = issuer_get(d, (size_t)ti, &ir, &err)) != CT_OK) {
 		logmsg(LOG_ERR, "target %s: %s", t->name, err.msg);
@@ -534,14 +565,14 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 		break;
 	case CT_CONNECTOR_QUEUE: rc = CT_EPENDING; break;
 	case CT_CONNECTOR_COMMAND:
-		rc = run_connector(c, t, "issue", token, csr->val, csr->len, spki, spki_len, "-",
-		    &der, &der_len, &info, ref, &err);
+		rc = run_connector(c, t, "issue", token, req, req_len, spki, spki_len, "-", &der,
+		    &der_len, &info, ref, &err);
 		infop = &info;
 		break;
 	default: rc = ct_err_set(&err, CT_ECONFIG, "unknown CA connector type"); break;
 	}
 	if (rc == CT_EPENDING) {
-		if (record_pending(c, t, token, csr->val, csr->len, ref, &tok) != CT_OK)
+		if (record_pending(c, t, token, req, req_len, ref, &tok) != CT_OK)
 			goto out;
 		fire(c, "token_init", &tok, attrs);
 		send_pending(c, t, token, pending_why(t));
@@ -565,6 +596,7 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 	fire(c, "token_enrolled", &tok, attrs);
 	send_issued(c, t->name, token, der, der_len);
 out:
+	OPENSSL_free(req);
 	OPENSSL_free(der);
 	ct_attrs_free(attrs);
 	OPENSSL_free(spki);

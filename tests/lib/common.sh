@@ -12,7 +12,7 @@ ct_cleanup_hooks=""
 ct_cleanup() {
 	local h
 	for h in $ct_cleanup_hooks; do "$h"; done
-	rm -rf "$T"
+	if [ -n "${CT_KEEP_TMP:-}" ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
 }
 trap ct_cleanup EXIT
 # at_exit FUNC: run FUNC (no arguments) when the script exits.
