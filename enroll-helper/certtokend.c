@@ -445,7 +445,7 @@ out:
 }
 
 /* Make room in UT for one more certificate token: drop expired certificate
- * tokens, then, if the list is still full, the oldest certificate token
+ * tokens and rejected requests, then, if the list is still full, the oldest certificate token
  * (logged when LOG is set).  CT_EEXIST when no certificate token can go. */
 int
 make_room(struct ct_user_tokens *ut, const char *user, time_t now, int log, struct ct_err *err)
@@ -455,8 +455,11 @@ make_room(struct ct_user_tokens *ut, const char *user, time_t now, int log, stru
 
 	for (i = j = 0; i < ut->n; i++) {
 		t = &ut->tok[i];
-		if (t->type == CT_TOKEN_CERT && strcmp(t->rollout_state, "enrolled") == 0 &&
-		    t->not_after != 0 && t->not_after < (int64_t)now)
+		/* expired certificates and rejected requests hold nothing */
+		if (t->type == CT_TOKEN_CERT &&
+		    ((strcmp(t->rollout_state, "enrolled") == 0 && t->not_after != 0 &&
+		         t->not_after < (int64_t)now) ||
+		        strcmp(t->rollout_state, "rejected") == 0))
 			continue;
 		if (j != i)
 			ut->tok[j] = *t;
