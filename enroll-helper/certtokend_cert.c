@@ -460,6 +460,31 @@ pending_why(const struct ct_target *t)
 	                                                : "the CA has not decided yet";
 }
 
+/* What enroll and keygen do between their checks and the key: load the
+ * issuer (local connector), run the PAM service (WHAT names the request),
+ * read the attributes and make a token serial.  CT_OK or answered. */
+static int
+authorize(struct conn *c, const struct ct_target *t, size_t ti, const char *what,
+    struct issuer_ref **ir, struct ct_attrs **attrs, char token[CT_SERIAL_MAX])
+{
+	struct ct_err err = {0};
+	int rc;
+
+	if (t->connector->type == CT_CONNECTOR_LOCAL &&
+	    (rc = issuer_get(c->d, ti, ir, &err)) != CT_OK) {
+		logmsg(LOG_ERR, "target %s: %s", t->name, err.msg);
+		reply_error(c, rc, "%s", err.msg);
+		return rc;
+	}
+	if ((rc = run_pam(c, what)) != CT_OK || (rc = lookup_attrs(c, attrs, 1)) != CT_OK)
+		return rc;
+	if ((rc = ct_tokens_new_serial("CERT", token)) != CT_OK) {
+		reply_error(c, CT_ECRYPTO, "cannot make a token serial");
+		return CT_ECRYPTO;
+	}
+	return CT_OK;
+}
+
 /* ---- enroll: a CSR, through the target's connector ---- */
 
 /* Check the attestation of M (if any) against the CSR's key SPKI, and the
@@ -546,18 +571,8 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 		reply_error(c, rc, "CSR: cannot be re-encoded");
 		goto out;
 	}
-	if (t->connector->type == CT_CONNECTOR_LOCAL &&
-	    (rc = issuer_get(d, (size_t)ti, &ir, &err)) != CT_OK) {
-		logmsg(LOG_ERR, "target %s: %s", t->name, err.msg);
-		reply_error(c, rc, "%s", err.msg);
+	if (authorize(c, t, (size_t)ti, "enrollment", &ir, &attrs, token) != CT_OK)
 		goto out;
-	}
-	if (run_pam(c, "enrollment") != CT_OK || lookup_attrs(c, &attrs, 1) != CT_OK)
-		goto out;
-	if (ct_tokens_new_serial("CERT", token) != CT_OK) {
-		reply_error(c, CT_ECRYPTO, "cannot make a token serial");
-		goto out;
-	}
 	snprintf(desc, sizeof(desc), "target %s", t->name);
 	switch (t->connector->type) {
 	case CT_CONNECTOR_LOCAL:
@@ -939,16 +954,9 @@ do_keygen(struct conn *c, const struct ct_msg *m)
 		    t->name);
 		goto out;
 	}
-	if (t->connector->type == CT_CONNECTOR_LOCAL &&
-	    (rc = issuer_get(d, (size_t)ti, &ir, &err)) != CT_OK) {
-		logmsg(LOG_ERR, "target %s: %s", t->name, err.msg);
-		reply_error(c, rc, "%s", err.msg);
+	if (authorize(c, t, (size_t)ti, "key generation", &ir, &attrs, token) != CT_OK)
 		goto out;
-	}
-	if (run_pam(c, "key generation") != CT_OK || lookup_attrs(c, &attrs, 1) != CT_OK)
-		goto out;
-	if (ct_tokens_new_serial("CERT", token) != CT_OK ||
-	    (key = ct_key_generate(t->group->key_type)) == NULL ||
+	if ((key = ct_key_generate(t->group->key_type)) == NULL ||
 	    (spki_len = i2d_PUBKEY(key, &spki)) <= 0) {
 		reply_error(c, CT_ECRYPTO, "cannot generate a key");
 		goto out;
