@@ -56,6 +56,11 @@ usage(FILE *f)
 	    "  token resync SERIAL CODE1 CODE2   find an HOTP token's counter from two codes\n"
 	    "  cert list [--user USER] [--json]  list issued certificates and their state\n"
 	    "  cert revoke SERIAL [--reason R]   revoke a certificate (and its token)\n"
+	    "  cert pending [--json]             list requests waiting for approval\n"
+	    "  cert approve TOKEN                issue a queued request\n"
+	    "  cert reject TOKEN [--reason TEXT] reject a queued request\n"
+	    "  cert expiring [--within SECONDS]  run cert_expiring handlers (once per "
+	    "certificate)\n"
 	    "  crl GROUP [--hours N]             print the access group's CRL (next update in N "
 	    "hours, 24)\n"
 	    "TYPE: ec-p256 ec-p384 ed25519 rsa2048 rsa3072 rsa4096\n");

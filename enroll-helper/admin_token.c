@@ -339,10 +339,10 @@ op_resync(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 	    RESYNC_WINDOW);
 }
 
-/* Revoke the certificate SERIAL of a deleted token (already revoked is
- * fine). */
+/* Revoke the certificate SERIAL of a deleted token (already revoked or not
+ * one of ours is fine); *DONE says whether this revoked it. */
 static int
-revoke_deleted(struct admin *ad, const char *serial)
+revoke_deleted(struct admin *ad, const char *serial, int *done)
 {
 	struct ct_cert_entry e;
 	int rc;
@@ -363,6 +363,7 @@ revoke_deleted(struct admin *ad, const char *serial)
 	}
 	if (rc != CT_OK)
 		return rc;
+	*done = 1;
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "certificate %s revoked: its token was deleted", serial);
 	printf("certificate %s revoked (cessationOfOperation)\n", serial);
 	return CT_OK;
@@ -406,11 +407,14 @@ token_serial_cmd(struct admin *ad, const char *cmd, int argc, char **argv)
 	ct_request_remove(ad->cfg->store_path, gone.serial, NULL);
 	ct_upload_remove(ad->cfg->store_path, gone.serial);
 	if (gone.cert_serial[0] != '\0' && gone.target[0] != '\0') {
-		if ((rc = revoke_deleted(ad, gone.cert_serial)) != CT_OK)
+		int done = 0;
+
+		if ((rc = revoke_deleted(ad, gone.cert_serial, &done)) != CT_OK)
 			return admin_fail(ad, rc);
 		snprintf(gone.rollout_state, sizeof(gone.rollout_state), "revoked");
 		gone.active = 0;
-		admin_fire(ad, "token_revoked", user, &gone);
+		if (done)
+			admin_fire(ad, "token_revoked", user, &gone);
 	}
 	return 0;
 }

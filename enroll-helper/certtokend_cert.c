@@ -118,7 +118,8 @@ same_key(X509 *x, const unsigned char *spki, size_t spki_len)
 }
 
 /* The DER of CSR (PEM or DER, already checked by ct_csr_verify) in a new
- * buffer: what is stored and handed to a command connector. */
+ * buffer, re-encoded so that nothing around it travels on: what is stored
+ * and handed to a command connector. */
 static int
 csr_der(const unsigned char *csr, size_t len, unsigned char **der, size_t *der_len)
 {
@@ -138,9 +139,16 @@ csr_der(const unsigned char *csr, size_t len, unsigned char **der, size_t *der_l
 		*der_len = (size_t)n;
 		return CT_OK;
 	}
-	if ((*der = OPENSSL_memdup(csr, len)) == NULL)
-		return CT_ENOMEM;
-	*der_len = len;
+	{
+		const unsigned char *p = csr;
+
+		req = d2i_X509_REQ(NULL, &p, (long)len);
+	}
+	n = req != NULL ? i2d_X509_REQ(req, der) : -1;
+	X509_REQ_free(req);
+	if (n <= 0)
+		return CT_EINVAL;
+	*der_len = (size_t)n;
 	return CT_OK;
 }
 
@@ -808,9 +816,11 @@ do_upload(struct conn *c, const struct ct_msg *m)
 	struct ct_token tok;
 	struct ct_err err = {0};
 	X509 *x = NULL;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
 	char token[CT_SERIAL_MAX], desc[CT_DESC_MAX];
 	time_t now = time(NULL);
-	int rc;
+	int n, rc;
 
 	memset(&ut, 0, sizeof(ut));
 	if (cert == NULL) {
@@ -847,7 +857,13 @@ do_upload(struct conn *c, const struct ct_msg *m)
 		}
 		goto out;
 	}
-	if (prove_possession(c, x, cert->val, cert->len) != CT_OK ||
+	/* from here on the certificate is its DER, whatever the client sent */
+	if ((n = i2d_X509(x, &der)) <= 0) {
+		reply_error(c, CT_ECRYPTO, "cannot encode the certificate");
+		goto out;
+	}
+	der_len = (size_t)n;
+	if (prove_possession(c, x, der, der_len) != CT_OK ||
 	    run_pam(c, "certificate upload") != CT_OK)
 		goto out;
 	if (ct_tokens_new_serial("CERT", token) != CT_OK) {
@@ -860,8 +876,7 @@ do_upload(struct conn *c, const struct ct_msg *m)
 	snprintf(tok.issuer, sizeof(tok.issuer), "%s", info.issuer);
 	tok.not_before = (int64_t)info.not_before;
 	tok.not_after = (int64_t)info.not_after;
-	if ((rc = ct_upload_save(c->d->cfg->store_path, token, cert->val, cert->len, &err)) ==
-	        CT_OK &&
+	if ((rc = ct_upload_save(c->d->cfg->store_path, token, der, der_len, &err)) == CT_OK &&
 	    (rc = store_token(c, &tok, 0, &err)) != CT_OK)
 		ct_upload_remove(c->d->cfg->store_path, token);
 	if (rc != CT_OK) {
@@ -891,6 +906,7 @@ do_upload(struct conn *c, const struct ct_msg *m)
 		ct_msgbuf_free(&b);
 	}
 out:
+	OPENSSL_free(der);
 	X509_free(x);
 	ct_user_tokens_clear(&ut);
 }
@@ -1033,8 +1049,7 @@ do_keygen(struct conn *c, const struct ct_msg *m)
 	snprintf(desc, sizeof(desc), "target %s, key made by the service", t->name);
 	if (record_issued(c, t, token, 0, desc, der, der_len, infop, &tok) != CT_OK)
 		goto out;
-	fire(c, "token_init", &tok, attrs);
-	fire(c, "token_enrolled", &tok, attrs);
+	/* the key exists nowhere else: deliver it before any event handler runs */
 	if (ct_msgbuf_init(&b, CT_MSG_RESULT) != CT_OK)
 		goto out;
 	ct_msgbuf_add(&b, CT_TAG_CODE, &code, 1);
@@ -1055,6 +1070,8 @@ do_keygen(struct conn *c, const struct ct_msg *m)
 		    c->user, (unsigned)c->uid, token,
 		    legacy ? "legacy 3DES/SHA-1" : "AES-256/SHA-256",
 		    chosen ? "one-time password" : "the user's PIN");
+	fire(c, "token_init", &tok, attrs);
+	fire(c, "token_enrolled", &tok, attrs);
 out:
 	OPENSSL_cleanse(password, sizeof(password));
 	ct_msgbuf_free(&b);
