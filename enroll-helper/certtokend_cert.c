@@ -575,7 +575,10 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 	}
 	if (check_attestation(c, t, m, spki, spki_len) != CT_OK)
 		goto out;
-	if ((rc = csr_der(csr->val, csr->len, &req, &req_len)) != CT_OK) {
+	/* a CSR that outlives this request (queued, or handed to a program) is
+	 * kept as its bare DER; the local CA needs only the key */
+	if (t->connector->type != CT_CONNECTOR_LOCAL &&
+	    (rc = csr_der(csr->val, csr->len, &req, &req_len)) != CT_OK) {
 		reply_error(c, rc, "CSR: cannot be re-encoded");
 		goto out;
 	}
