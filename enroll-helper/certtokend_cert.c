@@ -936,7 +936,8 @@ do_keygen(struct conn *c, const struct ct_msg *m)
 	size_t der_len = 0, p12_len = 0;
 	char token[CT_SERIAL_MAX], ref[CT_REF_MAX] = "-", desc[CT_DESC_MAX], name[160];
 	char password[CT_PROTO_TEXT_MAX];
-	int legacy = 0, spki_len, csr_len = 0, chosen = 0, rc;
+	size_t csr_len = 0;
+	int legacy = 0, spki_len, chosen = 0, rc;
 	ssize_t ti;
 
 	password[0] = '\0';
@@ -985,21 +986,9 @@ do_keygen(struct conn *c, const struct ct_msg *m)
 		    ir->is, attrs, spki, (size_t)spki_len, time(NULL), &der, &der_len, &err);
 	else {
 		/* the external CA wants a CSR: a minimal one, self-signed by the key */
-		X509_REQ *req = X509_REQ_new();
-		EVP_MD *md = NULL;
-		const char *mdname = ct_pkey_digest(key);
-
-		rc = CT_ECRYPTO;
-		if (req != NULL && X509_REQ_set_version(req, 0) == 1 &&
-		    X509_REQ_set_pubkey(req, key) == 1 &&
-		    (mdname == NULL || (md = EVP_MD_fetch(NULL, mdname, NULL)) != NULL) &&
-		    X509_REQ_sign(req, key, md) > 0 && (csr_len = i2d_X509_REQ(req, &csr)) > 0)
-			rc = run_connector(c, t, "issue", token, csr, (size_t)csr_len, spki,
+		if ((rc = ct_csr_make(key, c->user, &csr, &csr_len, &err)) == CT_OK)
+			rc = run_connector(c, t, "issue", token, csr, csr_len, spki,
 			    (size_t)spki_len, "-", &der, &der_len, &info, ref, &err);
-		else
-			ct_err_set(&err, CT_ECRYPTO, "cannot build the CSR");
-		EVP_MD_free(md);
-		X509_REQ_free(req);
 		infop = &info;
 	}
 	if (rc == CT_EPENDING) {

@@ -341,35 +341,6 @@ out:
 
 /* ---- enroll ---- */
 
-static int
-make_csr(EVP_PKEY *key, enum ct_key_type kt, unsigned char **der, int *der_len, struct ct_err *err)
-{
-	X509_REQ *req = X509_REQ_new();
-	X509_NAME *name = X509_NAME_new();
-	const char *md = ct_key_digest(kt);
-	EVP_MD *m = NULL;
-	int rc = CT_ECRYPTO;
-
-	*der = NULL;
-	/* the service ignores the CSR's subject: it renders its own */
-	if (req == NULL || name == NULL || X509_REQ_set_version(req, 0) != 1 ||
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	        (const unsigned char *)"certtoken-enroll", -1, -1, 0) != 1 ||
-	    X509_REQ_set_subject_name(req, name) != 1 || X509_REQ_set_pubkey(req, key) != 1 ||
-	    (md != NULL && (m = EVP_MD_fetch(NULL, md, NULL)) == NULL) ||
-	    X509_REQ_sign(req, key, m) <= 0 || (*der_len = i2d_X509_REQ(req, der)) <= 0) {
-		ct_err_set(err, CT_ECRYPTO, "cannot build the CSR");
-		ct_err_openssl(err);
-		goto out;
-	}
-	rc = CT_OK;
-out:
-	EVP_MD_free(m);
-	X509_NAME_free(name);
-	X509_REQ_free(req);
-	return rc;
-}
-
 /* mkdir -p PATH with mode 0700 for what it creates.  The last DEPTH
  * components (certtoken/ and TARGET/) must then be real directories of
  * ours that nobody else can write: the key goes there. */
@@ -571,7 +542,8 @@ cmd_enroll(struct client *cl, int argc, char **argv)
 	unsigned char *csr = NULL;
 	const unsigned char *p;
 	char got_target[CT_NAME_MAX + 1], token[CT_SERIAL_MAX], dir[4096];
-	int c, csr_len = 0, rc;
+	size_t csr_len = 0;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -593,7 +565,8 @@ cmd_enroll(struct client *cl, int argc, char **argv)
 		rc = CT_ECRYPTO;
 		goto out;
 	}
-	if ((rc = make_csr(key, kt, &csr, &csr_len, &cl->err)) != CT_OK ||
+	/* the service ignores the CSR's subject: it renders its own */
+	if ((rc = ct_csr_make(key, "certtoken-enroll", &csr, &csr_len, &cl->err)) != CT_OK ||
 	    (rc = connect_service(cl)) != CT_OK)
 		goto out;
 	if ((rc = ct_msgbuf_init(&b, CT_MSG_ENROLL)) != CT_OK) {
@@ -602,7 +575,7 @@ cmd_enroll(struct client *cl, int argc, char **argv)
 	}
 	if (target != NULL)
 		ct_msgbuf_add_str(&b, CT_TAG_TARGET, target);
-	ct_msgbuf_add(&b, CT_TAG_CSR, csr, (size_t)csr_len);
+	ct_msgbuf_add(&b, CT_TAG_CSR, csr, csr_len);
 	if ((rc = exchange(cl, &b, &m)) != CT_OK)
 		goto out;
 	/* what comes back must be a certificate for the key we hold */

@@ -1769,6 +1769,36 @@ ct_spki_from_pem(
 }
 
 int
+ct_csr_make(
+    EVP_PKEY *key, const char *subject_cn, unsigned char **der, size_t *der_len, struct ct_err *err)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	const char *md = ct_pkey_digest(key);
+	EVP_MD *m = NULL;
+	int n = 0, rc = CT_ECRYPTO;
+
+	*der = NULL;
+	if (req == NULL || name == NULL || X509_REQ_set_version(req, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(
+	        name, "CN", MBSTRING_UTF8, (const unsigned char *)subject_cn, -1, -1, 0) != 1 ||
+	    X509_REQ_set_subject_name(req, name) != 1 || X509_REQ_set_pubkey(req, key) != 1 ||
+	    (md != NULL && (m = EVP_MD_fetch(NULL, md, NULL)) == NULL) ||
+	    X509_REQ_sign(req, key, m) <= 0 || (n = i2d_X509_REQ(req, der)) <= 0) {
+		ct_err_set(err, CT_ECRYPTO, "cannot build the CSR");
+		ct_err_openssl(err);
+		goto out;
+	}
+	*der_len = (size_t)n;
+	rc = CT_OK;
+out:
+	EVP_MD_free(m);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	return rc;
+}
+
+int
 ct_csr_verify(
     const unsigned char *data, size_t len, unsigned char **der, size_t *der_len, struct ct_err *err)
 {

@@ -159,6 +159,13 @@ int ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char
 int ct_spki_from_pem(const unsigned char *data, size_t len, unsigned char **der, size_t *der_len,
     struct ct_err *err);
 
+/* A minimal PKCS#10 CSR for KEY, self-signed with its usual digest
+ * (ct_pkey_digest), subject CN=SUBJECT_CN (the service renders its own
+ * subject; this only makes the CSR well formed), as DER in a new buffer
+ * (OPENSSL_free). */
+int ct_csr_make(EVP_PKEY *key, const char *subject_cn, unsigned char **der, size_t *der_len,
+    struct ct_err *err);
+
 /* Decode a PKCS#10 CSR (PEM or DER), verify its self-signature, check the key
  * as ct_spki_from_pem does and return the SPKI DER.  The CSR's subject and
  * extensions are ignored. */

@@ -801,11 +801,41 @@ test_trust_during_rotations(void **state)
 	free_fixture(f);
 }
 
+/* ct_csr_make gives a CSR that ct_csr_verify accepts, for the key made,
+ * whatever its type. */
+static void
+test_csr_make(void **state)
+{
+	static const enum ct_key_type types[] = {CT_KEY_EC_P256, CT_KEY_ED25519, CT_KEY_RSA2048};
+	struct ct_err err = {0};
+	unsigned char *csr, *spki, *want;
+	size_t csr_len, spki_len, i;
+	int want_len;
+
+	(void)state;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		EVP_PKEY *key = ct_key_generate(types[i]);
+
+		assert_non_null(key);
+		assert_int_equal(ct_csr_make(key, "tester \xc3\xa9", &csr, &csr_len, &err), CT_OK);
+		assert_int_equal(ct_csr_verify(csr, csr_len, &spki, &spki_len, &err), CT_OK);
+		want = NULL;
+		want_len = i2d_PUBKEY(key, &want);
+		assert_int_equal((size_t)want_len, spki_len);
+		assert_memory_equal(want, spki, spki_len);
+		OPENSSL_free(want);
+		OPENSSL_free(spki);
+		OPENSSL_free(csr);
+		EVP_PKEY_free(key);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_leaf_profile),
+	    cmocka_unit_test(test_csr_make),
 	    cmocka_unit_test(test_ed25519_and_rsa_cas),
 	    cmocka_unit_test(test_lifetime_capped_at_ca_expiry),
 	    cmocka_unit_test(test_missing_attribute),
