@@ -95,6 +95,34 @@ admin_load_config(struct admin *ad)
 	return ct_config_load(ad->config_path, ad->config_explicit, &ad->cfg, NULL, &ad->err);
 }
 
+int
+admin_attrs(struct admin *ad, const char *user, struct ct_attrs **out)
+{
+	struct ct_attrsrc *src = NULL;
+	int rc;
+
+	if ((rc = ct_attrsrc_open(&ad->cfg->attributes, &src, &ad->err)) == CT_OK)
+		rc = ct_attrsrc_lookup(src, user, out, &ad->err);
+	ct_attrsrc_close(src);
+	return rc;
+}
+
+int
+admin_sign(struct admin *ad, const struct ct_target *t, const struct ct_attrs *attrs,
+    const unsigned char *spki, size_t spki_len, unsigned char **der, size_t *der_len)
+{
+	struct ct_issuer *is = NULL;
+	struct ct_ca *ca = NULL;
+	int rc;
+
+	if ((rc = ct_ca_load(ad->cfg->store_path, t->group, &ca, &ad->err)) == CT_OK &&
+	    (rc = ct_issuer_new(t, ca, &is, &ad->err)) == CT_OK)
+		rc = ct_issue(is, attrs, spki, spki_len, time(NULL), der, der_len, &ad->err);
+	ct_issuer_free(is);
+	ct_ca_free(ca);
+	return rc;
+}
+
 static void
 admin_event_log(void *arg, int prio, const char *line)
 {
@@ -109,19 +137,16 @@ admin_fire(struct admin *ad, const char *event, const char *user, const struct c
 {
 	struct ct_event_ctx ctx = {event, user, t, NULL, t->issuer};
 	struct ct_attrs *attrs = NULL;
-	struct ct_attrsrc *src = NULL;
-	struct ct_err err = {0};
 
 	if (ad->cfg == NULL || ad->cfg->n_events == 0)
 		return;
 	if (ct_events_need_attrs(ad->cfg, event)) {
-		if (ct_attrsrc_open(&ad->cfg->attributes, &src, &err) == CT_OK &&
-		    ct_attrsrc_lookup(src, user, &attrs, &err) == CT_OK)
+		if (admin_attrs(ad, user, &attrs) == CT_OK)
 			ctx.attrs = attrs;
 		else
 			fprintf(stderr, PROG ": event %s: attributes of %s: %s\n", event, user,
-			    err.msg);
-		ct_attrsrc_close(src);
+			    ad->err.msg);
+		ct_err_clear(&ad->err);
 	}
 	ct_events_fire(ad->cfg, &ctx, admin_event_log, NULL);
 	ct_attrs_free(attrs);
@@ -511,7 +536,6 @@ static int
 prepare(struct admin *ad, const struct issue_args *a, const struct ct_target **t,
     struct ct_attrs **attrs)
 {
-	struct ct_attrsrc *src = NULL;
 	int rc;
 
 	if ((rc = admin_load_config(ad)) != CT_OK)
@@ -519,10 +543,7 @@ prepare(struct admin *ad, const struct issue_args *a, const struct ct_target **t
 	if ((*t = ct_config_target(ad->cfg, a->target)) == NULL)
 		return ct_err_set(&ad->err, CT_ENOENT, "target '%s' is not defined in %s",
 		    a->target, ad->cfg->path);
-	if ((rc = ct_attrsrc_open(&ad->cfg->attributes, &src, &ad->err)) == CT_OK)
-		rc = ct_attrsrc_lookup(src, a->user, attrs, &ad->err);
-	ct_attrsrc_close(src);
-	return rc;
+	return admin_attrs(ad, a->user, attrs);
 }
 
 static int
@@ -596,8 +617,6 @@ cmd_issue(struct admin *ad, int argc, char **argv)
 	struct issue_args a = {0};
 	const struct ct_target *t = NULL;
 	struct ct_attrs *attrs = NULL;
-	struct ct_issuer *is = NULL;
-	struct ct_ca *ca = NULL;
 	unsigned char *spki = NULL, *der = NULL;
 	size_t spki_len = 0, der_len = 0;
 	int rc;
@@ -606,18 +625,13 @@ cmd_issue(struct admin *ad, int argc, char **argv)
 		return ct_exit_status(CT_EUSAGE);
 	if ((rc = prepare(ad, &a, &t, &attrs)) != CT_OK ||
 	    (rc = read_key(ad, &a, &spki, &spki_len)) != CT_OK ||
-	    (rc = ct_ca_load(ad->cfg->store_path, t->group, &ca, &ad->err)) != CT_OK ||
-	    (rc = ct_issuer_new(t, ca, &is, &ad->err)) != CT_OK ||
-	    (rc = ct_issue(is, attrs, spki, spki_len, time(NULL), &der, &der_len, &ad->err)) !=
-	        CT_OK)
+	    (rc = admin_sign(ad, t, attrs, spki, spki_len, &der, &der_len)) != CT_OK)
 		goto out;
 	if ((rc = record_issue(ad, &a, t, der, der_len)) != CT_OK)
 		goto out;
 	PEM_write(stdout, PEM_STRING_X509, "", der, (long)der_len);
 out:
-	free(der);
-	ct_issuer_free(is);
-	ct_ca_free(ca);
+	OPENSSL_free(der);
 	OPENSSL_free(spki);
 	ct_attrs_free(attrs);
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);

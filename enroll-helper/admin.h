@@ -3,6 +3,7 @@
 #define CT_ADMIN_H
 
 #include "conf.h"
+#include "attrs.h"
 #include "ct.h"
 #include "tokens.h"
 
@@ -30,6 +31,14 @@ typedef int (*token_op)(struct ct_user_tokens *u, size_t i, void *ctx, struct ct
 /* Apply OP to token SERIAL inside its owner's transaction and write the
  * result; the owner's name goes to USER_OUT (CT_USER_MAX bytes). */
 int admin_with_token(struct admin *ad, const char *serial, token_op op, void *ctx, char *user_out);
+
+/* USER's attributes from the configured source (a new connection). */
+int admin_attrs(struct admin *ad, const char *user, struct ct_attrs **out);
+
+/* Issue the key SPKI for target T with ATTRS, signed by the access group's
+ * current CA: the certificate's DER in a new buffer. */
+int admin_sign(struct admin *ad, const struct ct_target *t, const struct ct_attrs *attrs,
+    const unsigned char *spki, size_t spki_len, unsigned char **der, size_t *der_len);
 
 /* Run the event handlers for EVENT on USER's token T (attributes are looked
  * up when a handler needs them); failures are printed, never fatal. */

@@ -17,7 +17,6 @@
 #include <openssl/x509.h>
 
 #include "admin.h"
-#include "attrsrc.h"
 #include "certindex.h"
 #include "issue.h"
 #include "requests.h"
@@ -130,10 +129,7 @@ static int
 issue_request(struct admin *ad, const struct ct_target *t, const struct ct_request *r,
     unsigned char **der, size_t *der_len, struct ct_token *fields)
 {
-	struct ct_attrsrc *src = NULL;
 	struct ct_attrs *attrs = NULL;
-	struct ct_issuer *is = NULL;
-	struct ct_ca *ca = NULL;
 	unsigned char *spki = NULL;
 	const unsigned char *p;
 	size_t spki_len = 0;
@@ -144,14 +140,11 @@ issue_request(struct admin *ad, const struct ct_target *t, const struct ct_reque
 		ct_err_prefix(&ad->err, "the stored CSR of token %s: ", r->token);
 		goto out;
 	}
-	if ((rc = ct_attrsrc_open(&ad->cfg->attributes, &src, &ad->err)) != CT_OK ||
-	    (rc = ct_attrsrc_lookup(src, r->user, &attrs, &ad->err)) != CT_OK) {
+	if ((rc = admin_attrs(ad, r->user, &attrs)) != CT_OK) {
 		ct_err_prefix(&ad->err, "attributes of %s: ", r->user);
 		goto out;
 	}
-	if ((rc = ct_ca_load(ad->cfg->store_path, t->group, &ca, &ad->err)) != CT_OK ||
-	    (rc = ct_issuer_new(t, ca, &is, &ad->err)) != CT_OK ||
-	    (rc = ct_issue(is, attrs, spki, spki_len, time(NULL), der, der_len, &ad->err)) != CT_OK)
+	if ((rc = admin_sign(ad, t, attrs, spki, spki_len, der, der_len)) != CT_OK)
 		goto out;
 	p = *der;
 	if ((x = d2i_X509(NULL, &p, (long)*der_len)) == NULL ||
@@ -169,10 +162,7 @@ issue_request(struct admin *ad, const struct ct_target *t, const struct ct_reque
 	}
 out:
 	X509_free(x);
-	ct_issuer_free(is);
-	ct_ca_free(ca);
 	ct_attrs_free(attrs);
-	ct_attrsrc_close(src);
 	OPENSSL_free(spki);
 	if (rc != CT_OK) {
 		OPENSSL_free(*der);
