@@ -110,25 +110,16 @@ int
 ct_certindex_add(const char *store, const char *serial, const char *user, const char *target,
     const char *group, const char *token, const unsigned char *der, size_t len, struct ct_err *err)
 {
-	BIO *bio;
-	char path[4096], *data = NULL;
-	long n;
-	int rc;
+	char path[4096], head[1024];
+	int n;
 
 	if (entry_path(store, serial, path, sizeof(path)) != 0 || !word_ok(user) ||
-	    !word_ok(target) || !word_ok(group) || !word_ok(token))
+	    !word_ok(target) || !word_ok(group) || !word_ok(token) ||
+	    (n = snprintf(head, sizeof(head), "user=%s\ntarget=%s\ngroup=%s\ntoken=%s\n", user,
+	         target, group, token)) < 0 ||
+	    (size_t)n >= sizeof(head))
 		return ct_err_set(err, CT_EINVAL, "certificate index: bad serial or name");
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	BIO_printf(bio, "user=%s\ntarget=%s\ngroup=%s\ntoken=%s\n", user, target, group, token);
-	if (PEM_write_bio(bio, PEM_STRING_X509, "", der, (long)len) <= 0) {
-		BIO_free(bio);
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	}
-	n = BIO_get_mem_data(bio, &data);
-	rc = ct_file_write_atomic(path, data, (size_t)n, 0600, 1, err);
-	BIO_free(bio);
-	return rc;
+	return ct_file_write_pem(path, head, PEM_STRING_X509, der, len, 1, err);
 }
 
 void

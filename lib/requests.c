@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -235,9 +234,7 @@ int
 ct_upload_save(
     const char *store, const char *token, const unsigned char *der, size_t len, struct ct_err *err)
 {
-	char path[4096], *data = NULL;
-	BIO *bio;
-	long n;
+	char path[4096];
 	int rc;
 
 	if (!serial_ok(token) ||
@@ -245,15 +242,7 @@ ct_upload_save(
 		return ct_err_set(err, CT_EINVAL, "bad token serial");
 	if ((rc = make_dir(store, "uploads", err)) != CT_OK)
 		return rc;
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio(bio, PEM_STRING_X509, "", der, (long)len) <= 0) {
-		BIO_free(bio);
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	}
-	n = BIO_get_mem_data(bio, &data);
-	rc = ct_file_write_atomic(path, data, (size_t)n, 0600, 1, err);
-	BIO_free(bio);
-	return rc;
+	return ct_file_write_pem(path, "", PEM_STRING_X509, der, len, 1, err);
 }
 
 int

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "store.h"
@@ -291,5 +293,25 @@ out:
 		(void)unlink(tmp);
 		free(tmp);
 	}
+	return rc;
+}
+
+int
+ct_file_write_pem(const char *path, const char *head, const char *type, const unsigned char *der,
+    size_t len, int excl, struct ct_err *err)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long n;
+	int rc;
+
+	if (bio == NULL || BIO_puts(bio, head) < 0 ||
+	    PEM_write_bio(bio, type, "", der, (long)len) <= 0) {
+		BIO_free(bio);
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	}
+	n = BIO_get_mem_data(bio, &data);
+	rc = ct_file_write_atomic(path, data, (size_t)n, 0600, excl, err);
+	BIO_free(bio);
 	return rc;
 }

@@ -46,6 +46,12 @@ int ct_file_readat(int dirfd, const char *dir, const char *name, size_t max, uns
 int ct_file_write_atomic(
     const char *path, const void *data, size_t len, mode_t mode, int excl, struct ct_err *err);
 
+/* Write HEAD (text lines, may be "") and then DER (LEN bytes) as one PEM
+ * block of TYPE ("CERTIFICATE") to PATH, as ct_file_write_atomic does
+ * (mode 0600). */
+int ct_file_write_pem(const char *path, const char *head, const char *type,
+    const unsigned char *der, size_t len, int excl, struct ct_err *err);
+
 /* Join DIR and NAME into a new string; NULL when out of memory. */
 char *ct_path_join(const char *dir, const char *name);
 
