@@ -54,6 +54,11 @@ void ct_err_clear(struct ct_err *err);
 /* Wipe and free a NUL-terminated secret string (NULL is allowed). */
 void ct_free_secret(char *s);
 
+/* Append a field of a domain-separated message at *P: a 2-byte big-endian
+ * length (LEN must be below 65536), then LEN bytes of DATA; *P advances.
+ * The signed messages of logins and uploads are built from these. */
+void ct_put_field16(unsigned char **p, const void *data, size_t len);
+
 /* Write S to F as a JSON string (quotes, backslashes and control
  * characters escaped). */
 void ct_json_string(FILE *f, const char *s);

@@ -105,3 +105,12 @@ ct_json_string(FILE *f, const char *s)
 	}
 	putc('"', f);
 }
+
+void
+ct_put_field16(unsigned char **p, const void *data, size_t len)
+{
+	(*p)[0] = (unsigned char)(len >> 8);
+	(*p)[1] = (unsigned char)len;
+	memcpy(*p + 2, data, len);
+	*p += 2 + len;
+}

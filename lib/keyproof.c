@@ -430,15 +430,6 @@ pop_digest(const EVP_PKEY *key)
 	return id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448 ? NULL : "SHA256";
 }
 
-static void
-put_field(unsigned char **p, const void *data, size_t len)
-{
-	(*p)[0] = (unsigned char)(len >> 8);
-	(*p)[1] = (unsigned char)len;
-	memcpy(*p + 2, data, len);
-	*p += 2 + len;
-}
-
 int
 ct_pop_message(const unsigned char nonce[CT_POP_NONCE_LEN], const char *user,
     const unsigned char *cert_der, size_t cert_len, unsigned char **msg, size_t *len,
@@ -468,9 +459,9 @@ ct_pop_message(const unsigned char nonce[CT_POP_NONCE_LEN], const char *user,
 	}
 	memcpy(buf, POP_DOMAIN, sizeof(POP_DOMAIN)); /* with its NUL: the separator */
 	p = buf + sizeof(POP_DOMAIN);
-	put_field(&p, nonce, CT_POP_NONCE_LEN);
-	put_field(&p, user, ulen);
-	put_field(&p, hash, sizeof(hash));
+	ct_put_field16(&p, nonce, CT_POP_NONCE_LEN);
+	ct_put_field16(&p, user, ulen);
+	ct_put_field16(&p, hash, sizeof(hash));
 	*msg = buf;
 	*len = n;
 	rc = CT_OK;

@@ -223,15 +223,6 @@ ct_challenge_parse(const char *text, struct ct_challenge *c, struct ct_err *err)
 
 /* --- the signed message --------------------------------------------------------- */
 
-static void
-put_field(unsigned char **p, const void *data, size_t len)
-{
-	(*p)[0] = (unsigned char)(len >> 8);
-	(*p)[1] = (unsigned char)len;
-	memcpy(*p + 2, data, len);
-	*p += 2 + len;
-}
-
 int
 ct_login_message(const struct ct_challenge *c, unsigned char **msg, size_t *len, struct ct_err *err)
 {
@@ -245,9 +236,9 @@ ct_login_message(const struct ct_challenge *c, unsigned char **msg, size_t *len,
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	memcpy(buf, DOMAIN, sizeof(DOMAIN)); /* with its NUL: the separator */
 	p = buf + sizeof(DOMAIN);
-	put_field(&p, c->nonce, CT_NONCE_LEN);
+	ct_put_field16(&p, c->nonce, CT_NONCE_LEN);
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		put_field(&p, f[i], strlen(f[i]));
+		ct_put_field16(&p, f[i], strlen(f[i]));
 	*msg = buf;
 	*len = n;
 	return CT_OK;
