@@ -264,6 +264,11 @@ check "queue: the second pending request sent its e-mail too" grep -q "^Subject:
 check "queue: the rejection e-mail went to the fixed address" grep -qx "ops@example.org" "$T/mail/2.args"
 grep_ok "queue: its subject" "^Subject: rejected: $RT of $U" "$T/mail/2.msg"
 run_status 65 "queue: cert approve of an unknown token: 65" ADM cert approve CERT0000000000000000
+run_status 65 "fetch of a token that is not one of yours: 65" enroll fetch CERT0000000000000000
+grep_ok "fetch of a token that is not yours: said so" "no certificate token CERT0000000000000000" "$ERR"
+run_status 64 "fetch of something that is not a token serial: 64" enroll fetch "../x"
+run_status 64 "cert expiring with a window of 0: 64" ADM cert expiring --within 0
+run_status 64 "cert reject without a token: 64" ADM cert reject
 ADM cert pending >"$OUT"
 grep_ok "queue: nothing pending any more" "no pending requests" "$OUT"
 
