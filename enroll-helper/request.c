@@ -462,7 +462,7 @@ read_pin(struct client *cl, char *pin, size_t size)
 	if (ask(&t, "PIN for the PKCS#12: ", 1, pin, size) != 0 ||
 	    ask(&t, "PIN again: ", 1, again, sizeof(again)) != 0)
 		rc = ct_err_set(&cl->err, CT_EUSAGE, "no PIN given");
-	else if (strcmp(pin, again) != 0)
+	else if (strlen(pin) != strlen(again) || CRYPTO_memcmp(pin, again, strlen(pin)) != 0)
 		rc = ct_err_set(&cl->err, CT_EUSAGE, "the two PINs differ");
 	OPENSSL_cleanse(again, sizeof(again));
 	term_close(&t);
