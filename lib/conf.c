@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "conf.h"
+#include "connector.h"
 #include "store.h"
 
 #ifndef SYSCONFDIR
@@ -631,21 +632,18 @@ load_connector(struct loader *L, const config_setting_t *e, size_t i)
 	static const char *const keys[] = {"name", "type", "command", "timeout", NULL};
 	struct ct_connector *c = &L->cfg->connectors[i];
 	char *type = NULL;
+	int kind;
 
 	check_keys(L, e, keys, "CA connector");
 	c->name = get_name(L, e, "CA connector", &L->cfg->connectors[0].name, sizeof(*c), i);
 	c->timeout = 30;
 	get_string(L, e, "type", 1, &type);
-	if (type != NULL && strcmp(type, "local") == 0)
-		c->type = CT_CONNECTOR_LOCAL;
-	else if (type != NULL && strcmp(type, "queue") == 0)
-		c->type = CT_CONNECTOR_QUEUE;
-	else if (type != NULL && strcmp(type, "command") == 0)
-		c->type = CT_CONNECTOR_COMMAND;
+	if (type != NULL && (kind = ct_connector_type_parse(type)) >= 0)
+		c->type = (enum ct_connector_type)kind;
 	else if (type != NULL)
 		problem(L, config_setting_get_member(e, "type"),
-		    "CA connector type '%s' is not supported (local, queue or command)", type);
-	if (c->type == CT_CONNECTOR_COMMAND) {
+		    "CA connector type '%s' is not supported (%s)", type, ct_connector_type_list());
+	if (ct_connector_caps(c) & CT_CX_RUNS_PROGRAM) {
 		get_argv(L, e, "command", "command CA connector", NULL, &c->argv);
 		get_int(L, e, "timeout", 1, 600, &c->timeout);
 	} else if (type != NULL &&

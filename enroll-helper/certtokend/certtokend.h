@@ -3,6 +3,7 @@
 #define CT_CERTTOKEND_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include "attrsrc.h"
 #include "conf.h"
 #include "issue.h"
+#include "keyproof.h"
 #include "proto.h"
 #include "tokens.h"
 
@@ -69,24 +71,46 @@ struct conn {
 	int broken; /* the client broke the protocol or went away: just close */
 };
 
-struct issued {
-	char serial[CT_CERT_SERIAL_MAX]; /* certificate serial, upper-case hex */
-	char token[CT_SERIAL_MAX];
-	char subject[512];
-	char not_after_text[32];
-	int64_t not_after;
-};
+/* The connection's protocol states (the request table says which message
+ * types each one takes). */
+enum conn_state { STATE_REQUEST, STATE_CONV, STATE_PROOF };
+
+/* ---- conn.c: one connection's I/O and identity ---- */
 
 /* Log one line to syslog (authpriv). */
 void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Read and drop what the client sent, until its end of stream or DEADLINE
+ * (0: only what has arrived). */
+void drain_input(int fd, int64_t deadline);
 
 /* Send a RESULT with CODE (a ct.h code, sent as its exit status) and MSG. */
 void reply_error(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Who is on the other end (C->uid from SO_PEERCRED): C->user and C->gid,
+ * or -1, logged and answered. */
+int identify(struct conn *c);
+
+/* ---- dispatch.c: the request table ---- */
+
+/* Receive the next message of C in STATE before DEADLINE into M (the table
+ * which types STATE takes).  On an I/O error or a message out of place:
+ * logged once, answered when the client can still read, C marked broken,
+ * and CT_EIO or CT_EINVAL. */
+int conn_recv(struct conn *c, enum conn_state state, int64_t deadline, struct ct_msg *m);
+
+/* Serve one connection (a thread): identify, read the request, run its
+ * handler, answer, release the slot, close. */
+void *serve(void *arg);
+
+/* ---- pam.c: the PAM service ---- */
+
 /* Authenticate the caller through the PAM service certtoken-enroll; WHAT
  * names the request in log lines.  CT_OK, or a code already answered. */
 int run_pam(struct conn *c, const char *what);
+
+/* ---- shared.c: what the request handlers share ---- */
 
 /* An attribute-source connection from the pool (NULL when none came free
  * before DEADLINE); give it back with pool_put. */
@@ -97,11 +121,13 @@ void pool_put(struct daemon *d, size_t slot);
 int issuer_get(struct daemon *d, size_t ti, struct issuer_ref **out, struct ct_err *err);
 void issuer_unref(struct daemon *d, struct issuer_ref *r);
 
-/* Serial, notAfter and subject of an issued certificate's DER. */
-int describe_cert(const unsigned char *der, size_t len, struct issued *out, struct ct_err *err);
+/* The caller's attributes; with ANSWER, a failure is answered. */
+int lookup_attrs(struct conn *c, struct ct_attrs **out, int answer);
 
-/* Make room in UT for one more certificate token (see certtokend.c). */
-int make_room(struct ct_user_tokens *ut, const char *user, time_t now, int log, struct ct_err *err);
+/* Run the event handlers for EVENT on token T (attributes looked up when a
+ * handler needs them and ATTRS is NULL). */
+void fire(
+    struct conn *c, const char *event, const struct ct_token *t, const struct ct_attrs *attrs);
 
 /* Refuse, before any prompt, a user who may not use target T or has no room
  * for a token.  CT_OK or a code already answered. */
@@ -110,10 +136,53 @@ int precheck(struct conn *c, const struct ct_target *t);
 /* The index of the target named in M (or the default one); -1 answered. */
 ssize_t pick_target(struct conn *c, const struct ct_msg *m);
 
-/* The certificate requests (certtokend_cert.c). */
+/* What enroll and keygen do between their checks and the key: load the
+ * issuer (when the connector signs here), run PAM (WHAT names the request),
+ * read the attributes, make a token serial.  CT_OK or answered. */
+int authorize(struct conn *c, const struct ct_target *t, size_t ti, const char *what,
+    struct issuer_ref **ir, struct ct_attrs **attrs, char token[CT_SERIAL_MAX]);
+
+/* Record certificate DER of target T under token TOKEN (PENDING: the
+ * pending token becomes enrolled; INFO: another CA's certificate).  The
+ * token as recorded in *OUT.  CT_OK, or logged and answered. */
+int record_issued(struct conn *c, const struct ct_target *t, const char *token, int pending,
+    const char *desc, const unsigned char *der, size_t der_len, const struct ct_cert_info *info,
+    struct ct_token *out);
+
+/* Record a pending request of token TOKEN (its CSR DER and the CA's REF)
+ * and its token in *OUT.  CT_OK, or logged and answered. */
+int record_pending(struct conn *c, const struct ct_target *t, const char *token,
+    const unsigned char *csr, size_t csr_len, const char *ref, struct ct_token *out);
+
+/* RESULT 0 with the target, the certificate and the token. */
+void send_issued(struct conn *c, const char *target, const char *token, const unsigned char *der,
+    size_t der_len);
+
+/* RESULT 75: pending, with the target and the token. */
+void send_pending(struct conn *c, const struct ct_target *t, const char *token);
+
+/* Log a failure of the CA connector of T (WHAT names the request) and
+ * answer it: an external CA's reasons go only to the log. */
+void connector_failed(
+    struct conn *c, const struct ct_target *t, const char *what, int rc, const struct ct_err *err);
+
+/* ---- the request handlers (one file each) ---- */
 void do_enroll(struct conn *c, const struct ct_msg *m);
 void do_fetch(struct conn *c, const struct ct_msg *m);
 void do_upload(struct conn *c, const struct ct_msg *m);
 void do_keygen(struct conn *c, const struct ct_msg *m);
+void do_status(struct conn *c, const struct ct_msg *m);
+
+/* ---- listen.c: the socket and the accept loop ---- */
+
+/* A socket passed by systemd: the fd, -1 when none was passed, -2 when it
+ * is unusable (said on stderr). */
+int activated_socket(void);
+
+/* Create, bind and listen on PATH.  Sets d->socket_path on success. */
+int make_socket(struct daemon *d, const char *path, struct ct_err *err);
+
+/* Accept connections until STOP is set (signals in WAITMASK interrupt). */
+void accept_loop(struct daemon *d, const sigset_t *waitmask, volatile sig_atomic_t *stop);
 
 #endif

@@ -1,0 +1,102 @@
+/* certtokend: one connection's I/O and the caller's identity.  Every read
+ * and write of a connection has its one deadline. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include "certtokend.h"
+
+#define DRAIN_MAX 65536 /* bytes we read and drop before hanging up */
+
+void
+logmsg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsyslog(LOG_AUTHPRIV | prio, fmt, ap);
+	va_end(ap);
+}
+
+/* Read and drop whatever the client has sent so far, waiting at most
+ * until DEADLINE for its end of stream. */
+void
+drain_input(int fd, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	char buf[4096];
+	size_t total = 0;
+	int64_t left;
+	ssize_t n;
+
+	for (;;) {
+		while (total < DRAIN_MAX && (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			total += (size_t)n;
+		if (n == 0 || total >= DRAIN_MAX || deadline == 0 ||
+		    (left = deadline - ct_now_ms()) <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return;
+	}
+}
+
+void
+reply_error(struct conn *c, int code, const char *fmt, ...)
+{
+	struct ct_msgbuf b;
+	struct ct_err err = {0};
+	char msg[CT_PROTO_TEXT_MAX];
+	va_list ap;
+
+	if (c->broken)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ct_msgbuf_init(&b, CT_MSG_RESULT) != CT_OK)
+		return;
+	unsigned char status = (unsigned char)ct_exit_status(code);
+	ct_msgbuf_add(&b, CT_TAG_CODE, &status, 1);
+	ct_msgbuf_add_str(&b, CT_TAG_MESSAGE, msg);
+	if (ct_msg_send(c->fd, &b, c->deadline, &err) != CT_OK)
+		c->broken = 1;
+	ct_msgbuf_free(&b);
+}
+
+/* Who is on the other end: the kernel says, the client does not. */
+int
+identify(struct conn *c)
+{
+	struct passwd pw, *res = NULL;
+	size_t size = 16384;
+	char *buf = NULL, *bigger;
+	int e = ERANGE, rc = -1;
+
+	/* c->uid came from SO_PEERCRED in the accept loop */
+	while (e == ERANGE && size <= 1024 * 1024 && (bigger = realloc(buf, size)) != NULL) {
+		buf = bigger;
+		e = getpwuid_r(c->uid, &pw, buf, size, &res);
+		size *= 2;
+	}
+	if (e != 0 || res == NULL) {
+		logmsg(LOG_NOTICE, "connection from uid %u, which has no user name%s%s",
+		    (unsigned)c->uid, e ? ": " : "", e ? strerror(e) : "");
+		reply_error(c, CT_EPERM, "your uid %u has no user name", (unsigned)c->uid);
+	} else if (!ct_tokens_user_valid(pw.pw_name)) {
+		logmsg(LOG_NOTICE, "uid %u: user name not usable in the token store",
+		    (unsigned)c->uid);
+		reply_error(c, CT_EPERM, "your user name cannot hold tokens");
+	} else {
+		snprintf(c->user, sizeof(c->user), "%s", pw.pw_name);
+		c->gid = pw.pw_gid;
+		rc = 0;
+	}
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,463 @@
+/* certtokend: what the request handlers share: the attribute-source pool,
+ * the issuers, the checks made before any prompt, authorisation, recording
+ * a certificate token (through lib/certtoken.c) and the answers. */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "certtoken.h"
+#include "certtokend.h"
+#include "connector.h"
+#include "events.h"
+
+/* ---- shared resources ---- */
+
+struct ct_attrsrc *
+pool_get(struct daemon *d, int64_t deadline, size_t *slot)
+{
+	struct timespec ts;
+	int64_t ms;
+	size_t i;
+
+	pthread_mutex_lock(&d->pool_mu);
+	for (;;) {
+		for (i = 0; i < d->pool_n; i++)
+			if (!d->pool_busy[i]) {
+				d->pool_busy[i] = 1;
+				pthread_mutex_unlock(&d->pool_mu);
+				*slot = i;
+				return d->pool[i];
+			}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ms = deadline - ct_now_ms();
+		if (ms <= 0)
+			break;
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&d->pool_cv, &d->pool_mu, &ts);
+	}
+	pthread_mutex_unlock(&d->pool_mu);
+	return NULL;
+}
+
+void
+pool_put(struct daemon *d, size_t slot)
+{
+	pthread_mutex_lock(&d->pool_mu);
+	d->pool_busy[slot] = 0;
+	pthread_cond_signal(&d->pool_cv);
+	pthread_mutex_unlock(&d->pool_mu);
+}
+
+void
+issuer_unref(struct daemon *d, struct issuer_ref *r)
+{
+	int last;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&d->ca_mu);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&d->ca_mu);
+	if (last) {
+		ct_issuer_free(r->is);
+		ct_ca_free(r->ca);
+		free(r);
+	}
+}
+
+/* The issuer of target T (index TI), reloaded when the CA certificate file
+ * changed since it was loaded: ca rotate puts a new file in its place (a
+ * new directory), so the device and inode tell a rotation even within the
+ * mtime's granularity.  ca rotate --prepare swaps in a new directory too:
+ * that reloads the same current CA (ct_ca_load never reads the prepared
+ * one), which is harmless.  The caller holds a reference. */
+int
+issuer_get(struct daemon *d, size_t ti, struct issuer_ref **out, struct ct_err *err)
+{
+	const struct ct_target *t = &d->cfg->targets[ti];
+	struct issuer_ref *r, *old = NULL;
+	struct stat st;
+	char path[PATH_MAX];
+	int rc = CT_OK;
+
+	snprintf(path, sizeof(path), "%s/groups/%s/ca.pem", d->cfg->store_path, t->group->name);
+	pthread_mutex_lock(&d->ca_mu);
+	r = d->issuers[ti];
+	if (stat(path, &st) != 0) {
+		rc = ct_err_set(err, CT_ECONFIG,
+		    "access group '%s' of target '%s' has no CA (certtoken-admin ca init %s)",
+		    t->group->name, t->name, t->group->name);
+		goto out;
+	}
+	if (r != NULL && r->dev == st.st_dev && r->ino == st.st_ino &&
+	    r->mtime.tv_sec == st.st_mtim.tv_sec && r->mtime.tv_nsec == st.st_mtim.tv_nsec)
+		goto out;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	r->refs = 1;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	r->mtime = st.st_mtim;
+	if ((rc = ct_ca_load(d->cfg->store_path, t->group, &r->ca, err)) != CT_OK ||
+	    (rc = ct_issuer_new(t, r->ca, &r->is, err)) != CT_OK) {
+		if (rc == CT_ENOENT)
+			rc = CT_ECONFIG;
+		ct_ca_free(r->ca);
+		free(r);
+		r = NULL;
+		goto out;
+	}
+	old = d->issuers[ti];
+	d->issuers[ti] = r;
+out:
+	if (rc == CT_OK)
+		r->refs++;
+	pthread_mutex_unlock(&d->ca_mu);
+	if (old != NULL)
+		issuer_unref(d, old);
+	*out = rc == CT_OK ? r : NULL;
+	return rc;
+}
+
+/* ---- attributes and events ---- */
+
+static void
+event_log(void *arg, int prio, const char *line)
+{
+	(void)arg;
+	logmsg(prio, "%s", line);
+}
+
+/* The caller's attributes from the directory.  With ANSWER, a failure is
+ * answered to the client. */
+int
+lookup_attrs(struct conn *c, struct ct_attrs **out, int answer)
+{
+	struct ct_attrsrc *src;
+	struct ct_err err = {0};
+	size_t slot = 0;
+	int rc;
+
+	*out = NULL;
+	if ((src = pool_get(c->d, c->deadline, &slot)) == NULL) {
+		if (answer)
+			reply_error(c, CT_EUNAVAIL, "the directory is busy; try again");
+		return CT_EUNAVAIL;
+	}
+	rc = ct_attrsrc_lookup(src, c->user, out, &err);
+	pool_put(c->d, slot);
+	if (rc != CT_OK) {
+		logmsg(LOG_NOTICE, "user %s (uid %u): attributes: %s", c->user, (unsigned)c->uid,
+		    err.msg);
+		if (answer && rc == CT_ENOENT)
+			reply_error(c, rc, "user %s is not in the directory", c->user);
+		else if (answer)
+			reply_error(c, rc, "attributes: %s", err.msg);
+	}
+	return rc;
+}
+
+/* Run the event handlers for EVENT on token T. */
+void
+fire(struct conn *c, const char *event, const struct ct_token *t, const struct ct_attrs *attrs)
+{
+	const struct ct_config *cfg = c->d->cfg;
+	struct ct_event_ctx ctx = {event, c->user, t, attrs, t->issuer};
+	struct ct_attrs *own = NULL;
+
+	if (cfg->n_events == 0)
+		return;
+	if (attrs == NULL && ct_events_need_attrs(cfg, event) && lookup_attrs(c, &own, 0) == CT_OK)
+		ctx.attrs = own;
+	ct_events_fire(cfg, &ctx, event_log, NULL);
+	ct_attrs_free(own);
+}
+
+/* ---- before any prompt ---- */
+
+/* May the caller enroll for access group G?  Everyone when it names no Unix
+ * groups; otherwise only members (primary or supplementary, through NSS). */
+static int
+allowed(const struct conn *c, const struct ct_group *g)
+{
+	gid_t gids[256];
+	struct group gr, *res;
+	size_t size, k;
+	char *buf = NULL, *bigger;
+	int n = (int)(sizeof(gids) / sizeof(gids[0])), i, e, ok = 0;
+
+	if (g->n_unix_groups == 0)
+		return 1;
+	if (getgrouplist(c->user, c->gid, gids, &n) < 0)
+		n = (int)(sizeof(gids) / sizeof(gids[0])); /* truncated: check what we have */
+	for (k = 0; k < g->n_unix_groups && !ok; k++) {
+		/* groups with many members need a large buffer: grow it to 1 MiB */
+		for (e = ERANGE, size = 16384, res = NULL; e == ERANGE && size <= 1024 * 1024;
+		     size *= 2) {
+			if ((bigger = realloc(buf, size)) == NULL)
+				break;
+			buf = bigger;
+			e = getgrnam_r(g->unix_groups[k], &gr, buf, size, &res);
+		}
+		if (e != 0 || res == NULL) {
+			if (e != 0)
+				logmsg(LOG_ERR, "access group %s: Unix group %s: %s", g->name,
+				    g->unix_groups[k], strerror(e));
+			continue;
+		}
+		for (i = 0; i < n && !ok; i++)
+			ok = gids[i] == gr.gr_gid;
+	}
+	free(buf);
+	return ok;
+}
+
+/* Refuse now, before any prompt, what could only fail later: a user who
+ * may not use the target, or whose token list has no room. */
+int
+precheck(struct conn *c, const struct ct_target *t)
+{
+	struct ct_user_tokens ut;
+	struct ct_err err = {0};
+	int rc;
+
+	if (!allowed(c, t->group)) {
+		logmsg(LOG_NOTICE,
+		    "enrollment refused for user %s (uid %u): not in the Unix groups of access "
+		    "group %s (target %s)",
+		    c->user, (unsigned)c->uid, t->group->name, t->name);
+		reply_error(c, CT_EPERM, "you may not enroll for target '%s' (access group %s)",
+		    t->name, t->group->name);
+		return CT_EPERM;
+	}
+	memset(&ut, 0, sizeof(ut));
+	rc = ct_tokens_peek(c->d->tokens, c->user, &ut, &err);
+	if (rc == CT_OK)
+		rc = ct_certtoken_make_room(&ut, c->user, time(NULL), NULL, &err);
+	else if (rc == CT_ENOENT)
+		rc = CT_OK;
+	ct_user_tokens_clear(&ut);
+	if (rc == CT_EEXIST)
+		reply_error(c, rc, "%s", err.msg);
+	else if (rc != CT_OK) {
+		logmsg(LOG_ERR, "user %s (uid %u): %s", c->user, (unsigned)c->uid, err.msg);
+		reply_error(c, rc, "the service cannot read your tokens; see the system log");
+	}
+	return rc;
+}
+
+/* The target named in M, or the default one ("default", else the first). */
+ssize_t
+pick_target(struct conn *c, const struct ct_msg *m)
+{
+	const struct ct_config *cfg = c->d->cfg;
+	const struct ct_field *f = ct_msg_get(m, CT_TAG_TARGET);
+	struct ct_err err = {0};
+	char name[CT_NAME_MAX + 1];
+	size_t i;
+
+	if (f == NULL || f->len == 0)
+		snprintf(name, sizeof(name), "default");
+	else if (ct_field_text(f, name, sizeof(name), &err) != CT_OK || !ct_name_valid(name)) {
+		reply_error(c, CT_EINVAL, "malformed target name");
+		return -1;
+	}
+	for (i = 0; i < cfg->n_targets; i++)
+		if (strcmp(cfg->targets[i].name, name) == 0)
+			return (ssize_t)i;
+	if (f == NULL || f->len == 0)
+		return 0;
+	reply_error(c, CT_ENOENT, "unknown target '%s'", name);
+	return -1;
+}
+
+/* What enroll and keygen do between their checks and the key: load the
+ * issuer (local connector), run the PAM service (WHAT names the request),
+ * read the attributes and make a token serial.  CT_OK or answered. */
+int
+authorize(struct conn *c, const struct ct_target *t, size_t ti, const char *what,
+    struct issuer_ref **ir, struct ct_attrs **attrs, char token[CT_SERIAL_MAX])
+{
+	struct ct_err err = {0};
+	int rc;
+
+	if ((ct_connector_caps(t->connector) & CT_CX_SIGNS_HERE) &&
+	    (rc = issuer_get(c->d, ti, ir, &err)) != CT_OK) {
+		logmsg(LOG_ERR, "target %s: %s", t->name, err.msg);
+		reply_error(c, rc, "%s", err.msg);
+		return rc;
+	}
+	if ((rc = run_pam(c, what)) != CT_OK || (rc = lookup_attrs(c, attrs, 1)) != CT_OK)
+		return rc;
+	if ((rc = ct_tokens_new_serial("CERT", token)) != CT_OK) {
+		reply_error(c, CT_ECRYPTO, "cannot make a token serial");
+		return CT_ECRYPTO;
+	}
+	return CT_OK;
+}
+
+/* ---- recording ---- */
+
+int
+record_issued(struct conn *c, const struct ct_target *t, const char *token, int pending,
+    const char *desc, const unsigned char *der, size_t der_len, const struct ct_cert_info *info,
+    struct ct_token *out)
+{
+	struct ct_certtoken_rec r = {.store = c->d->cfg->store_path,
+	    .db = c->d->tokens,
+	    .user = c->user,
+	    .target = t->name,
+	    .group = t->group->name,
+	    .token = token,
+	    .desc = desc,
+	    .der = der,
+	    .der_len = der_len,
+	    .info = info,
+	    .pending = pending,
+	    .now = time(NULL)};
+	struct ct_err err = {0};
+	int rc;
+
+	if ((rc = ct_certtoken_record_issued(&r, &err)) != CT_OK) {
+		logmsg(LOG_ERR, "user %s (uid %u): certificate serial %s not delivered: %s%s",
+		    c->user, (unsigned)c->uid, r.cert.serial[0] ? r.cert.serial : "?",
+		    r.failed_in_token ? "token: " : "", err.msg);
+		if (r.failed_in_token && rc == CT_EEXIST)
+			reply_error(c, rc, "%s", err.msg);
+		else
+			reply_error(c, rc,
+			    "the service could not record the %s; see the system log",
+			    r.failed_in_token ? "token" : "certificate");
+		return rc;
+	}
+	if (r.dropped.serial[0] != '\0')
+		logmsg(LOG_INFO,
+		    "user %s: certificate token %s (certificate serial %s) makes room for a new "
+		    "one",
+		    c->user, r.dropped.serial, r.dropped.cert_serial);
+	logmsg(LOG_INFO,
+	    "enrolled user %s (uid %u): target %s, certificate serial %s, token %s, subject "
+	    "\"%s\", not after %s",
+	    c->user, (unsigned)c->uid, t->name, r.cert.serial, token, r.cert.subject,
+	    r.cert.not_after_text);
+	*out = r.tok;
+	return CT_OK;
+}
+
+int
+record_pending(struct conn *c, const struct ct_target *t, const char *token,
+    const unsigned char *csr, size_t csr_len, const char *ref, struct ct_token *out)
+{
+	struct ct_request r;
+	struct ct_err err = {0};
+	char desc[CT_DESC_MAX];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.token, sizeof(r.token), "%s", token);
+	snprintf(r.user, sizeof(r.user), "%s", c->user);
+	snprintf(r.target, sizeof(r.target), "%s", t->name);
+	snprintf(r.ref, sizeof(r.ref), "%s", ref);
+	r.created = (int64_t)time(NULL);
+	r.csr = (unsigned char *)csr;
+	r.csr_len = csr_len;
+	snprintf(desc, sizeof(desc), "target %s, CA connector %s", t->name, t->connector->name);
+	rc = ct_certtoken_record_pending(c->d->cfg->store_path, c->d->tokens, &r, desc, out, &err);
+	if (rc != CT_OK) {
+		logmsg(LOG_ERR, "user %s (uid %u): pending request for target %s not recorded: %s",
+		    c->user, (unsigned)c->uid, t->name, err.msg);
+		if (rc == CT_EEXIST)
+			reply_error(c, rc, "%s", err.msg);
+		else
+			reply_error(
+			    c, rc, "the service could not record the request; see the system log");
+		return rc;
+	}
+	logmsg(LOG_INFO,
+	    "request of user %s (uid %u) for target %s is pending: token %s, CA connector %s "
+	    "(%s)%s%s",
+	    c->user, (unsigned)c->uid, t->name, token, t->connector->name,
+	    ct_connector_type_name(t->connector->type), strcmp(ref, "-") != 0 ? ", reference " : "",
+	    strcmp(ref, "-") != 0 ? ref : "");
+	return CT_OK;
+}
+
+/* ---- answers ---- */
+
+/* RESULT 0 with the target, the certificate and the token. */
+void
+send_issued(
+    struct conn *c, const char *target, const char *token, const unsigned char *der, size_t der_len)
+{
+	struct ct_msgbuf b = {0};
+	struct ct_err err = {0};
+	unsigned char code = 0;
+
+	if (ct_msgbuf_init(&b, CT_MSG_RESULT) != CT_OK)
+		return;
+	ct_msgbuf_add(&b, CT_TAG_CODE, &code, 1);
+	ct_msgbuf_add_str(&b, CT_TAG_MESSAGE, "issued");
+	ct_msgbuf_add_str(&b, CT_TAG_TARGET, target);
+	ct_msgbuf_add(&b, CT_TAG_CERT, der, der_len);
+	ct_msgbuf_add_str(&b, CT_TAG_TOKEN, token);
+	if (ct_msg_send(c->fd, &b, c->deadline, &err) != CT_OK)
+		logmsg(LOG_NOTICE, "user %s (uid %u): certificate of token %s not delivered: %s",
+		    c->user, (unsigned)c->uid, token, err.msg);
+	ct_msgbuf_free(&b);
+}
+
+/* RESULT 75: pending, with the target and the token. */
+void
+send_pending(struct conn *c, const struct ct_target *t, const char *token)
+{
+	struct ct_msgbuf b = {0};
+	struct ct_err err = {0};
+	unsigned char code = (unsigned char)ct_exit_status(CT_EPENDING);
+	char msg[CT_PROTO_TEXT_MAX];
+
+	snprintf(msg, sizeof(msg),
+	    "request pending (%s): token %s; collect the certificate with 'certtoken-enroll "
+	    "fetch %s'",
+	    ct_connector_pending_why(t->connector), token, token);
+	if (ct_msgbuf_init(&b, CT_MSG_RESULT) != CT_OK)
+		return;
+	ct_msgbuf_add(&b, CT_TAG_CODE, &code, 1);
+	ct_msgbuf_add_str(&b, CT_TAG_MESSAGE, msg);
+	ct_msgbuf_add_str(&b, CT_TAG_TARGET, t->name);
+	ct_msgbuf_add_str(&b, CT_TAG_TOKEN, token);
+	if (ct_msg_send(c->fd, &b, c->deadline, &err) != CT_OK)
+		logmsg(LOG_NOTICE,
+		    "user %s (uid %u): pending answer for token %s not delivered: %s", c->user,
+		    (unsigned)c->uid, token, err.msg);
+	ct_msgbuf_free(&b);
+}
+
+void
+connector_failed(
+    struct conn *c, const struct ct_target *t, const char *what, int rc, const struct ct_err *err)
+{
+	logmsg(LOG_NOTICE, "%s failed for user %s (uid %u), target %s: %s", what, c->user,
+	    (unsigned)c->uid, t->name, err->msg);
+	if (ct_connector_caps(t->connector) & CT_CX_EXTERNAL)
+		reply_error(c, CT_EUNAVAIL,
+		    "the CA (connector %s) did not issue the certificate; see the system log",
+		    t->connector->name);
+	else
+		reply_error(c, rc, "%s", err->msg);
+}

@@ -1,0 +1,355 @@
+/* The certificate-token lifecycle (see certtoken.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/x509.h>
+
+#include "certtoken.h"
+#include "requests.h"
+
+/* ---- describing a certificate ---- */
+
+/* Step over one DER element at *P (END bounds it): its content in
+ * *CONTENT and *CLEN.  -1 when malformed. */
+static int
+der_next(
+    const unsigned char **p, const unsigned char *end, const unsigned char **content, long *clen)
+{
+	int tag, xclass;
+
+	if (*p >= end || ASN1_get_object(p, clen, &tag, &xclass, end - *p) & 0x80 ||
+	    *clen > end - *p)
+		return -1;
+	*content = *p;
+	*p += *clen;
+	return 0;
+}
+
+/* The parts of a TBSCertificate that describe it, as DER slices. */
+struct tbs_parts {
+	const unsigned char *serial, *not_before, *not_after, *subject;
+	long serial_len, not_before_len, not_after_len, subject_len;
+};
+
+/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version,
+ *   serialNumber, signature, issuer, validity { notBefore, notAfter },
+ *   subject, ... } ... } */
+static int
+tbs_split(const unsigned char *der, size_t len, struct tbs_parts *t)
+{
+	const unsigned char *p = der, *end = der + len, *c, *tbs_end, *q, *v_end;
+	long clen;
+
+	if (der_next(&p, end, &c, &clen) != 0)
+		return -1;
+	p = c;
+	if (der_next(&p, end, &c, &clen) != 0)
+		return -1;
+	tbs_end = c + clen;
+	p = c;
+	if (der_next(&p, tbs_end, &c, &clen) != 0) /* version */
+		return -1;
+	t->serial = p;
+	if (der_next(&p, tbs_end, &c, &clen) != 0)
+		return -1;
+	t->serial_len = p - t->serial;
+	if (der_next(&p, tbs_end, &c, &clen) != 0 || /* signature */
+	    der_next(&p, tbs_end, &c, &clen) != 0 || /* issuer */
+	    der_next(&p, tbs_end, &c, &clen) != 0) /* validity */
+		return -1;
+	q = t->not_before = c;
+	v_end = c + clen;
+	if (der_next(&q, v_end, &c, &clen) != 0)
+		return -1;
+	t->not_before_len = q - t->not_before;
+	t->not_after = q;
+	if (der_next(&q, v_end, &c, &clen) != 0)
+		return -1;
+	t->not_after_len = q - t->not_after;
+	t->subject = p;
+	if (der_next(&p, tbs_end, &c, &clen) != 0)
+		return -1;
+	t->subject_len = p - t->subject;
+	return 0;
+}
+
+/* TIME's seconds since the epoch and its ISO 8601 text (TEXT may be NULL). */
+static int
+time_of(const unsigned char *der, long len, int64_t *out, char *text, size_t size)
+{
+	ASN1_TIME *at = d2i_ASN1_TIME(NULL, &der, len);
+	struct tm tm;
+	int ok = at != NULL && ASN1_TIME_to_tm(at, &tm) == 1;
+
+	ASN1_TIME_free(at);
+	if (!ok)
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	if (text != NULL)
+		strftime(text, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return 0;
+}
+
+/* NAME's RFC 2253 text (UTF-8 left as it is) into OUT. */
+static int
+name_text(const unsigned char *der, long len, char *out, size_t size)
+{
+	X509_NAME *name = d2i_X509_NAME(NULL, &der, len);
+	BIO *bio = BIO_new(BIO_s_mem());
+	int ok, n;
+
+	ok = name != NULL && bio != NULL &&
+	    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0;
+	if (ok) {
+		n = BIO_read(bio, out, (int)size - 1);
+		out[n > 0 ? n : 0] = '\0';
+	}
+	BIO_free(bio);
+	X509_NAME_free(name);
+	return ok ? 0 : -1;
+}
+
+int
+ct_cert_describe(const unsigned char *der, size_t len, struct ct_cert_desc *out, struct ct_err *err)
+{
+	struct tbs_parts t;
+	ASN1_INTEGER *serial = NULL;
+	const unsigned char *q;
+	int rc = CT_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (tbs_split(der, len, &t) != 0 ||
+	    (q = t.serial, serial = d2i_ASN1_INTEGER(NULL, &q, t.serial_len)) == NULL ||
+	    ct_serial_hex(serial, out->serial) != CT_OK ||
+	    time_of(t.not_before, t.not_before_len, &out->not_before, NULL, 0) != 0 ||
+	    time_of(t.not_after, t.not_after_len, &out->not_after, out->not_after_text,
+	        sizeof(out->not_after_text)) != 0 ||
+	    name_text(t.subject, t.subject_len, out->subject, sizeof(out->subject)) != 0) {
+		rc = ct_err_set(err, CT_ECRYPTO, "cannot read back the issued certificate");
+		ct_err_openssl(err);
+	}
+	ASN1_INTEGER_free(serial);
+	return rc;
+}
+
+/* ---- tokens ---- */
+
+void
+ct_certtoken_init(struct ct_token *t, const char *serial, const char *target, const char *rollout,
+    const char *desc, time_t now)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->serial, sizeof(t->serial), "%s", serial);
+	t->type = CT_TOKEN_CERT;
+	t->active = 1;
+	t->last_step = -1;
+	snprintf(t->rollout_state, sizeof(t->rollout_state), "%s", rollout);
+	snprintf(t->description, sizeof(t->description), "%s", desc);
+	t->created = (int64_t)now;
+	snprintf(t->target, sizeof(t->target), "%s", target);
+}
+
+/* Expired certificates and rejected requests hold nothing. */
+static int
+holds_nothing(const struct ct_token *t, time_t now)
+{
+	return t->type == CT_TOKEN_CERT &&
+	    ((strcmp(t->rollout_state, "enrolled") == 0 && t->not_after != 0 &&
+	         t->not_after < (int64_t)now) ||
+	        strcmp(t->rollout_state, "rejected") == 0);
+}
+
+int
+ct_certtoken_make_room(struct ct_user_tokens *ut, const char *user, time_t now,
+    struct ct_token *dropped, struct ct_err *err)
+{
+	size_t i, j, oldest;
+
+	if (dropped != NULL)
+		dropped->serial[0] = '\0';
+	for (i = j = 0; i < ut->n; i++) {
+		if (holds_nothing(&ut->tok[i], now))
+			continue;
+		if (j != i)
+			ut->tok[j] = ut->tok[i];
+		j++;
+	}
+	ut->n = j;
+	if (ut->n < CT_TOKENS_MAX)
+		return CT_OK;
+	for (i = 0, oldest = CT_TOKENS_MAX; i < ut->n; i++)
+		if (ut->tok[i].type == CT_TOKEN_CERT &&
+		    strcmp(ut->tok[i].rollout_state, "enrolled") == 0 &&
+		    (oldest == CT_TOKENS_MAX || ut->tok[i].created < ut->tok[oldest].created))
+			oldest = i;
+	if (oldest == CT_TOKENS_MAX)
+		return ct_err_set(err, CT_EEXIST,
+		    "user %s already has %d tokens and none is a certificate token that could make "
+		    "room; an administrator must delete some",
+		    user, CT_TOKENS_MAX);
+	if (dropped != NULL)
+		*dropped = ut->tok[oldest];
+	memmove(&ut->tok[oldest], &ut->tok[oldest + 1], (ut->n - oldest - 1) * sizeof(ut->tok[0]));
+	ut->n--;
+	return CT_OK;
+}
+
+/* Put NT in place of UT's pending token with the same serial. */
+static int
+replace_pending(struct ct_user_tokens *ut, const struct ct_token *nt, struct ct_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < ut->n && strcmp(ut->tok[i].serial, nt->serial) != 0; i++)
+		;
+	if (i == ut->n || strcmp(ut->tok[i].rollout_state, "pending") != 0)
+		return ct_err_set(err, CT_EEXIST, "token %s is no longer pending", nt->serial);
+	ut->tok[i] = *nt;
+	return CT_OK;
+}
+
+int
+ct_certtoken_add(struct ct_tokens_db *db, const char *user, const struct ct_token *nt, int replace,
+    struct ct_token *dropped, struct ct_err *err)
+{
+	struct ct_user_tokens ut;
+	struct ct_tokens_tx *tx = NULL;
+	int rc;
+
+	memset(&ut, 0, sizeof(ut));
+	if (dropped != NULL)
+		dropped->serial[0] = '\0';
+	if ((rc = ct_tokens_begin(db, user, &tx, err)) != CT_OK)
+		return rc;
+	rc = ct_tokens_read(tx, &ut, err);
+	if (rc == CT_ENOENT && !replace) {
+		ct_err_clear(err);
+		rc = CT_OK;
+	}
+	if (rc != CT_OK)
+		goto out;
+	if (replace)
+		rc = replace_pending(&ut, nt, err);
+	else if ((rc = ct_certtoken_make_room(&ut, user, time(NULL), dropped, err)) == CT_OK)
+		ut.tok[ut.n++] = *nt;
+	if (rc == CT_OK)
+		rc = ct_tokens_write(tx, &ut, err);
+out:
+	ct_tokens_end(tx);
+	ct_user_tokens_clear(&ut);
+	return rc;
+}
+
+/* ---- recording ---- */
+
+int
+ct_certtoken_record_issued(struct ct_certtoken_rec *r, struct ct_err *err)
+{
+	int rc;
+
+	r->failed_in_token = 0;
+	if ((rc = ct_cert_describe(r->der, r->der_len, &r->cert, err)) != CT_OK ||
+	    (rc = ct_certindex_add(r->store, r->cert.serial, r->user, r->target, r->group, r->token,
+	         r->der, r->der_len, err)) != CT_OK) {
+		ct_err_prefix(err, "index: ");
+		return rc;
+	}
+	ct_certtoken_init(&r->tok, r->token, r->target, "enrolled", r->desc, r->now);
+	snprintf(r->tok.cert_serial, sizeof(r->tok.cert_serial), "%s", r->cert.serial);
+	r->tok.not_after = r->cert.not_after;
+	r->tok.not_before = r->info != NULL ? (int64_t)r->info->not_before : 0;
+	snprintf(
+	    r->tok.issuer, sizeof(r->tok.issuer), "%s", r->info != NULL ? r->info->issuer : "");
+	if ((rc = ct_certtoken_add(r->db, r->user, &r->tok, r->pending, &r->dropped, err)) !=
+	    CT_OK) {
+		r->failed_in_token = 1;
+		ct_certindex_remove(r->store, r->cert.serial);
+	}
+	return rc;
+}
+
+int
+ct_certtoken_record_pending(const char *store, struct ct_tokens_db *db,
+    const struct ct_request *req, const char *desc, struct ct_token *tok, struct ct_err *err)
+{
+	int rc;
+
+	ct_certtoken_init(tok, req->token, req->target, "pending", desc, (time_t)req->created);
+	if ((rc = ct_request_save(store, req, err)) == CT_OK &&
+	    (rc = ct_certtoken_add(db, req->user, tok, 0, NULL, err)) != CT_OK)
+		ct_request_remove(store, req->token, NULL);
+	return rc;
+}
+
+int
+ct_certtoken_decide(
+    struct ct_token *t, int approve, const struct ct_cert_desc *cert, struct ct_err *err)
+{
+	if (t->type != CT_TOKEN_CERT || strcmp(t->rollout_state, "pending") != 0)
+		return ct_err_set(err, CT_EEXIST, "token %s is not pending (rollout state %s)",
+		    t->serial, t->rollout_state);
+	if (approve) {
+		snprintf(t->rollout_state, sizeof(t->rollout_state), "enrolled");
+		snprintf(t->cert_serial, sizeof(t->cert_serial), "%s", cert->serial);
+		t->not_after = cert->not_after;
+		t->not_before = cert->not_before;
+	} else {
+		snprintf(t->rollout_state, sizeof(t->rollout_state), "rejected");
+		t->active = 0;
+	}
+	return CT_OK;
+}
+
+/* Mark the token of E "revoked" inside its user's transaction. */
+static int
+mark_revoked(struct ct_tokens_db *db, const struct ct_cert_entry *e, struct ct_token *marked,
+    struct ct_err *err)
+{
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_user_tokens ut;
+	size_t i;
+	int rc;
+
+	memset(&ut, 0, sizeof(ut));
+	if ((rc = ct_tokens_begin(db, e->user, &tx, err)) != CT_OK)
+		return rc;
+	if ((rc = ct_tokens_read(tx, &ut, err)) == CT_ENOENT) {
+		ct_err_clear(err);
+		rc = CT_OK;
+	}
+	for (i = 0; rc == CT_OK && i < ut.n; i++)
+		if (ut.tok[i].type == CT_TOKEN_CERT &&
+		    strcmp(ut.tok[i].cert_serial, e->serial) == 0) {
+			ut.tok[i].active = 0;
+			snprintf(
+			    ut.tok[i].rollout_state, sizeof(ut.tok[i].rollout_state), "revoked");
+			rc = ct_tokens_write(tx, &ut, err);
+			*marked = ut.tok[i];
+			break;
+		}
+	ct_tokens_end(tx);
+	ct_user_tokens_clear(&ut);
+	return rc;
+}
+
+int
+ct_certtoken_revoke(const char *store, struct ct_tokens_db *db, const struct ct_cert_entry *e,
+    const char *group, int reason, time_t now, struct ct_token *marked, int *revoked,
+    struct ct_err *err)
+{
+	int rc;
+
+	memset(marked, 0, sizeof(*marked));
+	*revoked = 0;
+	if ((rc = ct_revoke(store, e->serial, group, reason, now, err)) != CT_OK)
+		return rc;
+	*revoked = 1;
+	/* certificates from `issue` have no token; a store without tokens has none */
+	if (db == NULL || strcmp(e->token, "-") == 0 || !ct_tokens_user_valid(e->user))
+		return CT_OK;
+	return mark_revoked(db, e, marked, err);
+}
