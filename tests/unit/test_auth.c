@@ -1,0 +1,760 @@
+/* The OTP step of authentication and the account check (lib/auth.c) over a
+ * real files token store: replay, windows, look-ahead, failure counting,
+ * lockout, disabled and corrupt tokens, and the state on disk before the
+ * answer.  Codes are the RFC 4226 and RFC 6238 test vectors of the secret
+ * "12345678901234567890" (SHA-1), or computed with lib/otp.h for steps the
+ * RFCs do not list. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "auth.h"
+#include "store.h"
+#include "tokens.h"
+
+#define RFC_SECRET "12345678901234567890"
+
+/* RFC 4226 appendix D: HOTP-SHA1, 6 digits, counters 0..9. */
+static const char *const hotp_rfc[10] = {"755224", "287082", "359152", "969429", "338314", "254676",
+    "287922", "162583", "399871", "520489"};
+
+/* RFC 6238 appendix B: TOTP-SHA1, 8 digits, period 30.  1111111109 and
+ * 1111111111 fall in adjacent steps. */
+#define T_NOW ((time_t)1111111111)
+#define T_STEP ((int64_t)37037037) /* T_NOW / 30 */
+#define TOTP_AT_NOW "14050471" /* step T_STEP */
+#define TOTP_BEFORE "07081804" /* step T_STEP - 1 (time 1111111109) */
+
+struct fixture {
+	char dir[64];
+	struct ct_tokens_db *db;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct ct_err err = {0};
+
+	if (f == NULL)
+		return -1;
+	strcpy(f->dir, "/tmp/ct-auth-XXXXXX");
+	if (mkdtemp(f->dir) == NULL || ct_tokens_open(f->dir, 1, &f->db, &err) != CT_OK) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[96];
+
+	ct_tokens_close(f->db);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static struct ct_otp_conf
+conf_default(void)
+{
+	struct ct_otp_conf c = {.digits = 6,
+	    .period = 30,
+	    .window = 1,
+	    .hotp_lookahead = 3,
+	    .max_fail = 3,
+	    .lock_seconds = 300};
+
+	return c;
+}
+
+static const char *
+user_path(const struct fixture *f, const char *user)
+{
+	static char path[144];
+
+	snprintf(path, sizeof(path), "%s/tokens/%s", f->dir, user);
+	return path;
+}
+
+/* An active token with the RFC secret: HOTP 6 digits at counter 0, TOTP 8
+ * digits with period 30 and no step used. */
+static void
+rfc_token(struct ct_token *t, enum ct_token_type type, const char *serial)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->serial, sizeof(t->serial), "%s", serial);
+	t->type = type;
+	t->active = 1;
+	t->algo = CT_OTP_SHA1;
+	t->digits = type == CT_TOKEN_HOTP ? 6 : 8;
+	t->period = 30;
+	t->secret_len = strlen(RFC_SECRET);
+	memcpy(t->secret, RFC_SECRET, t->secret_len);
+	t->last_step = -1;
+	strcpy(t->rollout_state, "enrolled");
+	t->created = 1763800000;
+}
+
+static void
+put_tokens(struct fixture *f, const char *user, struct ct_user_tokens *in)
+{
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_err err = {0};
+
+	assert_int_equal(ct_tokens_begin(f->db, user, &tx, &err), CT_OK);
+	if (ct_tokens_write(tx, in, &err) != CT_OK)
+		fail_msg("write: %s", err.msg);
+	ct_tokens_end(tx);
+	ct_user_tokens_clear(in);
+}
+
+/* USER gets one fresh token of TYPE, serial "T1". */
+static void
+put_one(struct fixture *f, const char *user, enum ct_token_type type)
+{
+	struct ct_user_tokens u;
+
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], type, "T1");
+	u.n = 1;
+	put_tokens(f, user, &u);
+}
+
+/* USER's tokens as another process sees them: through a second handle. */
+static void
+reread(struct fixture *f, const char *user, struct ct_user_tokens *out)
+{
+	struct ct_tokens_db *db2 = NULL;
+	struct ct_err err = {0};
+
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(ct_tokens_open(f->dir, 0, &db2, &err), CT_OK);
+	if (ct_tokens_peek(db2, user, out, &err) != CT_OK)
+		fail_msg("peek: %s", err.msg);
+	ct_tokens_close(db2);
+}
+
+static char *
+slurp(const char *path)
+{
+	unsigned char *buf = NULL;
+	struct ct_err err = {0};
+	size_t len = 0;
+
+	if (ct_file_read(path, CT_FILE_MAX, &buf, &len, &err) != CT_OK)
+		fail_msg("read %s: %s", path, err.msg);
+	if (buf == NULL)
+		abort();
+	return (char *)buf;
+}
+
+/* Replace the first FROM in the file at PATH with TO. */
+static void
+edit_file(const char *path, const char *from, const char *to)
+{
+	char *text = slurp(path), *hit, *out;
+	struct ct_err err = {0};
+	size_t len;
+
+	hit = strstr(text, from);
+	assert_non_null(hit);
+	len = strlen(text) - strlen(from) + strlen(to);
+	out = malloc(len + 1);
+	assert_non_null(out);
+	snprintf(out, len + 1, "%.*s%s%s", (int)(hit - text), text, to, hit + strlen(from));
+	assert_int_equal(ct_file_write_atomic(path, out, len, 0600, 0, &err), CT_OK);
+	free(out);
+	free(text);
+}
+
+static int
+otp(struct fixture *f, const struct ct_otp_conf *conf, const char *user, const char *code,
+    time_t now, struct ct_auth_result *res)
+{
+	struct ct_err err = {0};
+
+	return ct_auth_otp(f->db, conf, user, code, now, res, &err);
+}
+
+/* The TOTP code (RFC secret, 8 digits) of time step STEP. */
+static const char *
+totp_code(int64_t step)
+{
+	static char code[9];
+
+	assert_int_equal(ct_hotp(CT_OTP_SHA1, (const unsigned char *)RFC_SECRET, strlen(RFC_SECRET),
+	                     (uint64_t)step, 8, code),
+	    CT_OK);
+	return code;
+}
+
+/* ---- TOTP ---- */
+
+static void
+test_totp_vectors(void **state)
+{
+	(void)state;
+	/* the engine's codes are the RFC's: the other tests may compute codes */
+	assert_string_equal(totp_code(T_STEP), TOTP_AT_NOW);
+	assert_string_equal(totp_code(T_STEP - 1), TOTP_BEFORE);
+	assert_string_equal(totp_code(1), "94287082"); /* time 59 */
+}
+
+static void
+test_totp_accept_and_replay(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+
+	conf.max_fail = 100;
+	put_one(f, "alice", CT_TOKEN_TOTP);
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_OK);
+	assert_string_equal(res.serial, "T1");
+	assert_int_equal(res.failcount, 0);
+	/* the same code in the same step, at once and later in the step */
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_EPERM);
+	assert_int_equal(res.failcount, 1);
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW + 28, &res), CT_EPERM);
+	/* the step before, inside the window, after a later one was accepted */
+	assert_int_equal(otp(f, &conf, "alice", TOTP_BEFORE, T_NOW, &res), CT_EPERM);
+	assert_int_equal(res.failcount, 3);
+	reread(f, "alice", &u);
+	assert_true(u.tok[0].last_step == T_STEP);
+	assert_int_equal(u.tok[0].failcount, 3);
+	ct_user_tokens_clear(&u);
+	/* the next step's code is accepted, and clears the failures */
+	assert_int_equal(otp(f, &conf, "alice", totp_code(T_STEP + 1), T_NOW + 30, &res), CT_OK);
+	assert_int_equal(res.failcount, 0);
+	reread(f, "alice", &u);
+	assert_true(u.tok[0].last_step == T_STEP + 1);
+	assert_int_equal(u.tok[0].failcount, 0);
+	ct_user_tokens_clear(&u);
+}
+
+/* An earlier step is refused after a later one, even both inside the window. */
+static void
+test_totp_no_going_back(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+
+	put_one(f, "alice", CT_TOKEN_TOTP);
+	/* the step before now is accepted first: the window is real */
+	assert_int_equal(otp(f, &conf, "alice", TOTP_BEFORE, T_NOW, &res), CT_OK);
+	reread(f, "alice", &u);
+	assert_true(u.tok[0].last_step == T_STEP - 1);
+	ct_user_tokens_clear(&u);
+	/* then the step after now */
+	assert_int_equal(otp(f, &conf, "alice", totp_code(T_STEP + 1), T_NOW, &res), CT_OK);
+	reread(f, "alice", &u);
+	assert_true(u.tok[0].last_step == T_STEP + 1);
+	ct_user_tokens_clear(&u);
+	/* now neither the current step nor the one before is accepted */
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_EPERM);
+	assert_int_equal(otp(f, &conf, "alice", TOTP_BEFORE, T_NOW, &res), CT_EPERM);
+	reread(f, "alice", &u);
+	assert_true(u.tok[0].last_step == T_STEP + 1);
+	assert_int_equal(u.tok[0].failcount, 2);
+	ct_user_tokens_clear(&u);
+}
+
+/* With every window 0..3, a fresh token accepts the codes of steps within
+ * WINDOW of now and refuses the others. */
+static void
+test_totp_window(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+	int window, d, want;
+
+	for (window = 0; window <= 3; window++) {
+		conf.window = window;
+		for (d = -window - 2; d <= window + 2; d++) {
+			put_one(f, "alice", CT_TOKEN_TOTP);
+			want = d >= -window && d <= window ? CT_OK : CT_EPERM;
+			if (otp(f, &conf, "alice", totp_code(T_STEP + d), T_NOW, &res) != want)
+				fail_msg("window %d, step now%+d: expected %d", window, d, want);
+			reread(f, "alice", &u);
+			if (want == CT_OK)
+				assert_true(u.tok[0].last_step == T_STEP + d);
+			else
+				assert_true(u.tok[0].last_step == -1);
+			ct_user_tokens_clear(&u);
+		}
+	}
+}
+
+/* ---- HOTP ---- */
+
+static void
+assert_counter(struct fixture *f, const char *user, uint64_t want)
+{
+	struct ct_user_tokens u;
+
+	reread(f, user, &u);
+	if (u.tok[0].counter != want)
+		fail_msg("counter %llu, expected %llu", (unsigned long long)u.tok[0].counter,
+		    (unsigned long long)want);
+	ct_user_tokens_clear(&u);
+}
+
+static void
+test_hotp_lookahead(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default(); /* look-ahead 3 */
+	struct ct_auth_result res;
+	int i;
+
+	conf.max_fail = 100;
+	put_one(f, "alice", CT_TOKEN_HOTP);
+	/* counter 2, inside 0..3: accepted, the next counter is 3 */
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[2], 1, &res), CT_OK);
+	assert_string_equal(res.serial, "T1");
+	assert_counter(f, "alice", 3);
+	/* that code and every code below it are refused from now on */
+	for (i = 2; i >= 0; i--)
+		assert_int_equal(otp(f, &conf, "alice", hotp_rfc[i], 1, &res), CT_EPERM);
+	assert_int_equal(res.failcount, 3);
+	/* counter 7 is beyond 3 + 3: refused, and the counter does not move */
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[7], 1, &res), CT_EPERM);
+	assert_counter(f, "alice", 3);
+	/* counter 6 is the last inside the look-ahead */
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[6], 1, &res), CT_OK);
+	assert_int_equal(res.failcount, 0);
+	assert_counter(f, "alice", 7);
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[7], 1, &res), CT_OK);
+	assert_counter(f, "alice", 8);
+	/* look-ahead 0 takes the next counter only */
+	conf.hotp_lookahead = 0;
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[9], 1, &res), CT_EPERM);
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[8], 1, &res), CT_OK);
+	assert_counter(f, "alice", 9);
+}
+
+/* A token the engine cannot use (its counter would overflow) is an error,
+ * never a wrong code: nothing is counted or written. */
+static void
+test_hotp_unusable_token(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+	char *before, *after;
+
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "T1");
+	u.tok[0].counter = UINT64_MAX - 1;
+	u.n = 1;
+	put_tokens(f, "alice", &u);
+	before = slurp(user_path(f, "alice"));
+	assert_int_equal(otp(f, &conf, "alice", "000000", 1, &res), CT_EIO);
+	after = slurp(user_path(f, "alice"));
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+/* ---- failures and lockout ---- */
+
+static void
+test_lockout(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default(); /* 3 failures, 300 s */
+	const time_t now = 1000000;
+	struct ct_auth_result res;
+	char *before, *after;
+	int i;
+
+	put_one(f, "alice", CT_TOKEN_HOTP);
+	for (i = 1; i <= 2; i++) {
+		assert_int_equal(otp(f, &conf, "alice", "000000", now, &res), CT_EPERM);
+		assert_int_equal(res.failcount, i);
+		assert_true(res.lock_until == 0);
+	}
+	assert_int_equal(otp(f, &conf, "alice", "000000", now, &res), CT_EPERM);
+	assert_int_equal(res.failcount, 3);
+	assert_true(res.lock_until == now + 300);
+	/* locked: even the right code is not tried, and nothing is written */
+	before = slurp(user_path(f, "alice"));
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 1, &res), CT_ELOCKED);
+	assert_string_equal(res.serial, "T1");
+	assert_true(res.lock_until == now + 300);
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 299, &res), CT_ELOCKED);
+	after = slurp(user_path(f, "alice"));
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_counter(f, "alice", 0);
+	/* expired at lock_until: a fresh count starts (today's behaviour) */
+	assert_int_equal(otp(f, &conf, "alice", "000000", now + 300, &res), CT_EPERM);
+	assert_int_equal(res.failcount, 1);
+	assert_true(res.lock_until == 0);
+	/* the code refused while locked was never consumed */
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 301, &res), CT_OK);
+	assert_int_equal(res.failcount, 0);
+	assert_counter(f, "alice", 1);
+}
+
+/* Each token keeps its own count; a locked token is not counted against. */
+static void
+test_failures_per_token(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default(); /* 3 failures, 300 s */
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "A");
+	u.tok[0].failcount = 2;
+	rfc_token(&u.tok[1], CT_TOKEN_TOTP, "B");
+	u.n = 2;
+	put_tokens(f, "alice", &u);
+	assert_int_equal(otp(f, &conf, "alice", "00000000", T_NOW, &res), CT_EPERM);
+	assert_string_equal(res.serial, "A"); /* the first usable token reports */
+	assert_int_equal(res.failcount, 3);
+	assert_true(res.lock_until == T_NOW + 300);
+	reread(f, "alice", &u);
+	assert_int_equal(u.tok[0].failcount, 3);
+	assert_true(u.tok[0].lock_until == T_NOW + 300);
+	assert_int_equal(u.tok[1].failcount, 1);
+	assert_true(u.tok[1].lock_until == 0);
+	ct_user_tokens_clear(&u);
+	/* A is locked: the next failures count against B only */
+	assert_int_equal(otp(f, &conf, "alice", "00000000", T_NOW + 10, &res), CT_EPERM);
+	assert_string_equal(res.serial, "B");
+	assert_int_equal(res.failcount, 2);
+	assert_int_equal(otp(f, &conf, "alice", "00000000", T_NOW + 20, &res), CT_EPERM);
+	assert_int_equal(res.failcount, 3);
+	reread(f, "alice", &u);
+	assert_int_equal(u.tok[0].failcount, 3);
+	assert_true(u.tok[0].lock_until == T_NOW + 300);
+	assert_true(u.tok[1].lock_until == T_NOW + 320);
+	ct_user_tokens_clear(&u);
+	/* both locked now: nothing tried, A's lock reported */
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW + 21, &res), CT_ELOCKED);
+	assert_string_equal(res.serial, "A");
+	assert_true(res.lock_until == T_NOW + 300);
+	/* B was never moved past the code */
+	reread(f, "alice", &u);
+	assert_true(u.tok[1].last_step == -1);
+	ct_user_tokens_clear(&u);
+}
+
+/* A success with one token clears the failures of every token of the user. */
+static void
+test_success_clears_all(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+
+	conf.max_fail = 10;
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "A");
+	u.tok[0].failcount = 5;
+	rfc_token(&u.tok[1], CT_TOKEN_TOTP, "B");
+	u.tok[1].failcount = 2;
+	u.n = 2;
+	put_tokens(f, "alice", &u);
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_OK);
+	assert_string_equal(res.serial, "B");
+	assert_int_equal(res.failcount, 0);
+	reread(f, "alice", &u);
+	assert_int_equal(u.tok[0].failcount, 0);
+	assert_int_equal(u.tok[1].failcount, 0);
+	assert_true(u.tok[0].counter == 0); /* A was not moved */
+	assert_true(u.tok[1].last_step == T_STEP);
+	ct_user_tokens_clear(&u);
+}
+
+/* A count already at or above a lowered max_fail locks at the next failure;
+ * lock_seconds 0 counts failures but never locks. */
+static void
+test_lock_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+	int i;
+
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "T1");
+	u.tok[0].failcount = 7;
+	u.n = 1;
+	put_tokens(f, "alice", &u);
+	assert_int_equal(otp(f, &conf, "alice", "000000", 50, &res), CT_EPERM);
+	assert_int_equal(res.failcount, 8);
+	assert_true(res.lock_until == 350);
+	put_one(f, "bob", CT_TOKEN_HOTP);
+	conf.lock_seconds = 0;
+	for (i = 1; i <= 5; i++) {
+		assert_int_equal(otp(f, &conf, "bob", "000000", 50, &res), CT_EPERM);
+		assert_int_equal(res.failcount, i);
+		assert_true(res.lock_until == 0);
+	}
+	assert_int_equal(otp(f, &conf, "bob", hotp_rfc[0], 50, &res), CT_OK);
+}
+
+/* ---- disabled, missing, corrupt ---- */
+
+static void
+test_disabled_not_tried(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "OFF");
+	u.tok[0].active = 0;
+	rfc_token(&u.tok[1], CT_TOKEN_TOTP, "ON");
+	u.n = 2;
+	put_tokens(f, "alice", &u);
+	/* the disabled token's right code is a wrong code, counted against ON */
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], T_NOW, &res), CT_EPERM);
+	assert_int_equal(res.disabled, 0);
+	assert_string_equal(res.serial, "ON");
+	assert_int_equal(res.failcount, 1);
+	reread(f, "alice", &u);
+	assert_true(u.tok[0].counter == 0);
+	assert_int_equal(u.tok[0].failcount, 0);
+	assert_int_equal(u.tok[1].failcount, 1);
+	ct_user_tokens_clear(&u);
+}
+
+static void
+test_all_disabled(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+	char *before, *after;
+
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "H");
+	u.tok[0].active = 0;
+	rfc_token(&u.tok[1], CT_TOKEN_TOTP, "T");
+	u.tok[1].active = 0;
+	u.n = 2;
+	put_tokens(f, "alice", &u);
+	before = slurp(user_path(f, "alice"));
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], T_NOW, &res), CT_EPERM);
+	assert_int_equal(res.disabled, 1);
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_EPERM);
+	assert_int_equal(res.disabled, 1);
+	/* nothing counted, nothing written */
+	after = slurp(user_path(f, "alice"));
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void
+test_no_tokens(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+	char lock[160];
+	struct stat st;
+
+	/* no token file: refused, and no lock file is left behind */
+	assert_int_equal(otp(f, &conf, "nobody", hotp_rfc[0], 1, &res), CT_ENOENT);
+	assert_string_equal(res.serial, "");
+	snprintf(lock, sizeof(lock), "%s.lock", user_path(f, "nobody"));
+	assert_int_not_equal(lstat(lock, &st), 0);
+	/* a certificate token is not an OTP token */
+	memset(&u, 0, sizeof(u));
+	u.tok[0].type = CT_TOKEN_CERT;
+	strcpy(u.tok[0].serial, "CERT1");
+	u.tok[0].active = 1;
+	u.tok[0].last_step = -1;
+	strcpy(u.tok[0].rollout_state, "enrolled");
+	u.n = 1;
+	put_tokens(f, "carol", &u);
+	assert_int_equal(otp(f, &conf, "carol", hotp_rfc[0], 1, &res), CT_ENOENT);
+}
+
+/* A corrupt or unsafe token file denies with CT_EIO, whatever the code. */
+static void
+test_corrupt_denies(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	char moved[128];
+
+	put_one(f, "alice", CT_TOKEN_HOTP);
+	edit_file(user_path(f, "alice"), "digits=6", "digits=6x");
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], 1, &res), CT_EIO);
+	assert_int_equal(otp(f, &conf, "alice", "000000", 1, &res), CT_EIO);
+	/* a secret that does not decrypt (the serial is authenticated with it) */
+	put_one(f, "bob", CT_TOKEN_HOTP);
+	edit_file(user_path(f, "bob"), "serial=T1", "serial=T2");
+	assert_int_equal(otp(f, &conf, "bob", hotp_rfc[0], 1, &res), CT_EIO);
+	/* a valid file reached through a symbolic link */
+	put_one(f, "carol", CT_TOKEN_HOTP);
+	snprintf(moved, sizeof(moved), "%s/elsewhere", f->dir);
+	assert_int_equal(rename(user_path(f, "carol"), moved), 0);
+	assert_int_equal(symlink(moved, user_path(f, "carol")), 0);
+	assert_int_equal(otp(f, &conf, "carol", hotp_rfc[0], 1, &res), CT_EIO);
+}
+
+/* ---- the state is on disk before the answer ---- */
+
+/* In a child whose files may not grow past a few bytes, the new state cannot
+ * be written: the right code must then be refused, not accepted. */
+static void
+test_write_failure_denies(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct rlimit small = {16, 16};
+	int status;
+	pid_t pid;
+
+	put_one(f, "alice", CT_TOKEN_HOTP);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &small) != 0)
+			_exit(99);
+		_exit(otp(f, &conf, "alice", hotp_rfc[0], 1, &res) == CT_EIO ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_counter(f, "alice", 0);
+	/* with room to write, the same code is accepted and the counter moves */
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], 1, &res), CT_OK);
+	assert_counter(f, "alice", 1);
+}
+
+/* ---- the account check ---- */
+
+static int
+account(struct fixture *f, const char *user, time_t now, struct ct_auth_result *res)
+{
+	struct ct_err err = {0};
+
+	return ct_auth_account(f->db, user, now, res, &err);
+}
+
+static void
+test_account(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+
+	assert_int_equal(account(f, "nobody", 1, &res), CT_ENOENT);
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "A");
+	u.tok[0].active = 0;
+	rfc_token(&u.tok[1], CT_TOKEN_TOTP, "B");
+	u.tok[1].active = 0;
+	u.n = 2;
+	put_tokens(f, "alice", &u);
+	assert_int_equal(account(f, "alice", 1, &res), CT_EPERM);
+	assert_int_equal(res.disabled, 1);
+	/* one disabled, one locked until 1000 */
+	reread(f, "alice", &u);
+	u.tok[1].active = 1;
+	u.tok[1].failcount = 3;
+	u.tok[1].lock_until = 1000;
+	put_tokens(f, "alice", &u);
+	assert_int_equal(account(f, "alice", 999, &res), CT_ELOCKED);
+	assert_string_equal(res.serial, "B");
+	assert_true(res.lock_until == 1000);
+	assert_int_equal(res.disabled, 0);
+	assert_int_equal(account(f, "alice", 1000, &res), CT_OK);
+	/* one locked, one usable */
+	reread(f, "alice", &u);
+	u.tok[0].active = 1;
+	put_tokens(f, "alice", &u);
+	assert_int_equal(account(f, "alice", 999, &res), CT_OK);
+	assert_string_equal(res.serial, "A");
+	/* the check writes nothing: the lock is still stored */
+	reread(f, "alice", &u);
+	assert_true(u.tok[1].lock_until == 1000);
+	assert_int_equal(u.tok[1].failcount, 3);
+	ct_user_tokens_clear(&u);
+}
+
+static void
+test_account_corrupt(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_auth_result res;
+
+	put_one(f, "alice", CT_TOKEN_TOTP);
+	assert_int_equal(account(f, "alice", 1, &res), CT_OK);
+	assert_string_equal(res.serial, "T1");
+	edit_file(user_path(f, "alice"), "period=30", "period=0");
+	assert_int_equal(account(f, "alice", 1, &res), CT_EIO);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_totp_vectors),
+	    cmocka_unit_test_setup_teardown(test_totp_accept_and_replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_totp_no_going_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_totp_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hotp_lookahead, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hotp_unusable_token, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lockout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failures_per_token, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_success_clears_all, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock_settings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_disabled_not_tried, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_all_disabled, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_tokens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_denies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_failure_denies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_account, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_account_corrupt, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
+}
