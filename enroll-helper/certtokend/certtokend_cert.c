@@ -54,19 +54,18 @@ event_log(void *arg, int prio, const char *line)
 static int
 lookup_attrs(struct conn *c, struct ct_attrs **out, int answer)
 {
-	struct ct_attrsrc *src;
+	struct ct_ldap *conn;
 	struct ct_err err = {0};
-	size_t slot = 0;
 	int rc;
 
 	*out = NULL;
-	if ((src = pool_get(c->d, c->deadline, &slot)) == NULL) {
+	if (ct_ldap_pool_get(c->d->ldap_pool, c->deadline, &conn, &err) != CT_OK) {
 		if (answer)
 			reply_error(c, CT_EUNAVAIL, "the directory is busy; try again");
 		return CT_EUNAVAIL;
 	}
-	rc = ct_attrsrc_lookup(src, c->user, out, &err);
-	pool_put(c->d, slot);
+	rc = ct_attrsrc_lookup_on(c->d->attrsrc, conn, 0, c->user, out, &err);
+	ct_ldap_pool_put(c->d->ldap_pool, conn);
 	if (rc != CT_OK) {
 		logmsg(LOG_NOTICE, "user %s (uid %u): attributes: %s", c->user, (unsigned)c->uid,
 		    err.msg);
