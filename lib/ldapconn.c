@@ -367,7 +367,7 @@ bind_ld(struct ct_ldap *h, LDAP *ld, struct ct_err *err)
 	const struct ct_ldap_settings *s = h->s;
 	struct berval cred = {0, NULL};
 	const char *dn = "", *mech = LDAP_SASL_SIMPLE;
-	char *pw = NULL, what[CT_VIS_MAX + 16], vbuf[CT_VIS_MAX];
+	char *pw = NULL, what[CT_VIS_MAX + 16], vbuf[CT_VIS_MAX], empty[1] = "";
 	int rc, lrc;
 
 	if (s->bind == CT_LDAP_BIND_SIMPLE) {
@@ -377,6 +377,9 @@ bind_ld(struct ct_ldap *h, LDAP *ld, struct ct_err *err)
 		cred.bv_len = strlen(pw);
 		dn = s->bind_dn;
 	} else if (s->bind == CT_LDAP_BIND_EXTERNAL) {
+		/* an empty initial response (not none): the identity is the
+		 * one the transport proves, with no separate authzid */
+		cred.bv_val = empty;
 		dn = NULL;
 		mech = "EXTERNAL";
 	}
