@@ -1,17 +1,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/types.h>
 #include <unistd.h>
 
 #include <ldap.h>
@@ -19,18 +14,25 @@
 
 #include "attrs.h"
 #include "attrsrc.h"
+#include "ldapconn.h"
 
 #define CT_USER_MAX 256 /* bytes in a user name */
 #define CT_LDAP_FILTER_MAX 4096 /* bytes in a built search filter */
 #define CT_LDAP_TIMEOUT_MAX 300 /* seconds */
-#define CT_SECRET_FILE_MAX 4096 /* bytes in the bind password file */
 #define CT_PWBUF_MAX (1024 * 1024) /* getpwnam_r buffer limit */
 #define CT_VIS_MAX 128 /* bytes of untrusted text in a message */
 
 struct ct_attrsrc {
 	const struct ct_attr_conf *conf;
-	LDAP *ld; /* NULL until the first lookup and after a failure */
+	const char *uris[1]; /* conf->ldap.uri */
+	struct ct_ldap_settings ls; /* the directory connection, from conf->ldap */
+	struct ct_ldap *own; /* ct_attrsrc_lookup's connection (ldap source only) */
 };
+
+/* The passwd source's pools: their connections never open. */
+static const char *const no_uris[] = {"ldapi://"};
+static const struct ct_ldap_settings no_ldap = {
+    .uris = no_uris, .n_uris = 1, .network_timeout_ms = 1000, .op_timeout_ms = 1000};
 
 /* Default LDAP attribute for each entry of ct_attr_standard_names. */
 static const char *const ldap_map_defaults[CT_ATTR_STD_COUNT] = {
@@ -336,330 +338,42 @@ ct_ldap_build_filter(const char *template, const char *user, char **out, struct 
 	return CT_OK;
 }
 
-/* ------------------------------------------------------------------ ldap: connection */
-
-static int
-uri_is_scheme(const char *uri, const char *scheme)
-{
-	return strncasecmp(uri, scheme, strlen(scheme)) == 0;
-}
-
-/* Record an LDAP failure: one line naming the URI, the step and the LDAP error. */
-static int
-lsrc_fail(LDAP *ld, const char *uri, const char *what, int lrc, int code, struct ct_err *err)
-{
-	char *diag = NULL, vbuf[CT_VIS_MAX];
-	int show;
-
-	if (ld != NULL &&
-	    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) != LDAP_OPT_SUCCESS)
-		diag = NULL;
-	/* libldap's TLS layer leaves "(unknown error code)" there: not worth showing */
-	show = diag != NULL && *diag != '\0' && strncmp(diag, "(unknown", 8) != 0;
-	ct_err_set(err, code, "LDAP %s: %s failed: %s%s%s", uri, what, ldap_err2string(lrc),
-	    show ? ": " : "", show ? vis(diag, vbuf, sizeof(vbuf)) : "");
-	ldap_memfree(diag);
-	return code;
-}
-
-/* A Sockbuf I/O layer just above TCP (below TLS when there is TLS):
- * - it bounds each read and write by the configured timeout.  libldap 2.5 runs
- *   the TLS handshake (ldaps://, and after StartTLS) on a blocking socket with
- *   no timeout, so a server that accepts and then hangs would block forever;
- * - it writes with MSG_NOSIGNAL, so a server that went away cannot kill the
- *   host process (sshd, a service) with SIGPIPE.
- * liblber's layer API is public (lber.h); the table below is read-only. */
-static int
-sbio_wait(Sockbuf_IO_Desc *sbiod, short events, int *fd)
-{
-	const int *timeout = sbiod->sbiod_pvt;
-	struct pollfd pfd = {.fd = -1, .events = events};
-	int rc;
-
-	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &pfd.fd) != 1 || pfd.fd < 0)
-		return -1;
-	do
-		rc = poll(&pfd, 1, *timeout * 1000);
-	while (rc < 0 && errno == EINTR);
-	if (rc == 0)
-		errno = ETIMEDOUT;
-	*fd = pfd.fd;
-	return rc > 0 ? 0 : -1;
-}
-
-static int
-sbio_setup(Sockbuf_IO_Desc *sbiod, void *arg)
-{
-	sbiod->sbiod_pvt = arg;
-	return 0;
-}
-
-static int
-sbio_ctrl(Sockbuf_IO_Desc *sbiod, int opt, void *arg)
-{
-	return LBER_SBIOD_CTRL_NEXT(sbiod, opt, arg);
-}
-
-static ber_slen_t
-sbio_read(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
-{
-	int fd;
-
-	if (sbio_wait(sbiod, POLLIN, &fd) < 0)
-		return -1;
-	return LBER_SBIOD_READ_NEXT(sbiod, buf, len);
-}
-
-static ber_slen_t
-sbio_write(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
-{
-	int fd;
-
-	if (sbio_wait(sbiod, POLLOUT, &fd) < 0)
-		return -1;
-	return send(fd, buf, len, MSG_NOSIGNAL);
-}
-
-static Sockbuf_IO lsrc_sbio_timeout = {
-    .sbi_setup = sbio_setup,
-    .sbi_ctrl = sbio_ctrl,
-    .sbi_read = sbio_read,
-    .sbi_write = sbio_write,
-};
-
-/* Put the timeout layer on LD's connection (once). */
-static int
-lsrc_add_layer(LDAP *ld, void *timeout)
-{
-	Sockbuf *sb = NULL;
-
-	if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS || sb == NULL)
-		return -1;
-	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_HAS_IO, &lsrc_sbio_timeout) == 1)
-		return 0;
-	return ber_sockbuf_add_io(sb, &lsrc_sbio_timeout, LBER_SBIOD_LEVEL_PROVIDER + 5, timeout);
-}
-
-/* Called by libldap after the TCP connect, just before a TLS handshake (for
- * ldaps:// this is inside ldap_connect, before we could add the layer). */
-static int
-lsrc_tls_connect_cb(LDAP *ld, void *ssl, void *ctx, void *arg)
-{
-	(void)ssl;
-	(void)ctx;
-	return lsrc_add_layer(ld, arg);
-}
-
-/* Set every option on LD before it connects. */
-static int
-lsrc_set_options(LDAP *ld, const struct ct_ldap_conf *lc, int tls, struct ct_err *err)
-{
-	struct timeval tv = {.tv_sec = lc->timeout, .tv_usec = 0};
-	int version = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND;
-	int tlsmin = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2, server = 0;
-
-	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS)
-		return ct_err_set(
-		    err, CT_ECONFIG, "LDAP %s: cannot set connection options", lc->uri);
-	if (!tls)
-		return CT_OK;
-	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tlsmin) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_X_TLS_CONNECT_CB, (void *)lsrc_tls_connect_cb) !=
-	        LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_X_TLS_CONNECT_ARG, (void *)&lc->timeout) !=
-	        LDAP_OPT_SUCCESS ||
-	    (lc->ca_file != NULL &&
-	        ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, lc->ca_file) != LDAP_OPT_SUCCESS))
-		return ct_err_set(err, CT_ECONFIG, "LDAP %s: cannot set TLS options", lc->uri);
-	if (ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &server) != LDAP_OPT_SUCCESS)
-		return ct_err_set(err, CT_ECONFIG, "LDAP %s: cannot set up TLS with ca_file '%s'",
-		    lc->uri, lc->ca_file != NULL ? lc->ca_file : "(system default)");
-	return CT_OK;
-}
-
-/* Open the bind password file PATH safely: no symlink, no FIFO, a regular file of
- * bounded size, owned by root (or us), not writable by group or others. */
-static int
-secret_open(const char *path, int *fdp, struct ct_err *err)
-{
-	struct stat st;
-	int fd, rc = CT_OK;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)) < 0)
-		return ct_err_set(
-		    err, CT_ECONFIG, "bind_password_file '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CT_SECRET_FILE_MAX)
-		rc = ct_err_set(err, CT_ECONFIG,
-		    "bind_password_file '%s': not a regular file of at most %d bytes", path,
-		    CT_SECRET_FILE_MAX);
-	else if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		rc = ct_err_set(err, CT_EPERM,
-		    "bind_password_file '%s': unsafe owner or mode "
-		    "(must be owned by root, not writable by group or others)",
-		    path);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	*fdp = fd;
-	return CT_OK;
-}
-
-/* First line of the bind password file PATH; the caller wipes it (ct_free_secret). */
-static int
-read_secret_line(const char *path, char **out, struct ct_err *err)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc;
-
-	if ((rc = secret_open(path, &fd, err)) < 0)
-		return rc;
-	if ((buf = malloc(CT_SECRET_FILE_MAX + 1)) == NULL) {
-		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
-		goto out;
-	}
-	while (
-	    len < CT_SECRET_FILE_MAX && (n = read(fd, buf + len, CT_SECRET_FILE_MAX - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = ct_err_set(
-			    err, CT_ECONFIG, "bind_password_file '%s': %s", path, strerror(errno));
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	len = strcspn(buf, "\r\n");
-	/* keep the first line; wipe the rest now, ct_free_secret wipes the line */
-	OPENSSL_cleanse(buf + len, CT_SECRET_FILE_MAX + 1 - len);
-	if (buf[0] == '\0') {
-		rc = ct_err_set(err, CT_ECONFIG, "bind_password_file '%s' is empty", path);
-		goto out;
-	}
-	*out = buf;
-	buf = NULL;
-out:
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, CT_SECRET_FILE_MAX + 1);
-	close(fd);
-	return rc;
-}
-
-/* Simple bind as bind_dn (password from the file) or anonymously. */
-static int
-lsrc_bind(LDAP *ld, const struct ct_ldap_conf *lc, struct ct_err *err)
-{
-	struct berval cred = {0, NULL};
-	char *pw = NULL, what[CT_VIS_MAX + 16], vbuf[CT_VIS_MAX];
-	int rc, lrc;
-
-	if (lc->bind_dn != NULL && (rc = read_secret_line(lc->bind_password_file, &pw, err)) < 0)
-		return rc;
-	if (pw != NULL) {
-		cred.bv_val = pw;
-		cred.bv_len = strlen(pw);
-	}
-	lrc = ldap_sasl_bind_s(
-	    ld, lc->bind_dn != NULL ? lc->bind_dn : "", LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-	ct_free_secret(pw);
-	if (lrc == LDAP_SUCCESS)
-		return CT_OK;
-	if (lc->bind_dn != NULL)
-		snprintf(what, sizeof(what), "bind as '%s'", vis(lc->bind_dn, vbuf, sizeof(vbuf)));
-	else
-		snprintf(what, sizeof(what), "anonymous bind");
-	return lsrc_fail(ld, lc->uri, what, lrc, CT_EUNAVAIL, err);
-}
-
-static void
-lsrc_drop(struct ct_attrsrc *s)
-{
-	if (s->ld != NULL)
-		ldap_unbind_ext_s(s->ld, NULL, NULL);
-	s->ld = NULL;
-}
-
-/* Open, secure and bind a new connection into S->ld. */
-static int
-lsrc_connect(struct ct_attrsrc *s, struct ct_err *err)
-{
-	const struct ct_ldap_conf *lc = &s->conf->ldap;
-	int plain = uri_is_scheme(lc->uri, "ldap://");
-	int tls = uri_is_scheme(lc->uri, "ldaps://") || (plain && lc->starttls);
-	LDAP *ld = NULL;
-	int rc, lrc;
-
-	if ((lrc = ldap_initialize(&ld, lc->uri)) != LDAP_SUCCESS) {
-		rc = lsrc_fail(NULL, lc->uri, "initialize", lrc, CT_ECONFIG, err);
-		goto out;
-	}
-	if ((rc = lsrc_set_options(ld, lc, tls, err)) < 0)
-		goto out;
-	if ((lrc = ldap_connect(ld)) != LDAP_SUCCESS) {
-		rc = lsrc_fail(ld, lc->uri,
-		    uri_is_scheme(lc->uri, "ldaps://")
-		        ? "connect (TLS handshake and certificate check)"
-		        : "connect",
-		    lrc, CT_EUNAVAIL, err);
-		goto out;
-	}
-	if (lsrc_add_layer(ld, (void *)&lc->timeout) < 0) {
-		rc = ct_err_set(err, CT_ENOMEM, "LDAP %s: cannot set up the connection", lc->uri);
-		goto out;
-	}
-	if (plain && lc->starttls && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
-		/* never fall back to cleartext */
-		rc = lsrc_fail(ld, lc->uri, "StartTLS (TLS handshake and certificate check)", lrc,
-		    CT_EUNAVAIL, err);
-		goto out;
-	}
-	if ((rc = lsrc_bind(ld, lc, err)) < 0)
-		goto out;
-	s->ld = ld;
-	ld = NULL;
-out:
-	if (ld != NULL)
-		ldap_unbind_ext_s(ld, NULL, NULL);
-	return rc;
-}
-
 /* ------------------------------------------------------------------ ldap: search */
 
+/* One search for a user's entry, run by ct_ldap_run (perhaps twice). */
+struct search {
+	const char *base;
+	const char *filter;
+	LDAPMessage *res;
+};
+
 static int
-lsrc_search_user(struct ct_attrsrc *s, const char *filter, LDAPMessage **res)
+search_op(LDAP *ld, struct timeval *tv, void *arg)
 {
-	const struct ct_ldap_conf *lc = &s->conf->ldap;
-	struct timeval tv = {.tv_sec = lc->timeout, .tv_usec = 0};
+	struct search *q = arg;
 	char *attrs[] = {"*", "entryUUID", NULL};
 
-	*res = NULL;
+	ldap_msgfree(q->res); /* a retry replaces the first answer */
+	q->res = NULL;
 	return ldap_search_ext_s(
-	    s->ld, lc->base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv, 2, res);
+	    ld, q->base, LDAP_SCOPE_SUBTREE, q->filter, attrs, 0, NULL, NULL, tv, 2, &q->res);
 }
 
 /* Map the search result code; anything but a clean answer drops the connection. */
 static int
-search_status(struct ct_attrsrc *s, int lrc, const char *filter, struct ct_err *err)
+search_status(struct ct_ldap *conn, int lrc, const struct search *q, struct ct_err *err)
 {
-	const struct ct_ldap_conf *lc = &s->conf->ldap;
 	char what[CT_VIS_MAX * 2 + 32], vf[CT_VIS_MAX], vb[CT_VIS_MAX];
 	int code = CT_EUNAVAIL;
 
 	if (lrc == LDAP_SUCCESS || lrc == LDAP_SIZELIMIT_EXCEEDED)
 		return CT_OK;
-	snprintf(what, sizeof(what), "search for %s under '%s'", vis(filter, vf, sizeof(vf)),
-	    vis(lc->base, vb, sizeof(vb)));
+	snprintf(what, sizeof(what), "search for %s under '%s'", vis(q->filter, vf, sizeof(vf)),
+	    vis(q->base, vb, sizeof(vb)));
 	if (lrc == LDAP_NO_SUCH_OBJECT || lrc == LDAP_FILTER_ERROR || lrc == LDAP_INVALID_DN_SYNTAX)
 		code = CT_ECONFIG;
-	lsrc_fail(s->ld, lc->uri, what, lrc, code, err);
-	lsrc_drop(s);
+	ct_ldap_fail(conn, what, lrc, code, err);
+	ct_ldap_drop(conn);
 	return code;
 }
 
@@ -762,24 +476,24 @@ read_raw(struct entry_ctx *x, struct ct_err *err)
 
 /* Exactly one entry in RES becomes the attribute set *OUT. */
 static int
-entry_to_attrs(struct ct_attrsrc *s, LDAPMessage *res, const char *user, struct ct_attrs **out,
-    struct ct_err *err)
+entry_to_attrs(const struct ct_ldap_conf *lc, struct ct_ldap *conn, LDAPMessage *res,
+    const char *user, struct ct_attrs **out, struct ct_err *err)
 {
-	const struct ct_ldap_conf *lc = &s->conf->ldap;
-	struct entry_ctx x = {.ld = s->ld};
+	LDAP *ld = ct_ldap_ld(conn);
+	struct entry_ctx x = {.ld = ld};
 	char vu[CT_VIS_MAX], vb[CT_VIS_MAX];
 	char *dn = NULL;
-	int rc, n = ldap_count_entries(s->ld, res);
+	int rc, n = ldap_count_entries(ld, res);
 
 	if (n != 1) {
 		rc = ct_err_set(err, CT_ENOENT,
 		    "no such user '%s' (%s LDAP entries under '%s' on %s)",
 		    vis(user, vu, sizeof(vu)), n == 0 ? "no" : "several",
-		    vis(lc->base, vb, sizeof(vb)), lc->uri);
+		    vis(lc->base, vb, sizeof(vb)), ct_ldap_uri(conn));
 		goto out;
 	}
-	x.e = ldap_first_entry(s->ld, res);
-	if ((dn = ldap_get_dn(s->ld, x.e)) == NULL || (x.a = ct_attrs_new()) == NULL) {
+	x.e = ldap_first_entry(ld, res);
+	if ((dn = ldap_get_dn(ld, x.e)) == NULL || (x.a = ct_attrs_new()) == NULL) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory reading LDAP entry");
 		goto out;
 	}
@@ -797,30 +511,22 @@ out:
 }
 
 static int
-lsrc_lookup(struct ct_attrsrc *s, const char *user, struct ct_attrs **out, struct ct_err *err)
+lsrc_lookup(struct ct_attrsrc *s, struct ct_ldap *conn, int64_t deadline_ms, const char *user,
+    struct ct_attrs **out, struct ct_err *err)
 {
-	LDAPMessage *res = NULL;
+	struct search q = {.base = s->conf->ldap.base};
 	char *filter = NULL;
-	int rc, lrc, reused = s->ld != NULL;
+	int rc, lrc;
 
 	if ((rc = ct_ldap_build_filter(s->conf->ldap.filter, user, &filter, err)) < 0)
 		goto out;
-	if (!reused && (rc = lsrc_connect(s, err)) < 0)
+	q.filter = filter;
+	if ((rc = ct_ldap_run(conn, deadline_ms, search_op, &q, &lrc, err)) < 0 ||
+	    (rc = search_status(conn, lrc, &q, err)) < 0)
 		goto out;
-	lrc = lsrc_search_user(s, filter, &res);
-	if (lrc == LDAP_SERVER_DOWN && reused) {
-		/* the server closed an idle connection: reconnect once */
-		ldap_msgfree(res);
-		lsrc_drop(s);
-		if ((rc = lsrc_connect(s, err)) < 0)
-			goto out;
-		lrc = lsrc_search_user(s, filter, &res);
-	}
-	if ((rc = search_status(s, lrc, filter, err)) < 0)
-		goto out;
-	rc = entry_to_attrs(s, res, user, out, err);
+	rc = entry_to_attrs(&s->conf->ldap, conn, q.res, user, out, err);
 out:
-	ldap_msgfree(res);
+	ldap_msgfree(q.res);
 	free(filter);
 	return rc;
 }
@@ -834,9 +540,7 @@ lsrc_conf_check(const struct ct_ldap_conf *lc, struct ct_err *err)
 	char *filter = NULL;
 	int i, rc;
 
-	if (lc->uri == NULL || lc->uri[strcspn(lc->uri, " \t,")] != '\0' ||
-	    !(uri_is_scheme(lc->uri, "ldap://") || uri_is_scheme(lc->uri, "ldaps://") ||
-	        uri_is_scheme(lc->uri, "ldapi://")))
+	if (!ct_ldap_uri_valid(lc->uri))
 		return ct_err_set(
 		    err, CT_ECONFIG, "LDAP uri must be one ldap://, ldaps:// or ldapi:// URL");
 	if (lc->base == NULL)
@@ -861,6 +565,22 @@ lsrc_conf_check(const struct ct_ldap_conf *lc, struct ct_err *err)
 	return CT_OK;
 }
 
+/* The connection settings of the ldap source C (borrowing C's strings). */
+static void
+lsrc_settings(struct ct_attrsrc *s, const struct ct_ldap_conf *lc)
+{
+	s->uris[0] = lc->uri;
+	s->ls.uris = s->uris;
+	s->ls.n_uris = 1;
+	s->ls.starttls = lc->starttls;
+	s->ls.ca_file = lc->ca_file;
+	s->ls.bind = lc->bind_dn != NULL ? CT_LDAP_BIND_SIMPLE : CT_LDAP_BIND_ANONYMOUS;
+	s->ls.bind_dn = lc->bind_dn;
+	s->ls.bind_password_file = lc->bind_password_file;
+	s->ls.network_timeout_ms = lc->timeout * 1000;
+	s->ls.op_timeout_ms = lc->timeout * 1000;
+}
+
 int
 ct_attrsrc_open(const struct ct_attr_conf *c, struct ct_attrsrc **out, struct ct_err *err)
 {
@@ -872,18 +592,40 @@ ct_attrsrc_open(const struct ct_attr_conf *c, struct ct_attrsrc **out, struct ct
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	s->conf = c;
+	if (c->source == CT_ATTR_SOURCE_LDAP) {
+		lsrc_settings(s, &c->ldap);
+		if ((rc = ct_ldap_new(&s->ls, &s->own, err)) < 0) {
+			free(s);
+			return rc;
+		}
+	}
 	*out = s;
 	return CT_OK;
 }
 
 int
-ct_attrsrc_lookup(struct ct_attrsrc *s, const char *user, struct ct_attrs **out, struct ct_err *err)
+ct_attrsrc_pool_new(
+    const struct ct_attrsrc *s, size_t n, struct ct_ldap_pool **out, struct ct_err *err)
+{
+	return ct_ldap_pool_new(
+	    s->conf->source == CT_ATTR_SOURCE_LDAP ? &s->ls : &no_ldap, n, out, err);
+}
+
+int
+ct_attrsrc_lookup_on(struct ct_attrsrc *s, struct ct_ldap *conn, int64_t deadline_ms,
+    const char *user, struct ct_attrs **out, struct ct_err *err)
 {
 	if (user == NULL || *user == '\0' || strlen(user) > CT_USER_MAX)
 		return ct_err_set(err, CT_EINVAL, "empty or overlong user name");
 	if (s->conf->source == CT_ATTR_SOURCE_PASSWD)
 		return ct_attrs_from_passwd(user, out, err);
-	return lsrc_lookup(s, user, out, err);
+	return lsrc_lookup(s, conn, deadline_ms, user, out, err);
+}
+
+int
+ct_attrsrc_lookup(struct ct_attrsrc *s, const char *user, struct ct_attrs **out, struct ct_err *err)
+{
+	return ct_attrsrc_lookup_on(s, s->own, 0, user, out, err);
 }
 
 void
@@ -891,6 +633,6 @@ ct_attrsrc_close(struct ct_attrsrc *s)
 {
 	if (s == NULL)
 		return;
-	lsrc_drop(s);
+	ct_ldap_free(s->own);
 	free(s);
 }

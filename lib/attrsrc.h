@@ -1,15 +1,19 @@
 /* Attribute sources: where a user's attributes come from.
  *
  * passwd: the embedded default, from NSS (getpwnam_r).
- * ldap:   a directory searched with libldap; one connection per source,
- *         opened on first use and reused for later lookups. */
+ * ldap:   a directory searched with libldap over the connections of
+ *         ldapconn.h: ct_attrsrc_lookup uses the source's own connection,
+ *         opened on first use and reused for later lookups; threads use
+ *         ct_attrsrc_lookup_on with connections from a pool. */
 #ifndef CT_ATTRSRC_H
 #define CT_ATTRSRC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "attrs.h"
 #include "ct.h"
+#include "ldapconn.h"
 
 #define CT_ATTR_STD_COUNT 14 /* entries of ct_attr_standard_names */
 #define CT_LDAP_MAX_VALUES 512 /* attribute values read from one entry */
@@ -64,11 +68,24 @@ struct ct_attrsrc;
 /* Prepare a source from C (no network I/O yet). C must outlive the source. */
 int ct_attrsrc_open(const struct ct_attr_conf *c, struct ct_attrsrc **out, struct ct_err *err);
 
-/* Look up USER.  CT_ENOENT: no such user (or not exactly one LDAP entry);
- * CT_EUNAVAIL: the directory is down, refused the bind, or did not answer
- * within the timeout (the connection is dropped and retried next time). */
+/* Look up USER on the source's own connection (one thread at a time).
+ * CT_ENOENT: no such user (or not exactly one LDAP entry); CT_EUNAVAIL: the
+ * directory is down, refused the bind, or did not answer within the timeout
+ * (the connection is dropped and retried next time). */
 int ct_attrsrc_lookup(
     struct ct_attrsrc *s, const char *user, struct ct_attrs **out, struct ct_err *err);
+
+/* A pool of N connections to S's directory for ct_attrsrc_lookup_on.  With
+ * the passwd source they never open: the pool only bounds how many lookups
+ * run at once.  S must outlive the pool. */
+int ct_attrsrc_pool_new(
+    const struct ct_attrsrc *s, size_t n, struct ct_ldap_pool **out, struct ct_err *err);
+
+/* ct_attrsrc_lookup on CONN, a connection of S's pool that the caller holds,
+ * giving up at DEADLINE_MS (ct_now_ms clock; 0: only the LDAP timeouts).
+ * Threads may look up through one source at once, each on its own CONN. */
+int ct_attrsrc_lookup_on(struct ct_attrsrc *s, struct ct_ldap *conn, int64_t deadline_ms,
+    const char *user, struct ct_attrs **out, struct ct_err *err);
 
 void ct_attrsrc_close(struct ct_attrsrc *s);
 

@@ -36,12 +36,9 @@ struct daemon {
 	struct ct_tokens_db *tokens;
 	char *certs_dir;
 
-	/* attribute sources: a pool of reusable connections */
-	pthread_mutex_t pool_mu;
-	pthread_cond_t pool_cv;
-	struct ct_attrsrc **pool;
-	int *pool_busy;
-	size_t pool_n;
+	/* the attribute source, and a pool of reusable connections for it */
+	struct ct_attrsrc *attrsrc;
+	struct ct_ldap_pool *ldap_pool;
 
 	/* one issuer per target, loaded on first use */
 	pthread_mutex_t ca_mu;
@@ -109,13 +106,6 @@ void *serve(void *arg);
 /* Authenticate the caller through the PAM service certtoken-enroll; WHAT
  * names the request in log lines.  CT_OK, or a code already answered. */
 int run_pam(struct conn *c, const char *what);
-
-/* ---- shared.c: what the request handlers share ---- */
-
-/* An attribute-source connection from the pool (NULL when none came free
- * before DEADLINE); give it back with pool_put. */
-struct ct_attrsrc *pool_get(struct daemon *d, int64_t deadline, size_t *slot);
-void pool_put(struct daemon *d, size_t slot);
 
 /* The issuer of target TI, loaded on first use; release with issuer_unref. */
 int issuer_get(struct daemon *d, size_t ti, struct issuer_ref **out, struct ct_err *err);

@@ -72,11 +72,8 @@ on_signal(int sig)
 static int
 setup(struct daemon *d, struct ct_err *err)
 {
-	size_t i;
 	int rc;
 
-	pthread_mutex_init(&d->pool_mu, NULL);
-	pthread_cond_init(&d->pool_cv, NULL);
 	pthread_mutex_init(&d->ca_mu, NULL);
 	pthread_mutex_init(&d->conn_mu, NULL);
 	pthread_cond_init(&d->conn_cv, NULL);
@@ -87,19 +84,15 @@ setup(struct daemon *d, struct ct_err *err)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	if ((rc = ct_store_mkdir(d->certs_dir, err)) != CT_OK)
 		return rc;
-	d->pool_n = (size_t)d->cfg->service.ldap_connections;
-	d->pool = calloc(d->pool_n, sizeof(*d->pool));
-	d->pool_busy = calloc(d->pool_n, sizeof(*d->pool_busy));
 	d->issuers = calloc(d->cfg->n_targets, sizeof(*d->issuers));
 	d->conn_uid = calloc((size_t)d->cfg->service.max_clients, sizeof(*d->conn_uid));
 	d->conn_used = calloc((size_t)d->cfg->service.max_clients, sizeof(*d->conn_used));
-	if (d->pool == NULL || d->pool_busy == NULL || d->issuers == NULL || d->conn_uid == NULL ||
-	    d->conn_used == NULL)
+	if (d->issuers == NULL || d->conn_uid == NULL || d->conn_used == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	for (i = 0; i < d->pool_n; i++)
-		if ((rc = ct_attrsrc_open(&d->cfg->attributes, &d->pool[i], err)) != CT_OK)
-			return rc;
-	return CT_OK;
+	if ((rc = ct_attrsrc_open(&d->cfg->attributes, &d->attrsrc, err)) != CT_OK)
+		return rc;
+	return ct_attrsrc_pool_new(
+	    d->attrsrc, (size_t)d->cfg->service.ldap_connections, &d->ldap_pool, err);
 }
 
 static void
@@ -114,15 +107,13 @@ teardown(struct daemon *d)
 	}
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);
-	for (i = 0; d->pool != NULL && i < d->pool_n; i++)
-		ct_attrsrc_close(d->pool[i]);
+	ct_ldap_pool_free(d->ldap_pool);
+	ct_attrsrc_close(d->attrsrc);
 	for (i = 0; d->issuers != NULL && i < d->cfg->n_targets; i++)
 		issuer_unref(d, d->issuers[i]);
 	free(d->issuers);
 	free(d->conn_uid);
 	free(d->conn_used);
-	free(d->pool);
-	free(d->pool_busy);
 	free(d->certs_dir);
 	ct_tokens_close(d->tokens);
 }

@@ -21,47 +21,6 @@
 
 /* ---- shared resources ---- */
 
-struct ct_attrsrc *
-pool_get(struct daemon *d, int64_t deadline, size_t *slot)
-{
-	struct timespec ts;
-	int64_t ms;
-	size_t i;
-
-	pthread_mutex_lock(&d->pool_mu);
-	for (;;) {
-		for (i = 0; i < d->pool_n; i++)
-			if (!d->pool_busy[i]) {
-				d->pool_busy[i] = 1;
-				pthread_mutex_unlock(&d->pool_mu);
-				*slot = i;
-				return d->pool[i];
-			}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ms = deadline - ct_now_ms();
-		if (ms <= 0)
-			break;
-		ts.tv_sec += ms / 1000;
-		ts.tv_nsec += (ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&d->pool_cv, &d->pool_mu, &ts);
-	}
-	pthread_mutex_unlock(&d->pool_mu);
-	return NULL;
-}
-
-void
-pool_put(struct daemon *d, size_t slot)
-{
-	pthread_mutex_lock(&d->pool_mu);
-	d->pool_busy[slot] = 0;
-	pthread_cond_signal(&d->pool_cv);
-	pthread_mutex_unlock(&d->pool_mu);
-}
-
 void
 issuer_unref(struct daemon *d, struct issuer_ref *r)
 {
@@ -149,19 +108,18 @@ event_log(void *arg, int prio, const char *line)
 int
 lookup_attrs(struct conn *c, struct ct_attrs **out, int answer)
 {
-	struct ct_attrsrc *src;
+	struct ct_ldap *conn;
 	struct ct_err err = {0};
-	size_t slot = 0;
 	int rc;
 
 	*out = NULL;
-	if ((src = pool_get(c->d, c->deadline, &slot)) == NULL) {
+	if (ct_ldap_pool_get(c->d->ldap_pool, c->deadline, &conn, &err) != CT_OK) {
 		if (answer)
 			reply_error(c, CT_EUNAVAIL, "the directory is busy; try again");
 		return CT_EUNAVAIL;
 	}
-	rc = ct_attrsrc_lookup(src, c->user, out, &err);
-	pool_put(c->d, slot);
+	rc = ct_attrsrc_lookup_on(c->d->attrsrc, conn, 0, c->user, out, &err);
+	ct_ldap_pool_put(c->d->ldap_pool, conn);
 	if (rc != CT_OK) {
 		logmsg(LOG_NOTICE, "user %s (uid %u): attributes: %s", c->user, (unsigned)c->uid,
 		    err.msg);
