@@ -144,7 +144,10 @@ int record_issued(struct conn *c, const struct ct_target *t, const char *token, 
 int record_pending(struct conn *c, const struct ct_target *t, const char *token,
     const unsigned char *csr, size_t csr_len, const char *ref, struct ct_token *out);
 
-/* RESULT 0 with the target, the certificate and the token. */
+/* RESULT 0 with the target, the certificate and the token: built into B
+ * (issued_result, for answers that carry more), or sent. */
+int issued_result(struct ct_msgbuf *b, const char *target, const char *token,
+    const unsigned char *der, size_t der_len);
 void send_issued(struct conn *c, const char *target, const char *token, const unsigned char *der,
     size_t der_len);
 

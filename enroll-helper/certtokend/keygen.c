@@ -166,15 +166,9 @@ keygen_deliver(struct conn *c, struct keygen *k)
 {
 	struct ct_msgbuf b = {0};
 	struct ct_err err = {0};
-	unsigned char code = 0;
 
-	if (ct_msgbuf_init(&b, CT_MSG_RESULT) != CT_OK)
+	if (issued_result(&b, k->t->name, k->token, k->res.der, k->res.der_len) != CT_OK)
 		return;
-	ct_msgbuf_add(&b, CT_TAG_CODE, &code, 1);
-	ct_msgbuf_add_str(&b, CT_TAG_MESSAGE, "issued");
-	ct_msgbuf_add_str(&b, CT_TAG_TARGET, k->t->name);
-	ct_msgbuf_add(&b, CT_TAG_CERT, k->res.der, k->res.der_len);
-	ct_msgbuf_add_str(&b, CT_TAG_TOKEN, k->token);
 	ct_msgbuf_add(&b, CT_TAG_PKCS12, k->p12, k->p12_len);
 	if (k->chosen)
 		ct_msgbuf_add_str(&b, CT_TAG_PASSWORD, k->password);

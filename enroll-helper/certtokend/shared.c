@@ -358,22 +358,32 @@ record_pending(struct conn *c, const struct ct_target *t, const char *token,
 
 /* ---- answers ---- */
 
-/* RESULT 0 with the target, the certificate and the token. */
+int
+issued_result(struct ct_msgbuf *b, const char *target, const char *token, const unsigned char *der,
+    size_t der_len)
+{
+	unsigned char code = 0;
+	int rc;
+
+	if ((rc = ct_msgbuf_init(b, CT_MSG_RESULT)) != CT_OK)
+		return rc;
+	ct_msgbuf_add(b, CT_TAG_CODE, &code, 1);
+	ct_msgbuf_add_str(b, CT_TAG_MESSAGE, "issued");
+	ct_msgbuf_add_str(b, CT_TAG_TARGET, target);
+	ct_msgbuf_add(b, CT_TAG_CERT, der, der_len);
+	ct_msgbuf_add_str(b, CT_TAG_TOKEN, token);
+	return CT_OK;
+}
+
 void
 send_issued(
     struct conn *c, const char *target, const char *token, const unsigned char *der, size_t der_len)
 {
 	struct ct_msgbuf b = {0};
 	struct ct_err err = {0};
-	unsigned char code = 0;
 
-	if (ct_msgbuf_init(&b, CT_MSG_RESULT) != CT_OK)
+	if (issued_result(&b, target, token, der, der_len) != CT_OK)
 		return;
-	ct_msgbuf_add(&b, CT_TAG_CODE, &code, 1);
-	ct_msgbuf_add_str(&b, CT_TAG_MESSAGE, "issued");
-	ct_msgbuf_add_str(&b, CT_TAG_TARGET, target);
-	ct_msgbuf_add(&b, CT_TAG_CERT, der, der_len);
-	ct_msgbuf_add_str(&b, CT_TAG_TOKEN, token);
 	if (ct_msg_send(c->fd, &b, c->deadline, &err) != CT_OK)
 		logmsg(LOG_NOTICE, "user %s (uid %u): certificate of token %s not delivered: %s",
 		    c->user, (unsigned)c->uid, token, err.msg);
