@@ -30,6 +30,7 @@
 #define SKEW_DEFAULT 60
 /* pam data: the user whose OTP step succeeded in this transaction */
 #define OTP_OK_DATA "certtoken-otp-ok"
+#define CONFIG_DATA "certtoken-config"
 
 enum no_token { NO_TOKEN_DENY, NO_TOKEN_IGNORE };
 enum first_pass { FIRST_PASS_NONE, FIRST_PASS_USE, FIRST_PASS_TRY };
@@ -146,14 +147,63 @@ decision(pam_handle_t *pamh, int prio, const char *user, const char *fmt, ...)
 	    printable(rhost ? (const char *)rhost : "", h, sizeof(h)));
 }
 
+/* A configuration parsed in this PAM transaction, kept with the handle so
+ * that auth and account (and each line of a stack) parse it once. */
+struct cached_config {
+	char *path;
+	struct ct_config *cfg;
+};
+
+static void
+free_config(pam_handle_t *pamh, void *data, int status)
+{
+	struct cached_config *cc = data;
+
+	(void)pamh;
+	(void)status;
+	ct_config_free(cc->cfg);
+	free(cc->path);
+	free(cc);
+}
+
+/* The configuration at PATH: the one this transaction already read, or a
+ * new one that the handle then keeps. */
 static int
-load(pam_handle_t *pamh, const struct args *a, struct ct_config **cfg, struct ct_tokens_db **db)
+config_get(pam_handle_t *pamh, const char *path, int explicit, const struct ct_config **out,
+    struct ct_err *err)
+{
+	const void *data = NULL;
+	struct cached_config *cc;
+	int rc;
+
+	if (pam_get_data(pamh, CONFIG_DATA, &data) == PAM_SUCCESS && data != NULL &&
+	    strcmp(((const struct cached_config *)data)->path, path) == 0) {
+		*out = ((const struct cached_config *)data)->cfg;
+		return CT_OK;
+	}
+	if ((cc = calloc(1, sizeof(*cc))) == NULL || (cc->path = strdup(path)) == NULL) {
+		free(cc);
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	}
+	if ((rc = ct_config_load(path, explicit, &cc->cfg, NULL, err)) != CT_OK ||
+	    pam_set_data(pamh, CONFIG_DATA, cc, free_config) != PAM_SUCCESS) {
+		free_config(pamh, cc, 0);
+		return rc != CT_OK ? rc
+		                   : ct_err_set(err, CT_ENOMEM, "cannot keep the configuration");
+	}
+	*out = cc->cfg;
+	return CT_OK;
+}
+
+static int
+load(pam_handle_t *pamh, const struct args *a, const struct ct_config **cfg,
+    struct ct_tokens_db **db)
 {
 	struct ct_err err = {0};
 	/* never the environment: it belongs to the user (sudo, su) */
 	const char *path = a->config ? a->config : ct_config_system_path();
 
-	if (ct_config_load(path, a->config != NULL, cfg, NULL, &err) != CT_OK) {
+	if (config_get(pamh, path, a->config != NULL, cfg, &err) != CT_OK) {
 		pam_syslog(pamh, LOG_ERR, "configuration: %s", err.msg);
 		return PAM_SERVICE_ERR;
 	}
@@ -162,7 +212,6 @@ load(pam_handle_t *pamh, const struct args *a, struct ct_config **cfg, struct ct
 		    (*cfg)->store_path);
 	if (ct_tokens_open((*cfg)->store_path, 0, db, &err) != CT_OK) {
 		pam_syslog(pamh, LOG_ERR, "token store unavailable: %s", err.msg);
-		ct_config_free(*cfg);
 		*cfg = NULL;
 		return PAM_AUTHINFO_UNAVAIL;
 	}
@@ -441,7 +490,7 @@ cert_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
 struct call {
 	struct args a;
 	char user[256];
-	struct ct_config *cfg;
+	const struct ct_config *cfg; /* the handle's (config_get) */
 	struct ct_tokens_db *db;
 };
 
@@ -471,7 +520,6 @@ static void
 call_end(struct call *c)
 {
 	ct_tokens_close(c->db);
-	ct_config_free(c->cfg);
 }
 
 PAM_EXTERN int
