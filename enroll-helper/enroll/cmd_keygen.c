@@ -78,6 +78,20 @@ read_pin(struct client *cl, char *pin, size_t size)
 	return rc;
 }
 
+/* Connect to a checked service; with --pin, ask for the PIN only then (the
+ * service may have closed the idle connection meanwhile: connect again). */
+static int
+connect_then_pin(struct client *cl, struct keygen *k)
+{
+	int rc;
+
+	if ((rc = enroll_connect(cl)) != CT_OK || !k->use_pin)
+		return rc;
+	if ((rc = read_pin(cl, k->pin, sizeof(k->pin))) != CT_OK)
+		return rc;
+	return enroll_reconnect_if_closed(cl);
+}
+
 /* Send K's request and take the answer from M into R. */
 static int
 send_keygen(struct client *cl, const struct keygen *k, struct ct_msg *m, struct keygen_result *r)
@@ -154,8 +168,7 @@ enroll_cmd_keygen(struct client *cl, int argc, char **argv)
 		    &cl->err, CT_EEXIST, "%s: exists; choose another name or remove it", k.out);
 		return enroll_fail(cl, CT_EEXIST);
 	}
-	if ((!k.use_pin || (rc = read_pin(cl, k.pin, sizeof(k.pin))) == CT_OK) &&
-	    (rc = enroll_connect(cl)) == CT_OK && (rc = send_keygen(cl, &k, &m, &r)) == CT_OK)
+	if ((rc = connect_then_pin(cl, &k)) == CT_OK && (rc = send_keygen(cl, &k, &m, &r)) == CT_OK)
 		rc = save_p12(cl, &k, &r);
 	OPENSSL_cleanse(k.pin, sizeof(k.pin));
 	OPENSSL_cleanse(r.password, sizeof(r.password));

@@ -50,8 +50,15 @@ int enroll_cmd_respond(struct client *cl, int argc, char **argv);
 /* ---- the service (service.c) ---- */
 
 /* Connect to certtokend (the socket from --socket or the configuration),
- * closing CL's previous connection. */
+ * closing CL's previous connection.  Before anything is sent, the service
+ * is checked: the path is a socket (not a symbolic link) owned by root and
+ * the peer's uid (SO_PEERCRED) is 0; otherwise CT_EUNAVAIL (exit 69) with
+ * a one-line error naming the path. */
 int enroll_connect(struct client *cl);
+/* Connect again (checking again) when the service has closed CL's idle
+ * connection: a request must come within the service's deadline, and a
+ * PIN asked after connecting may take longer. */
+int enroll_reconnect_if_closed(struct client *cl);
 /* Send the request in B and run the exchange (PAM conversation, challenge)
  * until the RESULT, left in M.  A non-zero result code becomes the CT_
  * code returned, with the service's message in CL's error. */

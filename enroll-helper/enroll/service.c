@@ -1,12 +1,19 @@
-/* certtoken-enroll: the connection to certtokend, the exchange and the
- * PAM conversation it carries. */
+/* certtoken-enroll: the connection to certtokend.
+ *
+ * The client trusts its socket only after checking it (as sssd's client
+ * does): the path must be a socket, not a symbolic link, owned by root,
+ * and the process at the other end must run as root (SO_PEERCRED).  Only
+ * then is anything sent, and only then does a prompt of the service (the
+ * OTP) reach the user's terminal. */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -48,6 +55,58 @@ resolve_socket(struct client *cl)
 	return CT_OK;
 }
 
+static int
+not_running(struct client *cl)
+{
+	return ct_err_set(&cl->err, CT_EUNAVAIL,
+	    "the enrollment service is not running (nothing listens on %s)", cl->socket_path);
+}
+
+/* The path itself: a socket (lstat: a symbolic link is refused, not
+ * followed), owned by root.  Anyone could otherwise listen there. */
+static int
+check_socket_path(struct client *cl)
+{
+	struct stat st;
+
+	if (lstat(cl->socket_path, &st) != 0) {
+		if (errno == ENOENT)
+			return not_running(cl);
+		return ct_err_set(&cl->err, CT_EUNAVAIL,
+		    "cannot reach the enrollment service at %s: %s", cl->socket_path,
+		    strerror(errno));
+	}
+	if (S_ISLNK(st.st_mode))
+		return ct_err_set(&cl->err, CT_EUNAVAIL,
+		    "refusing the service at %s: a symbolic link, not a socket", cl->socket_path);
+	if (!S_ISSOCK(st.st_mode))
+		return ct_err_set(&cl->err, CT_EUNAVAIL, "refusing the service at %s: not a socket",
+		    cl->socket_path);
+	if (st.st_uid != 0)
+		return ct_err_set(&cl->err, CT_EUNAVAIL,
+		    "refusing the service at %s: the socket is owned by uid %u, not root",
+		    cl->socket_path, (unsigned)st.st_uid);
+	return CT_OK;
+}
+
+/* The process that listens: the kernel says who it runs as. */
+static int
+check_peer(struct client *cl)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(cl->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred))
+		return ct_err_set(&cl->err, CT_EUNAVAIL,
+		    "refusing the service at %s: cannot learn who runs it: %s", cl->socket_path,
+		    strerror(errno));
+	if (cred.uid != 0)
+		return ct_err_set(&cl->err, CT_EUNAVAIL,
+		    "refusing the service at %s: it runs as uid %u, not root", cl->socket_path,
+		    (unsigned)cred.uid);
+	return CT_OK;
+}
+
 static void
 disconnect(struct client *cl)
 {
@@ -67,6 +126,8 @@ enroll_connect(struct client *cl)
 		return rc;
 	if (strlen(cl->socket_path) >= sizeof(sa.sun_path))
 		return ct_err_set(&cl->err, CT_EUSAGE, "%s: socket path too long", cl->socket_path);
+	if ((rc = check_socket_path(cl)) != CT_OK)
+		return rc;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cl->socket_path);
 	if ((cl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return ct_err_set(&cl->err, CT_EUNAVAIL, "socket: %s", strerror(errno));
@@ -74,13 +135,24 @@ enroll_connect(struct client *cl)
 		rc = errno;
 		disconnect(cl);
 		if (rc == ENOENT || rc == ECONNREFUSED)
-			return ct_err_set(&cl->err, CT_EUNAVAIL,
-			    "the enrollment service is not running (nothing listens on %s)",
-			    cl->socket_path);
+			return not_running(cl);
 		return ct_err_set(&cl->err, CT_EUNAVAIL,
 		    "cannot reach the enrollment service at %s: %s", cl->socket_path, strerror(rc));
 	}
-	return CT_OK;
+	if ((rc = check_peer(cl)) != CT_OK)
+		disconnect(cl);
+	return rc;
+}
+
+int
+enroll_reconnect_if_closed(struct client *cl)
+{
+	struct pollfd pfd = {.fd = cl->fd, .events = POLLIN};
+
+	/* before its request the service sends nothing: readable means closed */
+	if (cl->fd >= 0 && poll(&pfd, 1, 0) == 0)
+		return CT_OK;
+	return enroll_connect(cl);
 }
 
 /* ---- the conversation: the service's PAM prompts, answered at the terminal ---- */
