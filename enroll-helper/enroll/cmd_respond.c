@@ -119,7 +119,7 @@ out:
 }
 
 int
-cmd_respond(int argc, char **argv)
+enroll_cmd_respond(struct client *cl, int argc, char **argv)
 {
 	static const struct option opts[] = {{"whole", no_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
 	struct ct_challenge ch;
@@ -129,6 +129,7 @@ cmd_respond(int argc, char **argv)
 	X509 *cert = NULL;
 	int c, whole = 0, rc;
 
+	(void)cl;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'w') {
 			fprintf(stderr, PROG ": usage: respond [--whole] [CHALLENGE]\n");
