@@ -73,7 +73,7 @@ issue)   openssl x509 -req -in "\$csr" -CA "$T/extca/ca.pem" -CAkey "$T/extca/ca
            -days 1 -set_serial "0x\$(openssl rand -hex 16)" -extfile "$T/extca/leaf.ext" 2>/dev/null ;;
 pending) echo "REQ-\$CERTTOKEN_TOKEN"; rm -f "\$csr"; exit 75 ;;
 fail)    echo "the CA is on fire" >&2; rm -f "\$csr"; exit 3 ;;
-hang)    rm -f "\$csr"; exec sleep 37 ;;
+hang)    rm -f "\$csr"; exec sleep 37.$$ ;;
 garbage) echo "hello"; rm -f "\$csr" ;;
 wrongkey) openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=x \
             -keyout /dev/null 2>/dev/null | openssl x509 -req -CA "$T/extca/ca.pem" \
@@ -314,7 +314,7 @@ ms=$((($(date +%s%N) - start) / 1000000))
 check "command: a hanging program: exit 69" test $rc = 69
 check "command: cut off at its timeout of 2 s (took $ms ms)" test $ms -lt 5000
 grep_ok "command: the log says it timed out" "timed out" "$T/daemon.log"
-check "command: nothing of it is left running" test -z "$(pgrep -f 'sleep 37')"
+check "command: nothing of it is left running" test -z "$(pgrep -f "sleep 37.$$")"
 check "command: no token left by failures" test "$(tokens)" = "$n3"
 echo issue >"$T/sign.mode"
 
