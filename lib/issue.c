@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "der.h"
 #include "issue.h"
 #include "pattern.h"
 #include "store.h"
@@ -1205,54 +1206,24 @@ out:
 	return rc;
 }
 
-/* Read one DER element with tag TAG at *P (before END); give its content and
- * advance *P past it.  Definite lengths up to 2 length octets only. */
-static int
-der_next(const unsigned char **p, const unsigned char *end, unsigned char tag,
-    const unsigned char **content, size_t *len)
-{
-	const unsigned char *q = *p;
-	size_t l, n;
-
-	if (end - q < 2 || *q++ != tag)
-		return -1;
-	l = *q++;
-	if (l & 0x80) {
-		n = l & 0x7f;
-		if (n == 0 || n > 2 || (size_t)(end - q) < n)
-			return -1;
-		for (l = 0; n > 0; n--)
-			l = (l << 8) | *q++;
-	}
-	if ((size_t)(end - q) < l)
-		return -1;
-	*content = q;
-	*len = l;
-	*p = q + l;
-	return 0;
-}
-
-/* Split an SPKI into its AlgorithmIdentifier element and the key bits. */
+/* Split an SPKI into its AlgorithmIdentifier element and the key bits:
+ * SEQUENCE { AlgorithmIdentifier, BIT STRING } and nothing after it. */
 static int
 spki_split(const unsigned char *spki, size_t len, const unsigned char **alg, size_t *alg_len,
     const unsigned char **key, size_t *key_len)
 {
-	const unsigned char *p = spki, *end = spki + len, *seq, *c, *bits;
-	size_t seq_len, c_len, bits_len;
+	struct ct_der d, seq, a, bits;
 
-	if (der_next(&p, end, 0x30, &seq, &seq_len) != 0 || p != end)
+	ct_der_init(&d, spki, len);
+	if (ct_der_read(&d, CT_DER_SEQUENCE, &seq, NULL) != CT_OK || !ct_der_done(&d) ||
+	    ct_der_read(&seq, CT_DER_SEQUENCE, NULL, &a) != CT_OK ||
+	    ct_der_read(&seq, CT_DER_BIT_STRING, &bits, NULL) != CT_OK || !ct_der_done(&seq) ||
+	    bits.left < 2 || bits.p[0] != 0)
 		return -1;
-	p = seq;
-	end = seq + seq_len;
-	if (der_next(&p, end, 0x30, &c, &c_len) != 0)
-		return -1;
-	*alg = seq;
-	*alg_len = (size_t)(p - seq);
-	if (der_next(&p, end, 0x03, &bits, &bits_len) != 0 || p != end || bits_len < 2 ||
-	    bits[0] != 0)
-		return -1;
-	*key = bits + 1;
-	*key_len = bits_len - 1;
+	*alg = a.p;
+	*alg_len = a.left;
+	*key = bits.p + 1;
+	*key_len = bits.left - 1;
 	return 0;
 }
 
@@ -1263,62 +1234,6 @@ spki_split(const unsigned char *spki, size_t len, const unsigned char **alg, siz
  * only the serial, validity, subject, SKI and SANs are encoded per leaf.
  * OpenSSL 3.0's X509 object path (X509_set_pubkey through the encoder, name
  * and extension copies, re-encoding) costs more than the signature itself. */
-
-struct part {
-	const unsigned char *p;
-	size_t n;
-};
-
-static size_t
-der_header_len(size_t len)
-{
-	return len < 0x80 ? 2 : len <= 0xff ? 3 : len <= 0xffff ? 4 : 5;
-}
-
-static unsigned char *
-der_put_header(unsigned char *p, unsigned char tag, size_t len)
-{
-	*p++ = tag;
-	if (len < 0x80) {
-		*p++ = (unsigned char)len;
-	} else if (len <= 0xff) {
-		*p++ = 0x81;
-		*p++ = (unsigned char)len;
-	} else if (len <= 0xffff) {
-		*p++ = 0x82;
-		*p++ = (unsigned char)(len >> 8);
-		*p++ = (unsigned char)len;
-	} else {
-		*p++ = 0x83;
-		*p++ = (unsigned char)(len >> 16);
-		*p++ = (unsigned char)(len >> 8);
-		*p++ = (unsigned char)len;
-	}
-	return p;
-}
-
-/* A new TAG element whose content is the concatenation of PARTS. */
-static int
-der_wrap(
-    unsigned char tag, const struct part *parts, size_t n, unsigned char **out, size_t *out_len)
-{
-	size_t i, len = 0;
-	unsigned char *buf, *p;
-
-	for (i = 0; i < n; i++)
-		len += parts[i].n;
-	if (len > 0xffffff || (buf = malloc(der_header_len(len) + len)) == NULL)
-		return -1;
-	p = der_put_header(buf, tag, len);
-	for (i = 0; i < n; i++) {
-		if (parts[i].n > 0)
-			memcpy(p, parts[i].p, parts[i].n);
-		p += parts[i].n;
-	}
-	*out = buf;
-	*out_len = (size_t)(p - buf);
-	return 0;
-}
 
 /* Serial: INTEGER of 16 random bytes, positive and minimally encoded. */
 static int
@@ -1516,7 +1431,7 @@ der_validity(struct ct_issuer *is, time_t now, unsigned char **out, size_t *len,
 	const struct ct_ca *ca = is->ca;
 	time_t nb = now - is->target->backdate, na = now + is->target->lifetime;
 	unsigned char t1[20], t2[20];
-	struct part parts[2];
+	struct ct_der_part parts[2];
 
 	if (now >= ca->not_after)
 		return ct_err_set(
@@ -1529,7 +1444,7 @@ der_validity(struct ct_issuer *is, time_t now, unsigned char **out, size_t *len,
 		return ct_err_set(err, CT_EINVAL, "time out of range");
 	parts[0].p = t1;
 	parts[1].p = t2;
-	return der_wrap(0x30, parts, 2, out, len) == 0
+	return ct_der_wrap(CT_DER_SEQUENCE, parts, 2, out, len) == 0
 	    ? CT_OK
 	    : ct_err_set(err, CT_ENOMEM, "out of memory");
 }
@@ -1544,7 +1459,7 @@ der_subject_and_extensions(struct ct_issuer *is, const struct ct_attrs *a, const
 	X509 *scratch = NULL;
 	unsigned char ski[31], *list = NULL, *seq = NULL;
 	size_t list_len = 0, seq_len = 0;
-	struct part p[3];
+	struct ct_der_part p[3];
 	int n, rc;
 
 	if ((rc = ct_pattern_expand_subject(is->target->subject, a, &name, err)) != CT_OK)
@@ -1560,15 +1475,15 @@ der_subject_and_extensions(struct ct_issuer *is, const struct ct_attrs *a, const
 		goto out;
 	}
 	/* extensions [3] EXPLICIT SEQUENCE OF Extension */
-	p[0] = (struct part){is->fixed_ext, is->fixed_ext_len};
-	p[1] = (struct part){ski, sizeof(ski)};
-	p[2] = (struct part){list, list_len};
-	if (der_wrap(0x30, p, 3, &seq, &seq_len) != 0) {
+	p[0] = (struct ct_der_part){is->fixed_ext, is->fixed_ext_len};
+	p[1] = (struct ct_der_part){ski, sizeof(ski)};
+	p[2] = (struct ct_der_part){list, list_len};
+	if (ct_der_wrap(CT_DER_SEQUENCE, p, 3, &seq, &seq_len) != 0) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
 	}
-	p[0] = (struct part){seq, seq_len};
-	if (der_wrap(0xa3, p, 1, exts, exts_len) != 0) {
+	p[0] = (struct ct_der_part){seq, seq_len};
+	if (ct_der_wrap(0xa3, p, 1, exts, exts_len) != 0) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1619,18 +1534,18 @@ der_certificate(struct ct_issuer *is, const unsigned char *tbs, size_t tbs_len, 
 {
 	unsigned char *bits = NULL, *bitstr = NULL;
 	size_t bits_len = 0, bitstr_len = 0;
-	struct part p[3];
+	struct ct_der_part p[3];
 	int rc = -1;
 
 	if (sign_tbs(is, tbs, tbs_len, &bits, &bits_len) != 0)
 		goto out;
-	p[0] = (struct part){bits, bits_len};
-	if (der_wrap(0x03, p, 1, &bitstr, &bitstr_len) != 0)
+	p[0] = (struct ct_der_part){bits, bits_len};
+	if (ct_der_wrap(CT_DER_BIT_STRING, p, 1, &bitstr, &bitstr_len) != 0)
 		goto out;
-	p[0] = (struct part){tbs, tbs_len};
-	p[1] = (struct part){is->sigalg, is->sigalg_len};
-	p[2] = (struct part){bitstr, bitstr_len};
-	rc = der_wrap(0x30, p, 3, der, der_len);
+	p[0] = (struct ct_der_part){tbs, tbs_len};
+	p[1] = (struct ct_der_part){is->sigalg, is->sigalg_len};
+	p[2] = (struct ct_der_part){bitstr, bitstr_len};
+	rc = ct_der_wrap(CT_DER_SEQUENCE, p, 3, der, der_len);
 out:
 	free(bitstr);
 	free(bits);
@@ -1646,7 +1561,7 @@ ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *sp
 	size_t serial_len = 0, validity_len = 0, subject_len = 0, exts_len = 0, tbs_len = 0;
 	const unsigned char *alg, *key;
 	size_t alg_len, key_len;
-	struct part p[8];
+	struct ct_der_part p[8];
 	int rc;
 
 	if (spki_len > CT_SPKI_MAX || spki_split(spki, spki_len, &alg, &alg_len, &key, &key_len))
@@ -1659,15 +1574,15 @@ ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *sp
 		ct_err_prefix(err, "target '%s': ", is->target->name);
 		goto out;
 	}
-	p[0] = (struct part){version, sizeof(version)};
-	p[1] = (struct part){serial, serial_len};
-	p[2] = (struct part){is->sigalg, is->sigalg_len};
-	p[3] = (struct part){is->issuer, is->issuer_len};
-	p[4] = (struct part){validity, validity_len};
-	p[5] = (struct part){subject, subject_len};
-	p[6] = (struct part){spki, spki_len};
-	p[7] = (struct part){exts, exts_len};
-	if (der_wrap(0x30, p, 8, &tbs, &tbs_len) != 0 ||
+	p[0] = (struct ct_der_part){version, sizeof(version)};
+	p[1] = (struct ct_der_part){serial, serial_len};
+	p[2] = (struct ct_der_part){is->sigalg, is->sigalg_len};
+	p[3] = (struct ct_der_part){is->issuer, is->issuer_len};
+	p[4] = (struct ct_der_part){validity, validity_len};
+	p[5] = (struct ct_der_part){subject, subject_len};
+	p[6] = (struct ct_der_part){spki, spki_len};
+	p[7] = (struct ct_der_part){exts, exts_len};
+	if (ct_der_wrap(CT_DER_SEQUENCE, p, 8, &tbs, &tbs_len) != 0 ||
 	    der_certificate(is, tbs, tbs_len, der, der_len) != 0) {
 		rc = ct_err_set(err, CT_ECRYPTO, "cannot sign the certificate");
 		ct_err_openssl(err);
