@@ -216,31 +216,104 @@ out:
 	return rc;
 }
 
+/* The DER of the CSR in DATA (LEN bytes): DATA itself, or its PEM block
+ * decoded into *BUF (OPENSSL_free), as PEM_read_bio_X509_REQ reads it. */
+static int
+csr_der(const unsigned char *data, size_t len, const unsigned char **der, size_t *der_len,
+    unsigned char **buf)
+{
+	BIO *b;
+	long n = 0;
+	int ok;
+
+	if (!is_pem(data, len)) {
+		*der = data;
+		*der_len = len;
+		return CT_OK;
+	}
+	ok = (b = BIO_new_mem_buf(data, (int)len)) != NULL &&
+	    PEM_bytes_read_bio(buf, &n, NULL, PEM_STRING_X509_REQ, b, NULL, NULL) == 1 && n > 0;
+	BIO_free(b);
+	if (!ok)
+		return CT_EINVAL;
+	*der = *buf;
+	*der_len = (size_t)n;
+	return CT_OK;
+}
+
+/* The subjectPKInfo element of the DER CSR (LEN bytes at CSR), as received:
+ *   CertificationRequest ::= SEQUENCE { CertificationRequestInfo ::=
+ *     SEQUENCE { version INTEGER, subject Name, subjectPKInfo, ... }, ... }
+ * It must hold the key bits OpenSSL decoded from REQ (the key whose
+ * signature verified). */
+static int
+csr_spki(const unsigned char *csr, size_t len, X509_REQ *req, struct ct_der *spki)
+{
+	struct ct_der d, cr, info, elem;
+	const unsigned char *alg, *bits, *want;
+	size_t alg_len, bits_len;
+	int want_len;
+
+	ct_der_init(&d, csr, len);
+	if (ct_der_read(&d, CT_DER_SEQUENCE, &cr, NULL) != CT_OK ||
+	    ct_der_read(&cr, CT_DER_SEQUENCE, &info, NULL) != CT_OK ||
+	    ct_der_read(&info, CT_DER_INTEGER, NULL, NULL) != CT_OK ||
+	    ct_der_read(&info, CT_DER_SEQUENCE, NULL, NULL) != CT_OK ||
+	    ct_der_read(&info, CT_DER_SEQUENCE, NULL, &elem) != CT_OK ||
+	    ct_spki_split(elem.p, elem.left, &alg, &alg_len, &bits, &bits_len) != CT_OK ||
+	    X509_PUBKEY_get0_param(NULL, &want, &want_len, NULL, X509_REQ_get_X509_PUBKEY(req)) !=
+	        1 ||
+	    want_len < 0 || (size_t)want_len != bits_len || memcmp(want, bits, bits_len) != 0)
+		return CT_EINVAL;
+	*spki = elem;
+	return CT_OK;
+}
+
+/* Check the key of the verified REQ and give its SPKI DER: the bytes of the
+ * CSR (LEN at CSR), or re-encoded when they are not in DER form there. */
+static int
+csr_key(X509_REQ *req, const unsigned char *csr, size_t len, unsigned char **der, size_t *der_len,
+    struct ct_err *err)
+{
+	EVP_PKEY *pkey = X509_REQ_get0_pubkey(req);
+	struct ct_der spki;
+	int rc;
+
+	if (csr_spki(csr, len, req, &spki) != CT_OK)
+		return export_spki(pkey, der, der_len, err);
+	if ((rc = check_leaf_key(pkey, err)) != CT_OK)
+		return rc;
+	if (spki.left > CT_SPKI_MAX)
+		return ct_err_set(err, CT_EINVAL, "cannot encode the public key");
+	if ((*der = OPENSSL_memdup(spki.p, spki.left)) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	*der_len = spki.left;
+	return CT_OK;
+}
+
 int
 ct_csr_verify(
     const unsigned char *data, size_t len, unsigned char **der, size_t *der_len, struct ct_err *err)
 {
-	const unsigned char *p = data;
+	const unsigned char *csr = NULL, *p;
+	unsigned char *buf = NULL;
 	X509_REQ *req = NULL;
 	EVP_PKEY *pkey;
-	BIO *b = NULL;
+	size_t csr_len = 0;
 	int rc;
 
 	if (len > CT_CSR_MAX)
 		return ct_err_set(err, CT_EINVAL, "CSR larger than %d bytes", CT_CSR_MAX);
-	if (is_pem(data, len)) {
-		if ((b = BIO_new_mem_buf(data, (int)len)) != NULL)
-			req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
-	} else
-		req = d2i_X509_REQ(NULL, &p, (long)len);
+	if (csr_der(data, len, &csr, &csr_len, &buf) == CT_OK)
+		req = d2i_X509_REQ(NULL, (p = csr, &p), (long)csr_len);
 	if (req == NULL || (pkey = X509_REQ_get0_pubkey(req)) == NULL)
 		rc = ct_err_set(err, CT_EINVAL, "not a PEM or DER PKCS#10 certificate request");
 	else if (X509_REQ_verify(req, pkey) != 1)
 		rc = ct_err_set(err, CT_EINVAL, "the CSR's signature does not verify");
 	else
-		rc = export_spki(pkey, der, der_len, err);
+		rc = csr_key(req, csr, csr_len, der, der_len, err);
 	ERR_clear_error();
 	X509_REQ_free(req);
-	BIO_free(b);
+	OPENSSL_free(buf);
 	return rc;
 }

@@ -49,8 +49,10 @@ int ct_csr_make(EVP_PKEY *key, const char *subject_cn, unsigned char **der, size
     struct ct_err *err);
 
 /* Decode a PKCS#10 CSR (PEM or DER), verify its self-signature, check the key
- * as ct_spki_from_pem does and return the SPKI DER.  The CSR's subject and
- * extensions are ignored. */
+ * as ct_spki_from_pem does and return the SPKI DER in a new buffer
+ * (OPENSSL_free): the subjectPKInfo bytes as they are in the CSR (found with
+ * the DER reader), or, when the CSR is not in DER form around them, the key
+ * re-encoded.  The CSR's subject and extensions are ignored. */
 int ct_csr_verify(const unsigned char *data, size_t len, unsigned char **der, size_t *der_len,
     struct ct_err *err);
 
