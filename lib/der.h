@@ -19,7 +19,6 @@
 #define CT_DER_BIT_STRING 0x03
 #define CT_DER_OID 0x06
 #define CT_DER_SEQUENCE 0x30
-#define CT_DER_SET 0x31
 
 /* A reader: LEFT bytes from P on. */
 struct ct_der {

@@ -304,8 +304,10 @@ ct_csr_verify(
 
 	if (len > CT_CSR_MAX)
 		return ct_err_set(err, CT_EINVAL, "CSR larger than %d bytes", CT_CSR_MAX);
-	if (csr_der(data, len, &csr, &csr_len, &buf) == CT_OK)
-		req = d2i_X509_REQ(NULL, (p = csr, &p), (long)csr_len);
+	if (csr_der(data, len, &csr, &csr_len, &buf) == CT_OK) {
+		p = csr;
+		req = d2i_X509_REQ(NULL, &p, (long)csr_len);
+	}
 	if (req == NULL || (pkey = X509_REQ_get0_pubkey(req)) == NULL)
 		rc = ct_err_set(err, CT_EINVAL, "not a PEM or DER PKCS#10 certificate request");
 	else if (X509_REQ_verify(req, pkey) != 1)
