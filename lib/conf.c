@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "connector.h"
+#include "events.h"
 #include "store.h"
 
 #ifndef SYSCONFDIR
@@ -656,40 +657,13 @@ load_connector(struct loader *L, const config_setting_t *e, size_t i)
 
 /* ---- events ---- */
 
-static const char *const event_names[] = {"token_init", "token_enrolled", "token_revoked",
-    "token_deleted", "cert_rejected", "cert_expiring", NULL};
-
-static const char *const event_fields[] = {
-    "rollout_state", "type", "target", "active", "user", NULL};
-
-static const char *const event_placeholders[] = {"event", "user", "serial", "type", "rollout_state",
-    "target", "cert_serial", "not_after", "host", "issuer", NULL};
-
-int
-ct_event_name_valid(const char *name)
-{
-	for (size_t i = 0; event_names[i] != NULL; i++)
-		if (strcmp(event_names[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-int
-ct_event_placeholder_valid(const char *name, size_t len)
-{
-	for (size_t i = 0; event_placeholders[i] != NULL; i++)
-		if (strlen(event_placeholders[i]) == len &&
-		    memcmp(event_placeholders[i], name, len) == 0)
-			return 1;
-	return 0;
-}
-
 /* Report a template whose {placeholders} are unknown or unclosed ("{{" is
  * a literal brace). */
 static int
 check_template(struct loader *L, const config_setting_t *s, const char *text)
 {
 	const char *p = text, *close;
+	char known[CT_EVENT_WORDS_LIST];
 
 	while ((p = strchr(p, '{')) != NULL) {
 		if (p[1] == '{') {
@@ -701,10 +675,9 @@ check_template(struct loader *L, const config_setting_t *s, const char *text)
 			return -1;
 		}
 		if (!ct_event_placeholder_valid(p + 1, (size_t)(close - p - 1))) {
-			problem(L, s,
-			    "unknown placeholder {%.*s} (known: event user serial type "
-			    "rollout_state target cert_serial not_after host issuer)",
-			    (int)(close - p - 1), p + 1);
+			ct_event_words_list(CT_EVENT_WORD_PLACEHOLDER, known, sizeof(known));
+			problem(L, s, "unknown placeholder {%.*s} (known: %s)",
+			    (int)(close - p - 1), p + 1, known);
 			return -1;
 		}
 		p = close + 1;
@@ -712,29 +685,13 @@ check_template(struct loader *L, const config_setting_t *s, const char *text)
 	return 0;
 }
 
-/* An e-mail address we are willing to hand to sendmail as an argument. */
-int
-ct_mail_address_valid(const char *a)
-{
-	const char *at = strchr(a, '@');
-	size_t n = strlen(a);
-
-	if (n < 3 || n > 254 || a[0] == '-' || at == NULL || at == a || at[1] == '\0' ||
-	    strchr(at + 1, '@') != NULL)
-		return 0;
-	for (; *a != '\0'; a++)
-		if (!((*a >= 'a' && *a <= 'z') || (*a >= 'A' && *a <= 'Z') ||
-		        (*a >= '0' && *a <= '9') || strchr("@.!#$%&'*+/=?^_`{|}~-", *a) != NULL))
-			return 0;
-	return 1;
-}
-
 static void
 load_event_when(struct loader *L, const config_setting_t *e, struct ct_event *ev)
 {
 	const config_setting_t *w = get_group(L, e, "when"), *s;
+	char known[CT_EVENT_WORDS_LIST];
 	const char *name;
-	int i, j, n;
+	int i, n;
 
 	if (w == NULL)
 		return;
@@ -746,12 +703,9 @@ load_event_when(struct loader *L, const config_setting_t *e, struct ct_event *ev
 	for (i = 0; i < n; i++) {
 		s = config_setting_get_elem(w, (unsigned)i);
 		name = config_setting_name(s);
-		for (j = 0; event_fields[j] != NULL; j++)
-			if (strcmp(event_fields[j], name) == 0)
-				break;
-		if (event_fields[j] == NULL) {
-			problem(L, s,
-			    "unknown condition '%s' (rollout_state type target active user)", name);
+		if (!ct_event_word_valid(CT_EVENT_WORD_FIELD, name, strlen(name))) {
+			ct_event_words_list(CT_EVENT_WORD_FIELD, known, sizeof(known));
+			problem(L, s, "unknown condition '%s' (%s)", name, known);
 			continue;
 		}
 		if (config_setting_type(s) != CONFIG_TYPE_STRING &&
@@ -776,18 +730,18 @@ load_event(struct loader *L, const config_setting_t *e, size_t i)
 	    "event", "when", "action", "to", "subject", "body", "command", "timeout", NULL};
 	struct ct_event *ev = &L->cfg->events[i];
 	const config_setting_t *s;
-	char *action = NULL;
+	char known[CT_EVENT_WORDS_LIST], *action = NULL;
 	int email = 0;
 
 	check_keys(L, e, keys, "event handler");
 	ev->line = (int)config_setting_source_line(e);
 	ev->timeout = 30;
 	get_string(L, e, "event", 1, &ev->event);
-	if (ev->event != NULL && !ct_event_name_valid(ev->event))
-		problem(L, config_setting_get_member(e, "event"),
-		    "unknown event '%s' (token_init token_enrolled token_revoked token_deleted "
-		    "cert_rejected cert_expiring)",
-		    ev->event);
+	if (ev->event != NULL && !ct_event_name_valid(ev->event)) {
+		ct_event_words_list(CT_EVENT_WORD_EVENT, known, sizeof(known));
+		problem(L, config_setting_get_member(e, "event"), "unknown event '%s' (%s)",
+		    ev->event, known);
+	}
 	load_event_when(L, e, ev);
 	get_string(L, e, "action", 1, &action);
 	if (action != NULL && strcmp(action, "email") == 0)

@@ -101,7 +101,7 @@ struct ct_mail_conf {
 };
 
 /* Event handlers: when EVENT happens to a token and every condition holds,
- * run the action.  Events: see ct_event_name_valid. */
+ * run the action.  Events, conditions and placeholders: see events.h. */
 enum ct_event_action { CT_ACTION_EMAIL, CT_ACTION_SYSLOG, CT_ACTION_COMMAND };
 
 #define CT_EVENT_CONDS_MAX 8
@@ -182,17 +182,6 @@ const struct ct_target *ct_config_target(const struct ct_config *c, const char *
 /* The target named "default", else the first one; NULL when there is none. */
 const struct ct_target *ct_config_default_target(const struct ct_config *c);
 const struct ct_template *ct_config_template(const struct ct_config *c, const char *name);
-
-/* Is NAME one of the events handlers can name (token_init token_enrolled
- * token_revoked token_deleted cert_rejected cert_expiring)? */
-int ct_event_name_valid(const char *name);
-
-/* Is A an address we hand to sendmail (one local@domain of safe
- * characters, not starting with '-')? */
-int ct_mail_address_valid(const char *a);
-
-/* Is NAME a placeholder templates may use ({user} {serial} ...)? */
-int ct_event_placeholder_valid(const char *name, size_t len);
 
 /* Is NAME usable as a group/target/template/connector name (1-64 of [A-Za-z0-9._-],
  * not starting with '.')? */

@@ -27,6 +27,18 @@
 #define EV_LOG_MAX 1024
 #define EV_B64_CHUNK 45 /* bytes per RFC 2047 encoded-word: 60 base64 chars, 72 in all */
 
+/* ---- the vocabulary: events, conditions, placeholders ---- */
+
+/* The events handlers can name, in the order messages list them. */
+static const char *const event_names[] = {"token_init", "token_enrolled", "token_revoked",
+    "token_deleted", "cert_rejected", "cert_expiring", NULL};
+
+/* The token fields conditions ('when') can test. */
+enum { F_ROLLOUT, F_TYPE, F_TARGET, F_ACTIVE, F_USER, F_COUNT };
+
+static const char *const field_names[F_COUNT + 1] = {
+    "rollout_state", "type", "target", "active", "user", NULL};
+
 /* The placeholders, in the order of the environment of a command. */
 enum {
 	P_EVENT,
@@ -42,8 +54,8 @@ enum {
 	P_COUNT
 };
 
-static const char *const placeholder_names[P_COUNT] = {"event", "user", "serial", "type",
-    "rollout_state", "target", "cert_serial", "not_after", "host", "issuer"};
+static const char *const placeholder_names[P_COUNT + 1] = {"event", "user", "serial", "type",
+    "rollout_state", "target", "cert_serial", "not_after", "host", "issuer", NULL};
 
 static const char *const env_names[P_COUNT] = {"CERTTOKEN_EVENT", "CERTTOKEN_USER",
     "CERTTOKEN_SERIAL", "CERTTOKEN_TYPE", "CERTTOKEN_ROLLOUT_STATE", "CERTTOKEN_TARGET",
@@ -51,15 +63,73 @@ static const char *const env_names[P_COUNT] = {"CERTTOKEN_EVENT", "CERTTOKEN_USE
 
 _Static_assert(P_COUNT <= CT_SPAWN_ENV_MAX, "a command's environment holds every placeholder");
 
+static const char *const *const vocabularies[] = {
+    [CT_EVENT_WORD_EVENT] = event_names,
+    [CT_EVENT_WORD_FIELD] = field_names,
+    [CT_EVENT_WORD_PLACEHOLDER] = placeholder_names,
+};
+
+/* The index of NAME (LEN bytes) in the NULL-terminated WORDS, or -1. */
 static int
-placeholder_index(const char *name, size_t len)
+word_index(const char *const *words, const char *name, size_t len)
 {
-	for (int i = 0; i < P_COUNT; i++)
-		if (strlen(placeholder_names[i]) == len &&
-		    memcmp(placeholder_names[i], name, len) == 0)
+	for (int i = 0; words[i] != NULL; i++)
+		if (strlen(words[i]) == len && memcmp(words[i], name, len) == 0)
 			return i;
 	return -1;
 }
+
+int
+ct_event_word_valid(enum ct_event_words v, const char *name, size_t len)
+{
+	return word_index(vocabularies[v], name, len) >= 0;
+}
+
+int
+ct_event_name_valid(const char *name)
+{
+	return ct_event_word_valid(CT_EVENT_WORD_EVENT, name, strlen(name));
+}
+
+int
+ct_event_placeholder_valid(const char *name, size_t len)
+{
+	return ct_event_word_valid(CT_EVENT_WORD_PLACEHOLDER, name, len);
+}
+
+void
+ct_event_words_list(enum ct_event_words v, char *out, size_t outsz)
+{
+	const char *const *w = vocabularies[v];
+	size_t len = 0;
+	int n;
+
+	out[0] = '\0';
+	for (size_t i = 0; w[i] != NULL && len < outsz; i++) {
+		n = snprintf(out + len, outsz - len, "%s%s", i > 0 ? " " : "", w[i]);
+		if (n < 0 || (size_t)n >= outsz - len)
+			break;
+		len += (size_t)n;
+	}
+}
+
+int
+ct_mail_address_valid(const char *a)
+{
+	const char *at = strchr(a, '@');
+	size_t n = strlen(a);
+
+	if (n < 3 || n > 254 || a[0] == '-' || at == NULL || at == a || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL)
+		return 0;
+	for (; *a != '\0'; a++)
+		if (!((*a >= 'a' && *a <= 'z') || (*a >= 'A' && *a <= 'Z') ||
+		        (*a >= '0' && *a <= '9') || strchr("@.!#$%&'*+/=?^_`{|}~-", *a) != NULL))
+			return 0;
+	return 1;
+}
+
+/* ---- templates and conditions ---- */
 
 static const char *
 host_name(char *buf, size_t bufsz)
@@ -107,19 +177,18 @@ static const char *
 field_value(const struct ct_event_ctx *ctx, const char *field)
 {
 	const struct ct_token *t = ctx->token;
+	int f = word_index(field_names, field, strlen(field));
 
-	if (strcmp(field, "user") == 0)
+	if (f == F_USER)
 		return ctx->user;
 	if (t == NULL)
 		return NULL;
-	if (strcmp(field, "rollout_state") == 0)
-		return t->rollout_state;
-	if (strcmp(field, "type") == 0)
-		return ct_token_type_name(t->type);
-	if (strcmp(field, "target") == 0)
-		return t->target;
-	if (strcmp(field, "active") == 0)
-		return t->active ? "true" : "false";
+	switch (f) {
+	case F_ROLLOUT: return t->rollout_state;
+	case F_TYPE: return ct_token_type_name(t->type);
+	case F_TARGET: return t->target;
+	case F_ACTIVE: return t->active ? "true" : "false";
+	}
 	return NULL;
 }
 
@@ -172,7 +241,7 @@ ct_event_expand(const char *template, const struct ct_event_ctx *ctx, int one_li
 			rc = put(out, outsz, &len, "{", 1, 0);
 			p += 2;
 		} else if (p[0] == '{' && (close = strchr(p, '}')) != NULL &&
-		    (which = placeholder_index(p + 1, (size_t)(close - p - 1))) >= 0) {
+		    (which = word_index(placeholder_names, p + 1, (size_t)(close - p - 1))) >= 0) {
 			v = value_of(ctx, which, buf, sizeof(buf));
 			rc = put(out, outsz, &len, v, strlen(v), one_line);
 			p = close + 1;

@@ -27,6 +27,34 @@
 #include "conf.h"
 #include "tokens.h"
 
+/* The vocabulary of event handlers, kept here once: the configuration
+ * loader checks against it, the handlers use it. */
+enum ct_event_words {
+	CT_EVENT_WORD_EVENT, /* event names: token_init token_enrolled ... */
+	CT_EVENT_WORD_FIELD, /* the token fields a condition ('when') tests */
+	CT_EVENT_WORD_PLACEHOLDER /* the {placeholders} of templates */
+};
+
+/* Is NAME (LEN bytes, no NUL needed) a word of vocabulary V? */
+int ct_event_word_valid(enum ct_event_words v, const char *name, size_t len);
+
+#define CT_EVENT_WORDS_LIST 128 /* room for any vocabulary's ct_event_words_list */
+
+/* The words of vocabulary V separated by spaces, for messages, into OUT
+ * (OUTSZ bytes with the NUL, at least 1; cut at a word when too small). */
+void ct_event_words_list(enum ct_event_words v, char *out, size_t outsz);
+
+/* Is NAME one of the events handlers can name (token_init token_enrolled
+ * token_revoked token_deleted cert_rejected cert_expiring)? */
+int ct_event_name_valid(const char *name);
+
+/* Is NAME (LEN bytes) a placeholder templates may use ({user} {serial} ...)? */
+int ct_event_placeholder_valid(const char *name, size_t len);
+
+/* Is A an address we hand to sendmail (one local@domain of safe
+ * characters, not starting with '-')? */
+int ct_mail_address_valid(const char *a);
+
 struct ct_event_ctx {
 	const char *event; /* one of the event names */
 	const char *user;
@@ -51,8 +79,8 @@ int ct_events_fire(
 /* Expand TEMPLATE with CTX's values into OUT (OUTSZ bytes with the NUL).
  * ONE_LINE replaces CR and LF in values with spaces (for mail headers).
  * CT_EINVAL when it does not fit. */
-int ct_event_expand(const char *template, const struct ct_event_ctx *ctx, int one_line,
-    char *out, size_t outsz, struct ct_err *err);
+int ct_event_expand(const char *template, const struct ct_event_ctx *ctx, int one_line, char *out,
+    size_t outsz, struct ct_err *err);
 
 /* Does every condition of EV hold for CTX? */
 int ct_event_matches(const struct ct_event *ev, const struct ct_event_ctx *ctx);

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -830,6 +831,156 @@ test_csr_make(void **state)
 	}
 }
 
+/* The SPKI ct_csr_verify gives is the subjectPKInfo as it is in the CSR,
+ * byte for byte, which is also what OpenSSL encodes for the key. */
+static void
+assert_spki_as_received(EVP_PKEY *key, const unsigned char *csr, size_t csr_len)
+{
+	struct ct_err err = {0};
+	unsigned char *spki = NULL, *want = NULL;
+	size_t spki_len = 0;
+	int want_len;
+
+	assert_int_equal(ct_csr_verify(csr, csr_len, &spki, &spki_len, &err), CT_OK);
+	assert_true((want_len = i2d_PUBKEY(key, &want)) > 0);
+	assert_int_equal((size_t)want_len, spki_len);
+	assert_memory_equal(want, spki, spki_len);
+	OPENSSL_free(want);
+	OPENSSL_free(spki);
+}
+
+/* CSR (DER) as PEM, in a new string. */
+static char *
+csr_pem(const unsigned char *csr, size_t len)
+{
+	const unsigned char *p = csr;
+	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *out;
+	long n;
+
+	assert_non_null(req);
+	assert_non_null(b);
+	assert_int_equal(PEM_write_bio_X509_REQ(b, req), 1);
+	n = BIO_get_mem_data(b, &data);
+	assert_non_null(out = calloc(1, (size_t)n + 1));
+	memcpy(out, data, (size_t)n);
+	BIO_free(b);
+	X509_REQ_free(req);
+	return out;
+}
+
+/* Keys of every type, an EC key with a compressed point, in DER and PEM
+ * CSRs, and a CSR whose outer length is not in DER form (OpenSSL takes it;
+ * the key is then re-encoded): always the same SPKI. */
+static void
+test_csr_spki_as_received(void **state)
+{
+	static const enum ct_key_type types[] = {
+	    CT_KEY_EC_P256, CT_KEY_EC_P384, CT_KEY_ED25519, CT_KEY_RSA2048};
+	struct ct_err err = {0};
+	unsigned char *csr, *ber, *spki = NULL;
+	size_t csr_len, spki_len, hdr, i;
+	char *pem;
+
+	(void)state;
+	for (i = 0; i <= sizeof(types) / sizeof(types[0]); i++) {
+		EVP_PKEY *key = ct_key_generate(i < 4 ? types[i] : CT_KEY_EC_P256);
+
+		assert_non_null(key);
+		if (i == 4)
+			assert_int_equal(
+			    EVP_PKEY_set_utf8_string_param(
+			        key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"),
+			    1);
+		assert_int_equal(ct_csr_make(key, "tester", &csr, &csr_len, &err), CT_OK);
+		assert_spki_as_received(key, csr, csr_len);
+		pem = csr_pem(csr, csr_len);
+		assert_spki_as_received(key, (unsigned char *)pem, strlen(pem));
+		free(pem);
+		/* the outer SEQUENCE's length in five octets instead of the shortest form */
+		hdr = csr[1] < 0x80 ? 2 : 2 + (csr[1] & 0x7fu);
+		assert_non_null(ber = malloc(csr_len - hdr + 6));
+		ber[0] = 0x30, ber[1] = 0x84, ber[2] = 0, ber[3] = 0;
+		ber[4] = (unsigned char)((csr_len - hdr) >> 8),
+		ber[5] = (unsigned char)(csr_len - hdr);
+		memcpy(ber + 6, csr + hdr, csr_len - hdr);
+		assert_spki_as_received(key, ber, csr_len - hdr + 6);
+		/* a signature that does not verify gives nothing */
+		csr[csr_len - 1] ^= 0x01;
+		assert_int_equal(ct_csr_verify(csr, csr_len, &spki, &spki_len, &err), CT_EINVAL);
+		assert_null(spki);
+		ct_err_clear(&err);
+		free(ber);
+		OPENSSL_free(csr);
+		EVP_PKEY_free(key);
+	}
+}
+
+/* A CRL lists every revoked serial with its time and reason, has the
+ * update times and CRL number asked for, and verifies with the CA key. */
+static void
+test_crl(void **state)
+{
+	static const char *const serials[] = {"0A1B", "FF"};
+	static const int reasons[] = {1, 0};
+	struct fixture *f = make_fixture("ec-p256", 600);
+	time_t now = time(NULL);
+	const int64_t when[] = {(int64_t)now - 100, (int64_t)now - 50};
+	struct ct_err err = {0};
+	const ASN1_INTEGER *sn;
+	ASN1_ENUMERATED *code;
+	ASN1_INTEGER *num;
+	X509_REVOKED *r;
+	X509_CRL *crl;
+	char *pem = NULL;
+	int days, secs;
+	BIO *b;
+
+	(void)state;
+	assert_int_equal(
+	    ct_crl_make(f->ca, serials, when, reasons, 2, now, 3600, &pem, &err), CT_OK);
+	assert_non_null(b = BIO_new_mem_buf(pem, -1));
+	assert_non_null(crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL));
+	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ct_ca_cert(f->ca))), 1);
+	assert_int_equal(
+	    X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ct_ca_cert(f->ca))), 0);
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_CRL_get0_lastUpdate(crl),
+	                     X509_CRL_get0_nextUpdate(crl)),
+	    1);
+	assert_int_equal(days * 86400 + secs, 3600);
+	assert_non_null(num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL));
+	assert_int_equal(ASN1_INTEGER_get(num), (long)now);
+	ASN1_INTEGER_free(num);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
+	for (int i = 0; i < 2; i++) {
+		r = sk_X509_REVOKED_value(X509_CRL_get_REVOKED(crl), i);
+		sn = X509_REVOKED_get0_serialNumber(r);
+		code = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL, NULL);
+		if (ASN1_INTEGER_get(sn) == 0x0a1b) {
+			assert_non_null(code);
+			assert_int_equal(ASN1_ENUMERATED_get(code), 1);
+			assert_int_equal(
+			    ASN1_TIME_cmp_time_t(X509_REVOKED_get0_revocationDate(r), now - 100),
+			    0);
+		} else {
+			assert_int_equal(ASN1_INTEGER_get(sn), 0xff);
+			assert_null(code);
+		}
+		ASN1_ENUMERATED_free(code);
+	}
+	X509_CRL_free(crl);
+	BIO_free(b);
+	free(pem);
+	/* a serial that is not hex builds no CRL */
+	pem = NULL;
+	assert_int_equal(ct_crl_make(f->ca, (const char *const[]){"zz"}, when, reasons, 1, now,
+	                     3600, &pem, &err),
+	    CT_ECRYPTO);
+	assert_null(pem);
+	free_fixture(f);
+}
+
 int
 main(void)
 {
@@ -850,6 +1001,8 @@ main(void)
 	    cmocka_unit_test(test_rotate_to_prepared),
 	    cmocka_unit_test(test_prepare_keeps_and_checks_files),
 	    cmocka_unit_test(test_trust_during_rotations),
+	    cmocka_unit_test(test_csr_spki_as_received),
+	    cmocka_unit_test(test_crl),
 	};
 
 	return cmocka_run_group_tests_name("issue", tests, NULL, NULL);
