@@ -9,79 +9,54 @@
 #include <openssl/x509.h>
 
 #include "certtoken.h"
+#include "der.h"
 #include "requests.h"
 
 /* ---- describing a certificate ---- */
 
-/* Step over one DER element at *P (END bounds it): its content in
- * *CONTENT and *CLEN.  -1 when malformed. */
+/* Read D's next element, whatever its tag (see ct_der_read). */
 static int
-der_next(
-    const unsigned char **p, const unsigned char *end, const unsigned char **content, long *clen)
+read_any(struct ct_der *d, struct ct_der *content, struct ct_der *elem)
 {
-	int tag, xclass;
+	int tag = ct_der_peek(d);
 
-	if (*p >= end || ASN1_get_object(p, clen, &tag, &xclass, end - *p) & 0x80 ||
-	    *clen > end - *p)
-		return -1;
-	*content = *p;
-	*p += *clen;
-	return 0;
+	return tag < 0 ? CT_EINVAL : ct_der_read(d, (unsigned char)tag, content, elem);
 }
 
-/* The parts of a TBSCertificate that describe it, as DER slices. */
+/* The parts of a TBSCertificate that describe it, as whole elements. */
 struct tbs_parts {
-	const unsigned char *serial, *not_before, *not_after, *subject;
-	long serial_len, not_before_len, not_after_len, subject_len;
+	struct ct_der serial, not_before, not_after, subject;
 };
 
-/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version,
+/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version (v1: none),
  *   serialNumber, signature, issuer, validity { notBefore, notAfter },
  *   subject, ... } ... } */
 static int
 tbs_split(const unsigned char *der, size_t len, struct tbs_parts *t)
 {
-	const unsigned char *p = der, *end = der + len, *c, *tbs_end, *q, *v_end;
-	long clen;
+	struct ct_der d, cert, tbs, validity;
 
-	if (der_next(&p, end, &c, &clen) != 0)
+	ct_der_init(&d, der, len);
+	if (ct_der_read(&d, CT_DER_SEQUENCE, &cert, NULL) != CT_OK ||
+	    ct_der_read(&cert, CT_DER_SEQUENCE, &tbs, NULL) != CT_OK ||
+	    (ct_der_peek(&tbs) == 0xa0 && ct_der_read(&tbs, 0xa0, NULL, NULL) != CT_OK) ||
+	    ct_der_read(&tbs, CT_DER_INTEGER, NULL, &t->serial) != CT_OK ||
+	    ct_der_read(&tbs, CT_DER_SEQUENCE, NULL, NULL) != CT_OK || /* signature */
+	    ct_der_read(&tbs, CT_DER_SEQUENCE, NULL, NULL) != CT_OK || /* issuer */
+	    ct_der_read(&tbs, CT_DER_SEQUENCE, &validity, NULL) != CT_OK ||
+	    read_any(&validity, NULL, &t->not_before) != CT_OK ||
+	    read_any(&validity, NULL, &t->not_after) != CT_OK ||
+	    ct_der_read(&tbs, CT_DER_SEQUENCE, NULL, &t->subject) != CT_OK)
 		return -1;
-	p = c;
-	if (der_next(&p, end, &c, &clen) != 0)
-		return -1;
-	tbs_end = c + clen;
-	p = c;
-	if (der_next(&p, tbs_end, &c, &clen) != 0) /* version */
-		return -1;
-	t->serial = p;
-	if (der_next(&p, tbs_end, &c, &clen) != 0)
-		return -1;
-	t->serial_len = p - t->serial;
-	if (der_next(&p, tbs_end, &c, &clen) != 0 || /* signature */
-	    der_next(&p, tbs_end, &c, &clen) != 0 || /* issuer */
-	    der_next(&p, tbs_end, &c, &clen) != 0) /* validity */
-		return -1;
-	q = t->not_before = c;
-	v_end = c + clen;
-	if (der_next(&q, v_end, &c, &clen) != 0)
-		return -1;
-	t->not_before_len = q - t->not_before;
-	t->not_after = q;
-	if (der_next(&q, v_end, &c, &clen) != 0)
-		return -1;
-	t->not_after_len = q - t->not_after;
-	t->subject = p;
-	if (der_next(&p, tbs_end, &c, &clen) != 0)
-		return -1;
-	t->subject_len = p - t->subject;
 	return 0;
 }
 
 /* TIME's seconds since the epoch and its ISO 8601 text (TEXT may be NULL). */
 static int
-time_of(const unsigned char *der, long len, int64_t *out, char *text, size_t size)
+time_of(const struct ct_der *e, int64_t *out, char *text, size_t size)
 {
-	ASN1_TIME *at = d2i_ASN1_TIME(NULL, &der, len);
+	const unsigned char *p = e->p;
+	ASN1_TIME *at = d2i_ASN1_TIME(NULL, &p, (long)e->left);
 	struct tm tm;
 	int ok = at != NULL && ASN1_TIME_to_tm(at, &tm) == 1;
 
@@ -96,9 +71,10 @@ time_of(const unsigned char *der, long len, int64_t *out, char *text, size_t siz
 
 /* NAME's RFC 2253 text (UTF-8 left as it is) into OUT. */
 static int
-name_text(const unsigned char *der, long len, char *out, size_t size)
+name_text(const struct ct_der *e, char *out, size_t size)
 {
-	X509_NAME *name = d2i_X509_NAME(NULL, &der, len);
+	const unsigned char *p = e->p;
+	X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)e->left);
 	BIO *bio = BIO_new(BIO_s_mem());
 	int ok, n;
 
@@ -123,12 +99,12 @@ ct_cert_describe(const unsigned char *der, size_t len, struct ct_cert_desc *out,
 
 	memset(out, 0, sizeof(*out));
 	if (tbs_split(der, len, &t) != 0 ||
-	    (q = t.serial, serial = d2i_ASN1_INTEGER(NULL, &q, t.serial_len)) == NULL ||
+	    (q = t.serial.p, serial = d2i_ASN1_INTEGER(NULL, &q, (long)t.serial.left)) == NULL ||
 	    ct_serial_hex(serial, out->serial) != CT_OK ||
-	    time_of(t.not_before, t.not_before_len, &out->not_before, NULL, 0) != 0 ||
-	    time_of(t.not_after, t.not_after_len, &out->not_after, out->not_after_text,
+	    time_of(&t.not_before, &out->not_before, NULL, 0) != 0 ||
+	    time_of(&t.not_after, &out->not_after, out->not_after_text,
 	        sizeof(out->not_after_text)) != 0 ||
-	    name_text(t.subject, t.subject_len, out->subject, sizeof(out->subject)) != 0) {
+	    name_text(&t.subject, out->subject, sizeof(out->subject)) != 0) {
 		rc = ct_err_set(err, CT_ECRYPTO, "cannot read back the issued certificate");
 		ct_err_openssl(err);
 	}
