@@ -7,7 +7,9 @@
 # service resolves through nss_wrapper (no system accounts are created).
 #   bench/enroll.sh BUILDDIR [CLIENT_COUNTS...]
 set -euo pipefail
-build=${1:?usage: bench/enroll.sh BUILDDIR}
+# BUILDDIR may be relative: made absolute, as libpam would look for a
+# relative module path in its own directory
+build=$(cd "${1:?usage: bench/enroll.sh BUILDDIR}" && pwd)
 shift
 counts=${*:-1 8 64}
 secs=${BENCH_SECONDS:-3}

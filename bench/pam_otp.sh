@@ -4,7 +4,9 @@
 # on tmpfs (/dev/shm) so the comparison is of the modules, not the disk.
 #   bench/pam_otp.sh BUILDDIR [USER_COUNTS...]
 set -euo pipefail
-build=${1:?usage: bench/pam_otp.sh BUILDDIR}
+# BUILDDIR may be relative: made absolute, as libpam would look for a
+# relative module path in its own directory
+build=$(cd "${1:?usage: bench/pam_otp.sh BUILDDIR}" && pwd)
 shift
 counts=${*:-1 1000 100000}
 logins=${BENCH_LOGINS:-2000}
