@@ -71,9 +71,14 @@ targets = ( { name = "default"; access_group = "default"; template = "client";
 CONF
 "$build/bench/bench_populate" "$work/store" "$total" "$secret_hex"
 "$build/certtoken-admin" -c "$work/ct.conf" ca init default >/dev/null
-M="$build/.libs/pam_certtoken.so config=$work/ct.conf"
-printf '%s\n' "auth required $M otp" "account required $M" >"$work/pam.d/certtoken-enroll"
-printf '%s\n' "auth required pam_deny.so" "account required pam_deny.so" >"$work/pam.d/other"
+# the shipped PAM service, with the built module and this run's configuration;
+# "other" denies everything, as on a hardened system (libpam reads it at every
+# pam_start, whatever the service file covers, and loads what it names)
+sed -e '/^[a-z]/s|pam_certtoken\.so|'"$build/.libs/pam_certtoken.so config=$work/ct.conf"'|' \
+	"$src/examples/pam.d/certtoken-enroll" >"$work/pam.d/certtoken-enroll"
+grep -q "^auth.*$build/.libs/pam_certtoken.so config=" "$work/pam.d/certtoken-enroll" ||
+	{ echo "bench/enroll.sh: examples/pam.d/certtoken-enroll has no pam_certtoken auth line"; exit 1; }
+printf '%s required pam_deny.so\n' auth account password session >"$work/pam.d/other"
 
 LD_PRELOAD=$nsswrap NSS_WRAPPER_PASSWD=$work/passwd NSS_WRAPPER_GROUP=$work/group \
 	"$build/certtokend" -c "$work/ct.conf" --pam-dir "$work/pam.d" --foreground \
