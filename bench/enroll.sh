@@ -5,6 +5,8 @@
 # Store, slapd database and socket live on tmpfs (/dev/shm), so the figures
 # are of the service, not the disk.  Clients run as distinct uids that the
 # service resolves through nss_wrapper (no system accounts are created).
+# For each client count: the ratio of enrollments/s to the in-process
+# issuance rate, and certtokend's CPU time per enrollment.
 #   bench/enroll.sh BUILDDIR [CLIENT_COUNTS...]
 set -euo pipefail
 # BUILDDIR may be relative: made absolute, as libpam would look for a
@@ -86,13 +88,31 @@ LD_PRELOAD=$nsswrap NSS_WRAPPER_PASSWD=$work/passwd NSS_WRAPPER_GROUP=$work/grou
 DPID=$!
 for _ in $(seq 100); do [ -S "$work/run/enroll.sock" ] && break; sleep 0.05; done
 
+# cpu: certtokend's CPU time so far (user and system, all its threads and
+# reaped children), in clock ticks; field 2, the name in parentheses, is cut
+cpu() { sed 's/^.*) //' "/proc/$DPID/stat" | awk '{print $12 + $13 + $14 + $15}'; }
+hz=$(getconf CLK_TCK)
+
 echo "== in-process issuance, same run (the foundation benchmark)"
-"$build/bench/bench_issue" ec-p256 "$secs"
+ref=$("$build/bench/bench_issue" ec-p256 "$secs")
+echo "$ref"
+issue_per_s=$(echo "$ref" | awk '{print $5}')
 echo "== enrollments through certtokend (${secs}s each): OTP via PAM + LDAP lookup + EC P-256 signing"
 first=0
 for c in $counts; do
-	"$build/bench/bench_enroll" "$work/run/enroll.sock" "$c" "$secs" "$secret_hex" \
-		$((uid_base + first)) || { echo "  (failures; the service said:)"; grep -v -e "enrolled user" -e "makes room" "$work/daemon.log" | tail -n 5; }
+	c0=$(cpu)
+	ok=1
+	out=$("$build/bench/bench_enroll" "$work/run/enroll.sock" "$c" "$secs" "$secret_hex" \
+		$((uid_base + first))) || ok=0
+	c1=$(cpu)
+	echo "$out"
+	[ "$ok" = 1 ] || {
+		echo "  (failures; the service said:)"
+		grep -v -e "enrolled user" -e "makes room" "$work/daemon.log" | tail -n 5
+	}
+	echo "$out" | awk -v t=$((c1 - c0)) -v hz="$hz" -v ref="$issue_per_s" '/^clients/ && $4 > 0 {
+		printf "  ratio per_second / in-process issue/s: %.4f", $8 / ref
+		printf "   certtokend CPU per enrollment: %.2f ms\n", 1000 * t / hz / $4 }'
 	first=$((first + c))
 done
 ldap_conns=$(ss -tn state established "( dport = :$SLAPD_PORT )" 2>/dev/null | tail -n +2 | wc -l)
