@@ -5,9 +5,13 @@
 # Store, slapd database and socket live on tmpfs (/dev/shm), so the figures
 # are of the service, not the disk.  Clients run as distinct uids that the
 # service resolves through nss_wrapper (no system accounts are created).
+# For each client count: the ratio of enrollments/s to the in-process
+# issuance rate, and certtokend's CPU time per enrollment.
 #   bench/enroll.sh BUILDDIR [CLIENT_COUNTS...]
 set -euo pipefail
-build=${1:?usage: bench/enroll.sh BUILDDIR}
+# BUILDDIR may be relative: made absolute, as libpam would look for a
+# relative module path in its own directory
+build=$(cd "${1:?usage: bench/enroll.sh BUILDDIR}" && pwd)
 shift
 counts=${*:-1 8 64}
 secs=${BENCH_SECONDS:-3}
@@ -69,9 +73,14 @@ targets = ( { name = "default"; access_group = "default"; template = "client";
 CONF
 "$build/bench/bench_populate" "$work/store" "$total" "$secret_hex"
 "$build/certtoken-admin" -c "$work/ct.conf" ca init default >/dev/null
-M="$build/.libs/pam_certtoken.so config=$work/ct.conf"
-printf '%s\n' "auth required $M otp" "account required $M" >"$work/pam.d/certtoken-enroll"
-printf '%s\n' "auth required pam_deny.so" "account required pam_deny.so" >"$work/pam.d/other"
+# the shipped PAM service, with the built module and this run's configuration;
+# "other" denies everything, as on a hardened system (libpam reads it at every
+# pam_start, whatever the service file covers, and loads what it names)
+sed -e '/^[a-z]/s|pam_certtoken\.so|'"$build/.libs/pam_certtoken.so config=$work/ct.conf"'|' \
+	"$src/examples/pam.d/certtoken-enroll" >"$work/pam.d/certtoken-enroll"
+grep -q "^auth.*$build/.libs/pam_certtoken.so config=" "$work/pam.d/certtoken-enroll" ||
+	{ echo "bench/enroll.sh: examples/pam.d/certtoken-enroll has no pam_certtoken auth line"; exit 1; }
+printf '%s required pam_deny.so\n' auth account password session >"$work/pam.d/other"
 
 LD_PRELOAD=$nsswrap NSS_WRAPPER_PASSWD=$work/passwd NSS_WRAPPER_GROUP=$work/group \
 	"$build/certtokend" -c "$work/ct.conf" --pam-dir "$work/pam.d" --foreground \
@@ -79,13 +88,31 @@ LD_PRELOAD=$nsswrap NSS_WRAPPER_PASSWD=$work/passwd NSS_WRAPPER_GROUP=$work/grou
 DPID=$!
 for _ in $(seq 100); do [ -S "$work/run/enroll.sock" ] && break; sleep 0.05; done
 
+# cpu: certtokend's CPU time so far (user and system, all its threads and
+# reaped children), in clock ticks; field 2, the name in parentheses, is cut
+cpu() { sed 's/^.*) //' "/proc/$DPID/stat" | awk '{print $12 + $13 + $14 + $15}'; }
+hz=$(getconf CLK_TCK)
+
 echo "== in-process issuance, same run (the foundation benchmark)"
-"$build/bench/bench_issue" ec-p256 "$secs"
+ref=$("$build/bench/bench_issue" ec-p256 "$secs")
+echo "$ref"
+issue_per_s=$(echo "$ref" | awk '{print $5}')
 echo "== enrollments through certtokend (${secs}s each): OTP via PAM + LDAP lookup + EC P-256 signing"
 first=0
 for c in $counts; do
-	"$build/bench/bench_enroll" "$work/run/enroll.sock" "$c" "$secs" "$secret_hex" \
-		$((uid_base + first)) || { echo "  (failures; the service said:)"; grep -v -e "enrolled user" -e "makes room" "$work/daemon.log" | tail -n 5; }
+	c0=$(cpu)
+	ok=1
+	out=$("$build/bench/bench_enroll" "$work/run/enroll.sock" "$c" "$secs" "$secret_hex" \
+		$((uid_base + first))) || ok=0
+	c1=$(cpu)
+	echo "$out"
+	[ "$ok" = 1 ] || {
+		echo "  (failures; the service said:)"
+		grep -v -e "enrolled user" -e "makes room" "$work/daemon.log" | tail -n 5
+	}
+	echo "$out" | awk -v t=$((c1 - c0)) -v hz="$hz" -v ref="$issue_per_s" '/^clients/ && $4 > 0 {
+		printf "  ratio per_second / in-process issue/s: %.4f", $8 / ref
+		printf "   certtokend CPU per enrollment: %.2f ms\n", 1000 * t / hz / $4 }'
 	first=$((first + c))
 done
 ldap_conns=$(ss -tn state established "( dport = :$SLAPD_PORT )" 2>/dev/null | tail -n +2 | wc -l)

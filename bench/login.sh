@@ -5,7 +5,9 @@
 # check) and as the `openssl verify` command.  Store on tmpfs.
 #   bench/login.sh BUILDDIR
 set -euo pipefail
-build=${1:?usage: bench/login.sh BUILDDIR}
+# BUILDDIR may be relative: made absolute, as libpam would look for a
+# relative module path in its own directory
+build=$(cd "${1:?usage: bench/login.sh BUILDDIR}" && pwd)
 logins=${BENCH_LOGINS:-2000}
 cmds=${BENCH_VERIFY_CMDS:-200}
 secret_hex=3132333435363738393031323334353637383930

@@ -150,7 +150,8 @@ events = (
   { event = "cert_expiring"; action = "command"; command = [ "$T/hook", "{cert_serial}", "{not_after}" ]; } );
 CONF
 mkdir -m 0700 "$T/pam.d"
-printf '%s\n' "auth required $MODULE config=$T/ct.conf otp" "account required $MODULE config=$T/ct.conf" >"$T/pam.d/certtoken-enroll"
+printf '%s\n' "auth required $MODULE config=$T/ct.conf otp" "account required $MODULE config=$T/ct.conf" \
+	"password required pam_deny.so" "session required pam_deny.so" >"$T/pam.d/certtoken-enroll"
 printf '%s\n' "auth required pam_deny.so" "account required pam_deny.so" >"$T/pam.d/other"
 ADM() { "$ADMIN" -c "$T/ct.conf" "$@"; }
 run_status 0 "check-config accepts connectors, attestation, mail and events" ADM check-config

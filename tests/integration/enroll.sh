@@ -82,7 +82,8 @@ targets = (
 CONF
 mkdir -m 0700 "$T/pam.d"
 M="$MODULE config=$T/ct.conf"
-printf '%s\n' "auth required $M otp" "account required $M" >"$T/pam.d/certtoken-enroll"
+printf '%s\n' "auth required $M otp" "account required $M" "password required pam_deny.so" \
+	"session required pam_deny.so" >"$T/pam.d/certtoken-enroll"
 printf '%s\n' "auth required pam_deny.so" "account required pam_deny.so" >"$T/pam.d/other"
 ADM() { "$ADMIN" -c "$T/ct.conf" "$@"; }
 SECRET=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ

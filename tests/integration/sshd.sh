@@ -113,7 +113,8 @@ grep_ok "...and the module's error line reaches the sshd log, with service and r
 cp "$T/token.saved" "$T/store/tokens/$U"
 
 # --- enroll a certificate through certtokend, as the user ----------------------------------
-printf '%s\n' "auth required $M otp" "account required $M" >"$T/pam.d/certtoken-enroll"
+printf '%s\n' "auth required $M otp" "account required $M" "password required pam_deny.so" \
+	"session required pam_deny.so" >"$T/pam.d/certtoken-enroll"
 "$top_builddir/certtokend" -c "$T/ct.conf" --pam-dir "$T/pam.d" --foreground >>"$T/daemon.log" 2>&1 &
 DPID=$!
 stop_daemon() { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
