@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <security/pam_appl.h>
+
 #include "attrsrc.h"
 #include "conf.h"
 #include "issue.h"
@@ -32,6 +34,10 @@ struct issuer_ref {
 struct daemon {
 	struct ct_config *cfg;
 	const char *pam_dir;
+	/* a PAM handle held from start-up to shutdown: the modules of the
+	 * service (and of "other", which libpam also reads) stay loaded, so a
+	 * request's pam_start and pam_end do not load and unload them */
+	pam_handle_t *pam_pin;
 	int foreground;
 	struct ct_tokens_db *tokens;
 	char *certs_dir;
@@ -106,6 +112,10 @@ void *serve(void *arg);
 /* Authenticate the caller through the PAM service certtoken-enroll; WHAT
  * names the request in log lines.  CT_OK, or a code already answered. */
 int run_pam(struct conn *c, const char *what);
+
+/* Take and give back D's PAM pin (see struct daemon). */
+int pam_pin(struct daemon *d, struct ct_err *err);
+void pam_unpin(struct daemon *d);
 
 /* The issuer of target TI, loaded on first use; release with issuer_unref. */
 int issuer_get(struct daemon *d, size_t ti, struct issuer_ref **out, struct ct_err *err);

@@ -89,6 +89,8 @@ setup(struct daemon *d, struct ct_err *err)
 	d->conn_used = calloc((size_t)d->cfg->service.max_clients, sizeof(*d->conn_used));
 	if (d->issuers == NULL || d->conn_uid == NULL || d->conn_used == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if ((rc = pam_pin(d, err)) != CT_OK)
+		return rc;
 	if ((rc = ct_attrsrc_open(&d->cfg->attributes, &d->attrsrc, err)) != CT_OK)
 		return rc;
 	return ct_attrsrc_pool_new(
@@ -107,6 +109,7 @@ teardown(struct daemon *d)
 	}
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);
+	pam_unpin(d);
 	ct_ldap_pool_free(d->ldap_pool);
 	ct_attrsrc_close(d->attrsrc);
 	for (i = 0; d->issuers != NULL && i < d->cfg->n_targets; i++)

@@ -164,3 +164,37 @@ run_pam(struct conn *c, const char *what)
 		reply_error(c, code, "authentication unavailable: %s", pam_strerror(NULL, prc));
 	return code;
 }
+
+/* The pin's conversation: it never authenticates, so it never talks. */
+static int
+no_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *appdata)
+{
+	(void)n;
+	(void)msg;
+	(void)appdata;
+	*resp = NULL;
+	return PAM_CONV_ERR;
+}
+
+int
+pam_pin(struct daemon *d, struct ct_err *err)
+{
+	static const struct pam_conv conv = {no_conv, NULL};
+	int prc;
+
+	prc = pam_start_confdir(ENROLL_SERVICE, NULL, &conv, d->pam_dir, &d->pam_pin);
+	if (prc != PAM_SUCCESS) {
+		d->pam_pin = NULL;
+		return ct_err_set(
+		    err, CT_EUNAVAIL, "pam_start(%s): %s", ENROLL_SERVICE, pam_strerror(NULL, prc));
+	}
+	return CT_OK;
+}
+
+void
+pam_unpin(struct daemon *d)
+{
+	if (d->pam_pin != NULL)
+		pam_end(d->pam_pin, PAM_SUCCESS);
+	d->pam_pin = NULL;
+}
