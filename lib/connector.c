@@ -61,35 +61,31 @@ ct_connector_pending_why(const struct ct_connector *cn)
 	return o != NULL ? o->pending_why : "the CA has not decided yet";
 }
 
-static void
-result_reset(struct ct_cx_result *res)
+/* Run FETCH or ISSUE of RQ's connector. */
+static int
+run(const struct ct_cx_request *rq, int fetch, struct ct_cx_result *res, struct ct_err *err)
 {
+	const struct ct_connector_ops *o = ops_of(rq->target->connector->type);
+
 	memset(res, 0, sizeof(*res));
 	strcpy(res->ref, "-");
+	if (o == NULL)
+		return ct_err_set(err, CT_ECONFIG, "unknown CA connector type");
+	if (!fetch)
+		return o->issue(rq, res, err);
+	return o->fetch != NULL ? o->fetch(rq, res, err) : CT_EPENDING;
 }
 
 int
 ct_connector_issue(const struct ct_cx_request *rq, struct ct_cx_result *res, struct ct_err *err)
 {
-	const struct ct_connector_ops *o = ops_of(rq->target->connector->type);
-
-	result_reset(res);
-	if (o == NULL)
-		return ct_err_set(err, CT_ECONFIG, "unknown CA connector type");
-	return o->issue(rq, res, err);
+	return run(rq, 0, res, err);
 }
 
 int
 ct_connector_fetch(const struct ct_cx_request *rq, struct ct_cx_result *res, struct ct_err *err)
 {
-	const struct ct_connector_ops *o = ops_of(rq->target->connector->type);
-
-	result_reset(res);
-	if (o == NULL)
-		return ct_err_set(err, CT_ECONFIG, "unknown CA connector type");
-	if (o->fetch == NULL)
-		return CT_EPENDING;
-	return o->fetch(rq, res, err);
+	return run(rq, 1, res, err);
 }
 
 void

@@ -129,6 +129,10 @@ int lookup_attrs(struct conn *c, struct ct_attrs **out, int answer);
 void fire(
     struct conn *c, const char *event, const struct ct_token *t, const struct ct_attrs *attrs);
 
+/* The caller's tokens (none: an empty list) into UT; WHAT names the
+ * request in the log.  CT_OK or logged and answered. */
+int peek_tokens(struct conn *c, const char *what, struct ct_user_tokens *ut);
+
 /* Refuse, before any prompt, a user who may not use target T or has no room
  * for a token.  CT_OK or a code already answered. */
 int precheck(struct conn *c, const struct ct_target *t);

@@ -122,20 +122,14 @@ do_fetch(struct conn *c, const struct ct_msg *m)
 	struct ct_err err = {0};
 	char serial[CT_SERIAL_MAX];
 	size_t i;
-	int rc;
 
 	memset(&ut, 0, sizeof(ut));
 	if (f == NULL || ct_field_text(f, serial, sizeof(serial), &err) != CT_OK) {
 		reply_error(c, CT_EINVAL, "fetch: malformed token serial");
 		return;
 	}
-	rc = ct_tokens_peek(c->d->tokens, c->user, &ut, &err);
-	if (rc != CT_OK && rc != CT_ENOENT) {
-		logmsg(
-		    LOG_ERR, "fetch for user %s (uid %u): %s", c->user, (unsigned)c->uid, err.msg);
-		reply_error(c, rc, "the service cannot read your tokens; see the system log");
+	if (peek_tokens(c, "fetch", &ut) != CT_OK)
 		goto out;
-	}
 	for (i = 0; i < ut.n && tok == NULL; i++)
 		if (strcmp(ut.tok[i].serial, serial) == 0 && ut.tok[i].type == CT_TOKEN_CERT)
 			tok = &ut.tok[i];

@@ -186,6 +186,23 @@ allowed(const struct conn *c, const struct ct_group *g)
 	return ok;
 }
 
+int
+peek_tokens(struct conn *c, const char *what, struct ct_user_tokens *ut)
+{
+	struct ct_err err = {0};
+	int rc;
+
+	memset(ut, 0, sizeof(*ut));
+	if ((rc = ct_tokens_peek(c->d->tokens, c->user, ut, &err)) == CT_ENOENT)
+		return CT_OK;
+	if (rc != CT_OK) {
+		logmsg(LOG_ERR, "%s for user %s (uid %u): %s", what, c->user, (unsigned)c->uid,
+		    err.msg);
+		reply_error(c, rc, "the service cannot read your tokens; see the system log");
+	}
+	return rc;
+}
+
 /* Refuse now, before any prompt, what could only fail later: a user who
  * may not use the target, or whose token list has no room. */
 int
@@ -204,19 +221,11 @@ precheck(struct conn *c, const struct ct_target *t)
 		    t->name, t->group->name);
 		return CT_EPERM;
 	}
-	memset(&ut, 0, sizeof(ut));
-	rc = ct_tokens_peek(c->d->tokens, c->user, &ut, &err);
-	if (rc == CT_OK)
-		rc = ct_certtoken_make_room(&ut, c->user, time(NULL), NULL, &err);
-	else if (rc == CT_ENOENT)
-		rc = CT_OK;
-	ct_user_tokens_clear(&ut);
-	if (rc == CT_EEXIST)
+	if ((rc = peek_tokens(c, "enrollment", &ut)) != CT_OK)
+		return rc;
+	if ((rc = ct_certtoken_make_room(&ut, c->user, time(NULL), NULL, &err)) != CT_OK)
 		reply_error(c, rc, "%s", err.msg);
-	else if (rc != CT_OK) {
-		logmsg(LOG_ERR, "user %s (uid %u): %s", c->user, (unsigned)c->uid, err.msg);
-		reply_error(c, rc, "the service cannot read your tokens; see the system log");
-	}
+	ct_user_tokens_clear(&ut);
 	return rc;
 }
 

@@ -16,17 +16,10 @@ do_status(struct conn *c, const struct ct_msg *m)
 	const unsigned char *fields;
 	unsigned char code = 0;
 	size_t i, len;
-	int rc;
 
 	(void)m;
-	memset(&ut, 0, sizeof(ut));
-	rc = ct_tokens_peek(c->d->tokens, c->user, &ut, &err);
-	if (rc != CT_OK && rc != CT_ENOENT) {
-		logmsg(
-		    LOG_ERR, "status for user %s (uid %u): %s", c->user, (unsigned)c->uid, err.msg);
-		reply_error(c, rc, "the service cannot read your tokens; see the system log");
+	if (peek_tokens(c, "status", &ut) != CT_OK)
 		goto out;
-	}
 	if (ct_msgbuf_init(&b, CT_MSG_RESULT) != CT_OK)
 		goto out;
 	ct_msgbuf_add(&b, CT_TAG_CODE, &code, 1);

@@ -105,24 +105,18 @@ upload_checks(struct conn *c, const struct ct_msg *m, X509 **x, struct ct_cert_i
 		reply_error(c, CT_EINVAL, "certificate: expired (serial %s)", info->serial);
 		return CT_EINVAL;
 	}
-	memset(&ut, 0, sizeof(ut));
-	rc = ct_tokens_peek(c->d->tokens, c->user, &ut, &err);
-	if (rc == CT_ENOENT)
-		rc = CT_OK;
-	else if (rc == CT_OK && already_uploaded(&ut, info))
+	if ((rc = peek_tokens(c, "upload", &ut)) != CT_OK)
+		return rc;
+	if (already_uploaded(&ut, info))
 		rc = ct_err_set(&err, CT_EEXIST,
 		    "certificate serial %s of \"%s\" is already one of your tokens", info->serial,
 		    info->issuer);
-	else if (rc == CT_OK)
+	else
 		rc = ct_certtoken_make_room(&ut, c->user, now, NULL, &err);
 	ct_user_tokens_clear(&ut);
-	if (rc == CT_EEXIST)
+	if (rc != CT_OK)
 		reply_error(c, rc, "%s", err.msg);
-	else if (rc != CT_OK) {
-		logmsg(
-		    LOG_ERR, "upload for user %s (uid %u): %s", c->user, (unsigned)c->uid, err.msg);
-		reply_error(c, rc, "the service cannot read your tokens; see the system log");
-	} else if ((n = i2d_X509(*x, der)) <= 0) { /* from here on, its DER */
+	else if ((n = i2d_X509(*x, der)) <= 0) { /* from here on, its DER */
 		reply_error(c, CT_ECRYPTO, "cannot encode the certificate");
 		rc = CT_ECRYPTO;
 	} else
