@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "ct.h"
 #include "login.h"
+#include "store.h"
 #include "tokens.h"
 
 #define OTP_PROMPT "OTP: "
@@ -147,7 +148,7 @@ decision(pam_handle_t *pamh, int prio, const char *user, const char *fmt, ...)
 }
 
 static int
-load(pam_handle_t *pamh, const struct args *a, struct ct_config **cfg, struct ct_tokens_db **db)
+load(pam_handle_t *pamh, const struct args *a, struct ct_config **cfg, struct ct_store **db)
 {
 	struct ct_err err = {0};
 	/* never the environment: it belongs to the user (sudo, su) */
@@ -160,7 +161,7 @@ load(pam_handle_t *pamh, const struct args *a, struct ct_config **cfg, struct ct
 	if (a->debug)
 		pam_syslog(pamh, LOG_DEBUG, "configuration %s, store %s", (*cfg)->path,
 		    (*cfg)->store_path);
-	if (ct_tokens_open((*cfg)->store_path, 0, db, &err) != CT_OK) {
+	if (ct_store_open(*cfg, CT_STORE_TOKENS, db, &err) != CT_OK) {
 		pam_syslog(pamh, LOG_ERR, "token store unavailable: %s", err.msg);
 		ct_config_free(*cfg);
 		*cfg = NULL;
@@ -266,7 +267,7 @@ canonical_user(const char *user, char *out, size_t size)
 
 /* Does USER have an OTP token at all?  (Only asked for no_token=ignore.) */
 static int
-has_token(struct ct_tokens_db *db, const char *user)
+has_token(struct ct_store *db, const char *user)
 {
 	struct ct_auth_result res;
 	struct ct_err err = {0};
@@ -277,7 +278,7 @@ has_token(struct ct_tokens_db *db, const char *user)
 
 static int
 otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
-    struct ct_tokens_db *db, const char *user)
+    struct ct_store *db, const char *user)
 {
 	struct ct_auth_result res;
 	struct ct_err err = {0};
@@ -403,7 +404,7 @@ cert_target(pam_handle_t *pamh, const struct args *a, const struct ct_config *cf
 
 static int
 cert_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
-    struct ct_tokens_db *db, const struct ct_target *t, const char *user)
+    struct ct_store *db, const struct ct_target *t, const char *user)
 {
 	struct ct_login_policy pol = {cfg, db, t, a->skew, a->map};
 	struct ct_login_result res;
@@ -442,7 +443,7 @@ struct call {
 	struct args a;
 	char user[256];
 	struct ct_config *cfg;
-	struct ct_tokens_db *db;
+	struct ct_store *db;
 };
 
 static int
@@ -470,7 +471,7 @@ call_begin(pam_handle_t *pamh, int argc, const char **argv, struct call *c)
 static void
 call_end(struct call *c)
 {
-	ct_tokens_close(c->db);
+	ct_store_close(c->db);
 	ct_config_free(c->cfg);
 }
 

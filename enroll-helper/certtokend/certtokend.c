@@ -546,7 +546,7 @@ precheck(struct conn *c, const struct ct_target *t)
 		return CT_EPERM;
 	}
 	memset(&ut, 0, sizeof(ut));
-	rc = ct_tokens_peek(c->d->tokens, c->user, &ut, &err);
+	rc = ct_tokens_peek(c->d->store, c->user, &ut, &err);
 	if (rc == CT_OK)
 		rc = make_room(&ut, c->user, time(NULL), 0, &err);
 	else if (rc == CT_ENOENT)
@@ -598,7 +598,7 @@ do_status(struct conn *c)
 	int rc;
 
 	memset(&ut, 0, sizeof(ut));
-	rc = ct_tokens_peek(c->d->tokens, c->user, &ut, &err);
+	rc = ct_tokens_peek(c->d->store, c->user, &ut, &err);
 	if (rc != CT_OK && rc != CT_ENOENT) {
 		logmsg(
 		    LOG_ERR, "status for user %s (uid %u): %s", c->user, (unsigned)c->uid, err.msg);
@@ -898,12 +898,8 @@ setup(struct daemon *d, struct ct_err *err)
 	pthread_mutex_init(&d->ca_mu, NULL);
 	pthread_mutex_init(&d->conn_mu, NULL);
 	pthread_cond_init(&d->conn_cv, NULL);
-	if ((rc = ct_store_mkdir(d->cfg->store_path, err)) != CT_OK ||
-	    (rc = ct_tokens_open(d->cfg->store_path, 1, &d->tokens, err)) != CT_OK)
-		return rc;
-	if ((d->certs_dir = ct_path_join(d->cfg->store_path, "certs")) == NULL)
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	if ((rc = ct_store_mkdir(d->certs_dir, err)) != CT_OK)
+	rc = ct_store_open(d->cfg, CT_STORE_CREATE | CT_STORE_TOKENS, &d->store, err);
+	if (rc != CT_OK)
 		return rc;
 	d->pool_n = (size_t)d->cfg->service.ldap_connections;
 	d->pool = calloc(d->pool_n, sizeof(*d->pool));
@@ -941,8 +937,7 @@ teardown(struct daemon *d)
 	free(d->conn_used);
 	free(d->pool);
 	free(d->pool_busy);
-	free(d->certs_dir);
-	ct_tokens_close(d->tokens);
+	ct_store_close(d->store);
 }
 
 /* Tell a client we cannot take it now, briefly, and hang up.  Its request

@@ -31,8 +31,7 @@ struct daemon {
 	struct ct_config *cfg;
 	const char *pam_dir;
 	int foreground;
-	struct ct_tokens_db *tokens;
-	char *certs_dir;
+	struct ct_store *store;
 
 	/* attribute sources: a pool of reusable connections */
 	pthread_mutex_t pool_mu;

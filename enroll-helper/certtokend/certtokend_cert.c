@@ -281,7 +281,7 @@ store_token(struct conn *c, const struct ct_token *nt, int replace, struct ct_er
 	int rc;
 
 	memset(&ut, 0, sizeof(ut));
-	if ((rc = ct_tokens_begin(c->d->tokens, c->user, &tx, err)) != CT_OK)
+	if ((rc = ct_tokens_begin(c->d->store, c->user, &tx, err)) != CT_OK)
 		return rc;
 	rc = ct_tokens_read(tx, &ut, err);
 	if (rc == CT_ENOENT && !replace) {
@@ -342,7 +342,7 @@ record_issued(struct conn *c, const struct ct_target *t, const char *token, int 
 
 	memset(&is, 0, sizeof(is));
 	if ((rc = describe_cert(der, der_len, &is, &err)) != CT_OK ||
-	    (rc = ct_certindex_add(c->d->cfg->store_path, is.serial, c->user, t->name,
+	    (rc = ct_certindex_add(c->d->store, is.serial, c->user, t->name,
 	         t->group->name, token, der, der_len, &err)) != CT_OK) {
 		logmsg(LOG_ERR, "user %s (uid %u): certificate serial %s not delivered: index: %s",
 		    c->user, (unsigned)c->uid, is.serial[0] ? is.serial : "?", err.msg);
@@ -355,7 +355,7 @@ record_issued(struct conn *c, const struct ct_target *t, const char *token, int 
 	if ((rc = store_token(c, out, pending, &err)) != CT_OK) {
 		logmsg(LOG_ERR, "user %s (uid %u): certificate serial %s not delivered: token: %s",
 		    c->user, (unsigned)c->uid, is.serial, err.msg);
-		ct_certindex_remove(c->d->cfg->store_path, is.serial);
+		ct_certindex_remove(c->d->store, is.serial);
 		if (rc == CT_EEXIST)
 			reply_error(c, rc, "%s", err.msg);
 		else
@@ -391,9 +391,9 @@ record_pending(struct conn *c, const struct ct_target *t, const char *token,
 	r.csr_len = csr_len;
 	snprintf(desc, sizeof(desc), "target %s, CA connector %s", t->name, t->connector->name);
 	new_cert_token(out, token, t->name, "pending", desc);
-	if ((rc = ct_request_save(c->d->cfg->store_path, &r, &err)) == CT_OK &&
+	if ((rc = ct_request_save(c->d->store, &r, &err)) == CT_OK &&
 	    (rc = store_token(c, out, 0, &err)) != CT_OK)
-		ct_request_remove(c->d->cfg->store_path, token, NULL);
+		ct_request_remove(c->d->store, token, NULL);
 	if (rc != CT_OK) {
 		logmsg(LOG_ERR, "user %s (uid %u): pending request for target %s not recorded: %s",
 		    c->user, (unsigned)c->uid, t->name, err.msg);
@@ -665,7 +665,7 @@ fetch_from_command(struct conn *c, const struct ct_target *t, const struct ct_re
 	snprintf(desc, sizeof(desc), "target %s", t->name);
 	if (record_issued(c, t, r->token, 1, desc, der, der_len, &info, &tok) != CT_OK)
 		goto out;
-	ct_request_remove(c->d->cfg->store_path, r->token, NULL);
+	ct_request_remove(c->d->store, r->token, NULL);
 	fire(c, "token_enrolled", &tok, NULL);
 	send_issued(c, t->name, r->token, der, der_len);
 out:
@@ -695,7 +695,7 @@ do_fetch(struct conn *c, const struct ct_msg *m)
 		reply_error(c, CT_EINVAL, "fetch: malformed token serial");
 		return;
 	}
-	rc = ct_tokens_peek(c->d->tokens, c->user, &ut, &err);
+	rc = ct_tokens_peek(c->d->store, c->user, &ut, &err);
 	if (rc != CT_OK && rc != CT_ENOENT) {
 		logmsg(
 		    LOG_ERR, "fetch for user %s (uid %u): %s", c->user, (unsigned)c->uid, err.msg);
@@ -717,7 +717,7 @@ do_fetch(struct conn *c, const struct ct_msg *m)
 	if (strcmp(tok->rollout_state, "pending") != 0) {
 		/* issued: hand out the certificate again (it is public) */
 		if (tok->cert_serial[0] == '\0' || tok->target[0] == '\0' ||
-		    (rc = ct_certindex_get(c->d->cfg->store_path, tok->cert_serial, &e, &err)) !=
+		    (rc = ct_certindex_get(c->d->store, tok->cert_serial, &e, &err)) !=
 		        CT_OK) {
 			reply_error(c, CT_EINVAL, "token %s has no certificate this service issued",
 			    serial);
@@ -730,7 +730,7 @@ do_fetch(struct conn *c, const struct ct_msg *m)
 		send_issued(c, tok->target, serial, der, (size_t)len);
 		goto out;
 	}
-	if ((rc = ct_request_load(c->d->cfg->store_path, serial, &r, &err)) != CT_OK ||
+	if ((rc = ct_request_load(c->d->store, serial, &r, &err)) != CT_OK ||
 	    (t = ct_config_target(c->d->cfg, r.target)) == NULL) {
 		logmsg(LOG_ERR, "fetch of token %s for user %s (uid %u): %s", serial, c->user,
 		    (unsigned)c->uid, rc != CT_OK ? err.msg : "its target is no longer configured");
@@ -840,7 +840,7 @@ do_upload(struct conn *c, const struct ct_msg *m)
 		reply_error(c, CT_EINVAL, "certificate: expired (serial %s)", info.serial);
 		goto out;
 	}
-	rc = ct_tokens_peek(c->d->tokens, c->user, &ut, &err);
+	rc = ct_tokens_peek(c->d->store, c->user, &ut, &err);
 	if (rc == CT_ENOENT)
 		rc = CT_OK;
 	else if (rc == CT_OK && already_uploaded(&ut, &info))
@@ -879,9 +879,9 @@ do_upload(struct conn *c, const struct ct_msg *m)
 	snprintf(tok.issuer, sizeof(tok.issuer), "%s", info.issuer);
 	tok.not_before = (int64_t)info.not_before;
 	tok.not_after = (int64_t)info.not_after;
-	if ((rc = ct_upload_save(c->d->cfg->store_path, token, der, der_len, &err)) == CT_OK &&
+	if ((rc = ct_upload_save(c->d->store, token, der, der_len, &err)) == CT_OK &&
 	    (rc = store_token(c, &tok, 0, &err)) != CT_OK)
-		ct_upload_remove(c->d->cfg->store_path, token);
+		ct_upload_remove(c->d->store, token);
 	if (rc != CT_OK) {
 		logmsg(LOG_ERR, "upload for user %s (uid %u) not recorded: %s", c->user,
 		    (unsigned)c->uid, err.msg);
