@@ -1151,33 +1151,17 @@ ct_config_load_string(const char *text, const char *name, struct ct_config **out
 static int
 read_config_file(const char *path, char **text, struct ct_err *err)
 {
+	static const struct ct_open_policy pol = {CT_OWNER_ROOT, 0, S_IWGRP | S_IWOTH,
+	    CT_CONFIG_FILE_MAX, 1, 0, "must be owned by root and not writable by group or others"};
+	struct ct_err local = {0};
 	unsigned char *buf = NULL;
-	struct stat st;
-	size_t len;
-	FILE *f;
+	size_t len = 0;
+	int rc;
 
-	if ((f = fopen(path, "re")) == NULL)
-		return ct_err_set(
-		    err, errno == ENOENT ? CT_ENOENT : CT_ECONFIG, "%s: %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		fclose(f);
-		return ct_err_set(err, CT_ECONFIG, "%s: not a regular file", path);
-	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		fclose(f);
-		return ct_err_set(err, CT_ECONFIG,
-		    "%s: must be owned by root and not writable "
-		    "by group or others (owner %u, mode %04o)",
-		    path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-	}
-	if (st.st_size > CT_CONFIG_FILE_MAX || (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		fclose(f);
-		return ct_err_set(
-		    err, CT_ECONFIG, "%s: larger than %d bytes", path, CT_CONFIG_FILE_MAX);
-	}
-	len = fread(buf, 1, (size_t)st.st_size, f);
-	fclose(f);
-	buf[len] = '\0';
+	if ((rc = ct_safe_read(path, &pol, &buf, &len, &local)) == CT_ENOENT)
+		return ct_err_set(err, CT_ENOENT, "%s: %s", path, strerror(ENOENT));
+	if (rc != CT_OK)
+		return ct_err_set(err, rc == CT_ENOMEM ? rc : CT_ECONFIG, "%s", local.msg);
 	if (memchr(buf, '\0', len) != NULL) {
 		free(buf);
 		return ct_err_set(err, CT_ECONFIG, "%s: contains a NUL byte", path);

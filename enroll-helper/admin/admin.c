@@ -168,20 +168,18 @@ admin_fire(struct admin *ad, const char *event, const char *user, const struct c
 static int
 read_input(const char *file, size_t max, unsigned char **out, size_t *len, struct ct_err *err)
 {
-	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "re");
+	struct ct_open_policy pol = {CT_OWNER_ANY, 0, 0, max, 1, 0, NULL};
 	unsigned char *buf;
 	size_t n;
+	int rc;
 
-	if (f == NULL)
-		return ct_err_set(err, CT_EINVAL, "%s: cannot open: %m", file);
-	if ((buf = malloc(max + 1)) == NULL) {
-		if (f != stdin)
-			fclose(f);
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if (strcmp(file, "-") != 0) {
+		rc = ct_safe_read(file, &pol, out, len, err);
+		return rc == CT_OK || rc == CT_ENOMEM ? rc : CT_EINVAL;
 	}
-	n = fread(buf, 1, max + 1, f);
-	if (f != stdin)
-		fclose(f);
+	if ((buf = malloc(max + 1)) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	n = fread(buf, 1, max + 1, stdin);
 	if (n > max) {
 		free(buf);
 		return ct_err_set(err, CT_EINVAL, "%s: larger than %zu bytes", file, max);
