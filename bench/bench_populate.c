@@ -8,24 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "conf.h"
-#include "store.h"
 #include "tokens.h"
 
-/* The store at DIR, as a configuration naming it opens it (created). */
-static int
-open_store(const char *dir, struct ct_store **out, struct ct_err *err)
-{
-	struct ct_config *cfg = NULL;
-	char text[512];
-	int rc;
-
-	snprintf(text, sizeof(text), "store: { path = \"%s\"; };\n", dir);
-	if ((rc = ct_config_load_string(text, "bench.conf", &cfg, NULL, err)) == CT_OK)
-		rc = ct_store_open(cfg, CT_STORE_CREATE | CT_STORE_TOKENS, out, err);
-	ct_config_free(cfg);
-	return rc;
-}
+#include "../tests/unit/open_store.h"
 
 int
 main(int argc, char **argv)
@@ -40,7 +25,7 @@ main(int argc, char **argv)
 	if (argc != 4 || (n = atol(argv[2])) <= 0 || strlen(argv[3]) % 2 != 0 ||
 	    strlen(argv[3]) / 2 > CT_OTP_SECRET_MAX)
 		return 2;
-	if (open_store(argv[1], &db, &err) != CT_OK) {
+	if (open_store(argv[1], 1, &db, &err) != CT_OK) {
 		fprintf(stderr, "bench_populate: %s\n", err.msg);
 		return 1;
 	}

@@ -247,7 +247,9 @@ ct_tokens_peek(
 int
 ct_tokens_exists(struct ct_store *st, const char *user)
 {
-	if (usable(st, user, NULL) != CT_OK)
+	if (!(st->flags & CT_STORE_TOKENS))
+		return 1; /* cannot tell: never "certainly not" */
+	if (!ct_tokens_user_valid(user))
 		return 0;
 	return st->ops->tokens_exists(st, user);
 }

@@ -76,7 +76,8 @@ int ct_tokens_user_valid(const char *name);
 /* A new random token serial with PREFIX ("TOTP", "HOTP", "CERT") into OUT. */
 int ct_tokens_new_serial(const char *prefix, char out[CT_SERIAL_MAX]);
 
-/* Is S LEN < MAX bytes of [A-Za-z0-9._@-] (empty only when EMPTY_OK)? */
+/* Is S shorter than MAX bytes, all of [A-Za-z0-9._@-], and not empty
+ * unless EMPTY_OK? */
 int ct_tokens_word_valid(const char *s, size_t max, int empty_ok);
 
 /* Is S upper-case hex, an even number of digits, shorter than MAX (may be
@@ -115,7 +116,8 @@ void ct_tokens_end(struct ct_tokens_tx *tx);
 
 /* Might USER have tokens?  0 only when they certainly do not exist (or the
  * name is unusable); cheap, takes no lock and creates nothing, so a login
- * attempt for a name without tokens leaves no trace in the store. */
+ * attempt for a name without tokens leaves no trace in the store.  (1 for
+ * a store not opened for token state: the transaction then says why.) */
 int ct_tokens_exists(struct ct_store *st, const char *user);
 
 /* Read USER's tokens without a transaction (for listing); as ct_tokens_read. */
