@@ -314,16 +314,17 @@ load_store(struct loader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {"backend", "path", NULL};
 	const config_setting_t *g = get_group(L, root, "store");
+	char names[128];
 
 	if (g == NULL)
 		return;
 	check_keys(L, g, keys, "store");
 	get_string(L, g, "backend", 0, &L->cfg->store_backend);
 	get_string(L, g, "path", 0, &L->cfg->store_path);
-	if (strcmp(L->cfg->store_backend, "files") != 0)
+	if (!ct_store_backend_known(L->cfg->store_backend, names, sizeof(names)))
 		problem(L, config_setting_get_member(g, "backend"),
-		    "store backend '%s' is not supported (supported: files)",
-		    L->cfg->store_backend);
+		    "store backend '%s' is not supported (supported: %s)", L->cfg->store_backend,
+		    names);
 	if (!is_absolute(L->cfg->store_path))
 		problem(L, g, "store path '%s' must be absolute", L->cfg->store_path);
 }

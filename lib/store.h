@@ -57,6 +57,10 @@ struct ct_store;
 #define CT_STORE_TOKENS 0x2 /* the caller uses token state: make it ready now */
 #define CT_STORE_RETRIES 8 /* attempts of ct_store_update on CT_ECONFLICT */
 
+/* Is NAME a registered backend?  The names of all of them go to NAMES
+ * (SIZE bytes, ", " between them), for messages. */
+int ct_store_backend_known(const char *name, char *names, size_t size);
+
 /* Open the store CFG names (store.backend, its settings) with FLAGS.  Token
  * operations need CT_STORE_TOKENS (CT_EINVAL otherwise); with it, whatever
  * makes token state unusable is reported here (files: a missing or unsafe

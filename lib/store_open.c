@@ -31,6 +31,23 @@ find_backend(const char *name)
 }
 
 int
+ct_store_backend_known(const char *name, char *names, size_t size)
+{
+	size_t i, used = 0;
+	int n;
+
+	names[0] = '\0';
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		n = snprintf(
+		    names + used, size - used, "%s%s", i > 0 ? ", " : "", backends[i]->name);
+		if (n < 0 || (size_t)n >= size - used)
+			break;
+		used += (size_t)n;
+	}
+	return find_backend(name) != NULL;
+}
+
+int
 ct_store_open(
     const struct ct_config *cfg, unsigned flags, struct ct_store **out, struct ct_err *err)
 {
