@@ -10,10 +10,12 @@
 
 #include "tokens.h"
 
+#include "../tests/unit/open_store.h"
+
 int
 main(int argc, char **argv)
 {
-	struct ct_tokens_db *db = NULL;
+	struct ct_store *db = NULL;
 	struct ct_user_tokens u;
 	struct ct_err err = {0};
 	char user[32];
@@ -23,7 +25,7 @@ main(int argc, char **argv)
 	if (argc != 4 || (n = atol(argv[2])) <= 0 || strlen(argv[3]) % 2 != 0 ||
 	    strlen(argv[3]) / 2 > CT_OTP_SECRET_MAX)
 		return 2;
-	if (ct_tokens_open(argv[1], 1, &db, &err) != CT_OK) {
+	if (open_store(argv[1], 1, &db, &err) != CT_OK) {
 		fprintf(stderr, "bench_populate: %s\n", err.msg);
 		return 1;
 	}
@@ -51,6 +53,6 @@ main(int argc, char **argv)
 		ct_tokens_end(tx);
 	}
 	ct_user_tokens_clear(&u);
-	ct_tokens_close(db);
+	ct_store_close(db);
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "otp.h"
+#include "store.h"
 
 static int
 is_otp(const struct ct_token *t)
@@ -128,39 +129,50 @@ store_error(int rc)
 	return rc == CT_ENOENT || rc == CT_ENOMEM ? rc : CT_EIO;
 }
 
-int
-ct_auth_otp(struct ct_tokens_db *db, const struct ct_otp_conf *conf, const char *user,
-    const char *code, time_t now, struct ct_auth_result *res, struct ct_err *err)
-{
-	struct ct_user_tokens u;
-	struct ct_tokens_tx *tx = NULL;
-	int rc, wrc;
+struct otp_try {
+	const struct ct_otp_conf *conf;
+	const char *code;
+	time_t now;
+	struct ct_auth_result *res;
+	int verdict; /* of the last attempt */
+};
 
-	memset(res, 0, sizeof(*res));
-	memset(&u, 0, sizeof(u));
-	/* no lock file for names without tokens: login prompts take any name */
-	if (!ct_tokens_exists(db, user))
-		return CT_ENOENT;
-	if ((rc = ct_tokens_begin(db, user, &tx, err)) != CT_OK ||
-	    (rc = ct_tokens_read(tx, &u, err)) != CT_OK) {
-		rc = store_error(rc);
-		goto out;
-	}
-	rc = verify_tokens(&u, conf, code, now, res);
-	if (rc == CT_OK || (rc == CT_EPERM && !res->disabled)) {
-		/* the new state must be on disk before we answer: otherwise the
-		 * same code could be replayed, or failures forgotten */
-		if ((wrc = ct_tokens_write(tx, &u, err)) != CT_OK)
-			rc = wrc;
-	}
-out:
-	ct_tokens_end(tx);
-	ct_user_tokens_clear(&u);
-	return rc;
+/* Inside the transaction: verify, and have the new state written when a
+ * code was tried (accepted, or a failure to count). */
+static int
+otp_verify(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
+{
+	struct otp_try *o = ctx;
+
+	(void)user;
+	(void)err;
+	memset(o->res, 0, sizeof(*o->res));
+	o->verdict = verify_tokens(u, o->conf, o->code, o->now, o->res);
+	/* the new state must be stored before we answer: otherwise the same
+	 * code could be replayed, or failures forgotten */
+	if (o->verdict == CT_OK || (o->verdict == CT_EPERM && !o->res->disabled))
+		return CT_OK;
+	return CT_STORE_KEEP;
 }
 
 int
-ct_auth_account(struct ct_tokens_db *db, const char *user, time_t now, struct ct_auth_result *res,
+ct_auth_otp(struct ct_store *st, const struct ct_otp_conf *conf, const char *user, const char *code,
+    time_t now, struct ct_auth_result *res, struct ct_err *err)
+{
+	struct otp_try o = {conf, code, now, res, CT_EIO};
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	/* no lock file for names without tokens: login prompts take any name */
+	if (!ct_tokens_exists(st, user))
+		return CT_ENOENT;
+	if ((rc = ct_store_update(st, user, otp_verify, &o, err)) != CT_OK)
+		return store_error(rc);
+	return o.verdict;
+}
+
+int
+ct_auth_account(struct ct_store *st, const char *user, time_t now, struct ct_auth_result *res,
     struct ct_err *err)
 {
 	struct ct_user_tokens u;
@@ -168,9 +180,9 @@ ct_auth_account(struct ct_tokens_db *db, const char *user, time_t now, struct ct
 
 	memset(res, 0, sizeof(*res));
 	memset(&u, 0, sizeof(u));
-	if (!ct_tokens_exists(db, user))
+	if (!ct_tokens_exists(st, user))
 		return CT_ENOENT;
-	if ((rc = ct_tokens_peek(db, user, &u, err)) != CT_OK)
+	if ((rc = ct_tokens_peek(st, user, &u, err)) != CT_OK)
 		rc = store_error(rc);
 	else
 		rc = usable_tokens(&u, now, res);

@@ -11,6 +11,7 @@
 #include "certtoken.h"
 #include "der.h"
 #include "requests.h"
+#include "store.h"
 
 /* ---- describing a certificate ---- */
 
@@ -188,36 +189,35 @@ replace_pending(struct ct_user_tokens *ut, const struct ct_token *nt, struct ct_
 	return CT_OK;
 }
 
-int
-ct_certtoken_add(struct ct_tokens_db *db, const char *user, const struct ct_token *nt, int replace,
-    struct ct_token *dropped, struct ct_err *err)
+struct add {
+	const struct ct_token *nt;
+	int replace;
+	struct ct_token *dropped;
+};
+
+/* Inside the user's transaction (ct_store_update). */
+static int
+add_op(void *ctx, const char *user, struct ct_user_tokens *ut, struct ct_err *err)
 {
-	struct ct_user_tokens ut;
-	struct ct_tokens_tx *tx = NULL;
+	struct add *a = ctx;
 	int rc;
 
-	memset(&ut, 0, sizeof(ut));
+	if (a->replace)
+		return replace_pending(ut, a->nt, err);
+	if ((rc = ct_certtoken_make_room(ut, user, time(NULL), a->dropped, err)) == CT_OK)
+		ut->tok[ut->n++] = *a->nt;
+	return rc;
+}
+
+int
+ct_certtoken_add(struct ct_store *st, const char *user, const struct ct_token *nt, int replace,
+    struct ct_token *dropped, struct ct_err *err)
+{
+	struct add a = {nt, replace, dropped};
+
 	if (dropped != NULL)
 		dropped->serial[0] = '\0';
-	if ((rc = ct_tokens_begin(db, user, &tx, err)) != CT_OK)
-		return rc;
-	rc = ct_tokens_read(tx, &ut, err);
-	if (rc == CT_ENOENT && !replace) {
-		ct_err_clear(err);
-		rc = CT_OK;
-	}
-	if (rc != CT_OK)
-		goto out;
-	if (replace)
-		rc = replace_pending(&ut, nt, err);
-	else if ((rc = ct_certtoken_make_room(&ut, user, time(NULL), dropped, err)) == CT_OK)
-		ut.tok[ut.n++] = *nt;
-	if (rc == CT_OK)
-		rc = ct_tokens_write(tx, &ut, err);
-out:
-	ct_tokens_end(tx);
-	ct_user_tokens_clear(&ut);
-	return rc;
+	return ct_store_update(st, user, add_op, &a, err);
 }
 
 /* ---- recording ---- */
@@ -229,7 +229,7 @@ ct_certtoken_record_issued(struct ct_certtoken_rec *r, struct ct_err *err)
 
 	r->failed_in_token = 0;
 	if ((rc = ct_cert_describe(r->der, r->der_len, &r->cert, err)) != CT_OK ||
-	    (rc = ct_certindex_add(r->store, r->cert.serial, r->user, r->target, r->group, r->token,
+	    (rc = ct_certindex_add(r->st, r->cert.serial, r->user, r->target, r->group, r->token,
 	         r->der, r->der_len, err)) != CT_OK) {
 		ct_err_prefix(err, "index: ");
 		return rc;
@@ -240,24 +240,24 @@ ct_certtoken_record_issued(struct ct_certtoken_rec *r, struct ct_err *err)
 	r->tok.not_before = r->info != NULL ? (int64_t)r->info->not_before : 0;
 	snprintf(
 	    r->tok.issuer, sizeof(r->tok.issuer), "%s", r->info != NULL ? r->info->issuer : "");
-	if ((rc = ct_certtoken_add(r->db, r->user, &r->tok, r->pending, &r->dropped, err)) !=
+	if ((rc = ct_certtoken_add(r->st, r->user, &r->tok, r->pending, &r->dropped, err)) !=
 	    CT_OK) {
 		r->failed_in_token = 1;
-		ct_certindex_remove(r->store, r->cert.serial);
+		ct_certindex_remove(r->st, r->cert.serial);
 	}
 	return rc;
 }
 
 int
-ct_certtoken_record_pending(const char *store, struct ct_tokens_db *db,
-    const struct ct_request *req, const char *desc, struct ct_token *tok, struct ct_err *err)
+ct_certtoken_record_pending(struct ct_store *st, const struct ct_request *req, const char *desc,
+    struct ct_token *tok, struct ct_err *err)
 {
 	int rc;
 
 	ct_certtoken_init(tok, req->token, req->target, "pending", desc, (time_t)req->created);
-	if ((rc = ct_request_save(store, req, err)) == CT_OK &&
-	    (rc = ct_certtoken_add(db, req->user, tok, 0, NULL, err)) != CT_OK)
-		ct_request_remove(store, req->token, NULL);
+	if ((rc = ct_request_save(st, req, err)) == CT_OK &&
+	    (rc = ct_certtoken_add(st, req->user, tok, 0, NULL, err)) != CT_OK)
+		ct_request_remove(st, req->token, NULL);
 	return rc;
 }
 
@@ -280,52 +280,46 @@ ct_certtoken_decide(
 	return CT_OK;
 }
 
-/* Mark the token of E "revoked" inside its user's transaction. */
-static int
-mark_revoked(struct ct_tokens_db *db, const struct ct_cert_entry *e, struct ct_token *marked,
-    struct ct_err *err)
-{
-	struct ct_tokens_tx *tx = NULL;
-	struct ct_user_tokens ut;
-	size_t i;
-	int rc;
+struct mark {
+	const char *serial;
+	struct ct_token *marked;
+};
 
-	memset(&ut, 0, sizeof(ut));
-	if ((rc = ct_tokens_begin(db, e->user, &tx, err)) != CT_OK)
-		return rc;
-	if ((rc = ct_tokens_read(tx, &ut, err)) == CT_ENOENT) {
-		ct_err_clear(err);
-		rc = CT_OK;
-	}
-	for (i = 0; rc == CT_OK && i < ut.n; i++)
-		if (ut.tok[i].type == CT_TOKEN_CERT &&
-		    strcmp(ut.tok[i].cert_serial, e->serial) == 0) {
-			ut.tok[i].active = 0;
+/* Inside the user's transaction: mark the token of certificate SERIAL. */
+static int
+mark_op(void *ctx, const char *user, struct ct_user_tokens *ut, struct ct_err *err)
+{
+	struct mark *m = ctx;
+
+	(void)user;
+	(void)err;
+	for (size_t i = 0; i < ut->n; i++)
+		if (ut->tok[i].type == CT_TOKEN_CERT &&
+		    strcmp(ut->tok[i].cert_serial, m->serial) == 0) {
+			ut->tok[i].active = 0;
 			snprintf(
-			    ut.tok[i].rollout_state, sizeof(ut.tok[i].rollout_state), "revoked");
-			rc = ct_tokens_write(tx, &ut, err);
-			*marked = ut.tok[i];
-			break;
+			    ut->tok[i].rollout_state, sizeof(ut->tok[i].rollout_state), "revoked");
+			*m->marked = ut->tok[i];
+			return CT_OK;
 		}
-	ct_tokens_end(tx);
-	ct_user_tokens_clear(&ut);
-	return rc;
+	return CT_STORE_KEEP;
 }
 
 int
-ct_certtoken_revoke(const char *store, struct ct_tokens_db *db, const struct ct_cert_entry *e,
+ct_certtoken_revoke(struct ct_store *st, int tokens, const struct ct_cert_entry *e,
     const char *group, int reason, time_t now, struct ct_token *marked, int *revoked,
     struct ct_err *err)
 {
+	struct mark m = {e->serial, marked};
 	int rc;
 
 	memset(marked, 0, sizeof(*marked));
 	*revoked = 0;
-	if ((rc = ct_revoke(store, e->serial, group, reason, now, err)) != CT_OK)
+	if ((rc = ct_revoke(st, e->serial, group, reason, now, err)) != CT_OK)
 		return rc;
 	*revoked = 1;
 	/* certificates from `issue` have no token; a store without tokens has none */
-	if (db == NULL || strcmp(e->token, "-") == 0 || !ct_tokens_user_valid(e->user))
+	if (!tokens || strcmp(e->token, "-") == 0 || !ct_tokens_user_valid(e->user))
 		return CT_OK;
-	return mark_revoked(db, e, marked, err);
+	return ct_store_update(st, e->user, mark_op, &m, err);
 }

@@ -28,6 +28,7 @@
 #include "ct.h"
 #include "keyproof.h"
 #include "requests.h"
+#include "store.h"
 #include "tokens.h"
 
 /* What the index and the token keep of a certificate, read from its DER. */
@@ -60,13 +61,12 @@ int ct_certtoken_make_room(struct ct_user_tokens *ut, const char *user, time_t n
  * ct_certtoken_make_room does; *DROPPED as there), or, with REPLACE, in
  * place of the token with NT's serial, which must still be pending
  * (CT_EEXIST otherwise). */
-int ct_certtoken_add(struct ct_tokens_db *db, const char *user, const struct ct_token *nt,
-    int replace, struct ct_token *dropped, struct ct_err *err);
+int ct_certtoken_add(struct ct_store *st, const char *user, const struct ct_token *nt, int replace,
+    struct ct_token *dropped, struct ct_err *err);
 
 /* A certificate to record (inputs), and what was recorded (outputs). */
 struct ct_certtoken_rec {
-	const char *store; /* the store's path (the index) */
-	struct ct_tokens_db *db;
+	struct ct_store *st;
 	const char *user, *target, *group, *token, *desc;
 	const unsigned char *der;
 	size_t der_len;
@@ -85,8 +85,8 @@ int ct_certtoken_record_issued(struct ct_certtoken_rec *r, struct ct_err *err);
 
 /* Record REQ (a pending request of REQ->user under token REQ->token) and its
  * token, in rollout state "pending", into *TOK. */
-int ct_certtoken_record_pending(const char *store, struct ct_tokens_db *db,
-    const struct ct_request *req, const char *desc, struct ct_token *tok, struct ct_err *err);
+int ct_certtoken_record_pending(struct ct_store *st, const struct ct_request *req, const char *desc,
+    struct ct_token *tok, struct ct_err *err);
 
 /* Decide pending certificate token T: APPROVE makes it "enrolled" with
  * CERT's serial and validity; otherwise "rejected" and disabled.
@@ -94,11 +94,12 @@ int ct_certtoken_record_pending(const char *store, struct ct_tokens_db *db,
 int ct_certtoken_decide(
     struct ct_token *t, int approve, const struct ct_cert_desc *cert, struct ct_err *err);
 
-/* Revoke index entry E (GROUP: its access group) at NOW with REASON, then
- * mark its token "revoked" and disabled if its user still has it (a copy
- * into *MARKED, serial "" when none).  The revocation stands when the token
+/* Revoke index entry E (GROUP: its access group) at NOW with REASON, then,
+ * when the store holds token state (TOKENS), mark its token "revoked" and
+ * disabled if its user still has it (a copy into *MARKED, serial "" when
+ * none).  The revocation stands when the token
  * cannot be marked: *REVOKED tells the caller that it happened. */
-int ct_certtoken_revoke(const char *store, struct ct_tokens_db *db, const struct ct_cert_entry *e,
+int ct_certtoken_revoke(struct ct_store *st, int tokens, const struct ct_cert_entry *e,
     const char *group, int reason, time_t now, struct ct_token *marked, int *revoked,
     struct ct_err *err);
 

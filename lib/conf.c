@@ -316,16 +316,17 @@ load_store(struct loader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {"backend", "path", NULL};
 	const config_setting_t *g = get_group(L, root, "store");
+	char names[128];
 
 	if (g == NULL)
 		return;
 	check_keys(L, g, keys, "store");
 	get_string(L, g, "backend", 0, &L->cfg->store_backend);
 	get_string(L, g, "path", 0, &L->cfg->store_path);
-	if (strcmp(L->cfg->store_backend, "files") != 0)
+	if (!ct_store_backend_known(L->cfg->store_backend, names, sizeof(names)))
 		problem(L, config_setting_get_member(g, "backend"),
-		    "store backend '%s' is not supported (supported: files)",
-		    L->cfg->store_backend);
+		    "store backend '%s' is not supported (supported: %s)", L->cfg->store_backend,
+		    names);
 	if (!is_absolute(L->cfg->store_path))
 		problem(L, g, "store path '%s' must be absolute", L->cfg->store_path);
 }
@@ -1103,33 +1104,17 @@ ct_config_load_string(const char *text, const char *name, struct ct_config **out
 static int
 read_config_file(const char *path, char **text, struct ct_err *err)
 {
+	static const struct ct_open_policy pol = {CT_OWNER_ROOT, 0, S_IWGRP | S_IWOTH,
+	    CT_CONFIG_FILE_MAX, 1, 0, "must be owned by root and not writable by group or others"};
+	struct ct_err local = {0};
 	unsigned char *buf = NULL;
-	struct stat st;
-	size_t len;
-	FILE *f;
+	size_t len = 0;
+	int rc;
 
-	if ((f = fopen(path, "re")) == NULL)
-		return ct_err_set(
-		    err, errno == ENOENT ? CT_ENOENT : CT_ECONFIG, "%s: %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		fclose(f);
-		return ct_err_set(err, CT_ECONFIG, "%s: not a regular file", path);
-	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		fclose(f);
-		return ct_err_set(err, CT_ECONFIG,
-		    "%s: must be owned by root and not writable "
-		    "by group or others (owner %u, mode %04o)",
-		    path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-	}
-	if (st.st_size > CT_CONFIG_FILE_MAX || (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		fclose(f);
-		return ct_err_set(
-		    err, CT_ECONFIG, "%s: larger than %d bytes", path, CT_CONFIG_FILE_MAX);
-	}
-	len = fread(buf, 1, (size_t)st.st_size, f);
-	fclose(f);
-	buf[len] = '\0';
+	if ((rc = ct_safe_read(path, &pol, &buf, &len, &local)) == CT_ENOENT)
+		return ct_err_set(err, CT_ENOENT, "%s: %s", path, strerror(ENOENT));
+	if (rc != CT_OK)
+		return ct_err_set(err, rc == CT_ENOMEM ? rc : CT_ECONFIG, "%s", local.msg);
 	if (memchr(buf, '\0', len) != NULL) {
 		free(buf);
 		return ct_err_set(err, CT_ECONFIG, "%s: contains a NUL byte", path);

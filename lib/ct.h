@@ -24,7 +24,8 @@ enum {
 	CT_EEXIST = -9, /* would overwrite something that exists (exit 73) */
 	CT_EUSAGE = -10, /* wrong command-line usage (exit 64) */
 	CT_EPENDING = -11, /* accepted, not yet issued (exit 75) */
-	CT_ELOCKED = -12 /* too many failures: locked for a while (exit 77) */
+	CT_ELOCKED = -12, /* too many failures: locked for a while (exit 77) */
+	CT_ECONFLICT = -13 /* the store changed under a transaction: run it again (exit 75) */
 };
 
 #define CT_ERR_MAX 512

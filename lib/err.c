@@ -73,6 +73,7 @@ ct_exit_status(int code)
 	case CT_ENOENT: return EX_DATAERR;
 	case CT_EUNAVAIL: return EX_UNAVAILABLE;
 	case CT_EPENDING: return EX_TEMPFAIL;
+	case CT_ECONFLICT: return EX_TEMPFAIL;
 	case CT_EPERM: return EX_NOPERM;
 	case CT_ELOCKED: return EX_NOPERM;
 	case CT_ECONFIG: return EX_CONFIG;

@@ -21,6 +21,7 @@
 #include "certindex.h"
 #include "issue.h"
 #include "keyproof.h"
+#include "store.h"
 
 #define POP_DOMAIN "certtoken upload v1"
 #define POP_FIELD_MAX 0xffff /* a field's length goes into two bytes */
@@ -167,17 +168,17 @@ out:
 
 /* --- key attestation -------------------------------------------------------------- */
 
-/* Owned by root or by us, and not writable by group or others. */
+/* Trusted CA files and their directory: owned by root or by us, not
+ * writable by group or others; symbolic links and anything but a regular
+ * file are passed over. */
+static const struct ct_open_policy ca_policy = {
+    CT_OWNER_ROOT, 0, S_IWGRP | S_IWOTH, CA_FILE_MAX, 0, 1, NULL};
+
+/* A refusal of the safe open (in LOCAL) as a configuration error in ERR. */
 static int
-check_safe(const char *path, const struct stat *st, struct ct_err *err)
+unsafe(int rc, const struct ct_err *local, struct ct_err *err)
 {
-	if (st->st_uid != 0 && st->st_uid != geteuid())
-		return ct_err_set(err, CT_ECONFIG, "%s: owned by uid %u, not by root", path,
-		    (unsigned)st->st_uid);
-	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		return ct_err_set(err, CT_ECONFIG, "%s: writable by group or others (mode %04o)",
-		    path, (unsigned)(st->st_mode & 07777));
-	return CT_OK;
+	return ct_err_set(err, rc == CT_ENOMEM ? rc : CT_ECONFIG, "%s", local->msg);
 }
 
 static int
@@ -222,30 +223,15 @@ ca_file_load(
 	STACK_OF(X509) *certs = NULL;
 	unsigned char *data = NULL;
 	char path[PATH_MAX], why[WHY_MAX];
+	struct ct_err local = {0};
 	struct stat st;
 	int fd, i, rc;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	/* O_NONBLOCK: a FIFO must not hang us before fstat says what it is */
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return errno == ELOOP || errno == ENOENT
-		    ? CT_OK
-		    : ct_err_set(err, CT_ECONFIG, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		rc = ct_err_set(err, CT_ECONFIG, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = CT_OK;
-		goto out;
-	}
-	if ((rc = check_safe(path, &st, err)) != CT_OK)
-		goto out;
-	if (st.st_size > CA_FILE_MAX) {
-		rc = ct_err_set(err, CT_ECONFIG, "%s: larger than %d bytes", path, CA_FILE_MAX);
-		goto out;
-	}
+	if ((rc = ct_safe_openat(dirfd, name, path, &ca_policy, &fd, &st, &local)) == CT_ENOENT)
+		return CT_OK;
+	if (rc != CT_OK)
+		return unsafe(rc, &local, err);
 	if (read_all(fd, (size_t)st.st_size, &data) != 0) {
 		rc = ct_err_set(err, CT_ECONFIG, "%s: cannot read it", path);
 		goto out;
@@ -285,7 +271,9 @@ ca_dir_load(const char *dir, X509_STORE *store, struct ct_err *err)
 		                                             : strerror(errno));
 	if (fstat(fd, &st) != 0)
 		rc = ct_err_set(err, CT_ECONFIG, "%s: %s", dir, strerror(errno));
-	else if ((rc = check_safe(dir, &st, err)) == CT_OK && (d = fdopendir(fd)) == NULL)
+	else if ((rc = ct_safe_check(dir, &st, &ca_policy, err)) != CT_OK)
+		rc = CT_ECONFIG;
+	else if ((d = fdopendir(fd)) == NULL)
 		rc = ct_err_set(err, CT_ECONFIG, "%s: %s", dir, strerror(errno));
 	if (rc != CT_OK) {
 		close(fd);

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "ldapconn.h"
+#include "store.h"
 #include "proto.h"
 
 #define CT_SECRET_FILE_MAX 4096 /* bytes in the bind password file */
@@ -293,24 +294,23 @@ limit_ops(struct ct_ldap *h, LDAP *ld, int64_t deadline_ms, struct timeval *tv, 
 static int
 secret_open(const char *path, int *fdp, struct ct_err *err)
 {
+	/* opened as any file (a configuration error if it is not one), then
+	 * checked as a secret (refused as unsafe) */
+	static const struct ct_open_policy any = {
+	    CT_OWNER_ANY, 0, 0, CT_SECRET_FILE_MAX, 0, 0, NULL};
+	static const struct ct_open_policy safe = {CT_OWNER_ROOT, 0, S_IWGRP | S_IWOTH,
+	    CT_SECRET_FILE_MAX, 0, 0,
+	    "unsafe owner or mode (must be owned by root, not writable by group or others)"};
+	struct ct_err local = {0};
 	struct stat st;
-	int fd, rc = CT_OK;
+	int fd, rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)) < 0)
+	if ((rc = ct_safe_openat(AT_FDCWD, path, path, &any, &fd, &st, &local)) != CT_OK)
 		return ct_err_set(
-		    err, CT_ECONFIG, "bind_password_file '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CT_SECRET_FILE_MAX)
-		rc = ct_err_set(err, CT_ECONFIG,
-		    "bind_password_file '%s': not a regular file of at most %d bytes", path,
-		    CT_SECRET_FILE_MAX);
-	else if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		rc = ct_err_set(err, CT_EPERM,
-		    "bind_password_file '%s': unsafe owner or mode "
-		    "(must be owned by root, not writable by group or others)",
-		    path);
-	if (rc < 0) {
+		    err, rc == CT_ENOMEM ? rc : CT_ECONFIG, "bind_password_file %s", local.msg);
+	if ((rc = ct_safe_check(path, &st, &safe, &local)) != CT_OK) {
 		close(fd);
-		return rc;
+		return ct_err_set(err, rc, "bind_password_file %s", local.msg);
 	}
 	*fdp = fd;
 	return CT_OK;

@@ -488,13 +488,13 @@ out:
 }
 
 static int
-revocation_check(const char *store, const char *serial, struct ct_err *err)
+revocation_check(struct ct_store *st, const char *serial, struct ct_err *err)
 {
 	struct ct_revocation *list = NULL;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = ct_revoked_read(store, &list, &n, err)) != CT_OK)
+	if ((rc = ct_revoked_read(st, &list, &n, err)) != CT_OK)
 		return rc == CT_ENOENT ? CT_OK : rc;
 	if (ct_revoked_find(list, n, serial) != NULL)
 		rc = ct_err_set(err, CT_EPERM, "certificate %s is revoked", serial);
@@ -659,7 +659,7 @@ find_cert(const struct ct_login_policy *p, const struct response *r, struct ct_c
 	int rc;
 
 	*have_entry = 0;
-	rc = ct_certindex_get(p->cfg->store_path, r->serial, e, err);
+	rc = ct_certindex_get(p->db, r->serial, e, err);
 	if (rc == CT_OK)
 		*have_entry = 1;
 	else if (rc != CT_ENOENT)
@@ -704,7 +704,7 @@ ct_login_verify(const struct ct_login_policy *p, const struct ct_challenge *c, c
 		memcpy(res->token, e.token, sizeof(res->token));
 	if ((rc = chain_check(p, cert, now, err)) != CT_OK ||
 	    (rc = usage_check(p->target, cert, err)) != CT_OK ||
-	    (rc = revocation_check(p->cfg->store_path, r.serial, err)) != CT_OK ||
+	    (rc = revocation_check(p->db, r.serial, err)) != CT_OK ||
 	    (have_entry && (rc = token_check(p, &e, c->user, err)) != CT_OK))
 		goto out;
 	switch (p->map) {

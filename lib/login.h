@@ -85,7 +85,7 @@ struct ct_login_result {
 
 struct ct_login_policy {
 	const struct ct_config *cfg;
-	struct ct_tokens_db *db; /* the token store, already open */
+	struct ct_store *db; /* the store, already open with CT_STORE_TOKENS */
 	const struct ct_target *target;
 	long skew; /* seconds allowed on either side of the validity period */
 	enum ct_login_map map;

@@ -1,26 +1,15 @@
-/* Pending certificate requests and uploaded certificates in the store. */
+/* Pending certificate requests and uploaded certificates, backend-neutral:
+ * the checks, and the operations, which call the store's backend. */
 #include "config.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "requests.h"
-#include "store.h"
+#include "store_backend.h"
 
-#define REQUEST_HEADER "certtoken-request 1"
-#define REQUEST_FILE_MAX (4 * CT_REQUEST_CSR_MAX)
-
-static int
-serial_ok(const char *s)
+int
+ct_request_token_valid(const char *s)
 {
 	size_t n = strnlen(s, CT_SERIAL_MAX);
 
@@ -47,182 +36,6 @@ ct_request_ref_valid(const char *s)
 	return 1;
 }
 
-/* STORE/SUB/NAME SUFFIX into PATH; -1 when it does not fit. */
-static int
-file_path(const char *store, const char *sub, const char *name, const char *suffix, char *path,
-    size_t size)
-{
-	int n = snprintf(path, size, "%s/%s/%s%s", store, sub, name, suffix);
-
-	return n > 0 && (size_t)n < size ? 0 : -1;
-}
-
-static int
-make_dir(const char *store, const char *sub, struct ct_err *err)
-{
-	char path[4096];
-
-	if (snprintf(path, sizeof(path), "%s/%s", store, sub) >= (int)sizeof(path))
-		return ct_err_set(err, CT_EINVAL, "store path too long");
-	return ct_store_mkdir(path, err);
-}
-
-int
-ct_request_save(const char *store, const struct ct_request *r, struct ct_err *err)
-{
-	char path[4096], *b64 = NULL, *text = NULL;
-	size_t b64_len;
-	int n, rc;
-
-	if (!serial_ok(r->token) || !ct_tokens_user_valid(r->user) || r->target[0] == '\0' ||
-	    !ct_request_ref_valid(r->ref) || r->csr_len == 0 || r->csr_len > CT_REQUEST_CSR_MAX ||
-	    file_path(store, "requests", r->token, "", path, sizeof(path)) != 0)
-		return ct_err_set(err, CT_EINVAL, "pending request: bad token, user or CSR");
-	if ((rc = make_dir(store, "requests", err)) != CT_OK)
-		return rc;
-	b64_len = 4 * ((r->csr_len + 2) / 3) + 1;
-	if ((b64 = malloc(b64_len)) == NULL ||
-	    (text = malloc(b64_len + 512 + CT_REF_MAX)) == NULL) {
-		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
-		goto out;
-	}
-	EVP_EncodeBlock((unsigned char *)b64, r->csr, (int)r->csr_len);
-	n = sprintf(text, "%s\nuser=%s\ntarget=%s\ncreated=%" PRId64 "\nref=%s\ncsr=%s\n",
-	    REQUEST_HEADER, r->user, r->target, r->created, r->ref, b64);
-	rc = ct_file_write_atomic(path, text, (size_t)n, 0600, 1, err);
-out:
-	free(b64);
-	free(text);
-	return rc;
-}
-
-/* The value of line "NAME=..." at *P (advanced past it) into OUT. */
-static int
-take(const char **p, const char *name, char *out, size_t size)
-{
-	size_t nl = strlen(name);
-	const char *end;
-
-	if (strncmp(*p, name, nl) != 0 || (*p)[nl] != '=' || (end = strchr(*p, '\n')) == NULL)
-		return -1;
-	*p += nl + 1;
-	if ((size_t)(end - *p) >= size)
-		return -1;
-	memcpy(out, *p, (size_t)(end - *p));
-	out[end - *p] = '\0';
-	*p = end + 1;
-	return 0;
-}
-
-static int
-parse_request(const char *path, const char *text, struct ct_request *r, struct ct_err *err)
-{
-	const char *p = text;
-	char created[24], *end, *csr = NULL;
-	size_t csr_text = strlen(text), pad;
-	long long v;
-	int n, rc = CT_EIO;
-
-	if ((csr = malloc(csr_text + 1)) == NULL)
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	if (strncmp(p, REQUEST_HEADER "\n", strlen(REQUEST_HEADER) + 1) != 0)
-		goto bad;
-	p += strlen(REQUEST_HEADER) + 1;
-	if (take(&p, "user", r->user, sizeof(r->user)) != 0 || !ct_tokens_user_valid(r->user) ||
-	    take(&p, "target", r->target, sizeof(r->target)) != 0 ||
-	    take(&p, "created", created, sizeof(created)) != 0 ||
-	    take(&p, "ref", r->ref, sizeof(r->ref)) != 0 || !ct_request_ref_valid(r->ref) ||
-	    take(&p, "csr", csr, csr_text + 1) != 0 || *p != '\0')
-		goto bad;
-	errno = 0;
-	v = strtoll(created, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0)
-		goto bad;
-	r->created = v;
-	n = (int)strlen(csr);
-	if (n == 0 || n % 4 != 0 || (r->csr = malloc((size_t)n / 4 * 3)) == NULL)
-		goto bad;
-	if ((n = EVP_DecodeBlock(r->csr, (const unsigned char *)csr, n)) < 0)
-		goto bad;
-	pad = strlen(csr) >= 2 && csr[strlen(csr) - 2] == '=' ? 2 : csr[strlen(csr) - 1] == '=';
-	r->csr_len = (size_t)n - pad;
-	rc = CT_OK;
-	goto out;
-bad:
-	rc = ct_err_set(err, CT_EIO, "%s: corrupt pending request", path);
-out:
-	free(csr);
-	return rc;
-}
-
-int
-ct_request_load(const char *store, const char *token, struct ct_request *r, struct ct_err *err)
-{
-	unsigned char *buf = NULL;
-	char path[4096];
-	size_t len = 0;
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	if (!serial_ok(token) || file_path(store, "requests", token, "", path, sizeof(path)) != 0)
-		return ct_err_set(err, CT_EINVAL, "bad token serial");
-	if ((rc = ct_file_read(path, REQUEST_FILE_MAX, &buf, &len, err)) != CT_OK)
-		return rc;
-	snprintf(r->token, sizeof(r->token), "%s", token);
-	if (memchr(buf, '\0', len) != NULL)
-		rc = ct_err_set(err, CT_EIO, "%s: corrupt pending request", path);
-	else
-		rc = parse_request(path, (const char *)buf, r, err);
-	free(buf);
-	if (rc != CT_OK)
-		ct_request_clear(r);
-	return rc;
-}
-
-int
-ct_request_remove(const char *store, const char *token, struct ct_err *err)
-{
-	char path[4096];
-
-	if (!serial_ok(token) || file_path(store, "requests", token, "", path, sizeof(path)) != 0)
-		return ct_err_set(err, CT_EINVAL, "bad token serial");
-	if (unlink(path) != 0 && errno != ENOENT)
-		return ct_err_set(err, CT_EIO, "%s: cannot remove: %s", path, strerror(errno));
-	return CT_OK;
-}
-
-int
-ct_request_foreach(const char *store, int (*fn)(void *ctx, const struct ct_request *r), void *ctx,
-    struct ct_err *err)
-{
-	struct ct_request r;
-	struct dirent *de;
-	char path[4096];
-	DIR *dir;
-	int rc = CT_OK;
-
-	if (snprintf(path, sizeof(path), "%s/requests", store) >= (int)sizeof(path))
-		return ct_err_set(err, CT_EINVAL, "store path too long");
-	if ((dir = opendir(path)) == NULL)
-		return errno == ENOENT ? CT_OK
-		                       : ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
-	while (rc == CT_OK && (de = readdir(dir)) != NULL) {
-		if (!serial_ok(de->d_name) || strstr(de->d_name, ".tmp.") != NULL)
-			continue;
-		if ((rc = ct_request_load(store, de->d_name, &r, err)) == CT_ENOENT) {
-			ct_err_clear(err); /* removed while we walked */
-			rc = CT_OK;
-			continue;
-		}
-		if (rc == CT_OK) {
-			rc = fn(ctx, &r);
-			ct_request_clear(&r);
-		}
-	}
-	closedir(dir);
-	return rc;
-}
-
 void
 ct_request_clear(struct ct_request *r)
 {
@@ -231,37 +44,60 @@ ct_request_clear(struct ct_request *r)
 }
 
 int
-ct_upload_save(
-    const char *store, const char *token, const unsigned char *der, size_t len, struct ct_err *err)
+ct_request_save(struct ct_store *st, const struct ct_request *r, struct ct_err *err)
 {
-	char path[4096];
-	int rc;
+	if (!ct_request_token_valid(r->token) || !ct_tokens_user_valid(r->user) ||
+	    r->target[0] == '\0' || !ct_request_ref_valid(r->ref) || r->csr_len == 0 ||
+	    r->csr_len > CT_REQUEST_CSR_MAX)
+		return ct_err_set(err, CT_EINVAL, "pending request: bad token, user or CSR");
+	return st->ops->request_save(st, r, err);
+}
 
-	if (!serial_ok(token) ||
-	    file_path(store, "uploads", token, ".pem", path, sizeof(path)) != 0)
+int
+ct_request_load(struct ct_store *st, const char *token, struct ct_request *r, struct ct_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	if (!ct_request_token_valid(token))
 		return ct_err_set(err, CT_EINVAL, "bad token serial");
-	if ((rc = make_dir(store, "uploads", err)) != CT_OK)
-		return rc;
-	return ct_file_write_pem(path, "", PEM_STRING_X509, der, len, 1, err);
+	return st->ops->request_load(st, token, r, err);
+}
+
+int
+ct_request_remove(struct ct_store *st, const char *token, struct ct_err *err)
+{
+	if (!ct_request_token_valid(token))
+		return ct_err_set(err, CT_EINVAL, "bad token serial");
+	return st->ops->request_remove(st, token, err);
+}
+
+int
+ct_request_foreach(struct ct_store *st, int (*fn)(void *ctx, const struct ct_request *r), void *ctx,
+    struct ct_err *err)
+{
+	return st->ops->request_foreach(st, fn, ctx, err);
+}
+
+int
+ct_upload_save(struct ct_store *st, const char *token, const unsigned char *der, size_t len,
+    struct ct_err *err)
+{
+	if (!ct_request_token_valid(token))
+		return ct_err_set(err, CT_EINVAL, "bad token serial");
+	return st->ops->upload_save(st, token, der, len, err);
 }
 
 int
 ct_upload_load(
-    const char *store, const char *token, unsigned char **pem, size_t *len, struct ct_err *err)
+    struct ct_store *st, const char *token, unsigned char **pem, size_t *len, struct ct_err *err)
 {
-	char path[4096];
-
-	if (!serial_ok(token) ||
-	    file_path(store, "uploads", token, ".pem", path, sizeof(path)) != 0)
+	if (!ct_request_token_valid(token))
 		return ct_err_set(err, CT_EINVAL, "bad token serial");
-	return ct_file_read(path, CT_FILE_MAX, pem, len, err);
+	return st->ops->upload_load(st, token, pem, len, err);
 }
 
 void
-ct_upload_remove(const char *store, const char *token)
+ct_upload_remove(struct ct_store *st, const char *token)
 {
-	char path[4096];
-
-	if (serial_ok(token) && file_path(store, "uploads", token, ".pem", path, sizeof(path)) == 0)
-		(void)unlink(path);
+	if (ct_request_token_valid(token))
+		st->ops->upload_remove(st, token);
 }

@@ -1,6 +1,7 @@
-/* Certificate requests that are not issued yet, and uploaded certificates.
+/* Certificate requests that are not issued yet, and uploaded certificates,
+ * in the store (store.h).
  *
- * Store layout (0600 files in 0700 directories):
+ * Files backend layout (0600 files in 0700 directories):
  *   STORE/requests/TOKEN   a pending request of certificate token TOKEN:
  *                          "certtoken-request 1", then "user=", "target=",
  *                          "created=", "ref=" (the external CA's request
@@ -21,6 +22,8 @@
 #include "ct.h"
 #include "tokens.h"
 
+struct ct_store;
+
 #define CT_REF_MAX 129 /* bytes of an external request reference, with the NUL */
 #define CT_REQUEST_CSR_MAX (64 * 1024) /* bytes of a DER CSR we keep */
 
@@ -34,32 +37,38 @@ struct ct_request {
 	size_t csr_len;
 };
 
+/* Is S usable as a token serial in a request (1-39 of [A-Za-z0-9._-], not
+ * starting with '.')? */
+int ct_request_token_valid(const char *s);
+
 /* Is S usable as an external reference (1-128 of [A-Za-z0-9._:/+=-])? */
 int ct_request_ref_valid(const char *s);
 
-/* Write R to STORE/requests/R->token (created 0700 when missing).
- * CT_EEXIST when there is one already. */
-int ct_request_save(const char *store, const struct ct_request *r, struct ct_err *err);
+/* Save R (files: STORE/requests/R->token, the directory created 0700 when
+ * missing).  CT_EEXIST when there is one already. */
+int ct_request_save(struct ct_store *st, const struct ct_request *r, struct ct_err *err);
 
 /* Read the request of TOKEN.  CT_ENOENT when there is none; CT_EIO when
  * the file is corrupt. */
-int ct_request_load(const char *store, const char *token, struct ct_request *r, struct ct_err *err);
+int ct_request_load(
+    struct ct_store *st, const char *token, struct ct_request *r, struct ct_err *err);
 
 /* Remove the request of TOKEN (no error when it is gone). */
-int ct_request_remove(const char *store, const char *token, struct ct_err *err);
+int ct_request_remove(struct ct_store *st, const char *token, struct ct_err *err);
 
 /* Call FN for every pending request; stops at a non-zero return. */
-int ct_request_foreach(const char *store, int (*fn)(void *ctx, const struct ct_request *r),
+int ct_request_foreach(struct ct_store *st, int (*fn)(void *ctx, const struct ct_request *r),
     void *ctx, struct ct_err *err);
 
 void ct_request_clear(struct ct_request *r);
 
-/* STORE/uploads/TOKEN.pem: save (PEM of DER), read (PEM into a new
- * buffer), remove. */
-int ct_upload_save(
-    const char *store, const char *token, const unsigned char *der, size_t len, struct ct_err *err);
+/* The uploaded certificate of TOKEN (files: STORE/uploads/TOKEN.pem): save
+ * (PEM of DER; CT_EEXIST when there is one), read (PEM into a new buffer;
+ * CT_ENOENT when none), remove. */
+int ct_upload_save(struct ct_store *st, const char *token, const unsigned char *der, size_t len,
+    struct ct_err *err);
 int ct_upload_load(
-    const char *store, const char *token, unsigned char **pem, size_t *len, struct ct_err *err);
-void ct_upload_remove(const char *store, const char *token);
+    struct ct_store *st, const char *token, unsigned char **pem, size_t *len, struct ct_err *err);
+void ct_upload_remove(struct ct_store *st, const char *token);
 
 #endif

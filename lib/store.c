@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +30,61 @@ ct_path_join(const char *dir, const char *name)
 	return p;
 }
 
+struct ct_open_policy
+ct_store_policy(size_t max)
+{
+	struct ct_open_policy pol = {0};
+
+	pol.owner = CT_OWNER_EUID;
+	pol.forbidden = S_IRWXG | S_IRWXO;
+	pol.max = max;
+	return pol;
+}
+
+static int
+owner_ok(const struct ct_open_policy *pol, uid_t uid)
+{
+	switch (pol->owner) {
+	case CT_OWNER_ANY: return 1;
+	case CT_OWNER_ROOT: return uid == 0 || uid == geteuid();
+	case CT_OWNER_EUID: return uid == geteuid();
+	default: return uid == pol->uid;
+	}
+}
+
+int
+ct_safe_check(
+    const char *path, const struct stat *st, const struct ct_open_policy *pol, struct ct_err *err)
+{
+	unsigned mode = (unsigned)(st->st_mode & 07777);
+
+	if (owner_ok(pol, st->st_uid) && (st->st_mode & pol->forbidden) == 0)
+		return CT_OK;
+	if (pol->unsafe != NULL)
+		return ct_err_set(err, CT_EPERM, "%s: %s (owner %u, mode %04o)", path, pol->unsafe,
+		    (unsigned)st->st_uid, mode);
+	if (!owner_ok(pol, st->st_uid) && pol->owner == CT_OWNER_ROOT)
+		return ct_err_set(
+		    err, CT_EPERM, "%s: owned by uid %u, not by root", path, (unsigned)st->st_uid);
+	if (!owner_ok(pol, st->st_uid))
+		return ct_err_set(err, CT_EPERM, "%s: owned by uid %u, not %u", path,
+		    (unsigned)st->st_uid,
+		    (unsigned)(pol->owner == CT_OWNER_UID ? pol->uid : geteuid()));
+	if (st->st_mode & pol->forbidden & (S_IWGRP | S_IWOTH))
+		return ct_err_set(
+		    err, CT_EPERM, "%s: writable by group or others (mode %04o)", path, mode);
+	return ct_err_set(err, CT_EPERM, "%s: readable by group or others (mode %04o)", path, mode);
+}
+
+/* Directories of the store: owned by us, not writable by group or others. */
 static int
 check_owner_mode(const char *path, const struct stat *st, struct ct_err *err)
 {
-	if (st->st_uid != geteuid())
-		return ct_err_set(err, CT_EPERM, "%s: owned by uid %u, not %u", path,
-		    (unsigned)st->st_uid, (unsigned)geteuid());
-	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		return ct_err_set(err, CT_EPERM, "%s: writable by group or others (mode %04o)",
-		    path, (unsigned)(st->st_mode & 07777));
-	return CT_OK;
+	struct ct_open_policy pol = {0};
+
+	pol.owner = CT_OWNER_EUID;
+	pol.forbidden = S_IWGRP | S_IWOTH;
+	return ct_safe_check(path, st, &pol, err);
 }
 
 int
@@ -91,99 +137,125 @@ ct_store_mkdir(const char *path, struct ct_err *err)
 
 /* The error for a failed open of PATH (errno set). */
 static int
-open_error(const char *path, struct ct_err *err)
+open_error(const char *path, const struct ct_open_policy *pol, struct ct_err *err)
 {
-	if (errno == ENOENT)
+	if (errno == ENOENT || (pol->skip_special && errno == ELOOP))
 		return ct_err_set(err, CT_ENOENT, "%s: no such file", path);
 	return ct_err_set(err, errno == ELOOP ? CT_EPERM : CT_EIO, "%s: %s", path,
 	    errno == ELOOP ? "is a symbolic link" : strerror(errno));
 }
 
-/* Read the open file FD (named PATH in messages) as ct_file_read does, and
- * close it. */
+/* Check the open FD of PATH (its fstat into *ST) against POL. */
 static int
-read_fd(int fd, const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err)
+check_fd(
+    int fd, const char *path, const struct ct_open_policy *pol, struct stat *st, struct ct_err *err)
 {
-	unsigned char *buf = NULL;
-	struct stat st;
-	size_t got = 0;
-	ssize_t n;
 	int rc;
 
-	if (fstat(fd, &st) != 0) {
-		rc = ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
-		goto out;
+	if (fstat(fd, st) != 0)
+		return ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st->st_mode))
+		return ct_err_set(
+		    err, pol->skip_special ? CT_ENOENT : CT_EPERM, "%s: not a regular file", path);
+	if ((rc = ct_safe_check(path, st, pol, err)) != CT_OK)
+		return rc;
+	if ((uintmax_t)st->st_size > (uintmax_t)pol->max)
+		return ct_err_set(err, CT_EINVAL, "%s: larger than %zu bytes", path, pol->max);
+	return CT_OK;
+}
+
+int
+ct_safe_openat(int dirfd, const char *name, const char *path, const struct ct_open_policy *pol,
+    int *fd_out, struct stat *st, struct ct_err *err)
+{
+	/* O_NONBLOCK: a FIFO planted here must not hang the caller (S_ISREG below) */
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (pol->follow ? 0 : O_NOFOLLOW);
+	int fd, rc;
+
+	if ((fd = openat(dirfd, name, flags)) < 0)
+		return open_error(path, pol, err);
+	if ((rc = check_fd(fd, path, pol, st, err)) != CT_OK) {
+		close(fd);
+		return rc;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = ct_err_set(err, CT_EPERM, "%s: not a regular file", path);
-		goto out;
+	*fd_out = fd;
+	return CT_OK;
+}
+
+/* All of the open FD (ST from its fstat, PATH in messages) into a new
+ * NUL-terminated buffer; closes FD. */
+static int
+read_fd(int fd, const char *path, const struct stat *st, unsigned char **out, size_t *len,
+    struct ct_err *err)
+{
+	size_t size = (size_t)st->st_size, got = 0;
+	unsigned char *buf;
+	ssize_t n;
+
+	if ((buf = malloc(size + 1)) == NULL) {
+		close(fd);
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	}
-	if ((rc = check_owner_mode(path, &st, err)) != CT_OK)
-		goto out;
-	/* store files hold keys and secrets: nobody else may even read them */
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		rc = ct_err_set(err, CT_EPERM, "%s: readable by group or others (mode %04o)", path,
-		    (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	if ((size_t)st.st_size > max) {
-		rc = ct_err_set(err, CT_EINVAL, "%s: larger than %zu bytes", path, max);
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
+	while (got < size) {
+		n = read(fd, buf + got, size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = ct_err_set(err, CT_EIO, "%s: short read", path);
-			goto out;
+			OPENSSL_clear_free(buf, size + 1);
+			close(fd);
+			return ct_err_set(err, CT_EIO, "%s: short read", path);
 		}
 		got += (size_t)n;
 	}
+	close(fd);
 	buf[got] = '\0';
 	*out = buf;
 	*len = got;
-	buf = NULL;
-	rc = CT_OK;
-out:
-	if (buf != NULL)
-		OPENSSL_clear_free(buf, (size_t)st.st_size + 1);
-	close(fd);
-	return rc;
+	return CT_OK;
 }
 
-/* O_NONBLOCK: a FIFO planted here must not hang the caller (S_ISREG in read_fd) */
-#define READ_FLAGS (O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+/* ct_safe_openat and read_fd. */
+static int
+safe_readat(int dirfd, const char *name, const char *path, const struct ct_open_policy *pol,
+    unsigned char **out, size_t *len, struct ct_err *err)
+{
+	struct stat st;
+	int fd, rc;
+
+	if ((rc = ct_safe_openat(dirfd, name, path, pol, &fd, &st, err)) != CT_OK)
+		return rc;
+	return read_fd(fd, path, &st, out, len, err);
+}
+
+int
+ct_safe_read(const char *path, const struct ct_open_policy *pol, unsigned char **out, size_t *len,
+    struct ct_err *err)
+{
+	return safe_readat(AT_FDCWD, path, path, pol, out, len, err);
+}
 
 int
 ct_file_read(const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err)
 {
-	int fd;
+	struct ct_open_policy pol = ct_store_policy(max);
 
-	if ((fd = open(path, READ_FLAGS)) < 0)
-		return open_error(path, err);
-	return read_fd(fd, path, max, out, len, err);
+	return safe_readat(AT_FDCWD, path, path, &pol, out, len, err);
 }
 
 int
 ct_file_readat(int dirfd, const char *dir, const char *name, size_t max, unsigned char **out,
     size_t *len, struct ct_err *err)
 {
+	struct ct_open_policy pol = ct_store_policy(max);
 	char *path = ct_path_join(dir, name);
-	int fd, rc;
+	int rc;
 
 	if (path == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	if (strchr(name, '/') != NULL)
 		rc = ct_err_set(err, CT_EINVAL, "%s: not a file name", path);
-	else if ((fd = openat(dirfd, name, READ_FLAGS)) < 0)
-		rc = open_error(path, err);
 	else
-		rc = read_fd(fd, path, max, out, len, err);
+		rc = safe_readat(dirfd, name, path, &pol, out, len, err);
 	free(path);
 	return rc;
 }

@@ -1,11 +1,42 @@
-/* Files under the store: safe opens and atomic writes.
+/* The store: one handle over a backend, and the files under a files store.
  *
- * The store is root's: every directory must be owned by the effective user
- * and not writable by group or others; files are created 0600.  Reads use
- * O_NOFOLLOW and check the descriptor (regular file, owner, no group/other
- * write, size cap); writes go to a temporary file in the same directory,
- * are fsync'ed and renamed over the target, and the directory is fsync'ed,
- * so a crash or a full disk leaves the old content, never a torn file. */
+ * Part 1, the handle.  Everything certtoken keeps (each user's token state,
+ * the issued-certificate index, the revocations, pending requests and
+ * uploaded certificates) is reached through a struct ct_store opened from
+ * the configuration: store.backend names the backend ("files", the default
+ * and for now the only one), the backend reads its own settings (the files
+ * backend: store.path).  Callers never see how or where a backend keeps
+ * things.  The operations are declared with their data: tokens.h,
+ * certindex.h, requests.h.  (The CA material the verifier reads is not
+ * behind the handle yet: lib/issue.c still takes the store's path.)
+ *
+ * The transaction contract, for every backend.  An update of a user's token
+ * state is a transaction: ct_tokens_begin, ct_tokens_read, the caller's
+ * checks, ct_tokens_write, ct_tokens_end.
+ *   - An update is atomic: a reader sees the state before or after it,
+ *     never part of it, and a crash leaves one of the two.
+ *   - A concurrent update is never lost: of two transactions on the same
+ *     user, the second sees what the first wrote.  A backend that can hold
+ *     a lock (files: flock on STORE/tokens/USER.lock) makes the second wait
+ *     in ct_tokens_begin.  A backend that cannot (a directory server) may
+ *     instead refuse the write of a transaction whose state changed since
+ *     its read with CT_ECONFLICT; nothing is written then, and the caller
+ *     must retry the WHOLE transaction (read -> verify -> write), since
+ *     whatever it verified may no longer hold.
+ *   - ct_store_update is the one way callers do this: it runs the
+ *     transaction around the caller's function and retries it on
+ *     CT_ECONFLICT a bounded number of times.
+ * ct_tokens_peek reads without a transaction: it sees a whole state, which
+ * may be stale by the time it is used; never write what a peek read.
+ *
+ * Part 2, files (used by the files backend and by the CA material).  Every
+ * directory of a files store must be owned by the effective user and not
+ * writable by group or others; files are created 0600.  Reads go through
+ * one safe open (O_NOFOLLOW, the descriptor checked: regular file, owner,
+ * forbidden mode bits, size cap); writes go to a temporary file in the same
+ * directory, are fsync'ed and renamed over the target, and the directory is
+ * fsync'ed, so a crash or a full disk leaves the old content, never a torn
+ * file. */
 #ifndef CT_STORE_H
 #define CT_STORE_H
 
@@ -15,7 +46,95 @@
 
 #include "ct.h"
 
+struct ct_config;
+struct ct_user_tokens;
+
+/* ---- the handle ---- */
+
+struct ct_store;
+
+#define CT_STORE_CREATE 0x1 /* create what is missing (the service, enrolment) */
+#define CT_STORE_TOKENS 0x2 /* the caller uses token state: make it ready now */
+#define CT_STORE_RETRIES 8 /* attempts of ct_store_update on CT_ECONFLICT */
+
+/* Is NAME a registered backend?  The names of all of them go to NAMES
+ * (SIZE bytes, ", " between them), for messages. */
+int ct_store_backend_known(const char *name, char *names, size_t size);
+
+/* Open the store CFG names (store.backend, its settings) with FLAGS.  Token
+ * operations need CT_STORE_TOKENS (CT_EINVAL otherwise); with it, whatever
+ * makes token state unusable is reported here (files: a missing or unsafe
+ * STORE/tokens is CT_ENOENT or CT_EPERM, an unreadable key CT_EIO).
+ * CT_ECONFIG for an unknown backend.  The handle does not keep CFG. */
+int ct_store_open(
+    const struct ct_config *cfg, unsigned flags, struct ct_store **out, struct ct_err *err);
+void ct_store_close(struct ct_store *st);
+
+/* What ct_store_update calls inside the transaction: U holds USER's tokens
+ * (empty when USER has none).  Verify and change U, then return CT_OK to
+ * have U written, CT_STORE_KEEP to end without writing, or a negative code
+ * to end without writing and give that code.  FN may run more than once
+ * (after a conflict, on fresh state): it must start from U and CTX each
+ * time and must not act outside them before the update returns. */
+#define CT_STORE_KEEP 1
+typedef int (*ct_store_update_fn)(
+    void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err);
+
+/* Run begin -> read -> FN -> write -> end on USER; on CT_ECONFLICT start
+ * again, at most CT_STORE_RETRIES times (then CT_ECONFLICT).  Gives CT_OK
+ * when FN's answer was written or kept, FN's negative code, or the store's
+ * error (never half a write). */
+int ct_store_update(
+    struct ct_store *st, const char *user, ct_store_update_fn fn, void *ctx, struct ct_err *err);
+
+/* ---- files ---- */
+
 #define CT_FILE_MAX (1024 * 1024) /* largest store file we read */
+
+/* Who may own a file that is read with trust. */
+enum ct_owner {
+	CT_OWNER_ANY, /* anyone (a user's own input) */
+	CT_OWNER_ROOT, /* root or the effective uid */
+	CT_OWNER_EUID, /* the effective uid only (the store) */
+	CT_OWNER_UID /* the policy's uid only */
+};
+
+/* How a file that is read with trust is opened and checked. */
+struct ct_open_policy {
+	enum ct_owner owner;
+	uid_t uid; /* with CT_OWNER_UID */
+	mode_t forbidden; /* permission bits that must be clear */
+	size_t max; /* size cap in bytes */
+	int follow; /* follow a symbolic link, checking its target (the configuration) */
+	int skip_special; /* a symbolic link or non-regular file is CT_ENOENT (directory scans) */
+	const char *unsafe; /* NULL, or the reason given for a wrong owner or mode, which
+	                       is then followed by "(owner U, mode M)" */
+};
+
+/* The policy of store files: owned by the effective uid, no permission for
+ * group or others, at most MAX bytes. */
+struct ct_open_policy ct_store_policy(size_t max);
+
+/* Check the owner and mode in ST of PATH against POL: CT_EPERM with "PATH:
+ * owned by uid U, not ..." or "PATH: writable by group or others (mode M)"
+ * (or POL's reason). */
+int ct_safe_check(
+    const char *path, const struct stat *st, const struct ct_open_policy *pol, struct ct_err *err);
+
+/* The one safe open of a file read with trust: NAME relative to DIRFD
+ * (AT_FDCWD, or an open directory), called PATH in messages, opened
+ * O_RDONLY|O_CLOEXEC|O_NOCTTY|O_NONBLOCK (a FIFO cannot hang us) and
+ * O_NOFOLLOW unless POL->follow; then the descriptor is checked: a regular
+ * file, owner and mode (ct_safe_check), at most POL->max bytes.  Gives the
+ * descriptor in *FD and its fstat in *ST.  CT_ENOENT "no such file",
+ * CT_EPERM for a symbolic link, a non-regular file or an unsafe owner or
+ * mode, CT_EINVAL "larger than N bytes", CT_EIO otherwise. */
+int ct_safe_openat(int dirfd, const char *name, const char *path, const struct ct_open_policy *pol,
+    int *fd, struct stat *st, struct ct_err *err);
+
+/* ct_safe_openat of PATH, then all of it into a new NUL-terminated buffer. */
+int ct_safe_read(const char *path, const struct ct_open_policy *pol, unsigned char **out,
+    size_t *len, struct ct_err *err);
 
 /* Check that PATH is a directory owned by the effective uid and not writable
  * by group or others.  CT_ENOENT if missing, CT_EPERM if unsafe. */
@@ -30,9 +149,9 @@ int ct_store_open_dir(const char *path, int *fd, struct stat *st, struct ct_err 
  * exist), then check it as ct_store_check_dir does. */
 int ct_store_mkdir(const char *path, struct ct_err *err);
 
-/* Read all of PATH (a regular file, not a symlink, owned by the effective
- * uid, no group/other permission at all, at most MAX bytes) into a new
- * NUL-terminated buffer.  CT_ENOENT if it does not exist. */
+/* ct_safe_read of PATH with ct_store_policy(MAX): a regular file, not a
+ * symlink, owned by the effective uid, no group/other permission at all.
+ * CT_ENOENT if it does not exist. */
 int ct_file_read(
     const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err);
 

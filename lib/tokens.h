@@ -1,15 +1,16 @@
 /* The token store: each user's tokens and their state.
  *
- * Backend-neutral interface; the files backend keeps one file per user,
- * STORE/tokens/USER, and a lock file STORE/tokens/USER.lock that is never
- * unlinked.  An update is a transaction: ct_tokens_begin takes the user's
- * exclusive lock and holds it across read -> verify -> write, so concurrent
- * logins never lose an update; ct_tokens_write replaces the file atomically
- * (temp + fsync + rename), so a crash or a full disk leaves the old state.
- * OTP secrets are encrypted at rest with AES-256-GCM under STORE/secret.key
- * (32 random bytes, 0600, created on first use); the user name and token
- * serial are authenticated with each secret, so a secret cannot be moved to
- * another user or token. */
+ * Backend-neutral: the operations take the store handle (store.h), which
+ * also states the transaction contract every backend keeps; callers update
+ * through ct_store_update.  The files backend (store_files*.c) keeps one
+ * file per user, STORE/tokens/USER, and a lock file STORE/tokens/USER.lock
+ * that is never unlinked: ct_tokens_begin takes the user's exclusive lock
+ * and holds it across read -> verify -> write; ct_tokens_write replaces the
+ * file atomically (temp + fsync + rename), so a crash or a full disk leaves
+ * the old state.  OTP secrets are encrypted at rest with AES-256-GCM under
+ * STORE/secret.key (32 random bytes, 0600, created on first use); the user
+ * name and token serial are authenticated with each secret, so a secret
+ * cannot be moved to another user or token. */
 #ifndef CT_TOKENS_H
 #define CT_TOKENS_H
 
@@ -27,6 +28,7 @@
 #define CT_TARGET_MAX 65 /* bytes of a target name, with the NUL */
 #define CT_CERT_SERIAL_MAX 41 /* upper-case hex of a 20-octet serial, with the NUL */
 #define CT_ISSUER_MAX 256 /* bytes of an issuer name (RFC 2253), with the NUL */
+#define CT_PERIOD_MAX 3600 /* TOTP seconds, as the OTP engine accepts */
 
 enum ct_token_type { CT_TOKEN_HOTP, CT_TOKEN_TOTP, CT_TOKEN_CERT };
 
@@ -74,46 +76,57 @@ int ct_tokens_user_valid(const char *name);
 /* A new random token serial with PREFIX ("TOTP", "HOTP", "CERT") into OUT. */
 int ct_tokens_new_serial(const char *prefix, char out[CT_SERIAL_MAX]);
 
-struct ct_tokens_db;
+/* Is S shorter than MAX bytes, all of [A-Za-z0-9._@-], and not empty
+ * unless EMPTY_OK? */
+int ct_tokens_word_valid(const char *s, size_t max, int empty_ok);
+
+/* Is S upper-case hex, an even number of digits, shorter than MAX (may be
+ * empty)? */
+int ct_tokens_hex_valid(const char *s, size_t max);
+
+/* What is wrong with token T ("bad serial", ...), or NULL. */
+const char *ct_token_problem(const struct ct_token *t);
+
+/* CT_EINVAL with the reason unless IN is a storable set: at most
+ * CT_TOKENS_MAX tokens, each without a problem, no serial twice. */
+int ct_tokens_check(const struct ct_user_tokens *in, struct ct_err *err);
+
+struct ct_store;
 struct ct_tokens_tx;
 
-/* Open the store at STORE_PATH: the store and STORE/tokens must be
- * directories owned by the effective uid and not writable by group or
- * others (CT_EPERM otherwise, with the reason); STORE/tokens and the secret
- * key are created when CREATE is set and they are missing (CT_ENOENT
- * otherwise). */
-int ct_tokens_open(
-    const char *store_path, int create, struct ct_tokens_db **out, struct ct_err *err);
-void ct_tokens_close(struct ct_tokens_db *db);
-
-/* Start a transaction on USER: take the user's exclusive lock (blocking).
- * CT_EINVAL for a user name ct_tokens_user_valid refuses. */
+/* Start a transaction on USER in ST (opened with CT_STORE_TOKENS): the
+ * files backend takes the user's exclusive lock (blocking).  CT_EINVAL for
+ * a user name ct_tokens_user_valid refuses.  Callers that update use
+ * ct_store_update (store.h), which retries on CT_ECONFLICT. */
 int ct_tokens_begin(
-    struct ct_tokens_db *db, const char *user, struct ct_tokens_tx **out, struct ct_err *err);
+    struct ct_store *st, const char *user, struct ct_tokens_tx **out, struct ct_err *err);
 
 /* Read the user's tokens (secrets decrypted).  CT_ENOENT when the user has
- * no token file; CT_EIO with the file and line when the file is corrupt or a
- * secret does not decrypt (never treated as "no tokens"). */
+ * none; CT_EIO with the place (files: FILE:LINE) when the state is corrupt
+ * or a secret does not decrypt (never treated as "no tokens"). */
 int ct_tokens_read(struct ct_tokens_tx *tx, struct ct_user_tokens *out, struct ct_err *err);
 
-/* Replace the user's tokens atomically (an empty set removes the file). */
+/* Replace the user's tokens atomically (an empty set removes them); IN is
+ * checked with ct_tokens_check first.  A backend without locks may answer
+ * CT_ECONFLICT (nothing written): the transaction must be run again. */
 int ct_tokens_write(struct ct_tokens_tx *tx, const struct ct_user_tokens *in, struct ct_err *err);
 
 /* End the transaction and release the lock (NULL is allowed). */
 void ct_tokens_end(struct ct_tokens_tx *tx);
 
-/* Might USER have a token file?  0 only when it certainly does not exist (or
- * the name is unusable); cheap, takes no lock and creates nothing, so a login
- * attempt for a name without tokens leaves no trace in the store. */
-int ct_tokens_exists(struct ct_tokens_db *db, const char *user);
+/* Might USER have tokens?  0 only when they certainly do not exist (or the
+ * name is unusable); cheap, takes no lock and creates nothing, so a login
+ * attempt for a name without tokens leaves no trace in the store.  (1 for
+ * a store not opened for token state: the transaction then says why.) */
+int ct_tokens_exists(struct ct_store *st, const char *user);
 
 /* Read USER's tokens without a transaction (for listing); as ct_tokens_read. */
 int ct_tokens_peek(
-    struct ct_tokens_db *db, const char *user, struct ct_user_tokens *out, struct ct_err *err);
+    struct ct_store *st, const char *user, struct ct_user_tokens *out, struct ct_err *err);
 
-/* Call FN(CTX, user) for every user with a token file, in no particular
- * order; stops when FN returns non-zero and returns that value. */
+/* Call FN(CTX, user) for every user with tokens, in no particular order;
+ * stops when FN returns non-zero and returns that value. */
 int ct_tokens_foreach_user(
-    struct ct_tokens_db *db, int (*fn)(void *ctx, const char *user), void *ctx, struct ct_err *err);
+    struct ct_store *st, int (*fn)(void *ctx, const char *user), void *ctx, struct ct_err *err);
 
 #endif

@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "ct.h"
 #include "login.h"
+#include "store.h"
 #include "tokens.h"
 
 #define OTP_PROMPT "OTP: "
@@ -197,7 +198,7 @@ config_get(pam_handle_t *pamh, const char *path, int explicit, const struct ct_c
 
 static int
 load(pam_handle_t *pamh, const struct args *a, const struct ct_config **cfg,
-    struct ct_tokens_db **db)
+    struct ct_store **db)
 {
 	struct ct_err err = {0};
 	/* never the environment: it belongs to the user (sudo, su) */
@@ -210,7 +211,7 @@ load(pam_handle_t *pamh, const struct args *a, const struct ct_config **cfg,
 	if (a->debug)
 		pam_syslog(pamh, LOG_DEBUG, "configuration %s, store %s", (*cfg)->path,
 		    (*cfg)->store_path);
-	if (ct_tokens_open((*cfg)->store_path, 0, db, &err) != CT_OK) {
+	if (ct_store_open(*cfg, CT_STORE_TOKENS, db, &err) != CT_OK) {
 		pam_syslog(pamh, LOG_ERR, "token store unavailable: %s", err.msg);
 		*cfg = NULL;
 		return PAM_AUTHINFO_UNAVAIL;
@@ -315,7 +316,7 @@ canonical_user(const char *user, char *out, size_t size)
 
 /* Does USER have an OTP token at all?  (Only asked for no_token=ignore.) */
 static int
-has_token(struct ct_tokens_db *db, const char *user)
+has_token(struct ct_store *db, const char *user)
 {
 	struct ct_auth_result res;
 	struct ct_err err = {0};
@@ -326,7 +327,7 @@ has_token(struct ct_tokens_db *db, const char *user)
 
 static int
 otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
-    struct ct_tokens_db *db, const char *user)
+    struct ct_store *db, const char *user)
 {
 	struct ct_auth_result res;
 	struct ct_err err = {0};
@@ -452,7 +453,7 @@ cert_target(pam_handle_t *pamh, const struct args *a, const struct ct_config *cf
 
 static int
 cert_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
-    struct ct_tokens_db *db, const struct ct_target *t, const char *user)
+    struct ct_store *db, const struct ct_target *t, const char *user)
 {
 	struct ct_login_policy pol = {cfg, db, t, a->skew, a->map};
 	struct ct_login_result res;
@@ -491,7 +492,7 @@ struct call {
 	struct args a;
 	char user[256];
 	const struct ct_config *cfg; /* the handle's (config_get) */
-	struct ct_tokens_db *db;
+	struct ct_store *db;
 };
 
 static int
@@ -519,7 +520,7 @@ call_begin(pam_handle_t *pamh, int argc, const char **argv, struct call *c)
 static void
 call_end(struct call *c)
 {
-	ct_tokens_close(c->db);
+	ct_store_close(c->db);
 }
 
 PAM_EXTERN int

@@ -96,6 +96,18 @@ admin_load_config(struct admin *ad)
 }
 
 int
+admin_open_store(struct admin *ad)
+{
+	int rc;
+
+	if (ad->store != NULL)
+		return CT_OK;
+	if ((rc = admin_load_config(ad)) != CT_OK)
+		return rc;
+	return ct_store_open(ad->cfg, 0, &ad->store, &ad->err);
+}
+
+int
 admin_attrs(struct admin *ad, const char *user, struct ct_attrs **out)
 {
 	struct ct_attrsrc *src = NULL;
@@ -156,20 +168,18 @@ admin_fire(struct admin *ad, const char *event, const char *user, const struct c
 static int
 read_input(const char *file, size_t max, unsigned char **out, size_t *len, struct ct_err *err)
 {
-	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "re");
+	struct ct_open_policy pol = {CT_OWNER_ANY, 0, 0, max, 1, 0, NULL};
 	unsigned char *buf;
 	size_t n;
+	int rc;
 
-	if (f == NULL)
-		return ct_err_set(err, CT_EINVAL, "%s: cannot open: %m", file);
-	if ((buf = malloc(max + 1)) == NULL) {
-		if (f != stdin)
-			fclose(f);
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if (strcmp(file, "-") != 0) {
+		rc = ct_safe_read(file, &pol, out, len, err);
+		return rc == CT_OK || rc == CT_ENOMEM ? rc : CT_EINVAL;
 	}
-	n = fread(buf, 1, max + 1, f);
-	if (f != stdin)
-		fclose(f);
+	if ((buf = malloc(max + 1)) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	n = fread(buf, 1, max + 1, stdin);
 	if (n > max) {
 		free(buf);
 		return ct_err_set(err, CT_EINVAL, "%s: larger than %zu bytes", file, max);
@@ -592,13 +602,13 @@ record_issue(struct admin *ad, const struct issue_args *a, const struct ct_targe
 {
 	const unsigned char *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)len);
-	char serial[CT_CERT_SERIAL_MAX], *dir = ct_path_join(ad->cfg->store_path, "certs");
+	char serial[CT_CERT_SERIAL_MAX];
 	int rc;
 
-	if (x == NULL || dir == NULL || ct_cert_serial_hex(x, serial) != CT_OK)
+	if (x == NULL || ct_cert_serial_hex(x, serial) != CT_OK)
 		rc = ct_err_set(&ad->err, CT_ECRYPTO, "cannot read back the issued certificate");
-	else if ((rc = ct_store_mkdir(dir, &ad->err)) == CT_OK)
-		rc = ct_certindex_add(ad->cfg->store_path, serial,
+	else if ((rc = admin_open_store(ad)) == CT_OK)
+		rc = ct_certindex_add(ad->store, serial,
 		    ct_tokens_user_valid(a->user) ? a->user : "-", t->name, t->group->name, "-",
 		    der, len, &ad->err);
 	if (rc == CT_OK)
@@ -606,7 +616,6 @@ record_issue(struct admin *ad, const struct issue_args *a, const struct ct_targe
 		    "issued certificate serial %s for user %s, target %s, access group %s, by uid "
 		    "%u",
 		    serial, a->user, t->name, t->group->name, (unsigned)getuid());
-	free(dir);
 	X509_free(x);
 	return rc;
 }
@@ -685,6 +694,7 @@ main(int argc, char **argv)
 		rc = admin_cmd_crl(&ad, argc, argv);
 	else
 		rc = admin_usage_error("unknown command '%s'", cmd);
+	ct_store_close(ad.store);
 	ct_config_free(ad.cfg);
 	closelog();
 	return rc;

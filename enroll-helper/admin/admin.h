@@ -13,6 +13,7 @@ struct admin {
 	const char *config_path;
 	int config_explicit;
 	struct ct_config *cfg;
+	struct ct_store *store; /* opened by admin_open_store */
 	struct ct_err err;
 };
 
@@ -24,6 +25,10 @@ int admin_fail(struct admin *ad, int code);
 
 /* Load the configuration into AD->cfg (once). */
 int admin_load_config(struct admin *ad);
+
+/* Load the configuration and open its store into AD->store (once; no
+ * token state). */
+int admin_open_store(struct admin *ad);
 
 /* An operation on token I of a user's tokens, inside the transaction. */
 typedef int (*token_op)(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err);

@@ -79,10 +79,8 @@ cmd_list(struct admin *ad, int argc, char **argv)
 	}
 	if (optind != argc)
 		return admin_usage_error("cert list [--user USER] [--json]");
-	if ((rc = admin_load_config(ad)) != CT_OK ||
-	    (rc = ct_store_check_dir(ad->cfg->store_path, &ad->err)) != CT_OK ||
-	    (rc = ct_revoked_read(ad->cfg->store_path, &l.revoked, &l.n_revoked, &ad->err)) !=
-	        CT_OK)
+	if ((rc = admin_open_store(ad)) != CT_OK ||
+	    (rc = ct_revoked_read(ad->store, &l.revoked, &l.n_revoked, &ad->err)) != CT_OK)
 		return admin_fail(ad, rc);
 	l.now = time(NULL);
 	if (l.json)
@@ -90,7 +88,7 @@ cmd_list(struct admin *ad, int argc, char **argv)
 	else
 		printf("%-40s %-16s %-12s %-20s %-8s %s\n", "SERIAL", "USER", "TARGET", "NOT_AFTER",
 		    "STATE", "TOKEN");
-	rc = ct_certindex_foreach(ad->cfg->store_path, list_one, &l, &ad->err);
+	rc = ct_certindex_foreach(ad->store, list_one, &l, &ad->err);
 	if (l.json)
 		printf("%s]\n", l.count ? "\n" : "");
 	free(l.revoked);
@@ -102,7 +100,7 @@ cmd_list(struct admin *ad, int argc, char **argv)
 static int
 revoke_token(struct admin *ad, const struct ct_cert_entry *e, struct ct_token *marked)
 {
-	struct ct_tokens_db *db = NULL;
+	struct ct_store *db = NULL;
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_user_tokens ut;
 	size_t i;
@@ -112,7 +110,7 @@ revoke_token(struct admin *ad, const struct ct_cert_entry *e, struct ct_token *m
 	/* certificates from `issue` have no token; a store without tokens has none */
 	if (strcmp(e->token, "-") == 0 || !ct_tokens_user_valid(e->user))
 		return CT_OK;
-	if ((rc = ct_tokens_open(ad->cfg->store_path, 0, &db, &ad->err)) == CT_ENOENT) {
+	if ((rc = ct_store_open(ad->cfg, CT_STORE_TOKENS, &db, &ad->err)) == CT_ENOENT) {
 		ct_err_clear(&ad->err);
 		return CT_OK;
 	}
@@ -136,7 +134,7 @@ revoke_token(struct admin *ad, const struct ct_cert_entry *e, struct ct_token *m
 		}
 out:
 	ct_tokens_end(tx);
-	ct_tokens_close(db);
+	ct_store_close(db);
 	ct_user_tokens_clear(&ut);
 	return rc;
 }
@@ -162,8 +160,8 @@ cmd_revoke(struct admin *ad, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return admin_usage_error("cert revoke SERIAL [--reason REASON]");
-	if ((rc = admin_load_config(ad)) != CT_OK ||
-	    (rc = ct_certindex_get(ad->cfg->store_path, argv[optind], &e, &ad->err)) != CT_OK) {
+	if ((rc = admin_open_store(ad)) != CT_OK ||
+	    (rc = ct_certindex_get(ad->store, argv[optind], &e, &ad->err)) != CT_OK) {
 		if (rc == CT_ENOENT) {
 			ct_err_clear(&ad->err);
 			ct_err_set(&ad->err, rc, "no certificate with serial %s in the index",
@@ -184,8 +182,7 @@ cmd_revoke(struct admin *ad, int argc, char **argv)
 		}
 		group = t->group->name;
 	}
-	if ((rc = ct_revoke(ad->cfg->store_path, e.serial, group, reason, time(NULL), &ad->err)) !=
-	    CT_OK)
+	if ((rc = ct_revoke(ad->store, e.serial, group, reason, time(NULL), &ad->err)) != CT_OK)
 		goto out;
 	syslog(LOG_AUTHPRIV | LOG_NOTICE,
 	    "revoked certificate serial %s of user %s (target %s, access group %s, reason %s) by "
@@ -261,7 +258,7 @@ crl_entries_free(struct crl_entries *e)
  * or -1 when the index cannot tell (no entry, unreadable, no AKI, another
  * CA). */
 static int
-issuer_of(const char *store, const char *serial, struct ct_ca *const *cas, size_t n)
+issuer_of(struct ct_store *store, const char *serial, struct ct_ca *const *cas, size_t n)
 {
 	const ASN1_OCTET_STRING *aki, *ski;
 	struct ct_cert_entry e;
@@ -296,7 +293,7 @@ crl_split(struct admin *ad, const struct ct_group *g, const struct ct_revocation
 	for (i = 0; i < n; i++) {
 		if (strcmp(list[i].group, g->name) != 0)
 			continue;
-		who = n_cas > 1 ? issuer_of(ad->cfg->store_path, list[i].serial, cas, n_cas) : -1;
+		who = n_cas > 1 ? issuer_of(ad->store, list[i].serial, cas, n_cas) : -1;
 		for (c = 0; c < n_cas; c++)
 			if (who < 0 || (size_t)who == c)
 				crl_entries_add(&out[c], &list[i]);
@@ -336,7 +333,8 @@ admin_cmd_crl(struct admin *ad, int argc, char **argv)
 	/* during a rotation's overlap both CAs are trusted: a CRL from each */
 	if ((rc = ct_ca_load_trusted(ad->cfg->store_path, g, now, &cas[0], &cas[1], &ad->err)) !=
 	        CT_OK ||
-	    (rc = ct_revoked_read(ad->cfg->store_path, &list, &n, &ad->err)) != CT_OK)
+	    (rc = admin_open_store(ad)) != CT_OK ||
+	    (rc = ct_revoked_read(ad->store, &list, &n, &ad->err)) != CT_OK)
 		goto out;
 	n_cas = cas[1] != NULL ? 2 : 1;
 	if ((rc = crl_split(ad, g, list, n, cas, n_cas, e)) != CT_OK)

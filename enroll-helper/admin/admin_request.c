@@ -80,11 +80,11 @@ admin_cmd_pending(struct admin *ad, int argc, char **argv)
 		l.json = 1;
 	else if (argc != 1)
 		return admin_usage_error("cert pending [--json]");
-	if ((rc = admin_load_config(ad)) != CT_OK)
+	if ((rc = admin_open_store(ad)) != CT_OK)
 		return admin_fail(ad, rc);
 	if (l.json)
 		printf("[\n");
-	rc = ct_request_foreach(ad->cfg->store_path, print_request, &l, &ad->err);
+	rc = ct_request_foreach(ad->store, print_request, &l, &ad->err);
 	if (l.json)
 		printf("%s]\n", l.count ? "\n" : "");
 	else if (rc == CT_OK && l.count == 0)
@@ -198,9 +198,9 @@ admin_cmd_decide(struct admin *ad, int argc, char **argv)
 	token = argv[optind];
 	memset(&r, 0, sizeof(r));
 	memset(&fields, 0, sizeof(fields));
-	if ((rc = admin_load_config(ad)) != CT_OK)
+	if ((rc = admin_open_store(ad)) != CT_OK)
 		return admin_fail(ad, rc);
-	if ((rc = ct_request_load(ad->cfg->store_path, token, &r, &ad->err)) != CT_OK) {
+	if ((rc = ct_request_load(ad->store, token, &r, &ad->err)) != CT_OK) {
 		if (rc == CT_ENOENT || rc == CT_EINVAL) {
 			ct_err_clear(&ad->err);
 			rc = ct_err_set(&ad->err, CT_EINVAL,
@@ -226,20 +226,20 @@ admin_cmd_decide(struct admin *ad, int argc, char **argv)
 		if ((rc = issue_request(ad, t, &r, &der, &der_len, &fields)) != CT_OK)
 			goto out;
 		d.issued = &fields;
-		if ((rc = ct_certindex_add(ad->cfg->store_path, fields.cert_serial, r.user, t->name,
+		if ((rc = ct_certindex_add(ad->store, fields.cert_serial, r.user, t->name,
 		         t->group->name, token, der, der_len, &ad->err)) != CT_OK)
 			goto out;
 	}
 	if ((rc = admin_with_token(ad, token, op_decide, &d, user)) != CT_OK) {
 		if (approve) /* never handed out: forget it */
-			ct_certindex_remove(ad->cfg->store_path, fields.cert_serial);
+			ct_certindex_remove(ad->store, fields.cert_serial);
 		goto out;
 	}
 	if (strcmp(user, r.user) != 0)
 		syslog(LOG_AUTHPRIV | LOG_WARNING,
 		    "request of token %s names user %s, but the token belongs to %s", token, r.user,
 		    user);
-	if ((rc = ct_request_remove(ad->cfg->store_path, token, &ad->err)) != CT_OK)
+	if ((rc = ct_request_remove(ad->store, token, &ad->err)) != CT_OK)
 		goto out;
 	if (approve) {
 		utc(fields.not_after, when, sizeof(when));
@@ -267,7 +267,7 @@ out:
 
 struct expiring {
 	struct admin *ad;
-	struct ct_tokens_db *db;
+	struct ct_store *db;
 	char *marks; /* STORE/notified */
 	time_t now, until;
 	int count, failed;
@@ -349,7 +349,7 @@ admin_cmd_expiring(struct admin *ad, int argc, char **argv)
 		goto out;
 	}
 	if ((rc = ct_store_mkdir(x.marks, &ad->err)) != CT_OK ||
-	    (rc = ct_tokens_open(ad->cfg->store_path, 0, &x.db, &ad->err)) != CT_OK)
+	    (rc = ct_store_open(ad->cfg, CT_STORE_TOKENS, &x.db, &ad->err)) != CT_OK)
 		goto out;
 	rc = ct_tokens_foreach_user(x.db, expiring_user, &x, &ad->err);
 	if (rc == CT_OK && x.count == 0)
@@ -358,7 +358,7 @@ admin_cmd_expiring(struct admin *ad, int argc, char **argv)
 	if (rc == CT_OK && x.failed)
 		rc = ct_err_set(&ad->err, CT_EIO, "%d users' tokens could not be read", x.failed);
 out:
-	ct_tokens_close(x.db);
+	ct_store_close(x.db);
 	free(x.marks);
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);
 }

@@ -131,14 +131,14 @@ make_secret(const struct init_args *a, struct ct_token *t, struct ct_err *err)
 static int
 add_token(struct admin *ad, const char *user, const struct ct_token *t)
 {
-	struct ct_tokens_db *db = NULL;
+	struct ct_store *db = NULL;
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_user_tokens u;
 	int rc;
 
 	memset(&u, 0, sizeof(u));
-	if ((rc = ct_store_mkdir(ad->cfg->store_path, &ad->err)) != CT_OK ||
-	    (rc = ct_tokens_open(ad->cfg->store_path, 1, &db, &ad->err)) != CT_OK ||
+	if ((rc = ct_store_open(ad->cfg, CT_STORE_CREATE | CT_STORE_TOKENS, &db, &ad->err)) !=
+	        CT_OK ||
 	    (rc = ct_tokens_begin(db, user, &tx, &ad->err)) != CT_OK)
 		goto out;
 	rc = ct_tokens_read(tx, &u, &ad->err);
@@ -158,7 +158,7 @@ add_token(struct admin *ad, const char *user, const struct ct_token *t)
 out:
 	ct_user_tokens_clear(&u);
 	ct_tokens_end(tx);
-	ct_tokens_close(db);
+	ct_store_close(db);
 	return rc;
 }
 
@@ -217,7 +217,7 @@ out:
 /* --- commands on one token, found by serial ------------------------------- */
 
 struct find {
-	struct ct_tokens_db *db;
+	struct ct_store *db;
 	const char *serial;
 	char user[CT_USER_MAX];
 };
@@ -251,7 +251,7 @@ admin_with_token(struct admin *ad, const char *serial, token_op op, void *ctx, c
 	int rc;
 
 	memset(&u, 0, sizeof(u));
-	if ((rc = ct_tokens_open(ad->cfg->store_path, 0, &f.db, &ad->err)) != CT_OK)
+	if ((rc = ct_store_open(ad->cfg, CT_STORE_TOKENS, &f.db, &ad->err)) != CT_OK)
 		goto out;
 	if ((rc = ct_tokens_foreach_user(f.db, find_serial, &f, &ad->err)) <= 0) {
 		rc = rc < 0 ? rc : ct_err_set(&ad->err, CT_ENOENT, "no token %s", serial);
@@ -272,7 +272,7 @@ admin_with_token(struct admin *ad, const char *serial, token_op op, void *ctx, c
 out:
 	ct_user_tokens_clear(&u);
 	ct_tokens_end(tx);
-	ct_tokens_close(f.db);
+	ct_store_close(f.db);
 	return rc;
 }
 
@@ -348,13 +348,15 @@ revoke_deleted(struct admin *ad, const char *serial, int *done)
 	int rc;
 
 	memset(&e, 0, sizeof(e));
-	if ((rc = ct_certindex_get(ad->cfg->store_path, serial, &e, &ad->err)) == CT_ENOENT) {
+	if ((rc = admin_open_store(ad)) != CT_OK)
+		return rc;
+	if ((rc = ct_certindex_get(ad->store, serial, &e, &ad->err)) == CT_ENOENT) {
 		ct_err_clear(&ad->err); /* not one of ours */
 		return CT_OK;
 	}
 	if (rc != CT_OK)
 		return rc;
-	rc = ct_revoke(ad->cfg->store_path, serial, e.group,
+	rc = ct_revoke(ad->store, serial, e.group,
 	    ct_crl_reason_parse("cessationOfOperation"), time(NULL), &ad->err);
 	ct_cert_entry_clear(&e);
 	if (rc == CT_EEXIST) {
@@ -404,8 +406,10 @@ token_serial_cmd(struct admin *ad, const char *cmd, int argc, char **argv)
 		return 0;
 	/* what a certificate token leaves behind goes with it: a pending request,
 	 * an uploaded certificate, and (revoked) a certificate we issued */
-	ct_request_remove(ad->cfg->store_path, gone.serial, NULL);
-	ct_upload_remove(ad->cfg->store_path, gone.serial);
+	if (admin_open_store(ad) == CT_OK) {
+		ct_request_remove(ad->store, gone.serial, NULL);
+		ct_upload_remove(ad->store, gone.serial);
+	}
 	if (gone.cert_serial[0] != '\0' && gone.target[0] != '\0') {
 		int done = 0;
 
@@ -423,7 +427,7 @@ token_serial_cmd(struct admin *ad, const char *cmd, int argc, char **argv)
 
 struct lister {
 	struct admin *ad;
-	struct ct_tokens_db *db;
+	struct ct_store *db;
 	int json, count, failed;
 };
 
@@ -494,7 +498,7 @@ token_list(struct admin *ad, int argc, char **argv)
 	if (optind != argc)
 		return admin_usage_error("token list [--user USER] [--json]");
 	if ((rc = admin_load_config(ad)) != CT_OK ||
-	    (rc = ct_tokens_open(ad->cfg->store_path, 0, &l.db, &ad->err)) != CT_OK)
+	    (rc = ct_store_open(ad->cfg, CT_STORE_TOKENS, &l.db, &ad->err)) != CT_OK)
 		return admin_fail(ad, rc);
 	if (l.json)
 		printf("[\n");
@@ -502,7 +506,7 @@ token_list(struct admin *ad, int argc, char **argv)
 	                  : ct_tokens_foreach_user(l.db, list_user, &l, &ad->err);
 	if (l.json)
 		printf("%s]\n", l.count ? "\n" : "");
-	ct_tokens_close(l.db);
+	ct_store_close(l.db);
 	if (rc == CT_OK)
 		rc = l.failed;
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);

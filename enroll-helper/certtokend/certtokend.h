@@ -39,8 +39,7 @@ struct daemon {
 	 * request's pam_start and pam_end do not load and unload them */
 	pam_handle_t *pam_pin;
 	int foreground;
-	struct ct_tokens_db *tokens;
-	char *certs_dir;
+	struct ct_store *store;
 
 	/* the attribute source, and a pool of reusable connections for it */
 	struct ct_attrsrc *attrsrc;

@@ -60,7 +60,7 @@ fetch_again(struct conn *c, const struct ct_target *t, const struct ct_request *
 	if (record_issued(c, t, r->token, 1, desc, res.der, res.der_len,
 	        res.has_info ? &res.info : NULL, &tok) != CT_OK)
 		goto out;
-	ct_request_remove(c->d->cfg->store_path, r->token, NULL);
+	ct_request_remove(c->d->store, r->token, NULL);
 	fire(c, "token_enrolled", &tok, NULL);
 	send_issued(c, t->name, r->token, res.der, res.der_len);
 out:
@@ -79,7 +79,7 @@ fetch_issued(struct conn *c, const struct ct_token *tok)
 
 	memset(&e, 0, sizeof(e));
 	if (tok->cert_serial[0] == '\0' || tok->target[0] == '\0' ||
-	    ct_certindex_get(c->d->cfg->store_path, tok->cert_serial, &e, &err) != CT_OK)
+	    ct_certindex_get(c->d->store, tok->cert_serial, &e, &err) != CT_OK)
 		reply_error(
 		    c, CT_EINVAL, "token %s has no certificate this service issued", tok->serial);
 	else if ((len = i2d_X509(e.cert, &der)) <= 0)
@@ -100,7 +100,7 @@ fetch_pending(struct conn *c, const struct ct_token *tok)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	if ((rc = ct_request_load(c->d->cfg->store_path, tok->serial, &r, &err)) != CT_OK ||
+	if ((rc = ct_request_load(c->d->store, tok->serial, &r, &err)) != CT_OK ||
 	    (t = ct_config_target(c->d->cfg, r.target)) == NULL) {
 		logmsg(LOG_ERR, "fetch of token %s for user %s (uid %u): %s", tok->serial, c->user,
 		    (unsigned)c->uid, rc != CT_OK ? err.msg : "its target is no longer configured");

@@ -77,12 +77,8 @@ setup(struct daemon *d, struct ct_err *err)
 	pthread_mutex_init(&d->ca_mu, NULL);
 	pthread_mutex_init(&d->conn_mu, NULL);
 	pthread_cond_init(&d->conn_cv, NULL);
-	if ((rc = ct_store_mkdir(d->cfg->store_path, err)) != CT_OK ||
-	    (rc = ct_tokens_open(d->cfg->store_path, 1, &d->tokens, err)) != CT_OK)
-		return rc;
-	if ((d->certs_dir = ct_path_join(d->cfg->store_path, "certs")) == NULL)
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	if ((rc = ct_store_mkdir(d->certs_dir, err)) != CT_OK)
+	rc = ct_store_open(d->cfg, CT_STORE_CREATE | CT_STORE_TOKENS, &d->store, err);
+	if (rc != CT_OK)
 		return rc;
 	d->issuers = calloc(d->cfg->n_targets, sizeof(*d->issuers));
 	d->conn_uid = calloc((size_t)d->cfg->service.max_clients, sizeof(*d->conn_uid));
@@ -117,8 +113,7 @@ teardown(struct daemon *d)
 	free(d->issuers);
 	free(d->conn_uid);
 	free(d->conn_used);
-	free(d->certs_dir);
-	ct_tokens_close(d->tokens);
+	ct_store_close(d->store);
 }
 
 /* Wait for running connections, at most their deadline and a little more. */

@@ -193,7 +193,7 @@ peek_tokens(struct conn *c, const char *what, struct ct_user_tokens *ut)
 	int rc;
 
 	memset(ut, 0, sizeof(*ut));
-	if ((rc = ct_tokens_peek(c->d->tokens, c->user, ut, &err)) == CT_ENOENT)
+	if ((rc = ct_tokens_peek(c->d->store, c->user, ut, &err)) == CT_ENOENT)
 		return CT_OK;
 	if (rc != CT_OK) {
 		logmsg(LOG_ERR, "%s for user %s (uid %u): %s", what, c->user, (unsigned)c->uid,
@@ -286,8 +286,7 @@ record_issued(struct conn *c, const struct ct_target *t, const char *token, int 
     const char *desc, const unsigned char *der, size_t der_len, const struct ct_cert_info *info,
     struct ct_token *out)
 {
-	struct ct_certtoken_rec r = {.store = c->d->cfg->store_path,
-	    .db = c->d->tokens,
+	struct ct_certtoken_rec r = {.st = c->d->store,
 	    .user = c->user,
 	    .target = t->name,
 	    .group = t->group->name,
@@ -345,7 +344,7 @@ record_pending(struct conn *c, const struct ct_target *t, const char *token,
 	r.csr = (unsigned char *)csr;
 	r.csr_len = csr_len;
 	snprintf(desc, sizeof(desc), "target %s, CA connector %s", t->name, t->connector->name);
-	rc = ct_certtoken_record_pending(c->d->cfg->store_path, c->d->tokens, &r, desc, out, &err);
+	rc = ct_certtoken_record_pending(c->d->store, &r, desc, out, &err);
 	if (rc != CT_OK) {
 		logmsg(LOG_ERR, "user %s (uid %u): pending request for target %s not recorded: %s",
 		    c->user, (unsigned)c->uid, t->name, err.msg);

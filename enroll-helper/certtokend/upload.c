@@ -143,9 +143,9 @@ upload_record(struct conn *c, const struct ct_cert_info *info, const unsigned ch
 	snprintf(tok->issuer, sizeof(tok->issuer), "%s", info->issuer);
 	tok->not_before = (int64_t)info->not_before;
 	tok->not_after = (int64_t)info->not_after;
-	if ((rc = ct_upload_save(c->d->cfg->store_path, token, der, der_len, &err)) == CT_OK &&
-	    (rc = ct_certtoken_add(c->d->tokens, c->user, tok, 0, NULL, &err)) != CT_OK)
-		ct_upload_remove(c->d->cfg->store_path, token);
+	if ((rc = ct_upload_save(c->d->store, token, der, der_len, &err)) == CT_OK &&
+	    (rc = ct_certtoken_add(c->d->store, c->user, tok, 0, NULL, &err)) != CT_OK)
+		ct_upload_remove(c->d->store, token);
 	if (rc != CT_OK) {
 		logmsg(LOG_ERR, "upload for user %s (uid %u) not recorded: %s", c->user,
 		    (unsigned)c->uid, err.msg);

@@ -24,29 +24,17 @@ int
 enroll_read_input(
     const char *path, size_t max, unsigned char **out, size_t *len, struct ct_err *err)
 {
-	unsigned char *buf;
+	struct ct_open_policy pol = {CT_OWNER_ANY, 0, 0, max, 1, 0, NULL};
+	unsigned char *buf = NULL;
 	size_t n = 0;
-	ssize_t r;
-	int fd;
+	int rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return ct_err_set(err, CT_EINVAL, "%s: %s", path, strerror(errno));
-	if ((buf = malloc(max + 1)) == NULL) {
-		close(fd);
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	}
-	while (n <= max && (r = read(fd, buf + n, max + 1 - n)) > 0)
-		n += (size_t)r;
-	close(fd);
-	if (n > max) {
-		free(buf);
-		return ct_err_set(err, CT_EINVAL, "%s: larger than %zu bytes", path, max);
-	}
+	if ((rc = ct_safe_read(path, &pol, &buf, &n, err)) != CT_OK)
+		return rc == CT_ENOMEM ? rc : CT_EINVAL;
 	if (n == 0) {
 		free(buf);
 		return ct_err_set(err, CT_EINVAL, "%s: empty", path);
 	}
-	buf[n] = '\0';
 	*out = buf;
 	*len = n;
 	return CT_OK;

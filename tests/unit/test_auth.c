@@ -24,6 +24,7 @@
 #include "auth.h"
 #include "store.h"
 #include "tokens.h"
+#include "open_store.h"
 
 #define RFC_SECRET "12345678901234567890"
 
@@ -40,7 +41,7 @@ static const char *const hotp_rfc[10] = {"755224", "287082", "359152", "969429",
 
 struct fixture {
 	char dir[64];
-	struct ct_tokens_db *db;
+	struct ct_store *db;
 };
 
 static int
@@ -52,7 +53,7 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	strcpy(f->dir, "/tmp/ct-auth-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || ct_tokens_open(f->dir, 1, &f->db, &err) != CT_OK) {
+	if (mkdtemp(f->dir) == NULL || open_store(f->dir, 1, &f->db, &err) != CT_OK) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		return -1;
 	}
@@ -66,7 +67,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[96];
 
-	ct_tokens_close(f->db);
+	ct_store_close(f->db);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	if (system(cmd) != 0)
 		return -1;
@@ -146,14 +147,14 @@ put_one(struct fixture *f, const char *user, enum ct_token_type type)
 static void
 reread(struct fixture *f, const char *user, struct ct_user_tokens *out)
 {
-	struct ct_tokens_db *db2 = NULL;
+	struct ct_store *db2 = NULL;
 	struct ct_err err = {0};
 
 	memset(out, 0, sizeof(*out));
-	assert_int_equal(ct_tokens_open(f->dir, 0, &db2, &err), CT_OK);
+	assert_int_equal(open_store(f->dir, 0, &db2, &err), CT_OK);
 	if (ct_tokens_peek(db2, user, out, &err) != CT_OK)
 		fail_msg("peek: %s", err.msg);
-	ct_tokens_close(db2);
+	ct_store_close(db2);
 }
 
 static char *

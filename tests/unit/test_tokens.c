@@ -18,9 +18,11 @@
 #include "store.h"
 #include "tokens.h"
 
+#include "open_store.h"
+
 struct fixture {
 	char dir[64];
-	struct ct_tokens_db *db;
+	struct ct_store *db;
 };
 
 static int
@@ -32,7 +34,7 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	strcpy(f->dir, "/tmp/ct-tokens-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || ct_tokens_open(f->dir, 1, &f->db, &err) != CT_OK) {
+	if (mkdtemp(f->dir) == NULL || open_store(f->dir, 1, &f->db, &err) != CT_OK) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		return -1;
 	}
@@ -46,7 +48,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[96];
 
-	ct_tokens_close(f->db);
+	ct_store_close(f->db);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	if (system(cmd) != 0)
 		return -1;
@@ -324,7 +326,7 @@ test_round_trip(void **state)
 	struct ct_user_tokens in, out, peek;
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_err err = {0};
-	struct ct_tokens_db *db2 = NULL;
+	struct ct_store *db2 = NULL;
 	size_t i;
 
 	make_three(&in);
@@ -337,9 +339,9 @@ test_round_trip(void **state)
 	for (i = 0; i < 3; i++)
 		assert_token_equal(&in.tok[i], &out.tok[i]);
 	/* a second handle (another process) reads the same with the same key */
-	assert_int_equal(ct_tokens_open(f->dir, 0, &db2, &err), CT_OK);
+	assert_int_equal(open_store(f->dir, 0, &db2, &err), CT_OK);
 	assert_int_equal(ct_tokens_peek(db2, "alice", &peek, &err), CT_OK);
-	ct_tokens_close(db2);
+	ct_store_close(db2);
 	assert_int_equal(peek.n, 3);
 	for (i = 0; i < 3; i++)
 		assert_token_equal(&in.tok[i], &peek.tok[i]);
@@ -743,7 +745,7 @@ static void
 test_wrong_key(void **state)
 {
 	struct fixture *f = *state;
-	struct ct_tokens_db *db2 = NULL;
+	struct ct_store *db2 = NULL;
 	struct ct_user_tokens t;
 	struct ct_err err = {0};
 	unsigned char key[32];
@@ -753,14 +755,14 @@ test_wrong_key(void **state)
 	memset(key, 0x42, sizeof(key));
 	snprintf(path, sizeof(path), "%s/secret.key", f->dir);
 	spit(path, (const char *)key, sizeof(key));
-	assert_int_equal(ct_tokens_open(f->dir, 0, &db2, &err), CT_OK);
+	assert_int_equal(open_store(f->dir, 0, &db2, &err), CT_OK);
 	assert_int_equal(ct_tokens_peek(db2, "alice", &t, &err), CT_EIO);
 	assert_non_null(strstr(err.msg, ":2: "));
-	ct_tokens_close(db2);
+	ct_store_close(db2);
 	/* a key of the wrong length is refused at open */
 	spit(path, (const char *)key, 31);
 	ct_err_clear(&err);
-	assert_int_equal(ct_tokens_open(f->dir, 0, &db2, &err), CT_EIO);
+	assert_int_equal(open_store(f->dir, 0, &db2, &err), CT_EIO);
 }
 
 static void
@@ -816,24 +818,24 @@ static void
 test_unsafe_store(void **state)
 {
 	struct fixture *f = *state;
-	struct ct_tokens_db *db2 = NULL;
+	struct ct_store *db2 = NULL;
 	struct ct_err err = {0};
 	char tokens[128];
 
 	assert_int_equal(chmod(f->dir, 0770), 0);
-	assert_int_equal(ct_tokens_open(f->dir, 0, &db2, &err), CT_EPERM);
+	assert_int_equal(open_store(f->dir, 0, &db2, &err), CT_EPERM);
 	assert_non_null(strstr(err.msg, "writable"));
 	assert_null(db2);
 	assert_int_equal(chmod(f->dir, 0700), 0);
 	snprintf(tokens, sizeof(tokens), "%s/tokens", f->dir);
 	assert_int_equal(chmod(tokens, 0702), 0);
 	ct_err_clear(&err);
-	assert_int_equal(ct_tokens_open(f->dir, 1, &db2, &err), CT_EPERM);
+	assert_int_equal(open_store(f->dir, 1, &db2, &err), CT_EPERM);
 	assert_non_null(strstr(err.msg, "tokens"));
 	assert_int_equal(chmod(tokens, 0700), 0);
 	ct_err_clear(&err);
-	assert_int_equal(ct_tokens_open(f->dir, 0, &db2, &err), CT_OK);
-	ct_tokens_close(db2);
+	assert_int_equal(open_store(f->dir, 0, &db2, &err), CT_OK);
+	ct_store_close(db2);
 }
 
 static void
@@ -1006,7 +1008,7 @@ static void
 test_key_file(void **state)
 {
 	struct fixture *f = *state;
-	struct ct_tokens_db *db2 = NULL;
+	struct ct_store *db2 = NULL;
 	struct ct_err err = {0};
 	char dir[] = "/tmp/ct-tokens-empty-XXXXXX", key[96], cmd[96];
 	struct stat st;
@@ -1016,17 +1018,17 @@ test_key_file(void **state)
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(st.st_size, 32);
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(ct_tokens_open(dir, 0, &db2, &err), CT_ENOENT);
+	assert_int_equal(open_store(dir, 0, &db2, &err), CT_ENOENT);
 	assert_null(db2);
 	snprintf(key, sizeof(key), "%s/tokens", dir);
 	assert_int_equal(mkdir(key, 0700), 0);
 	ct_err_clear(&err);
-	assert_int_equal(ct_tokens_open(dir, 0, &db2, &err), CT_ENOENT);
+	assert_int_equal(open_store(dir, 0, &db2, &err), CT_ENOENT);
 	assert_non_null(strstr(err.msg, "secret.key"));
 	snprintf(key, sizeof(key), "%s/secret.key", dir);
 	assert_int_not_equal(stat(key, &st), 0);
-	assert_int_equal(ct_tokens_open(dir, 1, &db2, &err), CT_OK);
-	ct_tokens_close(db2);
+	assert_int_equal(open_store(dir, 1, &db2, &err), CT_OK);
+	ct_store_close(db2);
 	assert_int_equal(stat(key, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -1036,7 +1038,7 @@ test_key_file(void **state)
 /* ---- concurrency: the lost-update test ---- */
 
 static int
-bump(struct ct_tokens_db *db, const char *user)
+bump(struct ct_store *db, const char *user)
 {
 	struct ct_user_tokens t;
 	struct ct_tokens_tx *tx = NULL;

@@ -24,6 +24,8 @@
 
 #include "tokens.h"
 
+#include "open_store.h"
+
 #define ROUNDS 50
 #define CHILDREN_MAX 1000
 
@@ -39,7 +41,7 @@ fail(const char *what, const struct ct_err *err)
 
 /* Give USER a single HOTP token with counter 0. */
 static int
-reset_user(struct ct_tokens_db *db, const char *user)
+reset_user(struct ct_store *db, const char *user)
 {
 	struct ct_user_tokens t;
 	struct ct_tokens_tx *tx = NULL;
@@ -68,7 +70,7 @@ reset_user(struct ct_tokens_db *db, const char *user)
 
 /* One transaction: the first token's counter goes up by one. */
 static int
-bump(struct ct_tokens_db *db, const char *user)
+bump(struct ct_store *db, const char *user)
 {
 	struct ct_user_tokens t;
 	struct ct_tokens_tx *tx = NULL;
@@ -87,7 +89,7 @@ bump(struct ct_tokens_db *db, const char *user)
 }
 
 static int
-counter_of(struct ct_tokens_db *db, const char *user, uint64_t *out)
+counter_of(struct ct_store *db, const char *user, uint64_t *out)
 {
 	struct ct_user_tokens t;
 	struct ct_err err = {0};
@@ -102,20 +104,20 @@ counter_of(struct ct_tokens_db *db, const char *user, uint64_t *out)
 static int
 child(const char *store, const char *user)
 {
-	struct ct_tokens_db *db = NULL;
+	struct ct_store *db = NULL;
 	struct ct_err err = {0};
 	int i, rc = 0;
 
-	if (ct_tokens_open(store, 0, &db, &err) != CT_OK)
+	if (open_store(store, 0, &db, &err) != CT_OK)
 		return fail("open", &err);
 	for (i = 0; i < ROUNDS && rc == 0; i++)
 		rc = bump(db, user);
-	ct_tokens_close(db);
+	ct_store_close(db);
 	return rc;
 }
 
 static int
-race(struct ct_tokens_db *db, const char *store, const char *user, long n)
+race(struct ct_store *db, const char *store, const char *user, long n)
 {
 	pid_t pids[CHILDREN_MAX];
 	uint64_t got = 0;
@@ -151,7 +153,7 @@ race(struct ct_tokens_db *db, const char *store, const char *user, long n)
 }
 
 static int
-write_forever(struct ct_tokens_db *db, const char *user)
+write_forever(struct ct_store *db, const char *user)
 {
 	struct ct_user_tokens t;
 	struct ct_err err = {0};
@@ -174,7 +176,7 @@ write_forever(struct ct_tokens_db *db, const char *user)
 int
 main(int argc, char **argv)
 {
-	struct ct_tokens_db *db = NULL;
+	struct ct_store *db = NULL;
 	struct ct_err err = {0};
 	uint64_t got = 0;
 	char *end;
@@ -189,7 +191,7 @@ main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
-	if (ct_tokens_open(argv[1], 1, &db, &err) != CT_OK)
+	if (open_store(argv[1], 1, &db, &err) != CT_OK)
 		return fail("open", &err);
 	if (strcmp(argv[3], "write-forever") == 0)
 		rc = write_forever(db, argv[2]);
@@ -204,6 +206,6 @@ main(int argc, char **argv)
 		else
 			rc = race(db, argv[1], argv[2], n);
 	}
-	ct_tokens_close(db);
+	ct_store_close(db);
 	return rc;
 }

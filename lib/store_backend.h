@@ -1,0 +1,89 @@
+/* What a store backend implements: a table of operations behind the
+ * struct ct_store handle (store.h).  Private to lib/ (and to tests).
+ *
+ * A backend embeds struct ct_store as the first member of its handle and
+ * struct ct_tokens_tx as the first member of its transaction, and keeps to
+ * the transaction contract in store.h.  The callers' wrappers (tokens.c,
+ * certindex.c, requests.c) check names, serials and token sets before an
+ * operation reaches the backend, so a backend is only given valid ones.
+ * Backends are registered in one place, the table in store_open.c. */
+#ifndef CT_STORE_BACKEND_H
+#define CT_STORE_BACKEND_H
+
+#include <stddef.h>
+
+#include "certindex.h"
+#include "conf.h"
+#include "ct.h"
+#include "requests.h"
+#include "store.h"
+#include "tokens.h"
+
+struct ct_store_ops;
+
+struct ct_store {
+	const struct ct_store_ops *ops;
+	unsigned flags; /* CT_STORE_* it was opened with */
+};
+
+struct ct_tokens_tx {
+	struct ct_store *st;
+	char user[CT_USER_MAX];
+};
+
+typedef int (*ct_user_fn)(void *ctx, const char *user);
+typedef int (*ct_cert_fn)(void *ctx, const struct ct_cert_entry *e);
+typedef int (*ct_request_fn)(void *ctx, const struct ct_request *r);
+
+struct ct_store_ops {
+	const char *name; /* the value of store.backend */
+	/* the handle */
+	int (*open)(
+	    const struct ct_config *cfg, unsigned flags, struct ct_store **out, struct ct_err *err);
+	void (*close)(struct ct_store *st);
+	/* per-user token state: a transaction (begin, read, write, end) */
+	int (*tx_begin)(
+	    struct ct_store *st, const char *user, struct ct_tokens_tx **out, struct ct_err *err);
+	int (*tx_read)(struct ct_tokens_tx *tx, struct ct_user_tokens *out, struct ct_err *err);
+	int (*tx_write)(
+	    struct ct_tokens_tx *tx, const struct ct_user_tokens *in, struct ct_err *err);
+	void (*tx_end)(struct ct_tokens_tx *tx);
+	int (*tokens_exists)(struct ct_store *st, const char *user);
+	int (*tokens_peek)(
+	    struct ct_store *st, const char *user, struct ct_user_tokens *out, struct ct_err *err);
+	int (*tokens_foreach_user)(
+	    struct ct_store *st, ct_user_fn fn, void *ctx, struct ct_err *err);
+	/* the issued-certificate index */
+	int (*cert_add)(struct ct_store *st, const struct ct_cert_entry *e,
+	    const unsigned char *der, size_t len, struct ct_err *err);
+	void (*cert_remove)(struct ct_store *st, const char *serial);
+	int (*cert_get)(
+	    struct ct_store *st, const char *serial, struct ct_cert_entry *e, struct ct_err *err);
+	int (*cert_foreach)(struct ct_store *st, ct_cert_fn fn, void *ctx, struct ct_err *err);
+	/* revocations: added under the backend's own serialisation */
+	int (*revoke)(struct ct_store *st, const struct ct_revocation *r, struct ct_err *err);
+	int (*revoked_read)(
+	    struct ct_store *st, struct ct_revocation **out, size_t *n, struct ct_err *err);
+	/* pending requests */
+	int (*request_save)(struct ct_store *st, const struct ct_request *r, struct ct_err *err);
+	int (*request_load)(
+	    struct ct_store *st, const char *token, struct ct_request *r, struct ct_err *err);
+	int (*request_remove)(struct ct_store *st, const char *token, struct ct_err *err);
+	int (*request_foreach)(
+	    struct ct_store *st, ct_request_fn fn, void *ctx, struct ct_err *err);
+	/* uploaded certificates (PEM) */
+	int (*upload_save)(struct ct_store *st, const char *token, const unsigned char *der,
+	    size_t len, struct ct_err *err);
+	int (*upload_load)(struct ct_store *st, const char *token, unsigned char **pem, size_t *len,
+	    struct ct_err *err);
+	void (*upload_remove)(struct ct_store *st, const char *token);
+};
+
+/* The files backend (store_files.c). */
+extern const struct ct_store_ops ct_store_files_ops;
+
+/* Test hook: make OPS available as store.backend = OPS->name (one extra
+ * backend at a time; NULL removes it). */
+void ct_store_backend_register(const struct ct_store_ops *ops);
+
+#endif

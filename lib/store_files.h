@@ -1,0 +1,116 @@
+/* The files backend of the store: private to its files (store_files*.c).
+ *
+ * Layout under STORE (store.path), every directory 0700 and owned by the
+ * effective uid, every file 0600:
+ *   secret.key              the key of the token secrets (store_files_seal.c)
+ *   tokens/USER, USER.lock  each user's tokens and its lock (store_files_tokens.c,
+ *                           format in store_files_tokfile.c)
+ *   certs/SERIAL.pem, revoked, revoked.lock   the issued-certificate index and
+ *                           the revocations (store_files_certs.c)
+ *   requests/TOKEN, uploads/TOKEN.pem         pending requests and uploaded
+ *                           certificates (store_files_requests.c)
+ *   groups/GROUP/...        CA material (lib/issue.c, not behind the handle yet)
+ * store_files.c opens and closes the handle and holds the operations table. */
+#ifndef CT_STORE_FILES_H
+#define CT_STORE_FILES_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+#include "store_backend.h"
+
+#define CT_FILES_KEY_LEN 32
+#define CT_FILES_NONCE_LEN 12
+#define CT_FILES_TAG_LEN 16
+#define CT_FILES_SEALED_MAX (CT_FILES_NONCE_LEN + CT_OTP_SECRET_MAX + CT_FILES_TAG_LEN)
+#define CT_FILES_LOCK_SUFFIX ".lock"
+
+/* The key the OTP secrets are sealed with. */
+struct ct_files_keys {
+	EVP_CIPHER *gcm; /* fetched once per handle */
+	unsigned char key[CT_FILES_KEY_LEN];
+};
+
+struct ct_files_store {
+	struct ct_store base;
+	char *path; /* STORE */
+	char *tokens_dir; /* STORE/tokens; NULL without CT_STORE_TOKENS */
+	struct ct_files_keys keys;
+};
+
+/* ST's files handle. */
+static inline struct ct_files_store *
+ct_files_of(struct ct_store *st)
+{
+	return (struct ct_files_store *)st;
+}
+
+/* ---- store_files_seal.c: AES-256-GCM, AAD "certtoken-tokens 3|USER|SERIAL" ---- */
+
+/* Read STORE/secret.key into K, or create it when CREATE (exclusively:
+ * racing creators agree); fetch the cipher. */
+int ct_files_keys_load(struct ct_files_keys *k, const char *store, int create, struct ct_err *err);
+void ct_files_keys_free(struct ct_files_keys *k);
+
+/* Encrypt T's secret for USER into OUT = nonce || ciphertext || tag. */
+int ct_files_seal(const struct ct_files_keys *k, const char *user, const struct ct_token *t,
+    unsigned char out[CT_FILES_SEALED_MAX], size_t *out_len);
+
+/* Decrypt and authenticate IN (LEN bytes) of USER's token SERIAL into PT. */
+int ct_files_unseal(const struct ct_files_keys *k, const char *user, const char *serial,
+    const unsigned char *in, size_t len, unsigned char pt[CT_OTP_SECRET_MAX], size_t *pt_len);
+
+/* ---- store_files_tokfile.c: the token file's format ---- */
+
+/* Read and parse USER's token file PATH (CT_ENOENT when missing, CT_EIO
+ * with "PATH:LINE:" when corrupt). */
+int ct_files_tokens_load(const struct ct_files_keys *k, const char *user, const char *path,
+    struct ct_user_tokens *out, struct ct_err *err);
+
+/* Write IN (checked, not empty) as USER's token file PATH, atomically. */
+int ct_files_tokens_save(const struct ct_files_keys *k, const char *user, const char *path,
+    const struct ct_user_tokens *in, struct ct_err *err);
+
+/* ---- store_files_tokens.c: transactions under flock ---- */
+
+int ct_files_tx_begin(
+    struct ct_store *st, const char *user, struct ct_tokens_tx **out, struct ct_err *err);
+int ct_files_tx_read(struct ct_tokens_tx *tx, struct ct_user_tokens *out, struct ct_err *err);
+int ct_files_tx_write(struct ct_tokens_tx *tx, const struct ct_user_tokens *in, struct ct_err *err);
+void ct_files_tx_end(struct ct_tokens_tx *tx);
+int ct_files_tokens_exists(struct ct_store *st, const char *user);
+int ct_files_tokens_peek(
+    struct ct_store *st, const char *user, struct ct_user_tokens *out, struct ct_err *err);
+int ct_files_tokens_foreach_user(struct ct_store *st, ct_user_fn fn, void *ctx, struct ct_err *err);
+
+/* Open (creating) the lock file PATH and wait for its exclusive lock; the
+ * lock file is never unlinked.  Gives the descriptor (closing it unlocks). */
+int ct_files_lock(const char *path, int *fd, struct ct_err *err);
+
+/* ---- store_files_certs.c: the certificate index and the revocations ---- */
+
+int ct_files_cert_add(struct ct_store *st, const struct ct_cert_entry *e, const unsigned char *der,
+    size_t len, struct ct_err *err);
+void ct_files_cert_remove(struct ct_store *st, const char *serial);
+int ct_files_cert_get(
+    struct ct_store *st, const char *serial, struct ct_cert_entry *e, struct ct_err *err);
+int ct_files_cert_foreach(struct ct_store *st, ct_cert_fn fn, void *ctx, struct ct_err *err);
+int ct_files_revoke(struct ct_store *st, const struct ct_revocation *r, struct ct_err *err);
+int ct_files_revoked_read(
+    struct ct_store *st, struct ct_revocation **out, size_t *n, struct ct_err *err);
+
+/* ---- store_files_requests.c: pending requests and uploads ---- */
+
+int ct_files_request_save(struct ct_store *st, const struct ct_request *r, struct ct_err *err);
+int ct_files_request_load(
+    struct ct_store *st, const char *token, struct ct_request *r, struct ct_err *err);
+int ct_files_request_remove(struct ct_store *st, const char *token, struct ct_err *err);
+int ct_files_request_foreach(struct ct_store *st, ct_request_fn fn, void *ctx, struct ct_err *err);
+int ct_files_upload_save(struct ct_store *st, const char *token, const unsigned char *der,
+    size_t len, struct ct_err *err);
+int ct_files_upload_load(
+    struct ct_store *st, const char *token, unsigned char **pem, size_t *len, struct ct_err *err);
+void ct_files_upload_remove(struct ct_store *st, const char *token);
+
+#endif

@@ -1,0 +1,577 @@
+/* The files backend: the format of a user's token file, STORE/tokens/USER.
+ *
+ * File format (line-oriented text, every field required, in this order):
+ *
+ *   certtoken-tokens 3
+ *   token serial=S type=totp active=1 algo=sha1 digits=6 period=30 counter=0
+ *     last_step=-1 failcount=0 lock_until=0 rollout=enrolled created=T
+ *     desc=PERCENT-ENCODED target=T cert=HEX not_after=T not_before=T
+ *     issuer=PERCENT-ENCODED secret=HEX(nonce12 || ciphertext || tag16)
+ *
+ * (one line per token).  Older files still read: version 1 lacks target=
+ * to not_after=, version 2 lacks not_before= and issuer=.  The whole file
+ * is read with a size cap and parsed by one bounded reader; anything
+ * unexpected is CT_EIO with "FILE:LINE:". */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "store_files.h"
+
+#define TOKENS_HEADER "certtoken-tokens 3"
+#define TOKENS_HEADER_V2 "certtoken-tokens 2" /* read only: no not_before, issuer */
+#define TOKENS_HEADER_V1 "certtoken-tokens 1" /* read only: no certificate fields */
+#define TOKENS_FILE_MAX (64 * 1024) /* cap on a user's file, read and written */
+#define VALUE_MAX (CT_ISSUER_MAX * 3) /* longest value: a fully percent-encoded issuer */
+
+/* ---- value codecs ---- */
+
+static int
+hex_val(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void
+hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/* Lower-case hex TEXT into OUT of MAX bytes; -1 when malformed or too long. */
+static int
+hex_decode(const char *text, unsigned char *out, size_t max, size_t *out_len)
+{
+	size_t len = strlen(text), i;
+	int hi, lo;
+
+	if (len % 2 != 0 || len / 2 > max)
+		return -1;
+	for (i = 0; i < len / 2; i++) {
+		hi = hex_val((unsigned char)text[2 * i]);
+		lo = hex_val((unsigned char)text[2 * i + 1]);
+		/* the writer uses lower case: anything else is not its output */
+		if (hi < 0 || lo < 0 || strchr("ABCDEF", text[2 * i]) != NULL ||
+		    strchr("ABCDEF", text[2 * i + 1]) != NULL)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	*out_len = len / 2;
+	return 0;
+}
+
+static int
+unreserved(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* Percent-encode the NUL-terminated IN into OUT (3 * strlen(IN) + 1 bytes). */
+static void
+pct_encode(const char *in, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (unreserved(*p)) {
+			*out++ = (char)*p;
+			continue;
+		}
+		*out++ = '%';
+		*out++ = hex[*p >> 4];
+		*out++ = hex[*p & 15];
+	}
+	*out = '\0';
+}
+
+/* Strict inverse of pct_encode into OUT of MAX bytes (with the NUL); no %00. */
+static int
+pct_decode(const char *in, char *out, size_t max)
+{
+	size_t n = 0;
+	int hi, lo;
+
+	for (; *in != '\0'; in++) {
+		if (n + 1 >= max)
+			return -1;
+		if (unreserved((unsigned char)*in)) {
+			out[n++] = *in;
+			continue;
+		}
+		if (*in != '%' || (hi = hex_val((unsigned char)in[1])) < 0 ||
+		    (lo = hex_val((unsigned char)in[2])) < 0 || (hi == 0 && lo == 0))
+			return -1;
+		out[n++] = (char)(hi << 4 | lo);
+		in += 2;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* Decimal S, all of it, within [MIN, MAX]. */
+static int
+parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	long long v;
+	char *end;
+
+	if (!(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!(s[0] >= '0' && s[0] <= '9'))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- the reader ---- */
+
+enum field {
+	F_SERIAL,
+	F_TYPE,
+	F_ACTIVE,
+	F_ALGO,
+	F_DIGITS,
+	F_PERIOD,
+	F_COUNTER,
+	F_LAST_STEP,
+	F_FAILCOUNT,
+	F_LOCK_UNTIL,
+	F_ROLLOUT,
+	F_CREATED,
+	F_DESC,
+	F_TARGET,
+	F_CERT,
+	F_NOT_AFTER,
+	F_NOT_BEFORE,
+	F_ISSUER,
+	F_SECRET,
+	F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {"serial", "type", "active", "algo", "digits",
+    "period", "counter", "last_step", "failcount", "lock_until", "rollout", "created", "desc",
+    "target", "cert", "not_after", "not_before", "issuer", "secret"};
+
+struct parser {
+	const struct ct_files_keys *keys;
+	const char *user;
+	const char *path;
+	const char *p; /* unread input */
+	size_t left;
+	unsigned line;
+	int version; /* of the file's format: 1 has no certificate fields */
+	struct ct_err *err;
+};
+
+static int perr(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* CT_EIO with "PATH:LINE: what". */
+static int
+perr(struct parser *ps, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return ct_err_set(ps->err, CT_EIO, "%s:%u: %s", ps->path, ps->line, what);
+}
+
+/* Consume the next line (without its newline) or fail. */
+static int
+next_line(struct parser *ps, const char **line, size_t *len)
+{
+	const char *nl;
+
+	ps->line++;
+	if ((nl = memchr(ps->p, '\n', ps->left)) == NULL)
+		return perr(ps, ps->left == 0 ? "empty file" : "truncated line (no newline)");
+	*line = ps->p;
+	*len = (size_t)(nl - ps->p);
+	if (memchr(*line, '\0', *len) != NULL)
+		return perr(ps, "NUL byte in line");
+	ps->p = nl + 1;
+	ps->left -= *len + 1;
+	return CT_OK;
+}
+
+static int
+known_field(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < F_COUNT; i++)
+		if (strlen(field_names[i]) == len && memcmp(field_names[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Consume " NAME=VALUE" for field IDX from the line at *P (*LEFT bytes). */
+static int
+take_field(struct parser *ps, const char **p, size_t *left, enum field idx, char val[VALUE_MAX])
+{
+	const char *name = field_names[idx], *w, *sp, *eq;
+	size_t nlen = strlen(name), wlen;
+
+	if (*left == 0)
+		return perr(ps, "missing field %s", name);
+	if (**p != ' ')
+		return perr(ps, "expected one space before %s", name);
+	w = *p + 1;
+	sp = memchr(w, ' ', *left - 1);
+	wlen = sp != NULL ? (size_t)(sp - w) : *left - 1;
+	if ((eq = memchr(w, '=', wlen)) == NULL)
+		return perr(ps, "expected %s=", name);
+	if ((size_t)(eq - w) != nlen || memcmp(w, name, nlen) != 0)
+		return perr(ps, "%s field where %s= was expected",
+		    known_field(w, (size_t)(eq - w)) ? "misplaced or duplicate" : "unknown", name);
+	if (wlen - nlen - 1 >= VALUE_MAX)
+		return perr(ps, "%s: value too long", name);
+	memcpy(val, eq + 1, wlen - nlen - 1);
+	val[wlen - nlen - 1] = '\0';
+	*p = w + wlen;
+	*left -= 1 + wlen;
+	return CT_OK;
+}
+
+static int
+set_secret(struct parser *ps, struct ct_token *t, const char *val)
+{
+	unsigned char sealed[CT_FILES_SEALED_MAX];
+	size_t len = 0;
+
+	if (hex_decode(val, sealed, sizeof(sealed), &len) != 0)
+		return perr(
+		    ps, "secret: not lower-case hex of at most %d bytes", CT_FILES_SEALED_MAX);
+	if (len == 0) {
+		t->secret_len = 0;
+		return CT_OK;
+	}
+	if (ct_files_unseal(
+	        ps->keys, ps->user, t->serial, sealed, len, t->secret, &t->secret_len) != CT_OK)
+		return perr(ps,
+		    "secret of token %s does not decrypt (wrong key, user or serial, "
+		    "or corrupted)",
+		    t->serial);
+	return CT_OK;
+}
+
+static int
+set_int(struct parser *ps, enum field idx, const char *val, int64_t min, int64_t max, int64_t *out)
+{
+	if (parse_i64(val, min, max, out) != 0)
+		return perr(
+		    ps, "%s: bad number (%" PRId64 "..%" PRId64 ")", field_names[idx], min, max);
+	return CT_OK;
+}
+
+/* Store the numeric VAL as field IDX of T. */
+static int
+set_number(struct parser *ps, struct ct_token *t, enum field idx, const char *val)
+{
+	int64_t v = 0;
+	int rc;
+
+	switch (idx) {
+	case F_COUNTER:
+		return parse_u64(val, &t->counter) == 0 ? CT_OK : perr(ps, "counter: bad number");
+	case F_LAST_STEP: return set_int(ps, idx, val, -1, INT64_MAX, &t->last_step);
+	case F_LOCK_UNTIL: return set_int(ps, idx, val, 0, INT64_MAX, &t->lock_until);
+	case F_CREATED: return set_int(ps, idx, val, 0, INT64_MAX, &t->created);
+	case F_NOT_AFTER: return set_int(ps, idx, val, 0, INT64_MAX, &t->not_after);
+	case F_NOT_BEFORE: return set_int(ps, idx, val, 0, INT64_MAX, &t->not_before);
+	case F_ACTIVE:
+		rc = set_int(ps, idx, val, 0, 1, &v);
+		t->active = (int)v;
+		return rc;
+	case F_DIGITS:
+		rc = set_int(ps, idx, val, 0, 8, &v);
+		t->digits = (int)v;
+		return rc;
+	case F_PERIOD:
+		rc = set_int(ps, idx, val, 0, CT_PERIOD_MAX, &v);
+		t->period = (int)v;
+		return rc;
+	case F_FAILCOUNT:
+		rc = set_int(ps, idx, val, 0, INT_MAX, &v);
+		t->failcount = (int)v;
+		return rc;
+	default: return perr(ps, "internal error: %s is not a number", field_names[idx]);
+	}
+}
+
+/* Store VAL as field IDX of T (a dispatcher over the fields). */
+static int
+set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val)
+{
+	int e;
+
+	switch (idx) {
+	case F_SERIAL:
+		if (!ct_tokens_word_valid(val, CT_SERIAL_MAX, 0))
+			return perr(ps, "bad serial");
+		strcpy(t->serial, val);
+		return CT_OK;
+	case F_TYPE:
+		if ((e = ct_token_type_parse(val)) < 0 ||
+		    strcmp(val, ct_token_type_name((enum ct_token_type)e)) != 0)
+			return perr(ps, "unknown token type");
+		t->type = (enum ct_token_type)e;
+		return CT_OK;
+	case F_ALGO:
+		if ((e = ct_otp_algo_parse(val)) < 0 ||
+		    strcmp(val, ct_otp_algo_name((enum ct_otp_algo)e)) != 0)
+			return perr(ps, "unknown algorithm");
+		t->algo = (enum ct_otp_algo)e;
+		return CT_OK;
+	case F_ROLLOUT:
+		if (!ct_tokens_word_valid(val, CT_ROLLOUT_MAX, 1))
+			return perr(ps, "bad rollout state");
+		strcpy(t->rollout_state, val);
+		return CT_OK;
+	case F_DESC:
+		if (pct_decode(val, t->description, CT_DESC_MAX) != 0)
+			return perr(ps, "desc: bad percent-encoding or too long");
+		return CT_OK;
+	case F_TARGET:
+		if (!ct_tokens_word_valid(val, CT_TARGET_MAX, 1))
+			return perr(ps, "bad target");
+		strcpy(t->target, val);
+		return CT_OK;
+	case F_CERT:
+		if (!ct_tokens_hex_valid(val, CT_CERT_SERIAL_MAX))
+			return perr(ps, "cert: not upper-case hex of at most 20 bytes");
+		strcpy(t->cert_serial, val);
+		return CT_OK;
+	case F_ISSUER:
+		if (pct_decode(val, t->issuer, CT_ISSUER_MAX) != 0)
+			return perr(ps, "issuer: bad percent-encoding or too long");
+		return CT_OK;
+	case F_SECRET: return set_secret(ps, t, val);
+	default: return set_number(ps, t, idx, val);
+	}
+}
+
+static int
+parse_token(struct parser *ps, const char *line, size_t len, struct ct_token *t)
+{
+	char val[VALUE_MAX];
+	const char *why;
+	enum field i;
+	int rc = CT_OK;
+
+	if (len < 5 || memcmp(line, "token", 5) != 0)
+		return perr(ps, "expected a token line");
+	line += 5;
+	len -= 5;
+	for (i = F_SERIAL; i < F_COUNT && rc == CT_OK; i++) {
+		if ((ps->version == 1 && i >= F_TARGET && i <= F_ISSUER) ||
+		    (ps->version == 2 && i >= F_NOT_BEFORE && i <= F_ISSUER))
+			continue;
+		if ((rc = take_field(ps, &line, &len, i, val)) == CT_OK)
+			rc = set_field(ps, t, i, val);
+	}
+	OPENSSL_cleanse(val, sizeof(val));
+	if (rc != CT_OK)
+		return rc;
+	if (len != 0)
+		return perr(ps, "unexpected data after secret=");
+	if ((why = ct_token_problem(t)) != NULL)
+		return perr(ps, "token %s: %s", t->serial, why);
+	return CT_OK;
+}
+
+static int
+parse_file(struct parser *ps, struct ct_user_tokens *out)
+{
+	struct ct_user_tokens tmp;
+	const char *line;
+	size_t len, i;
+	int rc;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if ((rc = next_line(ps, &line, &len)) != CT_OK)
+		goto out;
+	if (len == strlen(TOKENS_HEADER) && memcmp(line, TOKENS_HEADER, len) == 0)
+		ps->version = 3;
+	else if (len == strlen(TOKENS_HEADER_V2) && memcmp(line, TOKENS_HEADER_V2, len) == 0)
+		ps->version = 2;
+	else if (len == strlen(TOKENS_HEADER_V1) && memcmp(line, TOKENS_HEADER_V1, len) == 0)
+		ps->version = 1;
+	else {
+		rc = perr(ps, "bad header (expected \"%s\")", TOKENS_HEADER);
+		goto out;
+	}
+	while (ps->left > 0) {
+		if ((rc = next_line(ps, &line, &len)) != CT_OK)
+			goto out;
+		if (tmp.n == CT_TOKENS_MAX) {
+			rc = perr(ps, "too many tokens (at most %d)", CT_TOKENS_MAX);
+			goto out;
+		}
+		if ((rc = parse_token(ps, line, len, &tmp.tok[tmp.n])) != CT_OK)
+			goto out;
+		for (i = 0; i < tmp.n; i++)
+			if (strcmp(tmp.tok[i].serial, tmp.tok[tmp.n].serial) == 0) {
+				rc = perr(ps, "duplicate serial %s", tmp.tok[i].serial);
+				goto out;
+			}
+		tmp.n++;
+	}
+	/* the writer removes the file instead of writing an empty set */
+	if (tmp.n == 0) {
+		rc = perr(ps, "no tokens");
+		goto out;
+	}
+	memcpy(out, &tmp, sizeof(tmp));
+	rc = CT_OK;
+out:
+	ct_user_tokens_clear(&tmp);
+	return rc;
+}
+
+int
+ct_files_tokens_load(const struct ct_files_keys *k, const char *user, const char *path,
+    struct ct_user_tokens *out, struct ct_err *err)
+{
+	struct ct_err local = {0};
+	struct parser ps = {0};
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = ct_file_read(path, TOKENS_FILE_MAX, &buf, &len, &local)) != CT_OK)
+		/* too large means corrupt, not "bad input" */
+		return ct_err_set(err, rc == CT_EINVAL ? CT_EIO : rc, "%s", local.msg);
+	ps.keys = k;
+	ps.user = user;
+	ps.path = path;
+	ps.p = (const char *)buf;
+	ps.left = len;
+	ps.err = err;
+	rc = parse_file(&ps, out);
+	OPENSSL_clear_free(buf, len + 1);
+	return rc;
+}
+
+/* ---- the writer ---- */
+
+struct outbuf {
+	char *p;
+	size_t len, cap;
+	int overflow;
+};
+
+static void put(struct outbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+put(struct outbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->cap - b->len)
+		b->overflow = 1;
+	else
+		b->len += (size_t)n;
+}
+
+static int
+format_token(const struct ct_files_keys *k, const char *user, const char *path,
+    const struct ct_token *t, struct outbuf *b, struct ct_err *err)
+{
+	unsigned char sealed[CT_FILES_SEALED_MAX];
+	char desc[VALUE_MAX], issuer[VALUE_MAX], hex[2 * CT_FILES_SEALED_MAX + 1];
+	size_t sealed_len = 0;
+	int rc;
+
+	if (t->secret_len > 0 && (rc = ct_files_seal(k, user, t, sealed, &sealed_len)) != CT_OK) {
+		ct_err_set(err, rc, "%s: cannot encrypt the secret of token %s", path, t->serial);
+		ct_err_openssl(err);
+		return rc;
+	}
+	pct_encode(t->description, desc);
+	pct_encode(t->issuer, issuer);
+	hex_encode(sealed, sealed_len, hex);
+	put(b,
+	    "token serial=%s type=%s active=%d algo=%s digits=%d period=%d counter=%" PRIu64
+	    " last_step=%" PRId64 " failcount=%d lock_until=%" PRId64 " rollout=%s created=%" PRId64
+	    " desc=%s target=%s cert=%s not_after=%" PRId64 " not_before=%" PRId64
+	    " issuer=%s secret=%s\n",
+	    t->serial, ct_token_type_name(t->type), t->active, ct_otp_algo_name(t->algo), t->digits,
+	    t->period, t->counter, t->last_step, t->failcount, t->lock_until, t->rollout_state,
+	    t->created, desc, t->target, t->cert_serial, t->not_after, t->not_before, issuer, hex);
+	return CT_OK;
+}
+
+int
+ct_files_tokens_save(const struct ct_files_keys *k, const char *user, const char *path,
+    const struct ct_user_tokens *in, struct ct_err *err)
+{
+	struct outbuf b = {0};
+	size_t i;
+	int rc = CT_OK;
+
+	if ((b.p = malloc(TOKENS_FILE_MAX)) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	b.cap = TOKENS_FILE_MAX;
+	put(&b, "%s\n", TOKENS_HEADER);
+	for (i = 0; i < in->n; i++)
+		if ((rc = format_token(k, user, path, &in->tok[i], &b, err)) != CT_OK)
+			goto out;
+	if (b.overflow) {
+		rc = ct_err_set(err, CT_EIO, "%s: token file too large", path);
+		goto out;
+	}
+	rc = ct_file_write_atomic(path, b.p, b.len, 0600, 0, err);
+out:
+	OPENSSL_clear_free(b.p, b.cap);
+	return rc;
+}

@@ -1,0 +1,121 @@
+/* The store handle: the backends' registry, open and close, and the one
+ * retrying update every token transaction goes through. */
+#include "config.h"
+
+#include <string.h>
+
+#include "store_backend.h"
+
+/* Every backend, in one place. */
+static const struct ct_store_ops *const backends[] = {&ct_store_files_ops};
+
+static const struct ct_store_ops *test_backend;
+
+void
+ct_store_backend_register(const struct ct_store_ops *ops)
+{
+	test_backend = ops;
+}
+
+static const struct ct_store_ops *
+find_backend(const char *name)
+{
+	size_t i;
+
+	if (test_backend != NULL && strcmp(test_backend->name, name) == 0)
+		return test_backend;
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
+
+int
+ct_store_backend_known(const char *name, char *names, size_t size)
+{
+	size_t i, used = 0;
+	int n;
+
+	names[0] = '\0';
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		n = snprintf(
+		    names + used, size - used, "%s%s", i > 0 ? ", " : "", backends[i]->name);
+		if (n < 0 || (size_t)n >= size - used)
+			break;
+		used += (size_t)n;
+	}
+	return find_backend(name) != NULL;
+}
+
+int
+ct_store_open(
+    const struct ct_config *cfg, unsigned flags, struct ct_store **out, struct ct_err *err)
+{
+	const struct ct_store_ops *ops;
+	struct ct_store *st = NULL;
+	int rc;
+
+	if ((ops = find_backend(cfg->store_backend)) == NULL)
+		return ct_err_set(
+		    err, CT_ECONFIG, "store backend '%s' is not supported", cfg->store_backend);
+	if ((rc = ops->open(cfg, flags, &st, err)) != CT_OK)
+		return rc;
+	st->ops = ops;
+	st->flags = flags;
+	*out = st;
+	return CT_OK;
+}
+
+void
+ct_store_close(struct ct_store *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+/* One attempt of ct_store_update. */
+static int
+update_once(
+    struct ct_store *st, const char *user, ct_store_update_fn fn, void *ctx, struct ct_err *err)
+{
+	struct ct_user_tokens u;
+	struct ct_tokens_tx *tx = NULL;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	if ((rc = ct_tokens_begin(st, user, &tx, err)) != CT_OK)
+		goto out;
+	if ((rc = ct_tokens_read(tx, &u, err)) == CT_ENOENT) {
+		ct_err_clear(err); /* no tokens yet: FN sees an empty set */
+		rc = CT_OK;
+	}
+	if (rc != CT_OK)
+		goto out;
+	if ((rc = fn(ctx, user, &u, err)) == CT_OK)
+		rc = ct_tokens_write(tx, &u, err);
+	else if (rc == CT_STORE_KEEP)
+		rc = CT_OK;
+out:
+	ct_tokens_end(tx);
+	ct_user_tokens_clear(&u);
+	return rc;
+}
+
+int
+ct_store_update(
+    struct ct_store *st, const char *user, ct_store_update_fn fn, void *ctx, struct ct_err *err)
+{
+	struct ct_err local;
+	int attempt, rc = CT_ECONFLICT;
+
+	for (attempt = 0; attempt < CT_STORE_RETRIES; attempt++) {
+		ct_err_clear(&local);
+		if ((rc = update_once(st, user, fn, ctx, &local)) != CT_ECONFLICT)
+			break;
+	}
+	if (rc == CT_ECONFLICT)
+		return ct_err_set(err, rc, "%s (gave up after %d attempts)", local.msg, attempt);
+	if (rc != CT_OK)
+		ct_err_set(err, rc, "%s", local.msg);
+	return rc;
+}

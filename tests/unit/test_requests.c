@@ -1,0 +1,258 @@
+/* Pending requests and uploaded certificates, through the store handle
+ * (files backend): save, load, duplicates, walk, remove, corrupt files,
+ * modes. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "requests.h"
+#include "store.h"
+
+#include "open_store.h"
+
+struct fixture {
+	char dir[64];
+	struct ct_store *st;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct ct_err err = {0};
+
+	if (f == NULL)
+		return -1;
+	strcpy(f->dir, "/tmp/ct-requests-XXXXXX");
+	if (mkdtemp(f->dir) == NULL || open_store_flags(f->dir, 0, &f->st, &err) != CT_OK) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[96];
+
+	ct_store_close(f->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static unsigned char csr[] = {0x30, 0x03, 0x02, 0x01, 0x05, 0xff, 0x00};
+
+static void
+request(struct ct_request *r, const char *token, const char *user)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->token, sizeof(r->token), "%s", token);
+	snprintf(r->user, sizeof(r->user), "%s", user);
+	strcpy(r->target, "api");
+	strcpy(r->ref, "-");
+	r->created = 1763800000;
+	r->csr = csr;
+	r->csr_len = sizeof(csr);
+}
+
+static mode_t
+mode_of(const struct fixture *f, const char *name)
+{
+	char path[160];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	if (stat(path, &st) != 0)
+		return (mode_t)-1;
+	return st.st_mode & 07777;
+}
+
+static void
+put(const struct fixture *f, const char *name, const char *text)
+{
+	char path[160];
+	FILE *o;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	assert_non_null(o = fopen(path, "w"));
+	fputs(text, o);
+	fclose(o);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void
+test_save_load_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_request r, got;
+	struct ct_err err = {0};
+
+	request(&r, "CERT00AA", "alice");
+	strcpy(r.ref, "ca:req/42");
+	assert_int_equal(ct_request_save(f->st, &r, &err), CT_OK);
+	assert_int_equal(mode_of(f, "requests"), 0700);
+	assert_int_equal(mode_of(f, "requests/CERT00AA"), 0600);
+	assert_int_equal(ct_request_load(f->st, "CERT00AA", &got, &err), CT_OK);
+	assert_string_equal(got.token, "CERT00AA");
+	assert_string_equal(got.user, "alice");
+	assert_string_equal(got.target, "api");
+	assert_string_equal(got.ref, "ca:req/42");
+	assert_int_equal(got.created, 1763800000);
+	assert_int_equal(got.csr_len, sizeof(csr));
+	assert_memory_equal(got.csr, csr, sizeof(csr));
+	ct_request_clear(&got);
+	/* one request per token */
+	assert_int_equal(ct_request_save(f->st, &r, &err), CT_EEXIST);
+	ct_err_clear(&err);
+	assert_int_equal(ct_request_remove(f->st, "CERT00AA", &err), CT_OK);
+	assert_int_equal(ct_request_load(f->st, "CERT00AA", &got, &err), CT_ENOENT);
+	ct_err_clear(&err);
+	assert_int_equal(ct_request_remove(f->st, "CERT00AA", &err), CT_OK);
+	/* refused before anything is written */
+	request(&r, "../x", "alice");
+	assert_int_equal(ct_request_save(f->st, &r, &err), CT_EINVAL);
+	ct_err_clear(&err);
+	request(&r, "CERT00AB", "x.lock");
+	assert_int_equal(ct_request_save(f->st, &r, &err), CT_EINVAL);
+	ct_err_clear(&err);
+	request(&r, "CERT00AB", "alice");
+	r.csr_len = 0;
+	assert_int_equal(ct_request_save(f->st, &r, &err), CT_EINVAL);
+	ct_err_clear(&err);
+	strcpy(r.ref, "a b");
+	r.csr_len = sizeof(csr);
+	assert_int_equal(ct_request_save(f->st, &r, &err), CT_EINVAL);
+	assert_int_equal(mode_of(f, "requests/CERT00AB"), (mode_t)-1);
+	ct_err_clear(&err);
+	assert_int_equal(ct_request_load(f->st, ".hidden", &got, &err), CT_EINVAL);
+}
+
+struct seen {
+	int n, alice, bob;
+};
+
+static int
+collect(void *ctx, const struct ct_request *r)
+{
+	struct seen *s = ctx;
+
+	s->n++;
+	s->alice += strcmp(r->user, "alice") == 0;
+	s->bob += strcmp(r->user, "bob") == 0;
+	return 0;
+}
+
+static void
+test_foreach(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_request r;
+	struct seen s = {0};
+	struct ct_err err = {0};
+
+	/* no request yet */
+	assert_int_equal(ct_request_foreach(f->st, collect, &s, &err), CT_OK);
+	assert_int_equal(s.n, 0);
+	request(&r, "CERT01", "alice");
+	assert_int_equal(ct_request_save(f->st, &r, &err), CT_OK);
+	request(&r, "CERT02", "bob");
+	assert_int_equal(ct_request_save(f->st, &r, &err), CT_OK);
+	put(f, "requests/CERT03.tmp.0011", "a temporary file\n");
+	assert_int_equal(ct_request_foreach(f->st, collect, &s, &err), CT_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.alice, 1);
+	assert_int_equal(s.bob, 1);
+	/* a corrupt request ends the walk */
+	put(f, "requests/CERT04", "certtoken-request 1\nuser=carol\n");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ct_request_foreach(f->st, collect, &s, &err), CT_EIO);
+}
+
+static void
+test_corrupt(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_request got;
+	struct ct_err err = {0};
+	char path[160];
+	static const char *const bad[] = {
+	    "",
+	    "certtoken-request 2\nuser=alice\ntarget=api\ncreated=1\nref=-\ncsr=MAMCAQU=\n",
+	    "certtoken-request 1\ntarget=api\nuser=alice\ncreated=1\nref=-\ncsr=MAMCAQU=\n",
+	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=-1\nref=-\ncsr=MAMCAQU=\n",
+	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=1\nref=-\ncsr=MAMCA\n",
+	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=1\nref=-\ncsr=MAMCAQU=\nx=1\n",
+	};
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/requests", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put(f, "requests/CERT05", bad[i]);
+		ct_err_clear(&err);
+		assert_int_equal(ct_request_load(f->st, "CERT05", &got, &err), CT_EIO);
+		assert_non_null(strstr(err.msg, "requests/CERT05: corrupt pending request"));
+	}
+	/* the good one reads */
+	put(f, "requests/CERT05",
+	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=1\nref=-\ncsr=MAMCAQU=\n");
+	assert_int_equal(ct_request_load(f->st, "CERT05", &got, &err), CT_OK);
+	assert_int_equal(got.csr_len, 5);
+	ct_request_clear(&got);
+	/* nor is one others may read trusted */
+	snprintf(path, sizeof(path), "%s/requests/CERT05", f->dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(ct_request_load(f->st, "CERT05", &got, &err), CT_EPERM);
+}
+
+static void
+test_uploads(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *pem = NULL;
+	struct ct_err err = {0};
+	size_t len = 0;
+
+	assert_int_equal(ct_upload_load(f->st, "CERT06", &pem, &len, &err), CT_ENOENT);
+	ct_err_clear(&err);
+	assert_int_equal(ct_upload_save(f->st, "CERT06", csr, sizeof(csr), &err), CT_OK);
+	assert_int_equal(mode_of(f, "uploads"), 0700);
+	assert_int_equal(mode_of(f, "uploads/CERT06.pem"), 0600);
+	assert_int_equal(ct_upload_save(f->st, "CERT06", csr, sizeof(csr), &err), CT_EEXIST);
+	ct_err_clear(&err);
+	assert_int_equal(ct_upload_load(f->st, "CERT06", &pem, &len, &err), CT_OK);
+	assert_non_null(strstr((char *)pem, "-----BEGIN CERTIFICATE-----\nMAMCAQX/AA==\n"));
+	free(pem);
+	ct_upload_remove(f->st, "CERT06");
+	assert_int_equal(mode_of(f, "uploads/CERT06.pem"), (mode_t)-1);
+	assert_int_equal(ct_upload_save(f->st, "../CERT", csr, sizeof(csr), &err), CT_EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_save_load_remove, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uploads, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
