@@ -45,6 +45,7 @@
 #include "proto.h"
 #include "store.h"
 #include "tokens.h"
+#include "util.h"
 
 #define SD_LISTEN_FDS_START 3
 #define REFUSE_MS 200 /* how long we try to tell a client that we are busy */
@@ -496,9 +497,9 @@ static int
 allowed(const struct conn *c, const struct ct_group *g)
 {
 	gid_t gids[256];
-	struct group gr, *res;
-	size_t size, k;
-	char *buf = NULL, *bigger;
+	struct group gr;
+	size_t k;
+	char *buf = NULL;
 	int n = (int)(sizeof(gids) / sizeof(gids[0])), i, e, ok = 0;
 
 	if (g->n_unix_groups == 0)
@@ -506,15 +507,10 @@ allowed(const struct conn *c, const struct ct_group *g)
 	if (getgrouplist(c->user, c->gid, gids, &n) < 0)
 		n = (int)(sizeof(gids) / sizeof(gids[0])); /* truncated: check what we have */
 	for (k = 0; k < g->n_unix_groups && !ok; k++) {
-		/* groups with many members need a large buffer: grow it to 1 MiB */
-		for (e = ERANGE, size = 16384, res = NULL; e == ERANGE && size <= 1024 * 1024;
-		     size *= 2) {
-			if ((bigger = realloc(buf, size)) == NULL)
-				break;
-			buf = bigger;
-			e = getgrnam_r(g->unix_groups[k], &gr, buf, size, &res);
-		}
-		if (e != 0 || res == NULL) {
+		/* the entry of a group with many members needs a large buffer */
+		free(buf);
+		buf = NULL;
+		if (ct_nss_getgrnam(g->unix_groups[k], &gr, &buf, &e) != CT_OK) {
 			if (e != 0)
 				logmsg(LOG_ERR, "access group %s: Unix group %s: %s", g->name,
 				    g->unix_groups[k], strerror(e));
@@ -643,18 +639,12 @@ out:
 static int
 identify(struct conn *c)
 {
-	struct passwd pw, *res = NULL;
-	size_t size = 16384;
-	char *buf = NULL, *bigger;
-	int e = ERANGE, rc = -1;
+	struct passwd pw;
+	char *buf = NULL;
+	int e = 0, rc = -1;
 
 	/* c->uid came from SO_PEERCRED in the accept loop */
-	while (e == ERANGE && size <= 1024 * 1024 && (bigger = realloc(buf, size)) != NULL) {
-		buf = bigger;
-		e = getpwuid_r(c->uid, &pw, buf, size, &res);
-		size *= 2;
-	}
-	if (e != 0 || res == NULL) {
+	if (ct_nss_getpwuid(c->uid, &pw, &buf, &e) != CT_OK) {
 		logmsg(LOG_NOTICE, "connection from uid %u, which has no user name%s%s",
 		    (unsigned)c->uid, e ? ": " : "", e ? strerror(e) : "");
 		reply_error(c, CT_EPERM, "your uid %u has no user name", (unsigned)c->uid);
