@@ -145,7 +145,8 @@ pw_fetch(const char *user, struct passwd *pw, char **bufp, struct ct_err *err)
 
 	rc = ct_nss_getpwnam(user, pw, bufp, &e);
 	if (rc == CT_ENOENT)
-		return ct_err_set(err, CT_ENOENT, "no such user '%s'", vis(user, vbuf, sizeof(vbuf)));
+		return ct_err_set(
+		    err, CT_ENOENT, "no such user '%s'", vis(user, vbuf, sizeof(vbuf)));
 	if (rc == CT_EUNAVAIL)
 		return ct_err_set(err, CT_EUNAVAIL, "passwd lookup of user '%s' failed: %s",
 		    vis(user, vbuf, sizeof(vbuf)), strerror(e));
