@@ -15,11 +15,11 @@
 #include "attrs.h"
 #include "attrsrc.h"
 #include "ldapconn.h"
+#include "util.h"
 
 #define CT_USER_MAX 256 /* bytes in a user name */
 #define CT_LDAP_FILTER_MAX 4096 /* bytes in a built search filter */
 #define CT_LDAP_TIMEOUT_MAX 300 /* seconds */
-#define CT_PWBUF_MAX (1024 * 1024) /* getpwnam_r buffer limit */
 #define CT_VIS_MAX 128 /* bytes of untrusted text in a message */
 
 struct ct_attrsrc {
@@ -65,14 +65,7 @@ static const char *const ldap_secret_attrs[] = {"userPassword", "authPassword", 
 static const char *
 vis(const char *s, char *buf, size_t bufsz)
 {
-	size_t i;
-
-	if (s == NULL)
-		s = "";
-	for (i = 0; s[i] != '\0' && i + 1 < bufsz; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	buf[i] = '\0';
-	return buf;
+	return ct_text_printable(s, SIZE_MAX, 0, buf, bufsz);
 }
 
 /* ------------------------------------------------------------------ config */
@@ -145,42 +138,21 @@ ct_attr_conf_provides(const struct ct_attr_conf *c, const char *name)
 
 /* ------------------------------------------------------------------ passwd */
 
-/* getpwnam_r into a buffer that grows up to CT_PWBUF_MAX; *BUFP owns the strings. */
+/* getpwnam_r into a buffer that grows as needed; *BUFP owns the strings. */
 static int
 pw_fetch(const char *user, struct passwd *pw, char **bufp, struct ct_err *err)
 {
-	char vbuf[CT_VIS_MAX], *buf = NULL, *nbuf;
-	struct passwd *res = NULL;
-	long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
-	size_t len = (sz > 0 && sz <= CT_PWBUF_MAX) ? (size_t)sz : 1024;
-	int rc;
+	char vbuf[CT_VIS_MAX];
+	int rc, e = 0;
 
-	for (;;) {
-		if ((nbuf = realloc(buf, len)) == NULL) {
-			rc = ct_err_set(err, CT_ENOMEM, "out of memory");
-			goto out;
-		}
-		buf = nbuf;
-		rc = getpwnam_r(user, pw, buf, len, &res);
-		if (rc != ERANGE || len >= CT_PWBUF_MAX)
-			break;
-		len *= 2;
-	}
-	if (res == NULL && (rc == 0 || rc == ENOENT || rc == ESRCH)) {
-		rc = ct_err_set(err, CT_ENOENT, "no such user '%s'", vis(user, vbuf, sizeof(vbuf)));
-		goto out;
-	}
-	if (res == NULL) {
-		rc = ct_err_set(err, CT_EUNAVAIL, "passwd lookup of user '%s' failed: %s",
-		    vis(user, vbuf, sizeof(vbuf)), strerror(rc));
-		goto out;
-	}
-	*bufp = buf;
-	buf = NULL;
-	rc = CT_OK;
-out:
-	free(buf);
-	return rc;
+	rc = ct_nss_getpwnam(user, pw, bufp, &e);
+	if (rc == CT_ENOENT)
+		return ct_err_set(
+		    err, CT_ENOENT, "no such user '%s'", vis(user, vbuf, sizeof(vbuf)));
+	if (rc == CT_EUNAVAIL)
+		return ct_err_set(err, CT_EUNAVAIL, "passwd lookup of user '%s' failed: %s",
+		    vis(user, vbuf, sizeof(vbuf)), strerror(e));
+	return rc == CT_ENOMEM ? ct_err_set(err, CT_ENOMEM, "out of memory") : rc;
 }
 
 /* Trim spaces at both ends of S in place. */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "ldapconn.h"
 #include "store.h"
+#include "util.h"
 #include "proto.h"
 
 #define CT_SECRET_FILE_MAX 4096 /* bytes in the bind password file */
@@ -44,14 +46,7 @@ struct ct_ldap_pool {
 static const char *
 vis(const char *s, char *buf, size_t bufsz)
 {
-	size_t i;
-
-	if (s == NULL)
-		s = "";
-	for (i = 0; s[i] != '\0' && i + 1 < bufsz; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	buf[i] = '\0';
-	return buf;
+	return ct_text_printable(s, SIZE_MAX, 0, buf, bufsz);
 }
 
 static int

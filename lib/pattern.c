@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "pattern.h"
+#include "util.h"
 
 #define PAT_OID_MAX 128                            /* characters in a dotted OID */
 #define PAT_MAX_BYTES (4 * CT_PATTERN_MAX_LEN)     /* bytes of UTF-8 in a pattern */
@@ -365,14 +366,7 @@ ct_oid_parse(const char *text, ASN1_OBJECT **out)
 static const char *
 pat_show(const char *s, char *buf, size_t size)
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < size; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	buf[i] = '\0';
-	if (s[i] != '\0' && size > 4)
-		memcpy(buf + size - 4, "...", 4);
-	return buf;
+	return ct_text_printable(s, SIZE_MAX, CT_TEXT_ELLIPSIS, buf, size);
 }
 
 static const char *

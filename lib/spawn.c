@@ -26,6 +26,7 @@
 #endif
 
 #include "spawn.h"
+#include "util.h"
 
 #define SPAWN_PATH "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 #define SPAWN_SLICE_MS 10 /* how often to look for the exit without a pidfd */
@@ -430,7 +431,7 @@ ct_spawn_describe(
     const struct ct_spawn *s, const struct ct_spawn_result *res, char *out, size_t outsz)
 {
 	const char *line = res->err;
-	size_t len, n, i;
+	size_t len, n;
 	int w;
 
 	if (outsz == 0)
@@ -457,9 +458,5 @@ ct_spawn_describe(
 		return;
 	out[len++] = ':';
 	out[len++] = ' ';
-	for (i = 0; i < n && len + 1 < outsz; i++) {
-		unsigned char c = (unsigned char)line[i];
-		out[len++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
-	out[len] = '\0';
+	ct_text_printable(line, n, 0, out + len, outsz - len);
 }

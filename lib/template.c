@@ -10,6 +10,7 @@
 
 #include "pattern.h"
 #include "template.h"
+#include "util.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -54,12 +55,7 @@ static const struct eku_name {
 static const char *
 tmpl_show(const char *name, char *buf, size_t size)
 {
-	size_t i;
-
-	for (i = 0; name[i] != '\0' && i + 1 < size; i++)
-		buf[i] = ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) ? '?' : name[i];
-	buf[i] = '\0';
-	return buf;
+	return ct_text_printable(name, SIZE_MAX, 0, buf, size);
 }
 
 int

@@ -25,6 +25,7 @@
 #include "login.h"
 #include "store.h"
 #include "tokens.h"
+#include "util.h"
 
 #define OTP_PROMPT "OTP: "
 #define CODE_MAX 16
@@ -120,14 +121,9 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 static const char *
 printable(const char *in, char *out, size_t size)
 {
-	size_t i;
-
 	if (in == NULL)
 		return "?";
-	for (i = 0; in[i] != '\0' && i + 1 < size; i++)
-		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
-	out[i] = '\0';
-	return out;
+	return ct_text_printable(in, SIZE_MAX, CT_TEXT_ASCII, out, size);
 }
 
 /* Log one decision with the context an administrator needs (never a code). */
@@ -289,27 +285,15 @@ log_auth(pam_handle_t *pamh, const char *user, int rc, const struct ct_auth_resu
 static int
 canonical_user(const char *user, char *out, size_t size)
 {
-	struct passwd pw, *res = NULL;
-	size_t len = 4096;
-	char *buf = NULL, *nbuf;
+	struct passwd pw;
+	char *buf = NULL;
 	int rc, n;
 
 	/* a name service that fails is not "no such user": the typed
 	 * spelling could then find no token, and no_token=ignore let it pass */
-	do {
-		if (len > 1024 * 1024 || (nbuf = realloc(buf, len)) == NULL) {
-			free(buf);
-			return -2;
-		}
-		buf = nbuf;
-		rc = getpwnam_r(user, &pw, buf, len, &res);
-		len *= 2;
-	} while (rc == ERANGE);
-	if (rc != 0 && rc != ENOENT && rc != ESRCH && rc != EBADF && rc != EPERM) {
-		free(buf);
+	if ((rc = ct_nss_getpwnam(user, &pw, &buf, NULL)) != CT_OK && rc != CT_ENOENT)
 		return -2;
-	}
-	n = snprintf(out, size, "%s", res != NULL ? res->pw_name : user);
+	n = snprintf(out, size, "%s", rc == CT_OK ? pw.pw_name : user);
 	free(buf);
 	return n >= (int)size ? -1 : 0;
 }

@@ -1,4 +1,9 @@
-/* certtoken-admin: shared state of the command implementations. */
+/* certtoken-admin: the state and helpers its commands share, and the
+ * command tables.
+ *
+ * admin.c holds main and the table of commands; each admin_*.c file holds
+ * one command's subcommands (and its table); admin_common.c holds the
+ * helpers below, which call no command. */
 #ifndef CT_ADMIN_H
 #define CT_ADMIN_H
 
@@ -16,6 +21,19 @@ struct admin {
 	struct ct_store *store; /* opened by admin_open_store */
 	struct ct_err err;
 };
+
+/* A command or subcommand: RUN gets ARGV[0] = NAME and gives the exit
+ * status; a command with subcommands has SUB (ended by a NULL name) and no
+ * RUN.  HELP is its part of the --help text, NULL when an entry before it
+ * told it. */
+struct admin_cmd {
+	const char *name;
+	int (*run)(struct admin *ad, int argc, char **argv);
+	const struct admin_cmd *sub;
+	const char *help;
+};
+
+/* --- admin_common.c ------------------------------------------------------ */
 
 /* Print "certtoken-admin: MESSAGE (try --help)" and give the usage status. */
 int admin_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -49,11 +67,23 @@ int admin_sign(struct admin *ad, const struct ct_target *t, const struct ct_attr
  * up when a handler needs them); failures are printed, never fatal. */
 void admin_fire(struct admin *ad, const char *event, const char *user, const struct ct_token *t);
 
-/* certtoken-admin token ... */
-int admin_cmd_token(struct admin *ad, int argc, char **argv);
+/* --- the commands -------------------------------------------------------- */
 
-/* certtoken-admin cert list|revoke ... and crl GROUP */
-int admin_cmd_cert(struct admin *ad, int argc, char **argv);
+/* certtoken-admin check-config, render and issue (admin_issue.c) */
+int admin_cmd_check_config(struct admin *ad, int argc, char **argv);
+int admin_cmd_render(struct admin *ad, int argc, char **argv);
+int admin_cmd_issue(struct admin *ad, int argc, char **argv);
+
+/* certtoken-admin ca init|export|rotate (admin_ca.c) */
+extern const struct admin_cmd admin_ca_cmds[];
+
+/* certtoken-admin token init|list|enable|disable|delete|reset|resync
+ * (admin_token.c) */
+extern const struct admin_cmd admin_token_cmds[];
+
+/* certtoken-admin cert list|revoke|pending|approve|reject|expiring
+ * (admin_cert.c) and crl GROUP */
+extern const struct admin_cmd admin_cert_cmds[];
 int admin_cmd_crl(struct admin *ad, int argc, char **argv);
 
 /* certtoken-admin cert pending|approve|reject|expiring (admin_request.c) */

@@ -202,21 +202,22 @@ out:
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);
 }
 
-int
-admin_cmd_cert(struct admin *ad, int argc, char **argv)
-{
-	if (argc >= 2 && strcmp(argv[1], "list") == 0)
-		return cmd_list(ad, argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
-		return cmd_revoke(ad, argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "reject") == 0))
-		return admin_cmd_decide(ad, argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "pending") == 0)
-		return admin_cmd_pending(ad, argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "expiring") == 0)
-		return admin_cmd_expiring(ad, argc - 1, argv + 1);
-	return admin_usage_error("cert needs list, revoke, pending, approve, reject or expiring");
-}
+const struct admin_cmd admin_cert_cmds[] = {
+    {"list", cmd_list, NULL,
+        "  cert list [--user USER] [--json]  list issued certificates and their state\n"},
+    {"revoke", cmd_revoke, NULL,
+        "  cert revoke SERIAL [--reason R]   revoke a certificate (and its token)\n"},
+    {"pending", admin_cmd_pending, NULL,
+        "  cert pending [--json]             list requests waiting for approval\n"},
+    {"approve", admin_cmd_decide, NULL,
+        "  cert approve TOKEN                issue a queued request\n"},
+    {"reject", admin_cmd_decide, NULL,
+        "  cert reject TOKEN [--reason TEXT] reject a queued request\n"},
+    {"expiring", admin_cmd_expiring, NULL,
+        "  cert expiring [--within SECONDS]  run cert_expiring handlers (once per "
+        "certificate)\n"},
+    {NULL, NULL, NULL, NULL},
+};
 
 /* The revoked certificates one CRL lists. */
 struct crl_entries {

@@ -22,20 +22,9 @@
 #include "requests.h"
 #include "store.h"
 #include "tokens.h"
+#include "util.h"
 
 #define EXPIRING_DEFAULT 86400 /* seconds: `cert expiring` looks this far ahead */
-
-static void
-utc(int64_t t, char *out, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
-		snprintf(out, size, "-");
-	else
-		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* ---- pending ---- */
 
@@ -49,7 +38,7 @@ print_request(void *ctx, const struct ct_request *r)
 	struct pending_list *l = ctx;
 	char when[32];
 
-	utc(r->created, when, sizeof(when));
+	ct_time_utc(r->created, CT_TIME_ISO, when, sizeof(when));
 	if (l->json) {
 		printf("%s{\"token\":", l->count ? ",\n " : " ");
 		ct_json_string(stdout, r->token);
@@ -242,7 +231,7 @@ admin_cmd_decide(struct admin *ad, int argc, char **argv)
 	if ((rc = ct_request_remove(ad->store, token, &ad->err)) != CT_OK)
 		goto out;
 	if (approve) {
-		utc(fields.not_after, when, sizeof(when));
+		ct_time_utc(fields.not_after, CT_TIME_ISO, when, sizeof(when));
 		syslog(LOG_AUTHPRIV | LOG_NOTICE,
 		    "approved request of token %s of user %s (target %s): certificate serial %s, "
 		    "by uid %u",
@@ -309,7 +298,7 @@ expiring_user(void *ctx, const char *user)
 			continue;
 		}
 		close(fd);
-		utc(t->not_after, when, sizeof(when));
+		ct_time_utc(t->not_after, CT_TIME_ISO, when, sizeof(when));
 		printf("token %s of user %s: certificate %s expires %s\n", t->serial, user,
 		    t->cert_serial, when);
 		fflush(stdout);

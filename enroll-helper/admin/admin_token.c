@@ -216,66 +216,6 @@ out:
 
 /* --- commands on one token, found by serial ------------------------------- */
 
-struct find {
-	struct ct_store *db;
-	const char *serial;
-	char user[CT_USER_MAX];
-};
-
-static int
-find_serial(void *ctx, const char *user)
-{
-	struct find *f = ctx;
-	struct ct_user_tokens u;
-	struct ct_err err = {0};
-	size_t i;
-	int found = 0;
-
-	memset(&u, 0, sizeof(u));
-	if (ct_tokens_peek(f->db, user, &u, &err) == CT_OK)
-		for (i = 0; i < u.n && !found; i++)
-			found = strcmp(u.tok[i].serial, f->serial) == 0;
-	ct_user_tokens_clear(&u);
-	if (found)
-		snprintf(f->user, sizeof(f->user), "%s", user);
-	return found;
-}
-
-int
-admin_with_token(struct admin *ad, const char *serial, token_op op, void *ctx, char *user_out)
-{
-	struct find f = {NULL, serial, ""};
-	struct ct_tokens_tx *tx = NULL;
-	struct ct_user_tokens u;
-	size_t i;
-	int rc;
-
-	memset(&u, 0, sizeof(u));
-	if ((rc = ct_store_open(ad->cfg, CT_STORE_TOKENS, &f.db, &ad->err)) != CT_OK)
-		goto out;
-	if ((rc = ct_tokens_foreach_user(f.db, find_serial, &f, &ad->err)) <= 0) {
-		rc = rc < 0 ? rc : ct_err_set(&ad->err, CT_ENOENT, "no token %s", serial);
-		goto out;
-	}
-	if ((rc = ct_tokens_begin(f.db, f.user, &tx, &ad->err)) != CT_OK ||
-	    (rc = ct_tokens_read(tx, &u, &ad->err)) != CT_OK)
-		goto out;
-	for (i = 0; i < u.n && strcmp(u.tok[i].serial, serial) != 0; i++)
-		;
-	if (i == u.n) {
-		rc = ct_err_set(&ad->err, CT_ENOENT, "no token %s", serial);
-		goto out;
-	}
-	if ((rc = op(&u, i, ctx, &ad->err)) == CT_OK)
-		rc = ct_tokens_write(tx, &u, &ad->err);
-	memcpy(user_out, f.user, sizeof(f.user));
-out:
-	ct_user_tokens_clear(&u);
-	ct_tokens_end(tx);
-	ct_store_close(f.db);
-	return rc;
-}
-
 static int
 op_enable(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 {
@@ -371,9 +311,11 @@ revoke_deleted(struct admin *ad, const char *serial, int *done)
 	return CT_OK;
 }
 
+/* token enable|disable|delete|reset SERIAL, token resync SERIAL CODE1 CODE2 */
 static int
-token_serial_cmd(struct admin *ad, const char *cmd, int argc, char **argv)
+token_serial_cmd(struct admin *ad, int argc, char **argv)
 {
+	const char *cmd = argv[0];
 	char user[CT_USER_MAX] = "";
 	struct ct_token gone;
 	int on = strcmp(cmd, "enable") == 0, rc;
@@ -512,18 +454,20 @@ token_list(struct admin *ad, int argc, char **argv)
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);
 }
 
-int
-admin_cmd_token(struct admin *ad, int argc, char **argv)
-{
-	const char *sub = argc >= 2 ? argv[1] : "";
-
-	if (strcmp(sub, "init") == 0)
-		return token_init(ad, argc - 1, argv + 1);
-	if (strcmp(sub, "list") == 0)
-		return token_list(ad, argc - 1, argv + 1);
-	if (strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0 ||
-	    strcmp(sub, "delete") == 0 || strcmp(sub, "reset") == 0 || strcmp(sub, "resync") == 0)
-		return token_serial_cmd(ad, sub, argc - 1, argv + 1);
-	return admin_usage_error("token needs init, list, enable, disable, delete, reset or "
-	                         "resync");
-}
+const struct admin_cmd admin_token_cmds[] = {
+    {"init", token_init, NULL,
+        "  token init --user USER [--type totp|hotp] [--algo sha1|sha256|sha512]\n"
+        "             [--digits N] [--period SECONDS] [--secret BASE32] [--description TEXT]\n"
+        "                                    create an OTP token; print its serial and otpauth "
+        "URI\n"},
+    {"list", token_list, NULL, "  token list [--user USER] [--json] list tokens and their state\n"},
+    {"enable", token_serial_cmd, NULL,
+        "  token enable|disable|delete|reset SERIAL\n"
+        "                                    change a token (reset clears failures and lock)\n"},
+    {"disable", token_serial_cmd, NULL, NULL},
+    {"delete", token_serial_cmd, NULL, NULL},
+    {"reset", token_serial_cmd, NULL, NULL},
+    {"resync", token_serial_cmd, NULL,
+        "  token resync SERIAL CODE1 CODE2   find an HOTP token's counter from two codes\n"},
+    {NULL, NULL, NULL, NULL},
+};

@@ -13,6 +13,7 @@
 #include <syslog.h>
 
 #include "certtokend.h"
+#include "util.h"
 
 #define DRAIN_MAX 65536 /* bytes we read and drop before hanging up */
 
@@ -73,18 +74,12 @@ reply_error(struct conn *c, int code, const char *fmt, ...)
 int
 identify(struct conn *c)
 {
-	struct passwd pw, *res = NULL;
-	size_t size = 16384;
-	char *buf = NULL, *bigger;
-	int e = ERANGE, rc = -1;
+	struct passwd pw;
+	char *buf = NULL;
+	int e = 0, rc = -1;
 
 	/* c->uid came from SO_PEERCRED in the accept loop */
-	while (e == ERANGE && size <= 1024 * 1024 && (bigger = realloc(buf, size)) != NULL) {
-		buf = bigger;
-		e = getpwuid_r(c->uid, &pw, buf, size, &res);
-		size *= 2;
-	}
-	if (e != 0 || res == NULL) {
+	if (ct_nss_getpwuid(c->uid, &pw, &buf, &e) != CT_OK) {
 		logmsg(LOG_NOTICE, "connection from uid %u, which has no user name%s%s",
 		    (unsigned)c->uid, e ? ": " : "", e ? strerror(e) : "");
 		reply_error(c, CT_EPERM, "your uid %u has no user name", (unsigned)c->uid);

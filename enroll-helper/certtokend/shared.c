@@ -16,6 +16,7 @@
 
 #include "certtoken.h"
 #include "certtokend.h"
+#include "util.h"
 #include "connector.h"
 #include "events.h"
 
@@ -155,9 +156,9 @@ static int
 allowed(const struct conn *c, const struct ct_group *g)
 {
 	gid_t gids[256];
-	struct group gr, *res;
-	size_t size, k;
-	char *buf = NULL, *bigger;
+	struct group gr;
+	size_t k;
+	char *buf = NULL;
 	int n = (int)(sizeof(gids) / sizeof(gids[0])), i, e, ok = 0;
 
 	if (g->n_unix_groups == 0)
@@ -165,15 +166,10 @@ allowed(const struct conn *c, const struct ct_group *g)
 	if (getgrouplist(c->user, c->gid, gids, &n) < 0)
 		n = (int)(sizeof(gids) / sizeof(gids[0])); /* truncated: check what we have */
 	for (k = 0; k < g->n_unix_groups && !ok; k++) {
-		/* groups with many members need a large buffer: grow it to 1 MiB */
-		for (e = ERANGE, size = 16384, res = NULL; e == ERANGE && size <= 1024 * 1024;
-		     size *= 2) {
-			if ((bigger = realloc(buf, size)) == NULL)
-				break;
-			buf = bigger;
-			e = getgrnam_r(g->unix_groups[k], &gr, buf, size, &res);
-		}
-		if (e != 0 || res == NULL) {
+		/* the entry of a group with many members needs a large buffer */
+		free(buf);
+		buf = NULL;
+		if (ct_nss_getgrnam(g->unix_groups[k], &gr, &buf, &e) != CT_OK) {
 			if (e != 0)
 				logmsg(LOG_ERR, "access group %s: Unix group %s: %s", g->name,
 				    g->unix_groups[k], strerror(e));

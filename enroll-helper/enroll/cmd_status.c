@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "enroll.h"
+#include "util.h"
 #include "store.h"
 #include "tokens.h"
 
@@ -54,18 +55,6 @@ parse_token_info(const struct ct_field *f, struct token_info *ti, struct ct_err 
 }
 
 static void
-utc(long long t, char *out, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
-		snprintf(out, size, "-");
-	else
-		strftime(out, size, "%Y-%m-%d %H:%M:%SZ", &tm);
-}
-
-static void
 print_token(const struct token_info *ti, int json, int first, time_t now)
 {
 	char when[32];
@@ -92,7 +81,7 @@ print_token(const struct token_info *ti, int json, int first, time_t now)
 	printf("%-22s %-11s %-8s %-8s", ti->serial, ti->type, ti->active ? "active" : "disabled",
 	    ti->rollout);
 	if (strcmp(ti->type, "certificate") == 0) {
-		utc(ti->not_after, when, sizeof(when));
+		ct_time_utc(ti->not_after, CT_TIME_SPACED, when, sizeof(when));
 		printf(" target %s, serial %s, %s %s", ti->target[0] ? ti->target : "-",
 		    ti->cert_serial[0] ? ti->cert_serial : "-",
 		    ti->not_after != 0 && ti->not_after < (long long)now ? "expired" : "expires",
@@ -102,7 +91,7 @@ print_token(const struct token_info *ti, int json, int first, time_t now)
 	} else {
 		printf(" failcount %lld", ti->failcount);
 		if (ti->locked_until > (long long)now) {
-			utc(ti->locked_until, when, sizeof(when));
+			ct_time_utc(ti->locked_until, CT_TIME_SPACED, when, sizeof(when));
 			printf(", locked until %s", when);
 		}
 	}

@@ -41,6 +41,17 @@ cp "$T/min.conf" "$T/open.conf"; chmod 0666 "$T/open.conf"
 run_status 78 "a world-writable configuration is refused" "$ADMIN" -c "$T/open.conf" check-config
 grep_ok "the refusal says why" "not writable by group or others" "$ERR"
 run_status 64 "an unknown command is a usage error" "$ADMIN" -c "$T/min.conf" frobnicate
+run_status 64 "a command without its subcommand is a usage error" "$ADMIN" -c "$T/min.conf" token
+grep_ok "...that names every subcommand" "token needs init, list, enable, disable, delete, reset or resync \\(try" "$ERR"
+run_status 64 "an unknown subcommand is a usage error" "$ADMIN" -c "$T/min.conf" cert frobnicate
+grep_ok "...that names every subcommand" "cert needs list, revoke, pending, approve, reject or expiring \\(try" "$ERR"
+run_status 64 "check-config takes no arguments" "$ADMIN" -c "$T/min.conf" check-config extra
+run_status 0 "--help" "$ADMIN" --help
+grep_ok "--help tells ca rotate" "^  ca rotate GROUP \\[--overlap-hours N\\]" "$OUT"
+grep_ok "--help tells token resync" "^  token resync SERIAL CODE1 CODE2 " "$OUT"
+grep_ok "--help tells cert expiring" "^  cert expiring \\[--within SECONDS\\]" "$OUT"
+check "--help tells the commands in order, then the key types" sh -c "tr '\\n' ' ' <\"\$1\" |
+	grep -Eq '^usage: .*  check-config .*  ca init .*  render .*  issue .*  token init .*  cert list .*  crl GROUP .*TYPE: ec-p256'" sh "$OUT"
 
 # --- access-group CAs --------------------------------------------------------
 cat >"$T/ct.conf" <<CONF

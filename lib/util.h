@@ -1,0 +1,49 @@
+/* Small helpers every layer needs: NSS lookups with a buffer that grows,
+ * untrusted text made printable for a message, and times as UTC text.
+ * None of them logs or keeps state; all are safe from any thread. */
+#ifndef CT_UTIL_H
+#define CT_UTIL_H
+
+#include <grp.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ct.h"
+
+#define CT_NSS_BUF_MAX (1024 * 1024) /* bytes: the largest entry buffer tried */
+
+/* User NAME's passwd entry into *PW, its strings in *BUF (the caller frees
+ * it): CT_OK; CT_ENOENT when NSS has no such user, CT_EUNAVAIL when the
+ * name service fails (or needs more than CT_NSS_BUF_MAX), CT_ENOMEM.
+ * *ERRNUM (if not NULL) gets the lookup's errno value, 0 when NSS simply
+ * has no entry.  *PW and *BUF are set only on success. */
+int ct_nss_getpwnam(const char *name, struct passwd *pw, char **buf, int *errnum);
+
+/* The same for the passwd entry of UID. */
+int ct_nss_getpwuid(uid_t uid, struct passwd *pw, char **buf, int *errnum);
+
+/* The same for group NAME's entry into *GR. */
+int ct_nss_getgrnam(const char *name, struct group *gr, char **buf, int *errnum);
+
+#define CT_TEXT_ASCII 0x1 /* bytes above 0x7e become '?' too */
+#define CT_TEXT_ELLIPSIS 0x2 /* text cut to fit ends in "..." (when SIZE > 4) */
+
+/* Copy at most LEN bytes of untrusted S (fewer at its NUL; NULL is "") into
+ * BUF of SIZE bytes (at least 1) for a one-line message: bytes below 0x20
+ * and 0x7f become '?', and FLAGS (CT_TEXT_*) say more.  BUF is always
+ * terminated; returns BUF. */
+const char *ct_text_printable(const char *s, size_t len, unsigned flags, char *buf, size_t size);
+
+enum ct_time_style {
+	CT_TIME_ISO, /* 2026-12-04T23:11:58Z */
+	CT_TIME_SPACED /* 2026-12-04 23:11:58Z */
+};
+
+/* T (seconds since the epoch) as UTC text in STYLE into OUT of SIZE bytes
+ * (32 are enough); "-" for 0 (never) or a time that has no calendar date.
+ * Returns OUT. */
+const char *ct_time_utc(int64_t t, enum ct_time_style style, char *out, size_t size);
+
+#endif

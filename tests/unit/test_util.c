@@ -1,0 +1,190 @@
+/* The small helpers: NSS lookups, printable text for messages, UTC times. */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+#define NO_SUCH_NAME "ct-no-such-entry-7f3a"
+
+/* ---- NSS ---- */
+
+static void
+test_nss_user(void **state)
+{
+	struct passwd pw, *ref;
+	char *buf = NULL, *buf2 = NULL, name[256];
+	int e = -1;
+
+	(void)state;
+	/* our own entry, by uid and then by its name */
+	ref = getpwuid(getuid());
+	assert_non_null(ref);
+	snprintf(name, sizeof(name), "%s", ref->pw_name);
+	assert_int_equal(ct_nss_getpwuid(getuid(), &pw, &buf, &e), CT_OK);
+	assert_int_equal(e, 0);
+	assert_non_null(buf);
+	assert_string_equal(pw.pw_name, name);
+	assert_int_equal(pw.pw_uid, getuid());
+	assert_int_equal(ct_nss_getpwnam(name, &pw, &buf2, NULL), CT_OK);
+	assert_int_equal(pw.pw_uid, getuid());
+	free(buf);
+	free(buf2);
+
+	assert_int_equal(ct_nss_getpwnam("root", &pw, &buf, NULL), CT_OK);
+	assert_int_equal(pw.pw_uid, 0);
+	assert_string_equal(pw.pw_name, "root");
+	free(buf);
+}
+
+static void
+test_nss_group(void **state)
+{
+	struct group gr;
+	char *buf = NULL;
+	int e = -1;
+
+	(void)state;
+	assert_int_equal(ct_nss_getgrnam("root", &gr, &buf, &e), CT_OK);
+	assert_int_equal(e, 0);
+	assert_int_equal(gr.gr_gid, 0);
+	assert_string_equal(gr.gr_name, "root");
+	free(buf);
+}
+
+/* No entry is CT_ENOENT, not a failure, and leaves the outputs alone. */
+static void
+test_nss_missing(void **state)
+{
+	struct passwd pw;
+	struct group gr;
+	char *buf = (char *)"untouched";
+	int e = -1;
+
+	(void)state;
+	assert_int_equal(ct_nss_getpwnam(NO_SUCH_NAME, &pw, &buf, &e), CT_ENOENT);
+	assert_true(e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM);
+	assert_string_equal(buf, "untouched");
+	assert_int_equal(ct_nss_getgrnam(NO_SUCH_NAME, &gr, &buf, NULL), CT_ENOENT);
+	assert_string_equal(buf, "untouched");
+	/* the largest uid: nobody has it */
+	assert_int_equal(ct_nss_getpwuid((uid_t)-2, &pw, &buf, NULL), CT_ENOENT);
+	assert_string_equal(buf, "untouched");
+}
+
+/* ---- printable text ---- */
+
+static void
+test_printable_controls(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(
+	    ct_text_printable("a\tb\nc\rd\x1b[0m\x7f", SIZE_MAX, 0, buf, sizeof(buf)),
+	    "a?b?c?d?[0m?");
+	/* UTF-8 stays unless only ASCII is asked for */
+	assert_string_equal(
+	    ct_text_printable("caf\xc3\xa9", SIZE_MAX, 0, buf, sizeof(buf)), "caf\xc3\xa9");
+	assert_string_equal(
+	    ct_text_printable("caf\xc3\xa9\x01", SIZE_MAX, CT_TEXT_ASCII, buf, sizeof(buf)),
+	    "caf???");
+	assert_string_equal(ct_text_printable(NULL, SIZE_MAX, 0, buf, sizeof(buf)), "");
+	assert_ptr_equal(ct_text_printable("x", SIZE_MAX, 0, buf, sizeof(buf)), buf);
+}
+
+static void
+test_printable_bounds(void **state)
+{
+	char buf[8], one[1] = {'z'};
+
+	(void)state;
+	/* cut at SIZE-1 bytes, always terminated */
+	assert_string_equal(
+	    ct_text_printable("0123456789", SIZE_MAX, 0, buf, sizeof(buf)), "0123456");
+	assert_string_equal(ct_text_printable("abc", SIZE_MAX, 0, one, sizeof(one)), "");
+	/* at most LEN bytes: the rest of the line is not read */
+	assert_string_equal(ct_text_printable("ab\ncd", 2, 0, buf, sizeof(buf)), "ab");
+	assert_string_equal(ct_text_printable("ab\x01", 3, 0, buf, sizeof(buf)), "ab?");
+	assert_string_equal(ct_text_printable("abc", 0, 0, buf, sizeof(buf)), "");
+}
+
+static void
+test_printable_ellipsis(void **state)
+{
+	char buf[8], tiny[4];
+
+	(void)state;
+	assert_string_equal(
+	    ct_text_printable("0123456789", SIZE_MAX, CT_TEXT_ELLIPSIS, buf, sizeof(buf)),
+	    "0123...");
+	/* text that fits is not marked, even when it fills the buffer */
+	assert_string_equal(
+	    ct_text_printable("0123456", SIZE_MAX, CT_TEXT_ELLIPSIS, buf, sizeof(buf)), "0123456");
+	assert_string_equal(
+	    ct_text_printable("0123456789", 7, CT_TEXT_ELLIPSIS, buf, sizeof(buf)), "0123456");
+	/* too small a buffer for the mark: plainly cut */
+	assert_string_equal(
+	    ct_text_printable("0123456789", SIZE_MAX, CT_TEXT_ELLIPSIS, tiny, sizeof(tiny)), "012");
+}
+
+/* ---- time ---- */
+
+static void
+test_time_styles(void **state)
+{
+	char out[32];
+
+	(void)state;
+	assert_string_equal(
+	    ct_time_utc(1700000000, CT_TIME_ISO, out, sizeof(out)), "2023-11-14T22:13:20Z");
+	assert_string_equal(
+	    ct_time_utc(1700000000, CT_TIME_SPACED, out, sizeof(out)), "2023-11-14 22:13:20Z");
+	assert_string_equal(ct_time_utc(1, CT_TIME_ISO, out, sizeof(out)), "1970-01-01T00:00:01Z");
+	assert_string_equal(
+	    ct_time_utc(-86400, CT_TIME_ISO, out, sizeof(out)), "1969-12-31T00:00:00Z");
+	assert_ptr_equal(ct_time_utc(1, CT_TIME_ISO, out, sizeof(out)), out);
+}
+
+static void
+test_time_never(void **state)
+{
+	char out[32], small[8];
+
+	(void)state;
+	/* 0 means "never" in the store */
+	assert_string_equal(ct_time_utc(0, CT_TIME_ISO, out, sizeof(out)), "-");
+	assert_string_equal(ct_time_utc(0, CT_TIME_SPACED, out, sizeof(out)), "-");
+	/* no calendar date, or no room for it */
+	assert_string_equal(ct_time_utc(INT64_MAX, CT_TIME_ISO, out, sizeof(out)), "-");
+	assert_string_equal(ct_time_utc(1700000000, CT_TIME_ISO, small, sizeof(small)), "-");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_nss_user),
+	    cmocka_unit_test(test_nss_group),
+	    cmocka_unit_test(test_nss_missing),
+	    cmocka_unit_test(test_printable_controls),
+	    cmocka_unit_test(test_printable_bounds),
+	    cmocka_unit_test(test_printable_ellipsis),
+	    cmocka_unit_test(test_time_styles),
+	    cmocka_unit_test(test_time_never),
+	};
+
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
