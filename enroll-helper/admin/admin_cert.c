@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "admin.h"
+#include "certtoken.h"
 #include "certindex.h"
 #include "issue.h"
 #include "store.h"
@@ -95,47 +96,58 @@ cmd_list(struct admin *ad, int argc, char **argv)
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);
 }
 
-/* Mark the certificate token of E revoked (if the user still has it); a
- * copy of it goes to *MARKED (serial "" when there was none). */
+/* The access group of index entry E into *GROUP: its own, or (entries
+ * from before the index named it) its target's. */
 static int
-revoke_token(struct admin *ad, const struct ct_cert_entry *e, struct ct_token *marked)
+entry_group(struct admin *ad, const struct ct_cert_entry *e, const char **group)
 {
-	struct ct_store *db = NULL;
-	struct ct_tokens_tx *tx = NULL;
-	struct ct_user_tokens ut;
-	size_t i;
-	int rc;
+	const struct ct_target *t;
 
-	memset(&ut, 0, sizeof(ut));
-	/* certificates from `issue` have no token; a store without tokens has none */
-	if (strcmp(e->token, "-") == 0 || !ct_tokens_user_valid(e->user))
+	*group = e->group;
+	if (e->group[0] != '\0')
 		return CT_OK;
-	if ((rc = ct_store_open(ad->cfg, CT_STORE_TOKENS, &db, &ad->err)) == CT_ENOENT) {
-		ct_err_clear(&ad->err);
-		return CT_OK;
+	if ((t = ct_config_target(ad->cfg, e->target)) == NULL)
+		return ct_err_set(&ad->err, CT_ECONFIG,
+		    "certificate %s: its target %s is no longer configured, so its access group "
+		    "is unknown",
+		    e->serial, e->target);
+	*group = t->group->name;
+	return CT_OK;
+}
+
+/* Revoke E (of GROUP) with REASON and mark its token, through a store
+ * opened with its token state (none when the store has no tokens). */
+static int
+revoke_entry(struct admin *ad, const struct ct_cert_entry *e, const char *group, int reason)
+{
+	struct ct_store *st = NULL;
+	struct ct_token marked;
+	struct ct_err terr = {0};
+	int revoked = 0, rc, trc;
+
+	trc = ct_store_open(ad->cfg, CT_STORE_TOKENS, &st, &terr);
+	rc = ct_certtoken_revoke(trc == CT_OK ? st : ad->store, trc == CT_OK, e, group, reason,
+	    time(NULL), &marked, &revoked, &ad->err);
+	if (revoked && rc == CT_OK && trc != CT_OK && trc != CT_ENOENT) {
+		rc = trc;
+		ad->err = terr;
 	}
-	if (rc != CT_OK || (rc = ct_tokens_begin(db, e->user, &tx, &ad->err)) != CT_OK)
-		goto out;
-	rc = ct_tokens_read(tx, &ut, &ad->err);
-	if (rc == CT_ENOENT) {
-		ct_err_clear(&ad->err);
-		rc = CT_OK;
-		goto out;
+	ct_store_close(st);
+	if (!revoked)
+		return rc;
+	syslog(LOG_AUTHPRIV | LOG_NOTICE,
+	    "revoked certificate serial %s of user %s (target %s, access group %s, reason %s) by "
+	    "uid %u",
+	    e->serial, e->user, e->target, group, ct_crl_reason_name(reason), (unsigned)getuid());
+	printf("revoked certificate %s of user %s (access group %s)\n", e->serial, e->user, group);
+	/* the revocation stands even if the token cannot be marked */
+	if (rc != CT_OK)
+		ct_err_prefix(&ad->err,
+		    "certificate %s is revoked, but its token was not marked: ", e->serial);
+	else if (marked.serial[0] != '\0') {
+		fflush(stdout);
+		admin_fire(ad, "token_revoked", e->user, &marked);
 	}
-	for (i = 0; rc == CT_OK && i < ut.n; i++)
-		if (ut.tok[i].type == CT_TOKEN_CERT &&
-		    strcmp(ut.tok[i].cert_serial, e->serial) == 0) {
-			ut.tok[i].active = 0;
-			snprintf(
-			    ut.tok[i].rollout_state, sizeof(ut.tok[i].rollout_state), "revoked");
-			rc = ct_tokens_write(tx, &ut, &ad->err);
-			*marked = ut.tok[i];
-			break;
-		}
-out:
-	ct_tokens_end(tx);
-	ct_store_close(db);
-	ct_user_tokens_clear(&ut);
 	return rc;
 }
 
@@ -145,12 +157,8 @@ cmd_revoke(struct admin *ad, int argc, char **argv)
 	static const struct option opts[] = {
 	    {"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	struct ct_cert_entry e = {0};
-	const struct ct_target *t;
-	struct ct_token marked;
 	const char *group;
 	int c, rc, reason = 0;
-
-	memset(&marked, 0, sizeof(marked));
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'r' || (reason = ct_crl_reason_parse(optarg)) < 0)
@@ -169,35 +177,8 @@ cmd_revoke(struct admin *ad, int argc, char **argv)
 		}
 		return admin_fail(ad, rc);
 	}
-	group = e.group;
-	if (group[0] == '\0') {
-		if ((t = ct_config_target(ad->cfg, e.target)) == NULL) {
-			ct_err_set(&ad->err, CT_ECONFIG,
-			    "certificate %s: its target %s is no longer configured, so its access "
-			    "group "
-			    "is unknown",
-			    e.serial, e.target);
-			rc = CT_ECONFIG;
-			goto out;
-		}
-		group = t->group->name;
-	}
-	if ((rc = ct_revoke(ad->store, e.serial, group, reason, time(NULL), &ad->err)) != CT_OK)
-		goto out;
-	syslog(LOG_AUTHPRIV | LOG_NOTICE,
-	    "revoked certificate serial %s of user %s (target %s, access group %s, reason %s) by "
-	    "uid %u",
-	    e.serial, e.user, e.target, group, ct_crl_reason_name(reason), (unsigned)getuid());
-	printf("revoked certificate %s of user %s (access group %s)\n", e.serial, e.user, group);
-	/* the revocation stands even if the token cannot be marked */
-	if ((rc = revoke_token(ad, &e, &marked)) != CT_OK)
-		ct_err_prefix(&ad->err,
-		    "certificate %s is revoked, but its token was not marked: ", e.serial);
-	else if (marked.serial[0] != '\0') {
-		fflush(stdout);
-		admin_fire(ad, "token_revoked", e.user, &marked);
-	}
-out:
+	if ((rc = entry_group(ad, &e, &group)) == CT_OK)
+		rc = revoke_entry(ad, &e, group, reason);
 	ct_cert_entry_clear(&e);
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);
 }

@@ -142,37 +142,43 @@ find_serial(void *ctx, const char *user)
 	return found;
 }
 
+struct with_token {
+	const char *serial;
+	token_op op;
+	void *ctx;
+};
+
+/* Inside the owner's transaction (ct_store_update): OP on the token. */
+static int
+with_token_op(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
+{
+	struct with_token *w = ctx;
+	size_t i;
+
+	(void)user;
+	for (i = 0; i < u->n && strcmp(u->tok[i].serial, w->serial) != 0; i++)
+		;
+	if (i == u->n)
+		return ct_err_set(err, CT_ENOENT, "no token %s", w->serial);
+	return w->op(u, i, w->ctx, err);
+}
+
 int
 admin_with_token(struct admin *ad, const char *serial, token_op op, void *ctx, char *user_out)
 {
 	struct find f = {NULL, serial, ""};
-	struct ct_tokens_tx *tx = NULL;
-	struct ct_user_tokens u;
-	size_t i;
+	struct with_token w = {serial, op, ctx};
 	int rc;
 
-	memset(&u, 0, sizeof(u));
 	if ((rc = ct_store_open(ad->cfg, CT_STORE_TOKENS, &f.db, &ad->err)) != CT_OK)
 		goto out;
 	if ((rc = ct_tokens_foreach_user(f.db, find_serial, &f, &ad->err)) <= 0) {
 		rc = rc < 0 ? rc : ct_err_set(&ad->err, CT_ENOENT, "no token %s", serial);
 		goto out;
 	}
-	if ((rc = ct_tokens_begin(f.db, f.user, &tx, &ad->err)) != CT_OK ||
-	    (rc = ct_tokens_read(tx, &u, &ad->err)) != CT_OK)
-		goto out;
-	for (i = 0; i < u.n && strcmp(u.tok[i].serial, serial) != 0; i++)
-		;
-	if (i == u.n) {
-		rc = ct_err_set(&ad->err, CT_ENOENT, "no token %s", serial);
-		goto out;
-	}
-	if ((rc = op(&u, i, ctx, &ad->err)) == CT_OK)
-		rc = ct_tokens_write(tx, &u, &ad->err);
 	memcpy(user_out, f.user, sizeof(f.user));
+	rc = ct_store_update(f.db, f.user, with_token_op, &w, &ad->err);
 out:
-	ct_user_tokens_clear(&u);
-	ct_tokens_end(tx);
 	ct_store_close(f.db);
 	return rc;
 }

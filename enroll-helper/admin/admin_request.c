@@ -17,6 +17,8 @@
 #include <openssl/x509.h>
 
 #include "admin.h"
+#include "connector.h"
+#include "certtoken.h"
 #include "certindex.h"
 #include "issue.h"
 #include "requests.h"
@@ -85,8 +87,12 @@ admin_cmd_pending(struct admin *ad, int argc, char **argv)
 
 struct decision {
 	int approve;
-	const struct ct_token *issued; /* approve: the certificate fields */
+	const char *token, *reason;
+	struct ct_request r;
+	const struct ct_target *t; /* NULL: no longer configured (reject only) */
+	struct ct_cert_desc cert; /* approve: the certificate issued */
 	struct ct_token after; /* the token as written */
+	char user[CT_USER_MAX]; /* the token's owner */
 };
 
 /* Inside the owner's transaction: the token must still be pending. */
@@ -94,35 +100,22 @@ static int
 op_decide(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 {
 	struct decision *d = ctx;
-	struct ct_token *t = &u->tok[i];
+	int rc;
 
-	if (t->type != CT_TOKEN_CERT || strcmp(t->rollout_state, "pending") != 0)
-		return ct_err_set(err, CT_EEXIST, "token %s is not pending (rollout state %s)",
-		    t->serial, t->rollout_state);
-	if (d->approve) {
-		snprintf(t->rollout_state, sizeof(t->rollout_state), "enrolled");
-		snprintf(t->cert_serial, sizeof(t->cert_serial), "%s", d->issued->cert_serial);
-		t->not_after = d->issued->not_after;
-		t->not_before = d->issued->not_before;
-	} else {
-		snprintf(t->rollout_state, sizeof(t->rollout_state), "rejected");
-		t->active = 0;
-	}
-	d->after = *t;
-	return CT_OK;
+	if ((rc = ct_certtoken_decide(&u->tok[i], d->approve, &d->cert, err)) == CT_OK)
+		d->after = u->tok[i];
+	return rc;
 }
 
-/* Issue request R with its target T's access-group CA: the certificate's
- * DER in *DER and its fields in *FIELDS. */
+/* Issue D's request with its target's access-group CA and record it in the
+ * index: the certificate's description in D->cert. */
 static int
-issue_request(struct admin *ad, const struct ct_target *t, const struct ct_request *r,
-    unsigned char **der, size_t *der_len, struct ct_token *fields)
+issue_request(struct admin *ad, struct decision *d)
 {
+	const struct ct_request *r = &d->r;
 	struct ct_attrs *attrs = NULL;
-	unsigned char *spki = NULL;
-	const unsigned char *p;
-	size_t spki_len = 0;
-	X509 *x = NULL;
+	unsigned char *spki = NULL, *der = NULL;
+	size_t spki_len = 0, der_len = 0;
 	int rc;
 
 	if ((rc = ct_csr_verify(r->csr, r->csr_len, &spki, &spki_len, &ad->err)) != CT_OK) {
@@ -133,31 +126,75 @@ issue_request(struct admin *ad, const struct ct_target *t, const struct ct_reque
 		ct_err_prefix(&ad->err, "attributes of %s: ", r->user);
 		goto out;
 	}
-	if ((rc = admin_sign(ad, t, attrs, spki, spki_len, der, der_len)) != CT_OK)
+	if ((rc = admin_sign(ad, d->t, attrs, spki, spki_len, &der, &der_len)) != CT_OK ||
+	    (rc = ct_cert_describe(der, der_len, &d->cert, &ad->err)) != CT_OK)
 		goto out;
-	p = *der;
-	if ((x = d2i_X509(NULL, &p, (long)*der_len)) == NULL ||
-	    ct_cert_serial_hex(x, fields->cert_serial) != CT_OK) {
-		rc = ct_err_set(&ad->err, CT_ECRYPTO, "cannot read back the certificate");
-		goto out;
-	}
-	{
-		struct tm tm;
-
-		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
-			fields->not_after = (int64_t)timegm(&tm);
-		if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) == 1)
-			fields->not_before = (int64_t)timegm(&tm);
-	}
+	rc = ct_certindex_add(ad->store, d->cert.serial, r->user, d->t->name, d->t->group->name,
+	    r->token, der, der_len, &ad->err);
 out:
-	X509_free(x);
+	OPENSSL_free(der);
 	ct_attrs_free(attrs);
 	OPENSSL_free(spki);
-	if (rc != CT_OK) {
-		OPENSSL_free(*der);
-		*der = NULL;
-	}
 	return rc;
+}
+
+/* Load D's pending request and check that an administrator decides it. */
+static int
+decide_load(struct admin *ad, struct decision *d)
+{
+	int rc;
+
+	if ((rc = admin_open_store(ad)) != CT_OK)
+		return rc;
+	if ((rc = ct_request_load(ad->store, d->token, &d->r, &ad->err)) != CT_OK) {
+		if (rc == CT_ENOENT || rc == CT_EINVAL) {
+			ct_err_clear(&ad->err);
+			rc = ct_err_set(&ad->err, CT_EINVAL,
+			    "no pending request for token %s (see 'cert pending')", d->token);
+		}
+		return rc;
+	}
+	if ((d->t = ct_config_target(ad->cfg, d->r.target)) == NULL) {
+		if (!d->approve)
+			return CT_OK;
+		return ct_err_set(&ad->err, CT_ECONFIG,
+		    "token %s: its target %s is no longer configured; reject it", d->token,
+		    d->r.target);
+	}
+	if (!(ct_connector_caps(d->t->connector) & CT_CX_ADMIN_APPROVES))
+		return ct_err_set(&ad->err, CT_EINVAL,
+		    "token %s waits for CA connector %s, whose CA decides (the user collects the "
+		    "certificate with 'certtoken-enroll fetch')",
+		    d->token, d->t->connector->name);
+	return CT_OK;
+}
+
+/* Log and print the decision D. */
+static void
+decide_report(const struct decision *d)
+{
+	char when[32];
+
+	if (strcmp(d->user, d->r.user) != 0)
+		syslog(LOG_AUTHPRIV | LOG_WARNING,
+		    "request of token %s names user %s, but the token belongs to %s", d->token,
+		    d->r.user, d->user);
+	if (d->approve) {
+		ct_time_utc(d->cert.not_after, CT_TIME_ISO, when, sizeof(when));
+		syslog(LOG_AUTHPRIV | LOG_NOTICE,
+		    "approved request of token %s of user %s (target %s): certificate serial %s, "
+		    "by uid %u",
+		    d->token, d->user, d->r.target, d->cert.serial, (unsigned)getuid());
+		printf("approved token %s of user %s: certificate serial %s, not after %s\n",
+		    d->token, d->user, d->cert.serial, when);
+	} else {
+		syslog(LOG_AUTHPRIV | LOG_NOTICE,
+		    "rejected request of token %s of user %s (target %s) by uid %u%s%s", d->token,
+		    d->user, d->r.target, (unsigned)getuid(), d->reason ? ": " : "",
+		    d->reason ? d->reason : "");
+		printf("rejected token %s of user %s\n", d->token, d->user);
+	}
+	fflush(stdout);
 }
 
 int
@@ -165,90 +202,35 @@ admin_cmd_decide(struct admin *ad, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
-	int approve = strcmp(argv[0], "approve") == 0, c, rc;
-	const char *reason = NULL, *token;
-	const struct ct_target *t;
-	struct decision d = {0};
-	struct ct_request r;
-	struct ct_token fields;
-	unsigned char *der = NULL;
-	size_t der_len = 0;
-	char user[CT_USER_MAX] = "", when[32];
+	struct decision d;
+	int c, rc;
 
+	memset(&d, 0, sizeof(d));
+	d.approve = strcmp(argv[0], "approve") == 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'r' || approve)
+		if (c != 'r' || d.approve)
 			return admin_usage_error(
-			    approve ? "cert approve TOKEN" : "cert reject TOKEN [--reason TEXT]");
-		reason = optarg;
+			    d.approve ? "cert approve TOKEN" : "cert reject TOKEN [--reason TEXT]");
+		d.reason = optarg;
 	}
 	if (optind + 1 != argc)
 		return admin_usage_error(
-		    approve ? "cert approve TOKEN" : "cert reject TOKEN [--reason TEXT]");
-	token = argv[optind];
-	memset(&r, 0, sizeof(r));
-	memset(&fields, 0, sizeof(fields));
-	if ((rc = admin_open_store(ad)) != CT_OK)
-		return admin_fail(ad, rc);
-	if ((rc = ct_request_load(ad->store, token, &r, &ad->err)) != CT_OK) {
-		if (rc == CT_ENOENT || rc == CT_EINVAL) {
-			ct_err_clear(&ad->err);
-			rc = ct_err_set(&ad->err, CT_EINVAL,
-			    "no pending request for token %s (see 'cert pending')", token);
-		}
+		    d.approve ? "cert approve TOKEN" : "cert reject TOKEN [--reason TEXT]");
+	d.token = argv[optind];
+	if ((rc = decide_load(ad, &d)) != CT_OK ||
+	    (d.approve && (rc = issue_request(ad, &d)) != CT_OK))
+		goto out;
+	if ((rc = admin_with_token(ad, d.token, op_decide, &d, d.user)) != CT_OK) {
+		if (d.approve) /* never handed out: forget it */
+			ct_certindex_remove(ad->store, d.cert.serial);
 		goto out;
 	}
-	if ((t = ct_config_target(ad->cfg, r.target)) == NULL) {
-		rc = ct_err_set(&ad->err, CT_ECONFIG,
-		    "token %s: its target %s is no longer configured; reject it", token, r.target);
-		if (approve)
-			goto out;
-		ct_err_clear(&ad->err);
-	} else if (t->connector->type != CT_CONNECTOR_QUEUE) {
-		rc = ct_err_set(&ad->err, CT_EINVAL,
-		    "token %s waits for CA connector %s, whose CA decides (the user collects the "
-		    "certificate with 'certtoken-enroll fetch')",
-		    token, t->connector->name);
+	if ((rc = ct_request_remove(ad->store, d.token, &ad->err)) != CT_OK)
 		goto out;
-	}
-	d.approve = approve;
-	if (approve) {
-		if ((rc = issue_request(ad, t, &r, &der, &der_len, &fields)) != CT_OK)
-			goto out;
-		d.issued = &fields;
-		if ((rc = ct_certindex_add(ad->store, fields.cert_serial, r.user, t->name,
-		         t->group->name, token, der, der_len, &ad->err)) != CT_OK)
-			goto out;
-	}
-	if ((rc = admin_with_token(ad, token, op_decide, &d, user)) != CT_OK) {
-		if (approve) /* never handed out: forget it */
-			ct_certindex_remove(ad->store, fields.cert_serial);
-		goto out;
-	}
-	if (strcmp(user, r.user) != 0)
-		syslog(LOG_AUTHPRIV | LOG_WARNING,
-		    "request of token %s names user %s, but the token belongs to %s", token, r.user,
-		    user);
-	if ((rc = ct_request_remove(ad->store, token, &ad->err)) != CT_OK)
-		goto out;
-	if (approve) {
-		ct_time_utc(fields.not_after, CT_TIME_ISO, when, sizeof(when));
-		syslog(LOG_AUTHPRIV | LOG_NOTICE,
-		    "approved request of token %s of user %s (target %s): certificate serial %s, "
-		    "by uid %u",
-		    token, user, r.target, fields.cert_serial, (unsigned)getuid());
-		printf("approved token %s of user %s: certificate serial %s, not after %s\n", token,
-		    user, fields.cert_serial, when);
-	} else {
-		syslog(LOG_AUTHPRIV | LOG_NOTICE,
-		    "rejected request of token %s of user %s (target %s) by uid %u%s%s", token,
-		    user, r.target, (unsigned)getuid(), reason ? ": " : "", reason ? reason : "");
-		printf("rejected token %s of user %s\n", token, user);
-	}
-	fflush(stdout);
-	admin_fire(ad, approve ? "token_enrolled" : "cert_rejected", user, &d.after);
+	decide_report(&d);
+	admin_fire(ad, d.approve ? "token_enrolled" : "cert_rejected", d.user, &d.after);
 out:
-	OPENSSL_free(der);
-	ct_request_clear(&r);
+	ct_request_clear(&d.r);
 	return rc == CT_OK ? 0 : admin_fail(ad, rc);
 }
 
