@@ -128,36 +128,26 @@ make_secret(const struct init_args *a, struct ct_token *t, struct ct_err *err)
 	return rc;
 }
 
+/* Inside the user's transaction: append token CTX. */
+static int
+add_op(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
+{
+	if (u->n >= CT_TOKENS_MAX)
+		return ct_err_set(
+		    err, CT_EINVAL, "user '%s' already has %d tokens", user, CT_TOKENS_MAX);
+	u->tok[u->n++] = *(const struct ct_token *)ctx;
+	return CT_OK;
+}
+
 static int
 add_token(struct admin *ad, const char *user, const struct ct_token *t)
 {
 	struct ct_store *db = NULL;
-	struct ct_tokens_tx *tx = NULL;
-	struct ct_user_tokens u;
 	int rc;
 
-	memset(&u, 0, sizeof(u));
-	if ((rc = ct_store_open(ad->cfg, CT_STORE_CREATE | CT_STORE_TOKENS, &db, &ad->err)) !=
-	        CT_OK ||
-	    (rc = ct_tokens_begin(db, user, &tx, &ad->err)) != CT_OK)
-		goto out;
-	rc = ct_tokens_read(tx, &u, &ad->err);
-	if (rc == CT_ENOENT) {
-		ct_err_clear(&ad->err);
-		rc = CT_OK;
-	}
-	if (rc != CT_OK)
-		goto out;
-	if (u.n >= CT_TOKENS_MAX) {
-		rc = ct_err_set(
-		    &ad->err, CT_EINVAL, "user '%s' already has %d tokens", user, CT_TOKENS_MAX);
-		goto out;
-	}
-	u.tok[u.n++] = *t;
-	rc = ct_tokens_write(tx, &u, &ad->err);
-out:
-	ct_user_tokens_clear(&u);
-	ct_tokens_end(tx);
+	if ((rc = ct_store_open(ad->cfg, CT_STORE_CREATE | CT_STORE_TOKENS, &db, &ad->err)) ==
+	    CT_OK)
+		rc = ct_store_update(db, user, add_op, (void *)t, &ad->err);
 	ct_store_close(db);
 	return rc;
 }
@@ -296,8 +286,8 @@ revoke_deleted(struct admin *ad, const char *serial, int *done)
 	}
 	if (rc != CT_OK)
 		return rc;
-	rc = ct_revoke(ad->store, serial, e.group,
-	    ct_crl_reason_parse("cessationOfOperation"), time(NULL), &ad->err);
+	rc = ct_revoke(ad->store, serial, e.group, ct_crl_reason_parse("cessationOfOperation"),
+	    time(NULL), &ad->err);
 	ct_cert_entry_clear(&e);
 	if (rc == CT_EEXIST) {
 		ct_err_clear(&ad->err);
