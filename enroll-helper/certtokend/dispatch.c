@@ -5,11 +5,13 @@
  * the two answers a request may wait for (the PAM conversation's reply, the
  * proof of possession of an upload).  Anything else, or anything out of
  * place, is a protocol error: logged once, answered, and the connection
- * closes (conn_recv).  A field that a message type does not list is never
- * read. */
+ * closes (conn_recv).  Each type lists the fields its handler reads; one of
+ * those twice is a protocol error too (no reader may pick another copy than
+ * the one checked), and a field it does not list is never read. */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -21,22 +23,48 @@
 #define REQUEST_MS 10000 /* a client has this long to send its request */
 #define LINGER_MS 200 /* how long the client may take to read our last word */
 
+#define ONE 1 /* a listed field may appear once */
+#define MANY 2 /* ... or any number of times */
+
+struct field {
+	uint8_t tag;
+	uint8_t times; /* ONE or MANY */
+};
+
 struct message_type {
 	unsigned type;
 	enum conn_state state; /* the only state in which it may arrive */
 	void (*handle)(struct conn *c, const struct ct_msg *m); /* requests */
-	const char *fields; /* what the handler reads (for readers of this table) */
+	struct field fields[4]; /* what the handler reads */
 };
 
 static const struct message_type table[] = {
-    {CT_MSG_ENROLL, STATE_REQUEST, do_enroll, "TARGET? CSR ATTESTATION?"},
-    {CT_MSG_STATUS, STATE_REQUEST, do_status, ""},
-    {CT_MSG_FETCH, STATE_REQUEST, do_fetch, "TOKEN"},
-    {CT_MSG_UPLOAD, STATE_REQUEST, do_upload, "CERT"},
-    {CT_MSG_KEYGEN, STATE_REQUEST, do_keygen, "TARGET? PIN? LEGACY?"},
-    {CT_MSG_CONV_REPLY, STATE_CONV, NULL, "ANSWER..."},
-    {CT_MSG_PROOF, STATE_PROOF, NULL, "SIGNATURE"},
+    {CT_MSG_ENROLL, STATE_REQUEST, do_enroll,
+        {{CT_TAG_TARGET, ONE}, {CT_TAG_CSR, ONE}, {CT_TAG_ATTESTATION, ONE}}},
+    {CT_MSG_STATUS, STATE_REQUEST, do_status, {{0, 0}}},
+    {CT_MSG_FETCH, STATE_REQUEST, do_fetch, {{CT_TAG_TOKEN, ONE}}},
+    {CT_MSG_UPLOAD, STATE_REQUEST, do_upload, {{CT_TAG_CERT, ONE}}},
+    {CT_MSG_KEYGEN, STATE_REQUEST, do_keygen,
+        {{CT_TAG_TARGET, ONE}, {CT_TAG_PIN, ONE}, {CT_TAG_LEGACY, ONE}}},
+    {CT_MSG_CONV_REPLY, STATE_CONV, NULL, {{CT_TAG_ANSWER, MANY}}},
+    {CT_MSG_PROOF, STATE_PROOF, NULL, {{CT_TAG_SIGNATURE, ONE}}},
 };
+
+/* A field of M that type MT reads only once, found twice: its tag, or 0. */
+static unsigned
+repeated_field(const struct message_type *mt, const struct ct_msg *m)
+{
+	for (size_t k = 0; k < sizeof(mt->fields) / sizeof(mt->fields[0]); k++) {
+		size_t seen = 0;
+
+		if (mt->fields[k].times != ONE)
+			continue;
+		for (size_t i = 0; i < m->n; i++)
+			if (m->f[i].tag == mt->fields[k].tag && ++seen > 1)
+				return mt->fields[k].tag;
+	}
+	return 0;
+}
 
 static const struct message_type *
 lookup(enum conn_state state, unsigned type)
@@ -61,7 +89,9 @@ state_name(enum conn_state s)
 int
 conn_recv(struct conn *c, enum conn_state state, int64_t deadline, struct ct_msg *m)
 {
+	const struct message_type *mt;
 	struct ct_err err = {0};
+	unsigned twice = 0;
 	int rc;
 
 	if ((rc = ct_msg_recv(c->fd, m, deadline, &err)) != CT_OK) {
@@ -72,11 +102,18 @@ conn_recv(struct conn *c, enum conn_state state, int64_t deadline, struct ct_msg
 		c->broken = 1;
 		return rc == CT_EINVAL ? CT_EINVAL : CT_EIO;
 	}
-	if (lookup(state, m->type) != NULL)
+	if ((mt = lookup(state, m->type)) != NULL && (twice = repeated_field(mt, m)) == 0)
 		return CT_OK;
-	logmsg(LOG_NOTICE, "user %s (uid %u): unknown %s type %u", c->user, (unsigned)c->uid,
-	    state_name(state), m->type);
-	reply_error(c, CT_EINVAL, "protocol error: unknown %s type %u", state_name(state), m->type);
+	if (mt == NULL) {
+		logmsg(LOG_NOTICE, "user %s (uid %u): unknown %s type %u", c->user,
+		    (unsigned)c->uid, state_name(state), m->type);
+		reply_error(
+		    c, CT_EINVAL, "protocol error: unknown %s type %u", state_name(state), m->type);
+	} else {
+		logmsg(LOG_NOTICE, "user %s (uid %u): %s type %u: field %u twice", c->user,
+		    (unsigned)c->uid, state_name(state), m->type, twice);
+		reply_error(c, CT_EINVAL, "protocol error: field %u twice", twice);
+	}
 	c->broken = 1;
 	ct_msg_free(m);
 	return CT_EINVAL;

@@ -219,6 +219,17 @@ main(int argc, char **argv)
 		send_raw(fd, version, sizeof(version));
 	else if (strcmp(mode, "unknown-type") == 0)
 		send_raw(fd, unknown, sizeof(unknown));
+	else if (strcmp(mode, "twice") == 0) {
+		/* a field the request reads once, twice: which one would count? */
+		struct ct_msgbuf b;
+
+		ct_msgbuf_init(&b, CT_MSG_ENROLL);
+		ct_msgbuf_add_str(&b, CT_TAG_TARGET, "default");
+		ct_msgbuf_add_str(&b, CT_TAG_TARGET, "other");
+		if (ct_msg_send(fd, &b, ct_now_ms() + 30000, NULL) != CT_OK)
+			return 2;
+		ct_msgbuf_free(&b);
+	}
 	else if (strcmp(mode, "truncated") == 0) {
 		send_raw(fd, truncated, sizeof(truncated));
 		shutdown(fd, SHUT_WR);

@@ -225,6 +225,9 @@ for m in garbage oversize version unknown-type truncated; do
 	run_status 0 "a $m message" as_user "$PROTO" "$SOCK" "$m"
 	grep_ok "...gets a protocol error or a hang-up" "^result 65 protocol error|^closed$" "$OUT"
 done
+run_status 0 "a request with a field it reads once, twice" as_user "$PROTO" "$SOCK" twice
+grep_ok "...gets a protocol error naming the field" "^result 65 protocol error: field 1 twice" "$OUT"
+grep_ok "...and the service logs it" "request type 1: field 1 twice" "$T/daemon.log"
 next_code
 run_status 0 "meanwhile another client enrolls normally" enroll_otp $code enroll
 check "the service is still running" kill -0 "$DPID"
