@@ -388,23 +388,26 @@ print_token(struct lister *l, const char *user, const struct ct_token *t)
 }
 
 static int
+list_one(void *ctx, const char *user, const struct ct_token *t)
+{
+	struct lister *l = ctx;
+
+	print_token(l, user, t);
+	l->count++;
+	return 0;
+}
+
+static int
 list_user(void *ctx, const char *user)
 {
 	struct lister *l = ctx;
-	struct ct_user_tokens u;
 	struct ct_err err = {0};
-	size_t i;
-	int rc;
+	int rc = admin_each_token(l->db, user, list_one, l, &err);
 
-	memset(&u, 0, sizeof(u));
-	rc = ct_tokens_peek(l->db, user, &u, &err);
 	if (rc != CT_OK && rc != CT_ENOENT) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		l->failed = rc;
 	}
-	for (i = 0; rc == CT_OK && i < u.n; i++, l->count++)
-		print_token(l, user, &u.tok[i]);
-	ct_user_tokens_clear(&u);
 	return 0;
 }
 
