@@ -1,7 +1,9 @@
-/* Small helpers every layer needs: NSS lookups, printable text, UTC times. */
+/* Small helpers every layer needs: NSS lookups, printable text, UTC times,
+ * command options. */
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,4 +140,32 @@ ct_time_utc(int64_t t, enum ct_time_style style, char *out, size_t size)
 	if (n == 0)
 		snprintf(out, size, "-");
 	return out;
+}
+
+/* ---- command options ---- */
+
+int
+ct_opts_parse(int argc, char **argv, const struct ct_opt *opts)
+{
+	struct option lo[CT_OPTS_MAX + 1];
+	size_t n;
+	int c;
+
+	for (n = 0; opts[n].name != NULL; n++) {
+		if (n == CT_OPTS_MAX)
+			return CT_EINVAL;
+		/* getopt_long answers option N with N + 1: never '?' nor -1 */
+		lo[n] = (struct option){opts[n].name,
+		    opts[n].arg != NULL ? required_argument : no_argument, NULL, (int)n + 1};
+	}
+	lo[n] = (struct option){NULL, 0, NULL, 0};
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c < 1 || c > (int)n)
+			return CT_EUSAGE;
+		if (opts[c - 1].arg != NULL)
+			*opts[c - 1].arg = optarg;
+		else
+			*opts[c - 1].flag = 1;
+	}
+	return CT_OK;
 }

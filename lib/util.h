@@ -1,6 +1,8 @@
 /* Small helpers every layer needs: NSS lookups with a buffer that grows,
- * untrusted text made printable for a message, and times as UTC text.
- * None of them logs or keeps state; all are safe from any thread. */
+ * untrusted text made printable for a message, times as UTC text, and the
+ * option table of a command-line program's commands.  None of them logs or
+ * keeps state; all but ct_opts_parse (which is getopt) are safe from any
+ * thread. */
 #ifndef CT_UTIL_H
 #define CT_UTIL_H
 
@@ -45,5 +47,21 @@ enum ct_time_style {
  * (32 are enough); "-" for 0 (never) or a time that has no calendar date.
  * Returns OUT. */
 const char *ct_time_utc(int64_t t, enum ct_time_style style, char *out, size_t size);
+
+/* One long option of a command (there are no short forms): with ARG it
+ * takes a value, stored in *ARG; with FLAG it takes none and sets *FLAG to 1. */
+struct ct_opt {
+	const char *name;
+	const char **arg;
+	int *flag;
+};
+
+#define CT_OPTS_MAX 16 /* options in one table */
+
+/* Parse the options of ARGV from optind (getopt_long, which says on stderr
+ * what is wrong) by OPTS, at most CT_OPTS_MAX ended by a NULL name: CT_OK
+ * with optind at the first operand; CT_EUSAGE at an unknown option or a
+ * missing value; CT_EINVAL for a table that is too long. */
+int ct_opts_parse(int argc, char **argv, const struct ct_opt *opts);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,10 +45,43 @@ struct args {
 	int cert; /* run the certificate step */
 	const char *target; /* NULL: the default target */
 	long skew; /* seconds */
-	enum ct_login_map map;
-	enum no_token no_token;
-	enum first_pass first_pass;
+	int map; /* enum ct_login_map */
+	int no_token; /* enum no_token */
+	int first_pass; /* enum first_pass */
 };
+
+/* The arguments that are one word: the int field of struct args each sets,
+ * and to what. */
+static const struct keyword {
+	const char *word;
+	size_t field; /* offsetof(struct args, ...) */
+	int value;
+} keywords[] = {
+    {"debug", offsetof(struct args, debug), 1},
+    {"otp", offsetof(struct args, otp), 1},
+    {"cert", offsetof(struct args, cert), 1},
+    {"map=subject", offsetof(struct args, map), CT_MAP_SUBJECT},
+    {"map=cn", offsetof(struct args, map), CT_MAP_CN},
+    {"map=upn", offsetof(struct args, map), CT_MAP_UPN},
+    {"no_token=deny", offsetof(struct args, no_token), NO_TOKEN_DENY},
+    {"no_token=ignore", offsetof(struct args, no_token), NO_TOKEN_IGNORE},
+    {"use_first_pass", offsetof(struct args, first_pass), FIRST_PASS_USE},
+    {"try_first_pass", offsetof(struct args, first_pass), FIRST_PASS_TRY},
+};
+
+/* Set what keyword S (matched whole) says in A: 1, or 0 for no keyword. */
+static int
+set_keyword(const char *s, struct args *a)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strcmp(s, keywords[i].word) == 0) {
+			*(int *)((char *)a + keywords[i].field) = keywords[i].value;
+			return 1;
+		}
+	return 0;
+}
 
 /* "skew=SECONDS": 0..CT_SKEW_MAX, digits only. */
 static int
@@ -77,32 +111,14 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 	a->map = CT_MAP_SUBJECT;
 	for (i = 0; i < argc; i++) {
 		const char *s = argv[i];
-		if (strcmp(s, "debug") == 0)
-			a->debug = 1;
-		else if (strcmp(s, "otp") == 0)
-			a->otp = 1;
-		else if (strcmp(s, "cert") == 0)
-			a->cert = 1;
+		if (set_keyword(s, a))
+			;
 		else if (strncmp(s, "target=", 7) == 0 && ct_name_valid(s + 7))
 			a->target = s + 7;
 		else if (strncmp(s, "skew=", 5) == 0 && parse_skew(s + 5, &a->skew) == 0)
 			;
-		else if (strcmp(s, "map=subject") == 0)
-			a->map = CT_MAP_SUBJECT;
-		else if (strcmp(s, "map=cn") == 0)
-			a->map = CT_MAP_CN;
-		else if (strcmp(s, "map=upn") == 0)
-			a->map = CT_MAP_UPN;
 		else if (strncmp(s, "config=", 7) == 0 && s[7] == '/')
 			a->config = s + 7;
-		else if (strcmp(s, "no_token=deny") == 0)
-			a->no_token = NO_TOKEN_DENY;
-		else if (strcmp(s, "no_token=ignore") == 0)
-			a->no_token = NO_TOKEN_IGNORE;
-		else if (strcmp(s, "use_first_pass") == 0)
-			a->first_pass = FIRST_PASS_USE;
-		else if (strcmp(s, "try_first_pass") == 0)
-			a->first_pass = FIRST_PASS_TRY;
 		else {
 			pam_syslog(pamh, LOG_ERR,
 			    "refusing: unknown or malformed module argument "
@@ -193,8 +209,7 @@ config_get(pam_handle_t *pamh, const char *path, int explicit, const struct ct_c
 }
 
 static int
-load(pam_handle_t *pamh, const struct args *a, const struct ct_config **cfg,
-    struct ct_store **db)
+load(pam_handle_t *pamh, const struct args *a, const struct ct_config **cfg, struct ct_store **db)
 {
 	struct ct_err err = {0};
 	/* never the environment: it belongs to the user (sudo, su) */
@@ -310,8 +325,8 @@ has_token(struct ct_store *db, const char *user)
 }
 
 static int
-otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
-    struct ct_store *db, const char *user)
+otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg, struct ct_store *db,
+    const char *user)
 {
 	struct ct_auth_result res;
 	struct ct_err err = {0};

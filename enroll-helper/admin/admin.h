@@ -55,6 +55,14 @@ typedef int (*token_op)(struct ct_user_tokens *u, size_t i, void *ctx, struct ct
  * result; the owner's name goes to USER_OUT (CT_USER_MAX bytes). */
 int admin_with_token(struct admin *ad, const char *serial, token_op op, void *ctx, char *user_out);
 
+/* Called for each token T of USER: 0 to go on, above 0 to stop. */
+typedef int (*token_visit)(void *ctx, const char *user, const struct ct_token *t);
+
+/* Read USER's tokens in DB without a transaction and call FN on each until
+ * it stops: its answer, 0, or the negative code of the read (ERR says why). */
+int admin_each_token(
+    struct ct_store *db, const char *user, token_visit fn, void *ctx, struct ct_err *err);
+
 /* USER's attributes from the configured source (a new connection). */
 int admin_attrs(struct admin *ad, const char *user, struct ct_attrs **out);
 

@@ -122,24 +122,43 @@ struct find {
 	char user[CT_USER_MAX];
 };
 
+int
+admin_each_token(
+    struct ct_store *db, const char *user, token_visit fn, void *ctx, struct ct_err *err)
+{
+	struct ct_user_tokens u;
+	size_t i;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	rc = ct_tokens_peek(db, user, &u, err);
+	for (i = 0; rc == CT_OK && i < u.n; i++)
+		rc = fn(ctx, user, &u.tok[i]);
+	ct_user_tokens_clear(&u);
+	return rc;
+}
+
+/* Stop (1) at token F->serial. */
+static int
+is_serial(void *ctx, const char *user, const struct ct_token *t)
+{
+	const struct find *f = ctx;
+
+	(void)user;
+	return strcmp(t->serial, f->serial) == 0;
+}
+
 /* For each user: stop (1) at the one who has token F->serial. */
 static int
 find_serial(void *ctx, const char *user)
 {
 	struct find *f = ctx;
-	struct ct_user_tokens u;
 	struct ct_err err = {0};
-	size_t i;
-	int found = 0;
 
-	memset(&u, 0, sizeof(u));
-	if (ct_tokens_peek(f->db, user, &u, &err) == CT_OK)
-		for (i = 0; i < u.n && !found; i++)
-			found = strcmp(u.tok[i].serial, f->serial) == 0;
-	ct_user_tokens_clear(&u);
-	if (found)
-		snprintf(f->user, sizeof(f->user), "%s", user);
-	return found;
+	if (admin_each_token(f->db, user, is_serial, f, &err) <= 0)
+		return 0;
+	snprintf(f->user, sizeof(f->user), "%s", user);
+	return 1;
 }
 
 struct with_token {

@@ -20,6 +20,7 @@
 #include "issue.h"
 #include "store.h"
 #include "tokens.h"
+#include "util.h"
 
 /* Read FILE ("-" is standard input) into memory, at most MAX bytes. */
 static int
@@ -82,20 +83,11 @@ struct issue_args {
 static int
 parse_issue_args(int argc, char **argv, struct issue_args *a, int want_key)
 {
-	static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
-	    {"target", required_argument, NULL, 't'}, {"pubkey", required_argument, NULL, 'p'},
-	    {"csr", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
-	int c;
+	const struct ct_opt opts[] = {{"user", &a->user, NULL}, {"target", &a->target, NULL},
+	    {"pubkey", &a->pubkey, NULL}, {"csr", &a->csr, NULL}, {NULL, NULL, NULL}};
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'u': a->user = optarg; break;
-		case 't': a->target = optarg; break;
-		case 'p': a->pubkey = optarg; break;
-		case 'r': a->csr = optarg; break;
-		default: return -1;
-		}
-	}
+	if (ct_opts_parse(argc, argv, opts) != CT_OK)
+		return -1;
 	if (optind != argc || a->user == NULL || a->target == NULL)
 		return admin_usage_error("--user and --target are required"), -1;
 	if (want_key && (a->pubkey == NULL) == (a->csr == NULL))

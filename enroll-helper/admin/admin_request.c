@@ -244,50 +244,48 @@ struct expiring {
 	int count, failed;
 };
 
-/* Fire cert_expiring once per certificate: a mark file made with O_EXCL
- * says it was done. */
+/* Fire cert_expiring once for token T's certificate: a mark file made with
+ * O_EXCL says it was done. */
+static int
+expiring_one(void *ctx, const char *user, const struct ct_token *t)
+{
+	struct expiring *x = ctx;
+	char path[4400], when[32];
+	int fd;
+
+	if (t->type != CT_TOKEN_CERT || !t->active || strcmp(t->rollout_state, "enrolled") != 0 ||
+	    t->not_after <= (int64_t)x->now || t->not_after > (int64_t)x->until ||
+	    t->cert_serial[0] == '\0')
+		return 0;
+	snprintf(path, sizeof(path), "%s/expiring-%s-%s", x->marks, t->serial, t->cert_serial);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		if (errno != EEXIST) {
+			fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+			x->failed++;
+		}
+		return 0;
+	}
+	close(fd);
+	ct_time_utc(t->not_after, CT_TIME_ISO, when, sizeof(when));
+	printf("token %s of user %s: certificate %s expires %s\n", t->serial, user, t->cert_serial,
+	    when);
+	fflush(stdout);
+	admin_fire(x->ad, "cert_expiring", user, t);
+	x->count++;
+	return 0;
+}
+
+/* Each of USER's certificates that expires soon, once. */
 static int
 expiring_user(void *ctx, const char *user)
 {
 	struct expiring *x = ctx;
-	struct ct_user_tokens ut;
 	struct ct_err err = {0};
-	char path[4400], when[32];
-	size_t i;
-	int fd;
 
-	memset(&ut, 0, sizeof(ut));
-	if (ct_tokens_peek(x->db, user, &ut, &err) != CT_OK) {
+	if (admin_each_token(x->db, user, expiring_one, x, &err) < 0) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		x->failed++;
-		return 0;
 	}
-	for (i = 0; i < ut.n; i++) {
-		const struct ct_token *t = &ut.tok[i];
-
-		if (t->type != CT_TOKEN_CERT || !t->active ||
-		    strcmp(t->rollout_state, "enrolled") != 0 || t->not_after <= (int64_t)x->now ||
-		    t->not_after > (int64_t)x->until || t->cert_serial[0] == '\0')
-			continue;
-		snprintf(
-		    path, sizeof(path), "%s/expiring-%s-%s", x->marks, t->serial, t->cert_serial);
-		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) <
-		    0) {
-			if (errno != EEXIST) {
-				fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
-				x->failed++;
-			}
-			continue;
-		}
-		close(fd);
-		ct_time_utc(t->not_after, CT_TIME_ISO, when, sizeof(when));
-		printf("token %s of user %s: certificate %s expires %s\n", t->serial, user,
-		    t->cert_serial, when);
-		fflush(stdout);
-		admin_fire(x->ad, "cert_expiring", user, t);
-		x->count++;
-	}
-	ct_user_tokens_clear(&ut);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "otp.h"
 #include "store.h"
 #include "tokens.h"
+#include "util.h"
 
 struct init_args {
 	const char *user, *secret, *description;
@@ -56,25 +57,22 @@ print_qr(const char *text)
 static int
 parse_init(int argc, char **argv, struct init_args *a)
 {
-	static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
-	    {"type", required_argument, NULL, 't'}, {"algo", required_argument, NULL, 'a'},
-	    {"digits", required_argument, NULL, 'd'}, {"period", required_argument, NULL, 'p'},
-	    {"secret", required_argument, NULL, 's'}, {"description", required_argument, NULL, 'D'},
-	    {NULL, 0, NULL, 0}};
-	int c;
+	const char *type = NULL, *algo = NULL, *digits = NULL, *period = NULL;
+	const struct ct_opt opts[] = {{"user", &a->user, NULL}, {"type", &type, NULL},
+	    {"algo", &algo, NULL}, {"digits", &digits, NULL}, {"period", &period, NULL},
+	    {"secret", &a->secret, NULL}, {"description", &a->description, NULL},
+	    {NULL, NULL, NULL}};
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'u': a->user = optarg; break;
-		case 't': a->type = ct_token_type_parse(optarg); break;
-		case 'a': a->algo = ct_otp_algo_parse(optarg); break;
-		case 'd': a->digits = atoi(optarg); break;
-		case 'p': a->period = atoi(optarg); break;
-		case 's': a->secret = optarg; break;
-		case 'D': a->description = optarg; break;
-		default: return -1;
-		}
-	}
+	if (ct_opts_parse(argc, argv, opts) != CT_OK)
+		return -1;
+	if (type != NULL)
+		a->type = ct_token_type_parse(type);
+	if (algo != NULL)
+		a->algo = ct_otp_algo_parse(algo);
+	if (digits != NULL)
+		a->digits = atoi(digits);
+	if (period != NULL)
+		a->period = atoi(period);
 	if (optind != argc || a->user == NULL)
 		return admin_usage_error("token init needs --user USER"), -1;
 	if (a->type != CT_TOKEN_HOTP && a->type != CT_TOKEN_TOTP)
@@ -390,43 +388,40 @@ print_token(struct lister *l, const char *user, const struct ct_token *t)
 }
 
 static int
+list_one(void *ctx, const char *user, const struct ct_token *t)
+{
+	struct lister *l = ctx;
+
+	print_token(l, user, t);
+	l->count++;
+	return 0;
+}
+
+static int
 list_user(void *ctx, const char *user)
 {
 	struct lister *l = ctx;
-	struct ct_user_tokens u;
 	struct ct_err err = {0};
-	size_t i;
-	int rc;
+	int rc = admin_each_token(l->db, user, list_one, l, &err);
 
-	memset(&u, 0, sizeof(u));
-	rc = ct_tokens_peek(l->db, user, &u, &err);
 	if (rc != CT_OK && rc != CT_ENOENT) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		l->failed = rc;
 	}
-	for (i = 0; rc == CT_OK && i < u.n; i++, l->count++)
-		print_token(l, user, &u.tok[i]);
-	ct_user_tokens_clear(&u);
 	return 0;
 }
 
 static int
 token_list(struct admin *ad, int argc, char **argv)
 {
-	static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
-	    {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	struct lister l = {ad, NULL, 0, 0, 0};
 	const char *user = NULL;
-	int c, rc;
+	const struct ct_opt opts[] = {
+	    {"user", &user, NULL}, {"json", NULL, &l.json}, {NULL, NULL, NULL}};
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'u')
-			user = optarg;
-		else if (c == 'j')
-			l.json = 1;
-		else
-			return ct_exit_status(CT_EUSAGE);
-	}
+	if (ct_opts_parse(argc, argv, opts) != CT_OK)
+		return ct_exit_status(CT_EUSAGE);
 	if (optind != argc)
 		return admin_usage_error("token list [--user USER] [--json]");
 	if ((rc = admin_load_config(ad)) != CT_OK ||

@@ -90,6 +90,16 @@ void drain_input(int fd, int64_t deadline);
 void reply_error(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Refuse WHAT (a request's name) for a reason the client can act on: log
+ * "WHAT refused for user U (uid N): MSG" and answer CODE with MSG.
+ * Returns CODE. */
+int refuse_request(struct conn *c, int code, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Answer CODE for a failure the caller has logged: with MSG when SHOWN (the
+ * client can act on it), else with "the service DOES; see the system log". */
+void reply_failure(struct conn *c, int code, int shown, const char *msg, const char *does);
+
 /* Who is on the other end (C->uid from SO_PEERCRED): C->user and C->gid,
  * or -1, logged and answered. */
 int identify(struct conn *c);

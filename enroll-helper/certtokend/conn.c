@@ -70,6 +70,30 @@ reply_error(struct conn *c, int code, const char *fmt, ...)
 	ct_msgbuf_free(&b);
 }
 
+int
+refuse_request(struct conn *c, int code, const char *what, const char *fmt, ...)
+{
+	char msg[CT_PROTO_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	logmsg(LOG_NOTICE, "%s refused for user %s (uid %u): %s", what, c->user, (unsigned)c->uid,
+	    msg);
+	reply_error(c, code, "%s", msg);
+	return code;
+}
+
+void
+reply_failure(struct conn *c, int code, int shown, const char *msg, const char *does)
+{
+	if (shown)
+		reply_error(c, code, "%s", msg);
+	else
+		reply_error(c, code, "the service %s; see the system log", does);
+}
+
 /* Who is on the other end: the kernel says, the client does not. */
 int
 identify(struct conn *c)

@@ -51,11 +51,7 @@ check_attestation(struct conn *c, const struct ct_target *t, const struct ct_msg
 		logmsg(rc == CT_EINVAL ? LOG_NOTICE : LOG_ERR,
 		    "request of user %s (uid %u) for target %s refused: %s", c->user,
 		    (unsigned)c->uid, t->name, err.msg);
-		if (rc == CT_EINVAL)
-			reply_error(c, rc, "%s", err.msg);
-		else
-			reply_error(
-			    c, rc, "the service cannot check attestations; see the system log");
+		reply_failure(c, rc, rc == CT_EINVAL, err.msg, "cannot check attestations");
 		return rc;
 	}
 	logmsg(LOG_INFO, "user %s (uid %u): key attested by \"%s\"", c->user, (unsigned)c->uid,
@@ -116,12 +112,8 @@ enroll_checks(struct conn *c, const struct ct_target *t, const struct ct_msg *m,
 		reply_error(c, CT_EINVAL, "the request has no CSR");
 		return CT_EINVAL;
 	}
-	if ((rc = ct_csr_verify(csr->val, csr->len, spki, spki_len, &err)) != CT_OK) {
-		logmsg(LOG_NOTICE, "enrollment refused for user %s (uid %u): CSR: %s", c->user,
-		    (unsigned)c->uid, err.msg);
-		reply_error(c, rc, "CSR: %s", err.msg);
-		return rc;
-	}
+	if ((rc = ct_csr_verify(csr->val, csr->len, spki, spki_len, &err)) != CT_OK)
+		return refuse_request(c, rc, "enrollment", "CSR: %s", err.msg);
 	if ((rc = check_attestation(c, t, m, *spki, *spki_len)) != CT_OK)
 		return rc;
 	/* a CSR that outlives this request (queued, or handed to a program) is

@@ -300,12 +300,9 @@ record_issued(struct conn *c, const struct ct_target *t, const char *token, int 
 		logmsg(LOG_ERR, "user %s (uid %u): certificate serial %s not delivered: %s%s",
 		    c->user, (unsigned)c->uid, r.cert.serial[0] ? r.cert.serial : "?",
 		    r.failed_in_token ? "token: " : "", err.msg);
-		if (r.failed_in_token && rc == CT_EEXIST)
-			reply_error(c, rc, "%s", err.msg);
-		else
-			reply_error(c, rc,
-			    "the service could not record the %s; see the system log",
-			    r.failed_in_token ? "token" : "certificate");
+		reply_failure(c, rc, r.failed_in_token && rc == CT_EEXIST, err.msg,
+		    r.failed_in_token ? "could not record the token"
+		                      : "could not record the certificate");
 		return rc;
 	}
 	if (r.dropped.serial[0] != '\0')
@@ -344,11 +341,7 @@ record_pending(struct conn *c, const struct ct_target *t, const char *token,
 	if (rc != CT_OK) {
 		logmsg(LOG_ERR, "user %s (uid %u): pending request for target %s not recorded: %s",
 		    c->user, (unsigned)c->uid, t->name, err.msg);
-		if (rc == CT_EEXIST)
-			reply_error(c, rc, "%s", err.msg);
-		else
-			reply_error(
-			    c, rc, "the service could not record the request; see the system log");
+		reply_failure(c, rc, rc == CT_EEXIST, err.msg, "could not record the request");
 		return rc;
 	}
 	logmsg(LOG_INFO,

@@ -69,9 +69,7 @@ prove_possession(struct conn *c, X509 *x, const unsigned char *cert, size_t cert
 		goto refused;
 	goto out;
 refused:
-	logmsg(LOG_NOTICE, "upload refused for user %s (uid %u): %s", c->user, (unsigned)c->uid,
-	    err.msg);
-	reply_error(c, rc, "%s", err.msg);
+	refuse_request(c, rc, "upload", "%s", err.msg);
 out:
 	free(msg);
 	ct_msg_free(&m);
@@ -95,12 +93,8 @@ upload_checks(struct conn *c, const struct ct_msg *m, X509 **x, struct ct_cert_i
 		reply_error(c, CT_EINVAL, "the upload has no certificate");
 		return CT_EINVAL;
 	}
-	if ((rc = ct_cert_parse(cert->val, cert->len, x, info, &err)) != CT_OK) {
-		logmsg(LOG_NOTICE, "upload refused for user %s (uid %u): %s", c->user,
-		    (unsigned)c->uid, err.msg);
-		reply_error(c, CT_EINVAL, "%s", err.msg);
-		return CT_EINVAL;
-	}
+	if (ct_cert_parse(cert->val, cert->len, x, info, &err) != CT_OK)
+		return refuse_request(c, CT_EINVAL, "upload", "%s", err.msg);
 	if (info->not_after < now) {
 		reply_error(c, CT_EINVAL, "certificate: expired (serial %s)", info->serial);
 		return CT_EINVAL;

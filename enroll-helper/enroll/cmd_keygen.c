@@ -15,11 +15,11 @@
 #include "enroll.h"
 #include "store.h"
 #include "tokens.h"
+#include "util.h"
 
 struct keygen {
 	const char *target, *out;
-	int use_pin;
-	unsigned char legacy;
+	int use_pin, legacy;
 	char pin[CT_PROTO_TEXT_MAX]; /* secret */
 };
 
@@ -35,22 +35,12 @@ struct keygen_result {
 static int
 parse_args(int argc, char **argv, struct keygen *k)
 {
-	static const struct option opts[] = {{"target", required_argument, NULL, 't'},
-	    {"out", required_argument, NULL, 'o'}, {"pin", no_argument, NULL, 'p'},
-	    {"legacy", no_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
-	int c;
+	const struct ct_opt opts[] = {{"target", &k->target, NULL}, {"out", &k->out, NULL},
+	    {"pin", NULL, &k->use_pin}, {"legacy", NULL, &k->legacy}, {NULL, NULL, NULL}};
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 't': k->target = optarg; break;
-		case 'o': k->out = optarg; break;
-		case 'p': k->use_pin = 1; break;
-		case 'l': k->legacy = 1; break;
-		default:
-			return enroll_usage_error(
-			    "keygen [--target TARGET] --out FILE.p12 [--pin] [--legacy]");
-		}
-	}
+	if (ct_opts_parse(argc, argv, opts) != CT_OK)
+		return enroll_usage_error(
+		    "keygen [--target TARGET] --out FILE.p12 [--pin] [--legacy]");
 	if (optind != argc || k->out == NULL)
 		return enroll_usage_error(
 		    "keygen needs --out FILE.p12 and takes no other arguments");
@@ -96,6 +86,7 @@ connect_then_pin(struct client *cl, struct keygen *k)
 static int
 send_keygen(struct client *cl, const struct keygen *k, struct ct_msg *m, struct keygen_result *r)
 {
+	static const unsigned char legacy = 1;
 	struct ct_msgbuf b = {0};
 	const struct ct_field *pw;
 	int rc;
@@ -107,7 +98,7 @@ send_keygen(struct client *cl, const struct keygen *k, struct ct_msg *m, struct 
 	if (k->use_pin)
 		ct_msgbuf_add_str(&b, CT_TAG_PIN, k->pin);
 	if (k->legacy)
-		ct_msgbuf_add(&b, CT_TAG_LEGACY, &k->legacy, 1);
+		ct_msgbuf_add(&b, CT_TAG_LEGACY, &legacy, 1);
 	if ((rc = enroll_exchange(cl, &b, m)) != CT_OK ||
 	    (rc = enroll_result_text(cl, m, CT_TAG_TOKEN, r->token, sizeof(r->token))) != CT_OK ||
 	    (rc = enroll_result_text(cl, m, CT_TAG_TARGET, r->target, sizeof(r->target))) !=

@@ -22,6 +22,7 @@
 #include "enroll.h"
 #include "keyproof.h"
 #include "tokens.h"
+#include "util.h"
 
 #define INPUT_MAX (64 * 1024) /* bytes of a CSR or certificate file we read */
 
@@ -35,23 +36,13 @@ struct request {
 static int
 parse_request_args(int argc, char **argv, struct request *r)
 {
-	static const struct option opts[] = {{"csr", required_argument, NULL, 'c'},
-	    {"attestation", required_argument, NULL, 'a'}, {"target", required_argument, NULL, 't'},
-	    {"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
-	int c;
+	const struct ct_opt opts[] = {{"csr", &r->csr_path, NULL},
+	    {"attestation", &r->att_path, NULL}, {"target", &r->target, NULL},
+	    {"out", &r->out, NULL}, {NULL, NULL, NULL}};
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': r->csr_path = optarg; break;
-		case 'a': r->att_path = optarg; break;
-		case 't': r->target = optarg; break;
-		case 'o': r->out = optarg; break;
-		default:
-			return enroll_usage_error(
-			    "request --csr FILE [--attestation FILE] [--target TARGET] "
-			    "[--out FILE]");
-		}
-	}
+	if (ct_opts_parse(argc, argv, opts) != CT_OK)
+		return enroll_usage_error(
+		    "request --csr FILE [--attestation FILE] [--target TARGET] [--out FILE]");
 	if (optind != argc || r->csr_path == NULL)
 		return enroll_usage_error("request needs --csr FILE and takes no other arguments");
 	if (r->target != NULL && !ct_name_valid(r->target))
@@ -235,16 +226,12 @@ fetch_all(struct client *cl)
 int
 enroll_cmd_fetch(struct client *cl, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
 	const char *out = NULL;
-	int c, rc;
+	const struct ct_opt opts[] = {{"out", &out, NULL}, {NULL, NULL, NULL}};
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'o')
-			return enroll_usage_error("fetch [TOKEN] [--out FILE]");
-		out = optarg;
-	}
+	if (ct_opts_parse(argc, argv, opts) != CT_OK)
+		return enroll_usage_error("fetch [TOKEN] [--out FILE]");
 	if (argc - optind > 1)
 		return enroll_usage_error("fetch takes at most one token serial");
 	if (optind == argc) {

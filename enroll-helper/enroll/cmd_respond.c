@@ -19,6 +19,7 @@
 #include "enroll.h"
 #include "login.h"
 #include "store.h"
+#include "util.h"
 
 #define INPUT_MAX (16 * 1024) /* bytes of a pasted prompt we read */
 
@@ -121,21 +122,18 @@ out:
 int
 enroll_cmd_respond(struct client *cl, int argc, char **argv)
 {
-	static const struct option opts[] = {{"whole", no_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
 	struct ct_challenge ch;
 	struct ct_err err = {0};
 	char *text = NULL, *line = NULL, serial[CT_CERT_SERIAL_MAX] = "?";
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
-	int c, whole = 0, rc;
+	int whole = 0, rc;
+	const struct ct_opt opts[] = {{"whole", NULL, &whole}, {NULL, NULL, NULL}};
 
 	(void)cl;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'w') {
-			fprintf(stderr, PROG ": usage: respond [--whole] [CHALLENGE]\n");
-			return ct_exit_status(CT_EUSAGE);
-		}
-		whole = 1;
+	if (ct_opts_parse(argc, argv, opts) != CT_OK) {
+		fprintf(stderr, PROG ": usage: respond [--whole] [CHALLENGE]\n");
+		return ct_exit_status(CT_EUSAGE);
 	}
 	if ((rc = read_challenge(argc - optind, argv + optind, &text, &err)) != CT_OK ||
 	    (rc = ct_challenge_parse(text, &ch, &err)) != CT_OK ||

@@ -101,19 +101,16 @@ print_token(const struct token_info *ti, int json, int first, time_t now)
 int
 enroll_cmd_status(struct client *cl, int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	struct ct_msgbuf b = {0};
 	struct ct_msg m = {0};
 	struct token_info ti;
 	time_t now = time(NULL);
 	size_t i;
-	int c, json = 0, count = 0, rc;
+	int json = 0, count = 0, rc;
+	const struct ct_opt opts[] = {{"json", NULL, &json}, {NULL, NULL, NULL}};
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return enroll_usage_error("status [--json]");
-		json = 1;
-	}
+	if (ct_opts_parse(argc, argv, opts) != CT_OK)
+		return enroll_usage_error("status [--json]");
 	if (optind != argc)
 		return enroll_usage_error("status takes no arguments besides --json");
 	if ((rc = enroll_connect(cl)) != CT_OK)

@@ -17,6 +17,7 @@
 #include "enroll.h"
 #include "keyproof.h"
 #include "tokens.h"
+#include "util.h"
 
 #define INPUT_MAX (64 * 1024) /* bytes of a certificate or key file we read */
 
@@ -62,17 +63,11 @@ out:
 static int
 parse_args(int argc, char **argv, const char **cert_path, const char **key_path)
 {
-	static const struct option opts[] = {{"cert", required_argument, NULL, 'c'},
-	    {"key", required_argument, NULL, 'k'}, {NULL, 0, NULL, 0}};
-	int c;
+	const struct ct_opt opts[] = {
+	    {"cert", cert_path, NULL}, {"key", key_path, NULL}, {NULL, NULL, NULL}};
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': *cert_path = optarg; break;
-		case 'k': *key_path = optarg; break;
-		default: return enroll_usage_error("upload --cert FILE [--key FILE]");
-		}
-	}
+	if (ct_opts_parse(argc, argv, opts) != CT_OK)
+		return enroll_usage_error("upload --cert FILE [--key FILE]");
 	if (optind != argc || *cert_path == NULL)
 		return enroll_usage_error("upload needs --cert FILE and takes no other arguments");
 	return 0;

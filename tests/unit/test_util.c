@@ -1,4 +1,5 @@
-/* The small helpers: NSS lookups, printable text for messages, UTC times. */
+/* The small helpers: NSS lookups, printable text for messages, UTC times,
+ * command options. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <getopt.h>
 
 #include "util.h"
 
@@ -172,6 +174,77 @@ test_time_never(void **state)
 	assert_string_equal(ct_time_utc(1700000000, CT_TIME_ISO, small, sizeof(small)), "-");
 }
 
+/* ---- command options ---- */
+
+/* Values, flags and operands in any order; optind ends at the first operand
+ * after getopt has moved the operands behind the options. */
+static void
+test_opts_parse(void **state)
+{
+	char *argv[] = {"keygen", "--out", "x.p12", "rest", "--pin", "--target=t1", NULL};
+	const char *out = NULL, *target = NULL;
+	int pin = 0, legacy = 0;
+	const struct ct_opt opts[] = {{"target", &target, NULL}, {"out", &out, NULL},
+	    {"pin", NULL, &pin}, {"legacy", NULL, &legacy}, {NULL, NULL, NULL}};
+
+	(void)state;
+	optind = 0;
+	assert_int_equal(ct_opts_parse(6, argv, opts), CT_OK);
+	assert_string_equal(out, "x.p12");
+	assert_string_equal(target, "t1");
+	assert_int_equal(pin, 1);
+	assert_int_equal(legacy, 0);
+	assert_int_equal(optind, 5);
+	assert_string_equal(argv[optind], "rest");
+}
+
+/* An unknown option, a value missing or given to a flag: CT_EUSAGE. */
+static void
+test_opts_refused(void **state)
+{
+	char *unknown[] = {"cmd", "--json", "--bogus", NULL};
+	char *missing[] = {"cmd", "--out", NULL};
+	char *valued[] = {"cmd", "--json=yes", NULL};
+	const char *out = NULL;
+	int json = 0;
+	const struct ct_opt opts[] = {
+	    {"out", &out, NULL}, {"json", NULL, &json}, {NULL, NULL, NULL}};
+
+	(void)state;
+	opterr = 0; /* the refusals are expected: keep getopt quiet */
+	optind = 0;
+	assert_int_equal(ct_opts_parse(3, unknown, opts), CT_EUSAGE);
+	assert_int_equal(json, 1);
+	optind = 0;
+	assert_int_equal(ct_opts_parse(2, missing, opts), CT_EUSAGE);
+	assert_null(out);
+	optind = 0;
+	assert_int_equal(ct_opts_parse(2, valued, opts), CT_EUSAGE);
+	opterr = 1;
+}
+
+/* No options at all; a table longer than CT_OPTS_MAX is refused. */
+static void
+test_opts_bounds(void **state)
+{
+	char *argv[] = {"cmd", "a", "b", NULL};
+	const struct ct_opt none[] = {{NULL, NULL, NULL}};
+	struct ct_opt many[CT_OPTS_MAX + 2];
+	int flag = 0;
+	size_t i;
+
+	(void)state;
+	optind = 0;
+	assert_int_equal(ct_opts_parse(3, argv, none), CT_OK);
+	assert_int_equal(optind, 1);
+	for (i = 0; i < CT_OPTS_MAX + 1; i++)
+		many[i] = (struct ct_opt){"x", NULL, &flag};
+	many[CT_OPTS_MAX + 1] = (struct ct_opt){NULL, NULL, NULL};
+	optind = 0;
+	assert_int_equal(ct_opts_parse(3, argv, many), CT_EINVAL);
+	assert_int_equal(flag, 0);
+}
+
 int
 main(void)
 {
@@ -184,6 +257,9 @@ main(void)
 	    cmocka_unit_test(test_printable_ellipsis),
 	    cmocka_unit_test(test_time_styles),
 	    cmocka_unit_test(test_time_never),
+	    cmocka_unit_test(test_opts_parse),
+	    cmocka_unit_test(test_opts_refused),
+	    cmocka_unit_test(test_opts_bounds),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
