@@ -1,11 +1,8 @@
 /* The CA of an access group: create, load, trust anchors (ca.h). */
 #include "config.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -16,7 +13,6 @@
 
 #include "ca.h"
 #include "keys.h"
-#include "store.h"
 
 #define CA_BACKDATE 3600 /* CA notBefore is an hour before init */
 

@@ -14,7 +14,7 @@
 /* The CA material being built (struct ct_ca_content): each item's bytes
  * malloc'd and owned, wiped when freed (keys among them). */
 static void
-files_clear(struct ct_ca_content *fs)
+content_clear(struct ct_ca_content *fs)
 {
 	size_t i;
 
@@ -29,14 +29,15 @@ files_clear(struct ct_ca_content *fs)
 /* Set ITEM to LEN bytes of DATA, which FS owns from now on (also when this
  * fails). */
 static int
-files_add(struct ct_ca_content *fs, enum ct_ca_item item, unsigned char *data, size_t len,
+content_add(struct ct_ca_content *fs, enum ct_ca_item item, unsigned char *data, size_t len,
     struct ct_err *err)
 {
-	if (data == NULL || fs->item[item].data != NULL) {
-		if (data != NULL)
-			OPENSSL_cleanse(data, len);
-		free(data);
+	if (data == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if (fs->item[item].data != NULL) { /* a bug: each item is set once */
+		OPENSSL_cleanse(data, len);
+		free(data);
+		return ct_err_set(err, CT_EINVAL, "CA item %d set twice", (int)item);
 	}
 	fs->item[item].data = data;
 	fs->item[item].len = len;
@@ -45,18 +46,19 @@ files_add(struct ct_ca_content *fs, enum ct_ca_item item, unsigned char *data, s
 
 /* Set ITEM to a copy of B's contents. */
 static int
-files_add_buf(struct ct_ca_content *fs, enum ct_ca_item item, const BUF_MEM *b, struct ct_err *err)
+content_add_buf(
+    struct ct_ca_content *fs, enum ct_ca_item item, const BUF_MEM *b, struct ct_err *err)
 {
 	unsigned char *data = malloc(b->length > 0 ? b->length : 1);
 
 	if (data != NULL)
 		memcpy(data, b->data, b->length);
-	return files_add(fs, item, data, b->length, err);
+	return content_add(fs, item, data, b->length, err);
 }
 
 /* Set ITEM to what item FROM of S holds, byte for byte. */
 static int
-files_copy(struct ct_ca_content *fs, const struct ct_cadir *s, enum ct_ca_item from,
+content_copy(struct ct_ca_content *fs, const struct ct_cadir *s, enum ct_ca_item from,
     enum ct_ca_item item, struct ct_err *err)
 {
 	unsigned char *data = NULL;
@@ -65,20 +67,20 @@ files_copy(struct ct_ca_content *fs, const struct ct_cadir *s, enum ct_ca_item f
 
 	if ((rc = ct_cadir_read(s, from, &data, &len, err)) != CT_OK)
 		return rc;
-	return files_add(fs, item, data, len, err);
+	return content_add(fs, item, data, len, err);
 }
 
 /* Set items KEY and CERT to a new CA for G at NOW; its certificate into *OUT. */
 static int
-files_new_ca(struct ct_ca_content *fs, const struct ct_group *g, time_t now, enum ct_ca_item key,
+content_new_ca(struct ct_ca_content *fs, const struct ct_group *g, time_t now, enum ct_ca_item key,
     enum ct_ca_item cert, X509 **out, struct ct_err *err)
 {
 	struct ct_ca_pem pem = {0};
 	int rc;
 
 	if ((rc = ct_ca_generate(g, now, &pem, err)) == CT_OK &&
-	    (rc = files_add_buf(fs, key, pem.key, err)) == CT_OK &&
-	    (rc = files_add_buf(fs, cert, pem.cert, err)) == CT_OK) {
+	    (rc = content_add_buf(fs, key, pem.key, err)) == CT_OK &&
+	    (rc = content_add_buf(fs, cert, pem.cert, err)) == CT_OK) {
 		*out = pem.x509;
 		pem.x509 = NULL;
 	}
@@ -88,7 +90,7 @@ files_new_ca(struct ct_ca_content *fs, const struct ct_group *g, time_t now, enu
 
 /* Set CT_CA_UNTIL: the previous CA is trusted until UNTIL. */
 static int
-files_add_until(struct ct_ca_content *fs, time_t until, struct ct_err *err)
+content_add_until(struct ct_ca_content *fs, time_t until, struct ct_err *err)
 {
 	char text[32];
 	int n = snprintf(text, sizeof(text), "%lld\n", (long long)until);
@@ -96,11 +98,12 @@ files_add_until(struct ct_ca_content *fs, time_t until, struct ct_err *err)
 
 	if (data != NULL)
 		memcpy(data, text, (size_t)n);
-	return files_add(fs, CT_CA_UNTIL, data, (size_t)n, err);
+	return content_add(fs, CT_CA_UNTIL, data, (size_t)n, err);
 }
 
-/* Under the lock: read the current CA of S (it must be sound, as it becomes
- * the previous one) and the previous CA it may still have, into OUT. */
+/* Opened to change: read the current CA of S (it must be sound, as it
+ * becomes the previous one) and the previous CA it may still have, into
+ * OUT. */
 static int
 rotate_read(const struct ct_cadir *s, const struct ct_group *g, time_t now, struct ct_rotation *out,
     struct ct_err *err)
@@ -121,7 +124,7 @@ rotate_read(const struct ct_cadir *s, const struct ct_group *g, time_t now, stru
 	return CT_OK;
 }
 
-/* The prepared CA of S becomes the current one: ca.key and ca.pem of FS, its
+/* The prepared CA of S becomes the current one: CT_CA_KEY and CT_CA_CERT of FS, its
  * certificate into OUT->cert.  It must be sound and not expired at NOW. */
 static int
 take_prepared(const struct ct_cadir *s, const char *group, time_t now, struct ct_ca_content *fs,
@@ -137,8 +140,8 @@ take_prepared(const struct ct_cadir *s, const char *group, time_t now, struct ct
 		    "%s/%s: the prepared CA has expired; prepare another one "
 		    "(ca rotate %s --prepare --replace)",
 		    s->where, s->names[CT_CA_NEXT_CERT], group);
-	else if ((rc = files_copy(fs, s, CT_CA_NEXT_KEY, CT_CA_KEY, err)) == CT_OK &&
-	    (rc = files_copy(fs, s, CT_CA_NEXT_CERT, CT_CA_CERT, err)) == CT_OK) {
+	else if ((rc = content_copy(fs, s, CT_CA_NEXT_KEY, CT_CA_KEY, err)) == CT_OK &&
+	    (rc = content_copy(fs, s, CT_CA_NEXT_CERT, CT_CA_CERT, err)) == CT_OK) {
 		out->cert = ct_ca_cert(next);
 		X509_up_ref(out->cert);
 		out->prepared = 1;
@@ -147,8 +150,8 @@ take_prepared(const struct ct_cadir *s, const char *group, time_t now, struct ct
 	return rc;
 }
 
-/* Under the lock: the files of S after rotating G at NOW with OVERLAP seconds
- * (see ct_ca_rotate), and what that does into OUT. */
+/* Opened to change: the CA material of S after rotating G at NOW with
+ * OVERLAP seconds (see ct_ca_rotate) into FS, and what that does into OUT. */
 static int
 rotate_build(const struct ct_cadir *s, const struct ct_group *g, time_t now, long overlap,
     unsigned flags, struct ct_ca_content *fs, struct ct_rotation *out, struct ct_err *err)
@@ -158,7 +161,7 @@ rotate_build(const struct ct_cadir *s, const struct ct_group *g, time_t now, lon
 	if ((rc = rotate_read(s, g, now, out, err)) != CT_OK)
 		return rc;
 	if (!ct_cadir_has(s, CT_CA_NEXT_CERT))
-		rc = files_new_ca(fs, g, now, CT_CA_KEY, CT_CA_CERT, &out->cert, err);
+		rc = content_new_ca(fs, g, now, CT_CA_KEY, CT_CA_CERT, &out->cert, err);
 	else if (flags & CT_ROTATE_GENERATE)
 		rc = ct_err_set(err, CT_EEXIST,
 		    "access group '%s' has a prepared CA (%s/%s), which a new CA would discard: "
@@ -168,10 +171,10 @@ rotate_build(const struct ct_cadir *s, const struct ct_group *g, time_t now, lon
 		rc = take_prepared(s, g->name, now, fs, out, err);
 	if (rc != CT_OK || overlap == 0)
 		return rc;
-	if ((rc = files_copy(fs, s, CT_CA_KEY, CT_CA_PREVIOUS_KEY, err)) != CT_OK ||
-	    (rc = files_copy(fs, s, CT_CA_CERT, CT_CA_PREVIOUS_CERT, err)) != CT_OK)
+	if ((rc = content_copy(fs, s, CT_CA_KEY, CT_CA_PREVIOUS_KEY, err)) != CT_OK ||
+	    (rc = content_copy(fs, s, CT_CA_CERT, CT_CA_PREVIOUS_CERT, err)) != CT_OK)
 		return rc;
-	return files_add_until(fs, now + overlap, err);
+	return content_add_until(fs, now + overlap, err);
 }
 
 int
@@ -196,13 +199,14 @@ ct_ca_rotate(struct ct_store *st, const struct ct_group *g, time_t now, long ove
 	memset(&res, 0, sizeof(res));
 out:
 	ct_rotation_clear(&res);
-	files_clear(&fs);
+	content_clear(&fs);
 	ct_cadir_close(s);
 	return rc;
 }
 
-/* Under the lock: the files of S with a new next CA for G at NOW (its
- * certificate into *NEXT); the current and previous CA's files unchanged. */
+/* Opened to change: the CA material of S with a new next CA for G at NOW
+ * (its certificate into *NEXT) into FS; the current and previous CA's items
+ * unchanged, byte for byte. */
 static int
 prepare_build(const struct ct_cadir *s, const struct ct_group *g, time_t now, int replace,
     struct ct_ca_content *fs, X509 **next, X509 **replaced, struct ct_err *err)
@@ -226,14 +230,14 @@ prepare_build(const struct ct_cadir *s, const struct ct_group *g, time_t now, in
 			    g->name, s->where, s->names[CT_CA_NEXT_CERT], g->name);
 		(void)ct_cadir_pem(s, CT_CA_NEXT_CERT, replaced, NULL, NULL);
 	}
-	if ((rc = files_copy(fs, s, CT_CA_KEY, CT_CA_KEY, err)) != CT_OK ||
-	    (rc = files_copy(fs, s, CT_CA_CERT, CT_CA_CERT, err)) != CT_OK)
+	if ((rc = content_copy(fs, s, CT_CA_KEY, CT_CA_KEY, err)) != CT_OK ||
+	    (rc = content_copy(fs, s, CT_CA_CERT, CT_CA_CERT, err)) != CT_OK)
 		return rc;
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 		if (ct_cadir_has(s, keep[i]) &&
-		    (rc = files_copy(fs, s, keep[i], keep[i], err)) != CT_OK)
+		    (rc = content_copy(fs, s, keep[i], keep[i], err)) != CT_OK)
 			return rc;
-	return files_new_ca(fs, g, now, CT_CA_NEXT_KEY, CT_CA_NEXT_CERT, next, err);
+	return content_new_ca(fs, g, now, CT_CA_NEXT_KEY, CT_CA_NEXT_CERT, next, err);
 }
 
 int
@@ -255,7 +259,7 @@ ct_ca_prepare(struct ct_store *st, const struct ct_group *g, time_t now, int rep
 out:
 	X509_free(x);
 	X509_free(old);
-	files_clear(&fs);
+	content_clear(&fs);
 	ct_cadir_close(s);
 	return rc;
 }
