@@ -17,7 +17,9 @@
  * directory server).  The keys are private: only the CA host reads them
  * (ct_ca_load, rotations), and a backend may keep them in the CA host's
  * local files whatever it does with the certificates.  The backend's
- * operations keep the two apart (store_backend.h).
+ * operations keep the two apart (store_backend.h).  Another public item
+ * (the group's latest CRL, say) is one more enum value: read with the
+ * certificates, stored by the same whole replacement.
  *
  * A group's CA material is never changed in part.  `ca init` creates it
  * whole (ct_cadir_create); a rotation or a preparation reads a snapshot

@@ -84,8 +84,9 @@ struct ct_store_ops {
 	 * what every verifier reads.  ca_open gives a snapshot of GROUP's
 	 * (CT_ENOENT: no CA; with CT_CADIR_CHANGE, held against the group's
 	 * other changes until ca_close), with its where and names set;
-	 * ca_current tells whether it is still the group's; ca_read gives a
-	 * public item (CT_ENOENT when the snapshot has none).  ca_version
+	 * ca_current tells whether it is still the group's; ca_has tells
+	 * whether it has an item (a key: whether the CA host has it); ca_read
+	 * gives a public item (CT_ENOENT when the snapshot has none).  ca_version
 	 * changes whenever the group's current CA does. */
 	int (*ca_open)(struct ct_store *st, const char *group, unsigned flags,
 	    struct ct_cadir **out, struct ct_err *err);
