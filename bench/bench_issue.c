@@ -144,6 +144,7 @@ main(int argc, char **argv)
 	EVP_PKEY_free(cakey);
 	ct_issuer_free(is);
 	ct_ca_free(ca);
+	ct_store_close(st);
 	ct_attrs_free(a);
 	ct_config_free(cfg);
 	return issue > 0 && raw > 0 ? 0 : 1;
