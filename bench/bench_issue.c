@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "issue.h"
+#include "store.h"
 
 static double
 now_s(void)
@@ -109,6 +110,7 @@ main(int argc, char **argv)
 	struct ct_issuer *is = NULL;
 	struct ct_attrs *a = ct_attrs_new();
 	struct ct_ca *ca = NULL;
+	struct ct_store *st = NULL;
 	unsigned char *spki = NULL;
 	EVP_PKEY *leaf, *cakey;
 	int len;
@@ -117,8 +119,9 @@ main(int argc, char **argv)
 		return 1;
 	snprintf(text, sizeof(text), conf_fmt, dir, kt);
 	if (ct_config_load_string(text, "bench", &cfg, NULL, &err) != CT_OK ||
-	    ct_ca_init(dir, &cfg->groups[0], time(NULL), &err) != CT_OK ||
-	    ct_ca_load(dir, &cfg->groups[0], &ca, &err) != CT_OK ||
+	    ct_store_open(cfg, 0, &st, &err) != CT_OK ||
+	    ct_ca_init(st, &cfg->groups[0], time(NULL), &err) != CT_OK ||
+	    ct_ca_load(st, &cfg->groups[0], &ca, &err) != CT_OK ||
 	    ct_issuer_new(&cfg->targets[0], ca, &is, &err) != CT_OK ||
 	    ct_attrs_set(a, "unix_account", "alice", &err) != CT_OK ||
 	    ct_attrs_set(a, "principal", "alice@example.org", &err) != CT_OK) {
@@ -141,6 +144,7 @@ main(int argc, char **argv)
 	EVP_PKEY_free(cakey);
 	ct_issuer_free(is);
 	ct_ca_free(ca);
+	ct_store_close(st);
 	ct_attrs_free(a);
 	ct_config_free(cfg);
 	return issue > 0 && raw > 0 ? 0 : 1;

@@ -1,11 +1,8 @@
 /* The CA of an access group: create, load, trust anchors (ca.h). */
 #include "config.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -16,7 +13,6 @@
 
 #include "ca.h"
 #include "keys.h"
-#include "store.h"
 
 #define CA_BACKDATE 3600 /* CA notBefore is an hour before init */
 
@@ -132,56 +128,6 @@ encode_ca(EVP_PKEY *key, X509 *cert, BUF_MEM **kpem, BUF_MEM **cpem)
 	return rc;
 }
 
-/* Write ca.key and ca.pem into a fresh directory and rename it to DIR, so a
- * group has either a complete CA or none. */
-static int
-publish_ca(const char *dir, const struct ct_ca_pem *pem, struct ct_err *err)
-{
-	char *tmp = NULL, *kf = NULL, *cf = NULL;
-	size_t len = strlen(dir) + 16;
-	int rc;
-
-	if ((tmp = malloc(len)) == NULL)
-		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	snprintf(tmp, len, "%s.new.XXXXXX", dir);
-	if (mkdtemp(tmp) == NULL) {
-		rc = ct_err_set(
-		    err, CT_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
-		free(tmp);
-		return rc;
-	}
-	if ((kf = ct_path_join(tmp, "ca.key")) == NULL ||
-	    (cf = ct_path_join(tmp, "ca.pem")) == NULL) {
-		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = ct_file_write_atomic(kf, pem->key->data, pem->key->length, 0600, 1, err)) !=
-	        CT_OK ||
-	    (rc = ct_file_write_atomic(cf, pem->cert->data, pem->cert->length, 0600, 1, err)) !=
-	        CT_OK)
-		goto out;
-	if (rename(tmp, dir) != 0) {
-		rc = ct_err_set(err, errno == EEXIST || errno == ENOTEMPTY ? CT_EEXIST : CT_EIO,
-		    "%s: %s", dir,
-		    errno == EEXIST || errno == ENOTEMPTY ? "the access group already has a CA"
-		                                          : strerror(errno));
-		goto out;
-	}
-	rc = CT_OK;
-out:
-	if (rc != CT_OK) {
-		if (kf != NULL)
-			unlink(kf);
-		if (cf != NULL)
-			unlink(cf);
-		rmdir(tmp);
-	}
-	free(kf);
-	free(cf);
-	free(tmp);
-	return rc;
-}
-
 int
 ct_ca_generate(const struct ct_group *g, time_t now, struct ct_ca_pem *out, struct ct_err *err)
 {
@@ -214,29 +160,25 @@ ct_ca_pem_clear(struct ct_ca_pem *p)
 }
 
 int
-ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_err *err)
+ct_ca_init(struct ct_store *st, const struct ct_group *g, time_t now, struct ct_err *err)
 {
+	struct ct_ca_content c = {0};
 	struct ct_ca_pem pem = {0};
-	char *dir = NULL;
 	int rc;
 
-	if ((rc = ct_cadir_path(store, g->name, 1, &dir, err)) != CT_OK)
-		return rc;
-	if (access(dir, F_OK) == 0) {
-		rc = ct_err_set(
-		    err, CT_EEXIST, "access group '%s' already has a CA (%s)", g->name, dir);
-		goto out;
+	if ((rc = ct_ca_generate(g, now, &pem, err)) == CT_OK) {
+		c.item[CT_CA_KEY].data = (unsigned char *)pem.key->data;
+		c.item[CT_CA_KEY].len = pem.key->length;
+		c.item[CT_CA_CERT].data = (unsigned char *)pem.cert->data;
+		c.item[CT_CA_CERT].len = pem.cert->length;
+		rc = ct_cadir_create(st, g->name, &c, err);
 	}
-	if ((rc = ct_ca_generate(g, now, &pem, err)) == CT_OK)
-		rc = publish_ca(dir, &pem, err);
-out:
 	ct_ca_pem_clear(&pem);
-	free(dir);
 	return rc;
 }
 
 int
-ct_ca_read(const struct ct_cadir *s, const char *group, const char *key, const char *cert,
+ct_ca_read(const struct ct_cadir *s, const char *group, enum ct_ca_item key, enum ct_ca_item cert,
     struct ct_ca **out, struct ct_err *err)
 {
 	struct ct_ca *ca = calloc(1, sizeof(*ca));
@@ -251,7 +193,8 @@ ct_ca_read(const struct ct_cadir *s, const char *group, const char *key, const c
 		goto out;
 	if (X509_check_private_key(ca->cert, ca->key) != 1) {
 		ERR_clear_error();
-		rc = ct_err_set(err, CT_EIO, "%s/%s: does not match %s", s->dir, cert, key);
+		rc = ct_err_set(err, CT_EIO, "%s/%s: does not match %s", s->where, s->names[cert],
+		    s->names[key]);
 		goto out;
 	}
 	/* the key decides the digest: `ca init --key-type` may differ from the config */
@@ -280,10 +223,10 @@ load_read(const struct ct_cadir *s, void *ctx, struct ct_err *err)
 	time_t until = 0;
 	int rc;
 
-	if ((rc = ct_ca_read(s, l->group, "ca.key", "ca.pem", &l->cur, err)) != CT_OK ||
+	if ((rc = ct_ca_read(s, l->group, CT_CA_KEY, CT_CA_CERT, &l->cur, err)) != CT_OK ||
 	    !l->want_previous || (rc = ct_cadir_until(s, &until, err)) != CT_OK || l->now >= until)
 		return rc;
-	return ct_ca_read(s, l->group, "previous.key", "previous.pem", &l->prev, err);
+	return ct_ca_read(s, l->group, CT_CA_PREVIOUS_KEY, CT_CA_PREVIOUS_CERT, &l->prev, err);
 }
 
 static void
@@ -297,12 +240,12 @@ load_reset(void *ctx)
 }
 
 int
-ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, struct ct_err *err)
+ct_ca_load(struct ct_store *st, const struct ct_group *g, struct ct_ca **out, struct ct_err *err)
 {
 	struct load_ctx l = {g->name, 0, 0, NULL, NULL};
 	int rc;
 
-	if ((rc = ct_cadir_run(store, g->name, load_read, load_reset, &l, err)) != CT_OK) {
+	if ((rc = ct_cadir_run(st, g->name, load_read, load_reset, &l, err)) != CT_OK) {
 		load_reset(&l);
 		return rc;
 	}
@@ -311,13 +254,13 @@ ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, stru
 }
 
 int
-ct_ca_load_trusted(const char *store, const struct ct_group *g, time_t now, struct ct_ca **cur,
+ct_ca_load_trusted(struct ct_store *st, const struct ct_group *g, time_t now, struct ct_ca **cur,
     struct ct_ca **prev, struct ct_err *err)
 {
 	struct load_ctx l = {g->name, now, 1, NULL, NULL};
 	int rc;
 
-	if ((rc = ct_cadir_run(store, g->name, load_read, load_reset, &l, err)) != CT_OK) {
+	if ((rc = ct_cadir_run(st, g->name, load_read, load_reset, &l, err)) != CT_OK) {
 		load_reset(&l);
 		return rc;
 	}
@@ -332,14 +275,15 @@ struct trust_ctx {
 	STACK_OF(X509) *anchors;
 };
 
-/* Read certificate NAME of S onto ANCHORS. */
+/* Read certificate ITEM of S onto ANCHORS. */
 static int
-push_cert(const struct ct_cadir *s, const char *name, STACK_OF(X509) *anchors, struct ct_err *err)
+push_cert(
+    const struct ct_cadir *s, enum ct_ca_item item, STACK_OF(X509) *anchors, struct ct_err *err)
 {
 	X509 *x = NULL;
 	int rc;
 
-	if ((rc = ct_cadir_pem(s, name, &x, NULL, err)) != CT_OK)
+	if ((rc = ct_cadir_pem(s, item, &x, NULL, err)) != CT_OK)
 		return rc;
 	if (sk_X509_push(anchors, x) <= 0) {
 		X509_free(x);
@@ -357,12 +301,12 @@ trust_read(const struct ct_cadir *s, void *ctx, struct ct_err *err)
 
 	if ((t->anchors = sk_X509_new_null()) == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	if ((rc = push_cert(s, "ca.pem", t->anchors, err)) != CT_OK ||
-	    (ct_cadir_has(s, CT_CADIR_NEXT_PEM) &&
-	        (rc = push_cert(s, CT_CADIR_NEXT_PEM, t->anchors, err)) != CT_OK) ||
+	if ((rc = push_cert(s, CT_CA_CERT, t->anchors, err)) != CT_OK ||
+	    (ct_cadir_has(s, CT_CA_NEXT_CERT) &&
+	        (rc = push_cert(s, CT_CA_NEXT_CERT, t->anchors, err)) != CT_OK) ||
 	    (rc = ct_cadir_until(s, &until, err)) != CT_OK || t->now >= until)
 		return rc;
-	return push_cert(s, "previous.pem", t->anchors, err);
+	return push_cert(s, CT_CA_PREVIOUS_CERT, t->anchors, err);
 }
 
 static void
@@ -375,18 +319,25 @@ trust_reset(void *ctx)
 }
 
 int
-ct_ca_trust(const char *store, const struct ct_group *g, time_t now, STACK_OF(X509) **anchors,
+ct_ca_trust(struct ct_store *st, const struct ct_group *g, time_t now, STACK_OF(X509) **anchors,
     struct ct_err *err)
 {
 	struct trust_ctx t = {now, NULL};
 	int rc;
 
-	if ((rc = ct_cadir_run(store, g->name, trust_read, trust_reset, &t, err)) != CT_OK) {
+	if ((rc = ct_cadir_run(st, g->name, trust_read, trust_reset, &t, err)) != CT_OK) {
 		trust_reset(&t);
 		return rc;
 	}
 	*anchors = t.anchors;
 	return CT_OK;
+}
+
+int
+ct_ca_version(
+    struct ct_store *st, const struct ct_group *g, struct ct_ca_version *out, struct ct_err *err)
+{
+	return ct_cadir_version(st, g->name, out, err);
 }
 
 void

@@ -1,6 +1,7 @@
 /* The CA of an access group: create it, load it (with the previous one
- * while a rotation's overlap lasts), and its trust anchors.  Where and how
- * the store keeps it: cadir.h.  Rotation: rotate.h. */
+ * while a rotation's overlap lasts), and its trust anchors.  The store
+ * keeps it (ct_store_open); what it keeps and which part is private:
+ * cadir.h.  Rotation: rotate.h. */
 #ifndef CT_CA_H
 #define CT_CA_H
 
@@ -15,21 +16,24 @@
 #include "ct.h"
 
 struct ct_ca;
+struct ct_store;
 
 /* Generate GROUP's CA key and self-signed certificate (valid ca_days from
  * NOW minus one hour) and store them.  CT_EEXIST if the group has a CA. */
-int ct_ca_init(const char *store, const struct ct_group *g, time_t now, struct ct_err *err);
+int ct_ca_init(struct ct_store *st, const struct ct_group *g, time_t now, struct ct_err *err);
 
-/* Load GROUP's current CA (key and certificate) from the store.  CT_ENOENT
- * when it was never initialised; CT_EIO naming the file when a file is
- * missing or corrupt, or the key does not match the certificate. */
-int ct_ca_load(const char *store, const struct ct_group *g, struct ct_ca **out, struct ct_err *err);
+/* Load GROUP's current CA (key and certificate) from the store: the CA
+ * host's work.  CT_ENOENT when it was never initialised; CT_EIO naming the
+ * file when a file is missing or corrupt, or the key does not match the
+ * certificate. */
+int ct_ca_load(
+    struct ct_store *st, const struct ct_group *g, struct ct_ca **out, struct ct_err *err);
 
 /* Load GROUP's current CA into *CUR and, when NOW is within the overlap of
  * the last rotation, the previous CA into *PREV (else *PREV = NULL).  Errors
  * as ct_ca_load. */
-int ct_ca_load_trusted(const char *store, const struct ct_group *g, time_t now, struct ct_ca **cur,
-    struct ct_ca **prev, struct ct_err *err);
+int ct_ca_load_trusted(struct ct_store *st, const struct ct_group *g, time_t now,
+    struct ct_ca **cur, struct ct_ca **prev, struct ct_err *err);
 
 /* The trust anchors of GROUP at NOW in a new stack (free with
  * sk_X509_pop_free(..., X509_free)): the current CA certificate first, then
@@ -37,8 +41,15 @@ int ct_ca_load_trusted(const char *store, const struct ct_group *g, time_t now, 
  * before the end of its overlap.  Reads
  * certificates only, never a private key.  CT_ENOENT when the group has no
  * CA; CT_EIO naming the file when one is missing or corrupt. */
-int ct_ca_trust(const char *store, const struct ct_group *g, time_t now, STACK_OF(X509) **anchors,
+int ct_ca_trust(struct ct_store *st, const struct ct_group *g, time_t now, STACK_OF(X509) **anchors,
     struct ct_err *err);
+
+/* GROUP's current CA version into *OUT: it changes whenever the current CA
+ * does (a rotation; a preparation may change it too), so a holder of a
+ * loaded CA can tell it must load again.  CT_ENOENT when the group has no
+ * CA. */
+int ct_ca_version(
+    struct ct_store *st, const struct ct_group *g, struct ct_ca_version *out, struct ct_err *err);
 
 void ct_ca_free(struct ct_ca *ca);
 
@@ -59,10 +70,10 @@ const char *ct_ca_group(const struct ct_ca *ca);
 time_t ct_ca_not_before(const struct ct_ca *ca);
 time_t ct_ca_not_after(const struct ct_ca *ca);
 
-/* The CA in files KEY and CERT of the group directory S (of GROUP); CT_EIO
- * naming the file when one is missing or corrupt or they do not match. */
-int ct_ca_read(const struct ct_cadir *s, const char *group, const char *key, const char *cert,
-    struct ct_ca **out, struct ct_err *err);
+/* The CA in items KEY and CERT of the snapshot S (of GROUP); CT_EIO naming
+ * the item when one is missing or corrupt or they do not match. */
+int ct_ca_read(const struct ct_cadir *s, const char *group, enum ct_ca_item key,
+    enum ct_ca_item cert, struct ct_ca **out, struct ct_err *err);
 
 /* A new CA: its certificate, and its key and certificate as PEM. */
 struct ct_ca_pem {

@@ -1,49 +1,46 @@
-/* An access group's directory in the store, read as one snapshot (cadir.h). */
+/* An access group's CA material in the store, read as one snapshot
+ * (cadir.h): the checks and messages every backend shares, in front of the
+ * backend's operations. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "cadir.h"
 #include "conf.h"
-#include "store.h"
+#include "store_backend.h"
 
-#define SNAP_TRIES 5 /* reads of a group directory that rotations keep replacing */
+#define SNAP_TRIES 5 /* reads of a group's CA material that rotations keep replacing */
 
 int
-ct_cadir_path(const char *store, const char *group, int create, char **out, struct ct_err *err)
+ct_ca_item_is_key(enum ct_ca_item item)
 {
-	char *groups = NULL, *dir = NULL;
-	int rc;
-
-	if (!ct_name_valid(group))
-		return ct_err_set(err, CT_EINVAL, "'%s' is not a valid access group name", group);
-	if ((groups = ct_path_join(store, "groups")) == NULL ||
-	    (dir = ct_path_join(groups, group)) == NULL) {
-		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = create ? ct_store_mkdir(store, err) : ct_store_check_dir(store, err)) == CT_OK)
-		rc = create ? ct_store_mkdir(groups, err) : ct_store_check_dir(groups, err);
-	if (rc == CT_OK) {
-		*out = dir;
-		dir = NULL;
-	}
-out:
-	free(groups);
-	free(dir);
-	return rc;
+	return item == CT_CA_KEY || item == CT_CA_PREVIOUS_KEY || item == CT_CA_NEXT_KEY;
 }
 
 static int
-no_ca(const char *group, struct ct_err *err)
+check_group(const char *group, struct ct_err *err)
+{
+	if (!ct_name_valid(group))
+		return ct_err_set(err, CT_EINVAL, "'%s' is not a valid access group name", group);
+	return CT_OK;
+}
+
+/* Does the backend of ST keep CA material at all? */
+static int
+check_backend(struct ct_store *st, struct ct_err *err)
+{
+	if (st->ops->ca_open == NULL)
+		return ct_err_set(
+		    err, CT_ECONFIG, "store backend '%s' keeps no CA material", st->ops->name);
+	return CT_OK;
+}
+
+int
+ct_cadir_absent(const char *group, struct ct_err *err)
 {
 	ct_err_clear(err);
 	return ct_err_set(err, CT_ENOENT,
@@ -52,77 +49,86 @@ no_ca(const char *group, struct ct_err *err)
 	    group, group);
 }
 
+int
+ct_cadir_open(struct ct_store *st, const char *group, unsigned flags, struct ct_cadir **out,
+    struct ct_err *err)
+{
+	struct ct_cadir *s = NULL;
+	int rc;
+
+	if ((rc = check_group(group, err)) != CT_OK || (rc = check_backend(st, err)) != CT_OK)
+		return rc;
+	if ((rc = st->ops->ca_open(st, group, flags, &s, err)) == CT_ENOENT)
+		return ct_cadir_absent(group, err);
+	if (rc != CT_OK)
+		return rc;
+	s->st = st;
+	*out = s;
+	return CT_OK;
+}
+
 void
 ct_cadir_close(struct ct_cadir *s)
 {
-	if (s->fd >= 0)
-		close(s->fd);
-	free(s->dir);
-	s->fd = -1;
-	s->dir = NULL;
-}
-
-int
-ct_cadir_open(const char *store, const char *group, struct ct_cadir *s, struct ct_err *err)
-{
-	int rc;
-
-	s->fd = -1;
-	s->dir = NULL;
-	if ((rc = ct_cadir_path(store, group, 0, &s->dir, err)) == CT_OK)
-		rc = ct_store_open_dir(s->dir, &s->fd, &s->st, err);
-	if (rc == CT_ENOENT)
-		rc = no_ca(group, err);
-	if (rc != CT_OK)
-		ct_cadir_close(s);
-	return rc;
+	if (s != NULL)
+		s->st->ops->ca_close(s);
 }
 
 int
 ct_cadir_current(const struct ct_cadir *s)
 {
-	struct stat st;
-
-	return lstat(s->dir, &st) == 0 && st.st_dev == s->st.st_dev && st.st_ino == s->st.st_ino;
+	return s->st->ops->ca_current(s);
 }
 
 int
-ct_cadir_has(const struct ct_cadir *s, const char *name)
+ct_cadir_has(const struct ct_cadir *s, enum ct_ca_item item)
 {
-	struct stat st;
-
-	return fstatat(s->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+	return s->st->ops->ca_has(s, item);
 }
 
-int
-ct_cadir_read(const struct ct_cadir *s, const char *name, unsigned char **data, size_t *len,
+/* ITEM of S from the backend: a key from the CA host's keys, anything else
+ * from the public material.  CT_ENOENT when missing. */
+static int
+read_item(const struct ct_cadir *s, enum ct_ca_item item, unsigned char **data, size_t *len,
     struct ct_err *err)
 {
-	int rc = ct_file_readat(s->fd, s->dir, name, CT_FILE_MAX, data, len, err);
+	if (ct_ca_item_is_key(item) && s->st->ops->ca_key_read == NULL)
+		return ct_err_set(err, CT_EPERM, "%s/%s: the CA keys are not kept here", s->where,
+		    s->names[item]);
+	if (ct_ca_item_is_key(item))
+		return s->st->ops->ca_key_read(s, item, data, len, err);
+	return s->st->ops->ca_read(s, item, data, len, err);
+}
+
+int
+ct_cadir_read(const struct ct_cadir *s, enum ct_ca_item item, unsigned char **data, size_t *len,
+    struct ct_err *err)
+{
+	int rc = read_item(s, item, data, len, err);
 
 	if (rc == CT_ENOENT) {
 		ct_err_clear(err);
-		rc = ct_err_set(err, CT_EIO, "%s/%s: missing", s->dir, name);
+		rc = ct_err_set(err, CT_EIO, "%s/%s: missing", s->where, s->names[item]);
 	}
 	return rc;
 }
 
 int
 ct_cadir_pem(
-    const struct ct_cadir *s, const char *name, X509 **cert, EVP_PKEY **key, struct ct_err *err)
+    const struct ct_cadir *s, enum ct_ca_item item, X509 **cert, EVP_PKEY **key, struct ct_err *err)
 {
 	unsigned char *data = NULL;
 	size_t len = 0;
 	BIO *b;
 	int rc;
 
-	if ((rc = ct_cadir_read(s, name, &data, &len, err)) != CT_OK)
+	if ((rc = ct_cadir_read(s, item, &data, &len, err)) != CT_OK)
 		return rc;
 	if ((b = BIO_new_mem_buf(data, (int)len)) == NULL ||
 	    (cert != NULL
 	            ? (*cert = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL
 	            : (*key = PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, NULL, NULL)) == NULL))
-		rc = ct_err_set(err, CT_EIO, "%s/%s: not a PEM %s", s->dir, name,
+		rc = ct_err_set(err, CT_EIO, "%s/%s: not a PEM %s", s->where, s->names[item],
 		    cert != NULL ? "certificate" : "private key");
 	ERR_clear_error();
 	BIO_free(b);
@@ -138,8 +144,7 @@ ct_cadir_until(const struct ct_cadir *s, time_t *until, struct ct_err *err)
 	long long v = 0;
 	int rc;
 
-	rc = ct_file_readat(s->fd, s->dir, CT_CADIR_UNTIL, CT_FILE_MAX, &data, &len, err);
-	if (rc == CT_ENOENT) {
+	if ((rc = read_item(s, CT_CA_UNTIL, &data, &len, err)) == CT_ENOENT) {
 		ct_err_clear(err);
 		*until = 0;
 		return CT_OK;
@@ -150,8 +155,8 @@ ct_cadir_until(const struct ct_cadir *s, time_t *until, struct ct_err *err)
 	digits = strspn((const char *)data, "0123456789");
 	if (digits == 0 || digits > 18 ||
 	    (len != digits && !(len == digits + 1 && data[digits] == '\n')))
-		rc = ct_err_set(err, CT_EIO, "%s/%s: not a time in seconds since the epoch", s->dir,
-		    CT_CADIR_UNTIL);
+		rc = ct_err_set(err, CT_EIO, "%s/%s: not a time in seconds since the epoch",
+		    s->where, s->names[CT_CA_UNTIL]);
 	else {
 		v = strtoll((const char *)data, NULL, 10);
 		*until = (time_t)v;
@@ -161,25 +166,66 @@ ct_cadir_until(const struct ct_cadir *s, time_t *until, struct ct_err *err)
 }
 
 int
-ct_cadir_run(const char *store, const char *group,
+ct_cadir_run(struct ct_store *st, const char *group,
     int (*read)(const struct ct_cadir *, void *, struct ct_err *), void (*reset)(void *), void *ctx,
     struct ct_err *err)
 {
-	struct ct_cadir s;
-	int rc, tries;
+	struct ct_cadir *s = NULL;
+	int rc, tries, current;
 
 	for (tries = 0; tries < SNAP_TRIES; tries++) {
-		if ((rc = ct_cadir_open(store, group, &s, err)) != CT_OK)
+		if ((rc = ct_cadir_open(st, group, 0, &s, err)) != CT_OK)
 			return rc;
-		rc = read(&s, ctx, err);
-		if (ct_cadir_current(&s)) {
-			ct_cadir_close(&s);
+		rc = read(s, ctx, err);
+		current = ct_cadir_current(s);
+		ct_cadir_close(s);
+		if (current)
 			return rc;
-		}
-		ct_cadir_close(&s);
 		reset(ctx);
 		ct_err_clear(err);
 	}
 	return ct_err_set(err, CT_EIO,
 	    "the CA of access group '%s' kept changing while it was read; try again", group);
+}
+
+int
+ct_cadir_version(
+    struct ct_store *st, const char *group, struct ct_ca_version *out, struct ct_err *err)
+{
+	int rc;
+
+	if ((rc = check_group(group, err)) != CT_OK || (rc = check_backend(st, err)) != CT_OK)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	return st->ops->ca_version(st, group, out, err);
+}
+
+int
+ct_cadir_create(
+    struct ct_store *st, const char *group, const struct ct_ca_content *c, struct ct_err *err)
+{
+	int rc;
+
+	if ((rc = check_group(group, err)) != CT_OK || (rc = check_backend(st, err)) != CT_OK)
+		return rc;
+	if (st->ops->ca_create == NULL)
+		return ct_err_set(
+		    err, CT_EPERM, "store backend '%s' cannot create a CA here", st->ops->name);
+	if (c->item[CT_CA_CERT].data == NULL || c->item[CT_CA_KEY].data == NULL)
+		return ct_err_set(err, CT_EINVAL,
+		    "access group '%s': a CA needs a key and a "
+		    "certificate",
+		    group);
+	return st->ops->ca_create(st, group, c, err);
+}
+
+int
+ct_cadir_replace(struct ct_cadir *s, const struct ct_ca_content *c, struct ct_err *err)
+{
+	if (c->item[CT_CA_CERT].data == NULL || c->item[CT_CA_KEY].data == NULL)
+		return ct_err_set(
+		    err, CT_EINVAL, "%s: a CA needs a key and a certificate", s->where);
+	if (s->st->ops->ca_replace == NULL)
+		return ct_err_set(err, CT_EPERM, "%s: cannot be changed here", s->where);
+	return s->st->ops->ca_replace(s, c, err);
 }

@@ -1,8 +1,8 @@
 /* Access-group CAs and leaf issuance: one include for the callers of all
  * of it.  The parts, each with its own contracts:
  *   keys.h    key types and generation, SPKIs, CSRs (make, verify)
- *   cadir.h   an access group's directory in the store (its layout) and
- *             reading it as one snapshot
+ *   cadir.h   an access group's CA material in the store (public
+ *             certificates, private keys), read as one snapshot
  *   ca.h      an access group's CA: init, load, trust anchors
  *   rotate.h  CA rotation and the prepared next CA
  *   crl.h     CRLs

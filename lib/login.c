@@ -398,7 +398,7 @@ chain_check(const struct ct_login_policy *p, X509 *cert, time_t now, struct ct_e
 	X509_STORE_CTX *ctx = NULL;
 	int rc, i, v;
 
-	if ((rc = ct_ca_trust(p->cfg->store_path, p->target->group, now, &anchors, err)) != CT_OK)
+	if ((rc = ct_ca_trust(p->db, p->target->group, now, &anchors, err)) != CT_OK)
 		return rc;
 	if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");

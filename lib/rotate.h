@@ -1,7 +1,7 @@
 /* Rotation of an access group's CA: a new (or the prepared) CA becomes the
  * current one and the replaced one stays trusted for an overlap; and the
- * preparation of the next CA ahead of a rotation.  How the change is made
- * atomic: cadir.h. */
+ * preparation of the next CA ahead of a rotation, through the store
+ * (ct_store_open).  How the change is made atomic: cadir.h. */
 #ifndef CT_ROTATE_H
 #define CT_ROTATE_H
 
@@ -11,6 +11,8 @@
 
 #include "conf.h"
 #include "ct.h"
+
+struct ct_store;
 
 #define CT_OVERLAP_MAX (8760L * 3600) /* longest rotation overlap: a year, in seconds */
 
@@ -35,8 +37,10 @@ struct ct_rotation {
  * previous CA is dropped.  Rotations of a group are serialised by a lock, and
  * the change is atomic (see cadir.h).  CT_ENOENT when the group has no CA;
  * CT_EINVAL for an overlap out of range or an expired prepared CA; CT_EEXIST
- * when FLAGS has CT_ROTATE_GENERATE and a CA is prepared (it would be lost). */
-int ct_ca_rotate(const char *store, const struct ct_group *g, time_t now, long overlap,
+ * when FLAGS has CT_ROTATE_GENERATE and a CA is prepared (it would be lost);
+ * CT_ECONFLICT (nothing changed) from a store that cannot lock when the CA
+ * changed meanwhile: run it again. */
+int ct_ca_rotate(struct ct_store *st, const struct ct_group *g, time_t now, long overlap,
     unsigned flags, struct ct_rotation *out, struct ct_err *err);
 
 /* Prepare GROUP's next CA at NOW: a new key of G's key type and a new
@@ -47,8 +51,8 @@ int ct_ca_rotate(const char *store, const struct ct_group *g, time_t now, long o
  * discarded and its certificate goes into *REPLACED (NULL when there was none
  * or it cannot be read).  Locked and atomic as ct_ca_rotate; CT_ENOENT when
  * the group has no CA. */
-int ct_ca_prepare(const char *store, const struct ct_group *g, time_t now, int replace, X509 **next,
-    X509 **replaced, struct ct_err *err);
+int ct_ca_prepare(struct ct_store *st, const struct ct_group *g, time_t now, int replace,
+    X509 **next, X509 **replaced, struct ct_err *err);
 
 /* Free what R holds and zero it. */
 void ct_rotation_clear(struct ct_rotation *r);

@@ -1,14 +1,26 @@
 /* The store: one handle over a backend, and the files under a files store.
  *
  * Part 1, the handle.  Everything certtoken keeps (each user's token state,
- * the issued-certificate index, the revocations, pending requests and
- * uploaded certificates) is reached through a struct ct_store opened from
- * the configuration: store.backend names the backend ("files", the default
- * and for now the only one), the backend reads its own settings (the files
- * backend: store.path).  Callers never see how or where a backend keeps
- * things.  The operations are declared with their data: tokens.h,
- * certindex.h, requests.h.  (The CA material the verifier reads is not
- * behind the handle yet: lib/issue.c still takes the store's path.)
+ * the issued-certificate index, the revocations, pending requests,
+ * uploaded certificates and the access groups' CA material) is reached
+ * through a struct ct_store opened from the configuration: store.backend
+ * names the backend ("files", the default and for now the only one), the
+ * backend reads its own settings (the files backend: store.path).  Callers
+ * never see how or where a backend keeps things.  The operations are
+ * declared with their data: tokens.h, certindex.h, requests.h, and for the
+ * CA material cadir.h (used through ca.h and rotate.h).
+ *
+ * The CA material contract, for every backend (details in cadir.h).  A
+ * group's CA material is read as one snapshot and replaced whole, never in
+ * part: a reader sees the old CA or the new one, never a mix, and reads
+ * again when a change replaced what it was reading.  It has two halves:
+ * the public one (the current, prepared and previous CA certificates and
+ * the end of the previous one's overlap), which is all a verifier reads
+ * (ct_ca_trust), and the CA keys, which only the CA host reads (ct_ca_load,
+ * rotations).  A backend may keep the two in different places (the keys in
+ * the CA host's own files, the certificates in a directory) or not have
+ * the keys at all; its operations keep them apart (store_backend.h).  A
+ * version (ct_ca_version) changes whenever a group's current CA does.
  *
  * The transaction contract, for every backend.  An update of a user's token
  * state is a transaction: ct_tokens_begin, ct_tokens_read, the caller's
@@ -29,14 +41,14 @@
  * ct_tokens_peek reads without a transaction: it sees a whole state, which
  * may be stale by the time it is used; never write what a peek read.
  *
- * Part 2, files (used by the files backend and by the CA material).  Every
- * directory of a files store must be owned by the effective user and not
- * writable by group or others; files are created 0600.  Reads go through
- * one safe open (O_NOFOLLOW, the descriptor checked: regular file, owner,
- * forbidden mode bits, size cap); writes go to a temporary file in the same
- * directory, are fsync'ed and renamed over the target, and the directory is
- * fsync'ed, so a crash or a full disk leaves the old content, never a torn
- * file. */
+ * Part 2, files (used by the files backend, and the safe open by every file
+ * read that checks trust).  Every directory of a files store must be owned
+ * by the effective user and not writable by group or others; files are
+ * created 0600.  Reads go through one safe open (O_NOFOLLOW, the descriptor
+ * checked: regular file, owner, forbidden mode bits, size cap); writes go
+ * to a temporary file in the same directory, are fsync'ed and renamed over
+ * the target, and the directory is fsync'ed, so a crash or a full disk
+ * leaves the old content, never a torn file. */
 #ifndef CT_STORE_H
 #define CT_STORE_H
 

@@ -1,17 +1,20 @@
 /* What a store backend implements: a table of operations behind the
  * struct ct_store handle (store.h).  Private to lib/ (and to tests).
  *
- * A backend embeds struct ct_store as the first member of its handle and
- * struct ct_tokens_tx as the first member of its transaction, and keeps to
- * the transaction contract in store.h.  The callers' wrappers (tokens.c,
- * certindex.c, requests.c) check names, serials and token sets before an
- * operation reaches the backend, so a backend is only given valid ones.
- * Backends are registered in one place, the table in store_open.c. */
+ * A backend embeds struct ct_store as the first member of its handle,
+ * struct ct_tokens_tx as the first member of its transaction and struct
+ * ct_cadir as the first member of its CA snapshot, and keeps to the
+ * transaction contract in store.h and the CA material's in cadir.h.  The
+ * callers' wrappers (tokens.c, certindex.c, requests.c, cadir.c) check
+ * names, serials, token sets and CA contents before an operation reaches
+ * the backend, so a backend is only given valid ones.  Backends are
+ * registered in one place, the table in store_open.c. */
 #ifndef CT_STORE_BACKEND_H
 #define CT_STORE_BACKEND_H
 
 #include <stddef.h>
 
+#include "cadir.h"
 #include "certindex.h"
 #include "conf.h"
 #include "ct.h"
@@ -77,6 +80,36 @@ struct ct_store_ops {
 	int (*upload_load)(struct ct_store *st, const char *token, unsigned char **pem, size_t *len,
 	    struct ct_err *err);
 	void (*upload_remove)(struct ct_store *st, const char *token);
+	/* CA material, public: the certificates and the overlap's end (cadir.h),
+	 * what every verifier reads.  ca_open gives a snapshot of GROUP's
+	 * (CT_ENOENT: no CA; with CT_CADIR_CHANGE, held against the group's
+	 * other changes until ca_close), with its where and names set;
+	 * ca_current tells whether it is still the group's; ca_has tells
+	 * whether it has an item (a key: whether the CA host has it); ca_read
+	 * gives a public item (CT_ENOENT when the snapshot has none).  ca_version
+	 * changes whenever the group's current CA does. */
+	int (*ca_open)(struct ct_store *st, const char *group, unsigned flags,
+	    struct ct_cadir **out, struct ct_err *err);
+	void (*ca_close)(struct ct_cadir *s);
+	int (*ca_current)(const struct ct_cadir *s);
+	int (*ca_has)(const struct ct_cadir *s, enum ct_ca_item item);
+	int (*ca_read)(const struct ct_cadir *s, enum ct_ca_item item, unsigned char **data,
+	    size_t *len, struct ct_err *err);
+	int (*ca_version)(
+	    struct ct_store *st, const char *group, struct ct_ca_version *out, struct ct_err *err);
+	/* CA material, private: the CA keys, read and written on the CA host
+	 * only.  A backend that serves the certificates from a shared place
+	 * keeps the keys in the CA host's own files: ca_key_read reads them
+	 * there, and ca_create and ca_replace store a content's keys there and
+	 * its public items in the shared place.  A backend without keys (a
+	 * verifier's) leaves these NULL: reading a key or changing a CA is then
+	 * CT_EPERM.  A backend without CA material at all leaves every ca_ op
+	 * NULL: CT_ECONFIG. */
+	int (*ca_key_read)(const struct ct_cadir *s, enum ct_ca_item item, unsigned char **data,
+	    size_t *len, struct ct_err *err);
+	int (*ca_create)(struct ct_store *st, const char *group, const struct ct_ca_content *c,
+	    struct ct_err *err);
+	int (*ca_replace)(struct ct_cadir *s, const struct ct_ca_content *c, struct ct_err *err);
 };
 
 /* The files backend (store_files.c). */

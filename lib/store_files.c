@@ -85,4 +85,13 @@ const struct ct_store_ops ct_store_files_ops = {
     .upload_save = ct_files_upload_save,
     .upload_load = ct_files_upload_load,
     .upload_remove = ct_files_upload_remove,
+    .ca_open = ct_files_ca_open,
+    .ca_close = ct_files_ca_close,
+    .ca_current = ct_files_ca_current,
+    .ca_has = ct_files_ca_has,
+    .ca_read = ct_files_ca_read,
+    .ca_version = ct_files_ca_version,
+    .ca_key_read = ct_files_ca_key_read,
+    .ca_create = ct_files_ca_create,
+    .ca_replace = ct_files_ca_replace,
 };

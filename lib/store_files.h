@@ -9,12 +9,29 @@
  *                           the revocations (store_files_certs.c)
  *   requests/TOKEN, uploads/TOKEN.pem         pending requests and uploaded
  *                           certificates (store_files_requests.c)
- *   groups/GROUP/...        CA material (lib/issue.c, not behind the handle yet)
+ *   groups/GROUP/           each access group's CA material, one file per item
+ *                           of cadir.h (store_files_ca.c, store_files_capub.c):
+ *     ca.key, ca.pem              the current CA's private key and certificate
+ *     previous.key, previous.pem  the CA the last rotation replaced,
+ *     previous.until              and the end of its overlap
+ *     next.key, next.pem          the prepared CA (there is one when next.pem
+ *                                 exists)
+ *   groups/.GROUP.lock      taken by the rotations and preparations of GROUP
+ *                           (never unlinked)
+ *   groups/.GROUP.rotate    a rotation's work directory (removed when it is done,
+ *                           or by the next rotation after a crash)
+ * Group names never start with a dot, so the last two are never a group.
+ * A group directory is never changed in place: `ca init` renames a complete
+ * one into place, a change builds a complete new one and swaps it in with
+ * renameat2 RENAME_EXCHANGE (the file system must support it).  A snapshot
+ * holds the group directory open and reads its files relative to it; it is
+ * still current while the path names the same directory.
  * store_files.c opens and closes the handle and holds the operations table. */
 #ifndef CT_STORE_FILES_H
 #define CT_STORE_FILES_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 
@@ -112,5 +129,48 @@ int ct_files_upload_save(struct ct_store *st, const char *token, const unsigned 
 int ct_files_upload_load(
     struct ct_store *st, const char *token, unsigned char **pem, size_t *len, struct ct_err *err);
 void ct_files_upload_remove(struct ct_store *st, const char *token);
+
+/* ---- store_files_ca.c, store_files_capub.c: the CA material ---- */
+
+/* A snapshot: the group directory, open. */
+struct ct_files_cadir {
+	struct ct_cadir base;
+	char *dir; /* STORE/groups/GROUP */
+	int fd;
+	struct stat st; /* of FD: the snapshot is current while DIR names it */
+	int lock; /* with CT_CADIR_CHANGE: the group's lock, else -1 */
+};
+
+/* STORE/groups/GROUP into *OUT (malloc'd), creating STORE and STORE/groups
+ * when CREATE, else checking them (owner, mode). */
+int ct_files_ca_dir(
+    struct ct_store *st, const char *group, int create, char **out, struct ct_err *err);
+
+/* The file name of ITEM in a group directory. */
+const char *ct_files_ca_file(enum ct_ca_item item);
+
+/* STORE/groups/.GROUP SUFFIX for the group directory DIR (STORE/groups/GROUP),
+ * malloc'd: a name no group can have, since group names never start with a
+ * dot.  NULL when out of memory. */
+char *ct_files_ca_aux(const char *dir, const char *suffix);
+
+/* Take the lock that serialises the changes of the group in DIR (the file
+ * is never unlinked); gives its descriptor, closing it releases the lock. */
+int ct_files_ca_lock(const char *dir, int *out, struct ct_err *err);
+
+int ct_files_ca_open(struct ct_store *st, const char *group, unsigned flags, struct ct_cadir **out,
+    struct ct_err *err);
+void ct_files_ca_close(struct ct_cadir *s);
+int ct_files_ca_current(const struct ct_cadir *s);
+int ct_files_ca_has(const struct ct_cadir *s, enum ct_ca_item item);
+int ct_files_ca_read(const struct ct_cadir *s, enum ct_ca_item item, unsigned char **data,
+    size_t *len, struct ct_err *err);
+int ct_files_ca_key_read(const struct ct_cadir *s, enum ct_ca_item item, unsigned char **data,
+    size_t *len, struct ct_err *err);
+int ct_files_ca_version(
+    struct ct_store *st, const char *group, struct ct_ca_version *out, struct ct_err *err);
+int ct_files_ca_create(
+    struct ct_store *st, const char *group, const struct ct_ca_content *c, struct ct_err *err);
+int ct_files_ca_replace(struct ct_cadir *s, const struct ct_ca_content *c, struct ct_err *err);
 
 #endif

@@ -48,6 +48,10 @@ int admin_load_config(struct admin *ad);
  * token state). */
 int admin_open_store(struct admin *ad);
 
+/* admin_open_store for access group GROUP's CA: a store that does not
+ * exist yet is the group having no CA (CT_ENOENT saying to run ca init). */
+int admin_open_ca_store(struct admin *ad, const char *group);
+
 /* An operation on token I of a user's tokens, inside the transaction. */
 typedef int (*token_op)(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err);
 

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "admin.h"
+#include "store.h"
 #include "certindex.h"
 #include "conf.h"
 #include "ct.h"
@@ -56,7 +57,8 @@ cmd_ca_init(struct admin *ad, int argc, char **argv)
 		return admin_usage_error("unknown key type '%s'", kt);
 	if (kt != NULL)
 		copy.key_type = (enum ct_key_type)t;
-	if ((rc = ct_ca_init(ad->cfg->store_path, &copy, time(NULL), &ad->err)) != CT_OK)
+	if ((rc = ct_store_open(ad->cfg, CT_STORE_CREATE, &ad->store, &ad->err)) != CT_OK ||
+	    (rc = ct_ca_init(ad->store, &copy, time(NULL), &ad->err)) != CT_OK)
 		return admin_fail(ad, rc);
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "created the CA of access group %s (%s)", copy.name,
 	    ct_key_type_name(copy.key_type));
@@ -77,7 +79,8 @@ cmd_ca_export(struct admin *ad, int argc, char **argv)
 	if ((rc = admin_load_config(ad)) != CT_OK || (g = find_group(ad, argv[1])) == NULL)
 		return admin_fail(ad, rc ? rc : CT_ENOENT);
 	/* the bundle: the current CA, then the previous one during an overlap */
-	if ((rc = ct_ca_trust(ad->cfg->store_path, g, time(NULL), &anchors, &ad->err)) != CT_OK)
+	if ((rc = admin_open_ca_store(ad, g->name)) != CT_OK ||
+	    (rc = ct_ca_trust(ad->store, g, time(NULL), &anchors, &ad->err)) != CT_OK)
 		return admin_fail(ad, rc);
 	for (i = 0; i < sk_X509_num(anchors); i++)
 		PEM_write_X509(stdout, sk_X509_value(anchors, i));
@@ -222,8 +225,9 @@ ca_prepare(struct admin *ad, const struct ct_group *g, int replace)
 	X509 *next = NULL, *replaced = NULL;
 	int rc;
 
-	if ((rc = ct_ca_prepare(
-	         ad->cfg->store_path, g, time(NULL), replace, &next, &replaced, &ad->err)) != CT_OK)
+	if ((rc = admin_open_ca_store(ad, g->name)) != CT_OK ||
+	    (rc = ct_ca_prepare(
+	         ad->store, g, time(NULL), replace, &next, &replaced, &ad->err)) != CT_OK)
 		return admin_fail(ad, rc);
 	report_prepared(g, next, replaced);
 	X509_free(next);
@@ -240,8 +244,9 @@ ca_rotate(struct admin *ad, const struct ct_group *g, long hours, int key_type)
 	time_t now = time(NULL);
 	int rc;
 
-	rc = ct_ca_rotate(ad->cfg->store_path, g, now, hours * 3600,
-	    key_type ? CT_ROTATE_GENERATE : 0, &r, &ad->err);
+	if ((rc = admin_open_ca_store(ad, g->name)) == CT_OK)
+		rc = ct_ca_rotate(ad->store, g, now, hours * 3600,
+		    key_type ? CT_ROTATE_GENERATE : 0, &r, &ad->err);
 	/* --key-type only applies to a CA made now: with a prepared one it is misused */
 	if (rc == CT_EEXIST && key_type) {
 		ct_err_prefix(&ad->err, "--key-type asks for a new CA, but ");

@@ -313,9 +313,8 @@ admin_cmd_crl(struct admin *ad, int argc, char **argv)
 		return admin_fail(ad, CT_EINVAL);
 	}
 	/* during a rotation's overlap both CAs are trusted: a CRL from each */
-	if ((rc = ct_ca_load_trusted(ad->cfg->store_path, g, now, &cas[0], &cas[1], &ad->err)) !=
-	        CT_OK ||
-	    (rc = admin_open_store(ad)) != CT_OK ||
+	if ((rc = admin_open_ca_store(ad, g->name)) != CT_OK ||
+	    (rc = ct_ca_load_trusted(ad->store, g, now, &cas[0], &cas[1], &ad->err)) != CT_OK ||
 	    (rc = ct_revoked_read(ad->store, &list, &n, &ad->err)) != CT_OK)
 		goto out;
 	n_cas = cas[1] != NULL ? 2 : 1;

@@ -59,6 +59,17 @@ admin_open_store(struct admin *ad)
 }
 
 int
+admin_open_ca_store(struct admin *ad, const char *group)
+{
+	int rc = admin_open_store(ad);
+
+	/* no store yet: no CA yet, and the message says how to make one */
+	if (rc == CT_ENOENT)
+		rc = ct_cadir_absent(group, &ad->err);
+	return rc;
+}
+
+int
 admin_attrs(struct admin *ad, const char *user, struct ct_attrs **out)
 {
 	struct ct_attrsrc *src = NULL;
@@ -78,7 +89,8 @@ admin_sign(struct admin *ad, const struct ct_target *t, const struct ct_attrs *a
 	struct ct_ca *ca = NULL;
 	int rc;
 
-	if ((rc = ct_ca_load(ad->cfg->store_path, t->group, &ca, &ad->err)) == CT_OK &&
+	if ((rc = admin_open_ca_store(ad, t->group->name)) == CT_OK &&
+	    (rc = ct_ca_load(ad->store, t->group, &ca, &ad->err)) == CT_OK &&
 	    (rc = ct_issuer_new(t, ca, &is, &ad->err)) == CT_OK)
 		rc = ct_issue(is, attrs, spki, spki_len, time(NULL), der, der_len, &ad->err);
 	ct_issuer_free(is);

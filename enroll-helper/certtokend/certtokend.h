@@ -26,9 +26,7 @@ struct issuer_ref {
 	int refs;
 	struct ct_ca *ca;
 	struct ct_issuer *is;
-	dev_t dev;
-	ino_t ino;
-	struct timespec mtime;
+	struct ct_ca_version version; /* of the CA loaded */
 };
 
 struct daemon {

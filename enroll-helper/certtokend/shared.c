@@ -39,42 +39,37 @@ issuer_unref(struct daemon *d, struct issuer_ref *r)
 	}
 }
 
-/* The issuer of target T (index TI), reloaded when the CA certificate file
- * changed since it was loaded: ca rotate puts a new file in its place (a
- * new directory), so the device and inode tell a rotation even within the
- * mtime's granularity.  ca rotate --prepare swaps in a new directory too:
- * that reloads the same current CA (ct_ca_load never reads the prepared
- * one), which is harmless.  The caller holds a reference. */
+/* The issuer of target T (index TI), reloaded when the group's CA version
+ * changed since it was loaded (files: ca rotate puts a new ca.pem in its
+ * place, a new directory, so its device and inode tell a rotation even
+ * within the mtime's granularity).  ca rotate --prepare swaps in a new
+ * directory too: that reloads the same current CA (ct_ca_load never reads
+ * the prepared one), which is harmless.  The caller holds a reference. */
 int
 issuer_get(struct daemon *d, size_t ti, struct issuer_ref **out, struct ct_err *err)
 {
 	const struct ct_target *t = &d->cfg->targets[ti];
 	struct issuer_ref *r, *old = NULL;
-	struct stat st;
-	char path[PATH_MAX];
+	struct ct_ca_version v;
 	int rc = CT_OK;
 
-	snprintf(path, sizeof(path), "%s/groups/%s/ca.pem", d->cfg->store_path, t->group->name);
 	pthread_mutex_lock(&d->ca_mu);
 	r = d->issuers[ti];
-	if (stat(path, &st) != 0) {
+	if (ct_ca_version(d->store, t->group, &v, NULL) != CT_OK) {
 		rc = ct_err_set(err, CT_ECONFIG,
 		    "access group '%s' of target '%s' has no CA (certtoken-admin ca init %s)",
 		    t->group->name, t->name, t->group->name);
 		goto out;
 	}
-	if (r != NULL && r->dev == st.st_dev && r->ino == st.st_ino &&
-	    r->mtime.tv_sec == st.st_mtim.tv_sec && r->mtime.tv_nsec == st.st_mtim.tv_nsec)
+	if (r != NULL && strcmp(r->version.id, v.id) == 0)
 		goto out;
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
 	}
 	r->refs = 1;
-	r->dev = st.st_dev;
-	r->ino = st.st_ino;
-	r->mtime = st.st_mtim;
-	if ((rc = ct_ca_load(d->cfg->store_path, t->group, &r->ca, err)) != CT_OK ||
+	r->version = v;
+	if ((rc = ct_ca_load(d->store, t->group, &r->ca, err)) != CT_OK ||
 	    (rc = ct_issuer_new(t, r->ca, &r->is, err)) != CT_OK) {
 		if (rc == CT_ENOENT)
 			rc = CT_ECONFIG;

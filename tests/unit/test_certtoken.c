@@ -69,10 +69,10 @@ setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(text, sizeof(text), conf_fmt, f->dir, LIFETIME, BACKDATE);
 	if (ct_config_load_string(text, "t", &f->cfg, NULL, &err) != CT_OK ||
-	    ct_ca_init(f->dir, &f->cfg->groups[0], now0 - 86400, &err) != CT_OK ||
-	    ct_ca_load(f->dir, &f->cfg->groups[0], &f->ca, &err) != CT_OK ||
-	    ct_issuer_new(&f->cfg->targets[0], f->ca, &f->is, &err) != CT_OK ||
-	    open_store(f->dir, 1, &f->db, &err) != CT_OK)
+	    open_store(f->dir, 1, &f->db, &err) != CT_OK ||
+	    ct_ca_init(f->db, &f->cfg->groups[0], now0 - 86400, &err) != CT_OK ||
+	    ct_ca_load(f->db, &f->cfg->groups[0], &f->ca, &err) != CT_OK ||
+	    ct_issuer_new(&f->cfg->targets[0], f->ca, &f->is, &err) != CT_OK)
 		fail_msg("setup: %s", err.msg);
 	/* the index's directory, as certtokend makes it at start */
 	snprintf(text, sizeof(text), "%s/certs", f->dir);

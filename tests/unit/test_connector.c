@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "connector.h"
 #include "issue.h"
+#include "store.h"
 #include "proto.h"
 
 struct fixture {
@@ -74,6 +75,7 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct ct_err err = {0};
+	struct ct_store *st = NULL;
 	char text[2048];
 
 	assert_non_null(f);
@@ -81,10 +83,12 @@ setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(text, sizeof(text), conf_fmt, f->dir, f->dir, f->dir);
 	if (ct_config_load_string(text, "t", &f->cfg, NULL, &err) != CT_OK ||
-	    ct_ca_init(f->dir, ct_config_group(f->cfg, "g"), time(NULL), &err) != CT_OK ||
-	    ct_ca_load(f->dir, ct_config_group(f->cfg, "g"), &f->ca, &err) != CT_OK ||
+	    ct_store_open(f->cfg, 0, &st, &err) != CT_OK ||
+	    ct_ca_init(st, ct_config_group(f->cfg, "g"), time(NULL), &err) != CT_OK ||
+	    ct_ca_load(st, ct_config_group(f->cfg, "g"), &f->ca, &err) != CT_OK ||
 	    ct_issuer_new(ct_config_target(f->cfg, "loc"), f->ca, &f->is, &err) != CT_OK)
 		fail_msg("setup: %s", err.msg);
+	ct_store_close(st);
 	f->attrs = ct_attrs_new();
 	assert_int_equal(ct_attrs_set(f->attrs, "unix_account", "alice", &err), CT_OK);
 	f->spki = new_key(&f->spki_len, &f->csr, &f->csr_len);

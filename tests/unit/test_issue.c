@@ -23,10 +23,12 @@
 
 #include "conf.h"
 #include "issue.h"
+#include "store.h"
 
 struct fixture {
 	char dir[32];
 	struct ct_config *cfg;
+	struct ct_store *st;
 	struct ct_ca *ca;
 	struct ct_issuer *is;
 	struct ct_attrs *attrs;
@@ -54,8 +56,9 @@ make_fixture(const char *key_type, long lifetime)
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(text, sizeof(text), conf_fmt, f->dir, key_type, lifetime);
 	assert_int_equal(ct_config_load_string(text, "t", &f->cfg, NULL, &err), CT_OK);
-	assert_int_equal(ct_ca_init(f->dir, &f->cfg->groups[0], time(NULL), &err), CT_OK);
-	assert_int_equal(ct_ca_load(f->dir, &f->cfg->groups[0], &f->ca, &err), CT_OK);
+	assert_int_equal(ct_store_open(f->cfg, 0, &f->st, &err), CT_OK);
+	assert_int_equal(ct_ca_init(f->st, &f->cfg->groups[0], time(NULL), &err), CT_OK);
+	assert_int_equal(ct_ca_load(f->st, &f->cfg->groups[0], &f->ca, &err), CT_OK);
 	assert_int_equal(ct_issuer_new(&f->cfg->targets[0], f->ca, &f->is, &err), CT_OK);
 	f->attrs = ct_attrs_new();
 	assert_int_equal(ct_attrs_set(f->attrs, "unix_account", "alice", &err), CT_OK);
@@ -75,6 +78,7 @@ free_fixture(struct fixture *f)
 	assert_int_equal(system(cmd), 0);
 	ct_issuer_free(f->is);
 	ct_ca_free(f->ca);
+	ct_store_close(f->st);
 	ct_config_free(f->cfg);
 	ct_attrs_free(f->attrs);
 	OPENSSL_free(f->spki);
@@ -306,7 +310,7 @@ n_trusted(struct fixture *f, time_t now, STACK_OF(X509) **out, struct ct_err *er
 	int rc;
 
 	ct_err_clear(err);
-	if ((rc = ct_ca_trust(f->dir, &f->cfg->groups[0], now, &sk, err)) != CT_OK) {
+	if ((rc = ct_ca_trust(f->st, &f->cfg->groups[0], now, &sk, err)) != CT_OK) {
 		assert_null(sk);
 		return rc;
 	}
@@ -351,7 +355,7 @@ test_trust_without_ca(void **state)
 	assert_non_null(strstr(err.msg, "certtoken-admin ca init g"));
 	ct_err_clear(&err);
 	assert_int_equal(
-	    ct_ca_rotate(f->dir, &f->cfg->groups[0], time(NULL), 3600, 0, &r, &err), CT_ENOENT);
+	    ct_ca_rotate(f->st, &f->cfg->groups[0], time(NULL), 3600, 0, &r, &err), CT_ENOENT);
 	assert_non_null(strstr(err.msg, "ca init g"));
 	assert_null(r.cert);
 	assert_false(exists(f, ".g.lock")); /* nothing left behind for a group without a CA */
@@ -381,7 +385,7 @@ test_trust_overlap(void **state)
 	sk_X509_pop_free(sk, X509_free);
 	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, now, &leaf, &err), CT_OK);
 
-	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, 0, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->st, g, now, 3600, 0, &r, &err), CT_OK);
 	assert_int_equal(X509_cmp(r.previous, old), 0);
 	assert_int_equal(r.until, now + 3600);
 	assert_null(r.dropped);
@@ -406,16 +410,16 @@ test_trust_overlap(void **state)
 	sk_X509_pop_free(sk, X509_free);
 
 	/* the signing side sees the same */
-	assert_int_equal(ct_ca_load_trusted(f->dir, g, now, &cur, &prev, &err), CT_OK);
+	assert_int_equal(ct_ca_load_trusted(f->st, g, now, &cur, &prev, &err), CT_OK);
 	assert_int_equal(X509_cmp(ct_ca_cert(cur), r.cert), 0);
 	assert_non_null(prev);
 	assert_int_equal(X509_cmp(ct_ca_cert(prev), old), 0);
 	ct_ca_free(cur);
 	ct_ca_free(prev);
-	assert_int_equal(ct_ca_load_trusted(f->dir, g, now + 3600, &cur, &prev, &err), CT_OK);
+	assert_int_equal(ct_ca_load_trusted(f->st, g, now + 3600, &cur, &prev, &err), CT_OK);
 	assert_null(prev);
 	ct_ca_free(cur);
-	assert_int_equal(ct_ca_load(f->dir, g, &cur, &err), CT_OK);
+	assert_int_equal(ct_ca_load(f->st, g, &cur, &err), CT_OK);
 	assert_int_equal(X509_cmp(ct_ca_cert(cur), r.cert), 0);
 	ct_ca_free(cur);
 	X509_free(leaf);
@@ -433,7 +437,7 @@ test_rotate_without_overlap(void **state)
 	time_t now = time(NULL);
 
 	(void)state;
-	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 0, 0, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->st, &f->cfg->groups[0], now, 0, 0, &r, &err), CT_OK);
 	assert_int_equal(r.until, now);
 	assert_int_equal(n_trusted(f, now, &sk, &err), 1);
 	assert_int_equal(X509_cmp(sk_X509_value(sk, 0), r.cert), 0);
@@ -443,10 +447,10 @@ test_rotate_without_overlap(void **state)
 	assert_false(exists(f, "g/previous.pem"));
 	assert_false(exists(f, "g/previous.until"));
 	/* two rotations within an overlap: the older previous CA is dropped */
-	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 7200, 0, &r2, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->st, &f->cfg->groups[0], now, 7200, 0, &r2, &err), CT_OK);
 	ct_rotation_clear(&r);
 	assert_int_equal(
-	    ct_ca_rotate(f->dir, &f->cfg->groups[0], now + 60, 600, 0, &r, &err), CT_OK);
+	    ct_ca_rotate(f->st, &f->cfg->groups[0], now + 60, 600, 0, &r, &err), CT_OK);
 	assert_non_null(r.dropped);
 	assert_int_equal(X509_cmp(r.dropped, r2.previous), 0);
 	assert_int_equal(r.dropped_until, now + 7200);
@@ -472,13 +476,13 @@ test_trust_corrupt_files(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(ct_ca_rotate(f->dir, &f->cfg->groups[0], now, 3600, 0, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->st, &f->cfg->groups[0], now, 3600, 0, &r, &err), CT_OK);
 	/* no private key is read: broken keys do not matter to the anchors */
 	put(f, "g/ca.key", "not a key\n");
 	put(f, "g/previous.key", "not a key\n");
 	assert_int_equal(n_trusted(f, now, NULL, &err), 2);
 	ct_err_clear(&err);
-	assert_int_equal(ct_ca_load(f->dir, &f->cfg->groups[0], &ca, &err), CT_EIO);
+	assert_int_equal(ct_ca_load(f->st, &f->cfg->groups[0], &ca, &err), CT_EIO);
 	assert_non_null(strstr(err.msg, "groups/g/ca.key: not a PEM private key"));
 	assert_null(ca);
 	put(f, "g/previous.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
@@ -519,17 +523,17 @@ test_rotate_arguments_and_leftovers(void **state)
 	char path[128];
 
 	(void)state;
-	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), -1, 0, &r, &err), CT_EINVAL);
+	assert_int_equal(ct_ca_rotate(f->st, g, time(NULL), -1, 0, &r, &err), CT_EINVAL);
 	ct_err_clear(&err);
 	assert_int_equal(
-	    ct_ca_rotate(f->dir, g, time(NULL), CT_OVERLAP_MAX + 1, 0, &r, &err), CT_EINVAL);
+	    ct_ca_rotate(f->st, g, time(NULL), CT_OVERLAP_MAX + 1, 0, &r, &err), CT_EINVAL);
 	assert_null(r.cert);
 	/* a crash left a half-built work directory: the next rotation clears it */
 	snprintf(path, sizeof(path), "%s/groups/.g.rotate", f->dir);
 	assert_int_equal(mkdir(path, 0700), 0);
 	put(f, ".g.rotate/ca.key", "half");
 	ct_err_clear(&err);
-	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), CT_OVERLAP_MAX, 0, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->st, g, time(NULL), CT_OVERLAP_MAX, 0, &r, &err), CT_OK);
 	assert_false(exists(f, ".g.rotate"));
 	assert_true(exists(f, ".g.lock"));
 	assert_int_equal(n_trusted(f, time(NULL) + CT_OVERLAP_MAX - 1, NULL, &err), 2);
@@ -558,7 +562,7 @@ current_is(struct fixture *f, X509 *want)
 	struct ct_err err = {0};
 	struct ct_ca *ca = NULL;
 
-	assert_int_equal(ct_ca_load(f->dir, &f->cfg->groups[0], &ca, &err), CT_OK);
+	assert_int_equal(ct_ca_load(f->st, &f->cfg->groups[0], &ca, &err), CT_OK);
 	assert_int_equal(X509_cmp(ct_ca_cert(ca), want), 0);
 	ct_ca_free(ca);
 }
@@ -575,7 +579,7 @@ test_prepare(void **state)
 	char path[128];
 
 	(void)state;
-	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next, &replaced, &err), CT_OK);
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 0, &next, &replaced, &err), CT_OK);
 	assert_null(replaced);
 	assert_true(exists(f, "g/next.key") && exists(f, "g/next.pem"));
 	assert_false(exists(f, ".g.rotate"));
@@ -587,20 +591,20 @@ test_prepare(void **state)
 	/* trusted from now on, after the current CA; never the signer */
 	trusted_are(f, now, (X509 *[]){old, next}, 2);
 	current_is(f, old);
-	assert_int_equal(ct_ca_load_trusted(f->dir, g, now, &cur, &prev, &err), CT_OK);
+	assert_int_equal(ct_ca_load_trusted(f->st, g, now, &cur, &prev, &err), CT_OK);
 	assert_int_equal(X509_cmp(ct_ca_cert(cur), old), 0);
 	assert_null(prev);
 	ct_ca_free(cur);
 
 	/* a second preparation is refused and changes nothing */
-	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next2, &replaced, &err), CT_EEXIST);
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 0, &next2, &replaced, &err), CT_EEXIST);
 	assert_non_null(strstr(err.msg, "already has a prepared CA"));
 	assert_non_null(strstr(err.msg, "--replace"));
 	assert_null(next2);
 	trusted_are(f, now, (X509 *[]){old, next}, 2);
 	/* unless told to replace it: the first one is discarded */
 	ct_err_clear(&err);
-	assert_int_equal(ct_ca_prepare(f->dir, g, now, 1, &next2, &replaced, &err), CT_OK);
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 1, &next2, &replaced, &err), CT_OK);
 	assert_non_null(replaced);
 	assert_int_equal(X509_cmp(replaced, next), 0);
 	assert_int_not_equal(X509_cmp(next2, next), 0);
@@ -612,7 +616,7 @@ test_prepare(void **state)
 	snprintf(path, sizeof(path), "%s/groups/g/next.pem", f->dir);
 	assert_int_equal(unlink(path), 0);
 	replaced = NULL;
-	assert_int_equal(ct_ca_prepare(f->dir, g, now, 1, &next, &replaced, &err), CT_OK);
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 1, &next, &replaced, &err), CT_OK);
 	assert_null(replaced);
 	X509_free(next);
 	X509_free(next2);
@@ -636,19 +640,19 @@ test_rotate_to_prepared(void **state)
 	time_t now = time(NULL);
 
 	(void)state;
-	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next, &replaced, &err), CT_OK);
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 0, &next, &replaced, &err), CT_OK);
 	/* what a target installs right after the preparation */
 	assert_int_equal(n_trusted(f, now, &bundle, &err), 2);
 	/* a new CA would discard the prepared one: refused when asked for */
 	assert_int_equal(
-	    ct_ca_rotate(f->dir, g, now, 3600, CT_ROTATE_GENERATE, &r, &err), CT_EEXIST);
+	    ct_ca_rotate(f->st, g, now, 3600, CT_ROTATE_GENERATE, &r, &err), CT_EEXIST);
 	assert_non_null(strstr(err.msg, "has a prepared CA"));
 	assert_null(r.cert);
 	trusted_are(f, now, (X509 *[]){old, next}, 2);
 
 	/* the rotation takes the prepared CA */
 	ct_err_clear(&err);
-	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, 0, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->st, g, now, 3600, 0, &r, &err), CT_OK);
 	assert_true(r.prepared);
 	assert_int_equal(X509_cmp(r.cert, next), 0);
 	assert_int_equal(X509_cmp(r.previous, old), 0);
@@ -657,7 +661,7 @@ test_rotate_to_prepared(void **state)
 	trusted_are(f, now, (X509 *[]){next, old}, 2);
 	current_is(f, next);
 	/* a leaf of the new CA chains to the bundle exported before the rotation */
-	assert_int_equal(ct_ca_load(f->dir, g, &ca, &err), CT_OK);
+	assert_int_equal(ct_ca_load(f->st, g, &ca, &err), CT_OK);
 	assert_int_equal(ct_issuer_new(&f->cfg->targets[0], ca, &is, &err), CT_OK);
 	assert_int_equal(
 	    ct_issue(is, f->attrs, f->spki, f->spki_len, now, &der, &der_len, &err), CT_OK);
@@ -666,12 +670,12 @@ test_rotate_to_prepared(void **state)
 	assert_true(verifies(bundle, leaf, now));
 
 	/* prepared during an overlap: current, next, previous */
-	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next2, &replaced, &err), CT_OK);
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 0, &next2, &replaced, &err), CT_OK);
 	assert_true(exists(f, "g/previous.key") && exists(f, "g/previous.until"));
 	trusted_are(f, now, (X509 *[]){next, next2, old}, 3);
 	trusted_are(f, now + 3600, (X509 *[]){next, next2}, 2);
 	/* without an overlap: the prepared CA alone, the old key discarded */
-	assert_int_equal(ct_ca_rotate(f->dir, g, now + 60, 0, 0, &r2, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->st, g, now + 60, 0, 0, &r2, &err), CT_OK);
 	assert_true(r2.prepared);
 	assert_int_equal(X509_cmp(r2.cert, next2), 0);
 	assert_non_null(r2.dropped); /* OLD, still in its overlap */
@@ -680,7 +684,7 @@ test_rotate_to_prepared(void **state)
 	/* with no CA prepared, a rotation makes one as before */
 	ct_rotation_clear(&r2);
 	assert_int_equal(
-	    ct_ca_rotate(f->dir, g, now + 120, 600, CT_ROTATE_GENERATE, &r2, &err), CT_OK);
+	    ct_ca_rotate(f->st, g, now + 120, 600, CT_ROTATE_GENERATE, &r2, &err), CT_OK);
 	assert_false(r2.prepared);
 	assert_int_equal(X509_cmp(r2.previous, next2), 0);
 
@@ -711,11 +715,11 @@ test_prepare_keeps_and_checks_files(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, 0, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->st, g, now, 3600, 0, &r, &err), CT_OK);
 	snprintf(cmd, sizeof(cmd), "cp -a %s/groups/g %s/before", f->dir, f->dir);
 	assert_int_equal(system(cmd), 0);
 	/* a preparation copies the current and previous CA byte for byte */
-	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next, &replaced, &err), CT_OK);
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 0, &next, &replaced, &err), CT_OK);
 	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "cmp -s %s/before/%s %s/groups/g/%s", f->dir, kept[i],
 		    f->dir, kept[i]);
@@ -728,33 +732,33 @@ test_prepare_keeps_and_checks_files(void **state)
 	assert_int_equal(n_trusted(f, now, NULL, &err), CT_EIO);
 	assert_non_null(strstr(err.msg, "groups/g/next.pem: not a PEM certificate"));
 	ct_err_clear(&err);
-	assert_int_equal(ct_ca_prepare(f->dir, g, now, 1, &next, &replaced, &err), CT_OK);
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 1, &next, &replaced, &err), CT_OK);
 	assert_null(replaced);
 	X509_free(next);
 	/* a prepared key that does not match its certificate is not rotated to */
 	snprintf(cmd, sizeof(cmd), "cp %s/groups/g/ca.key %s/groups/g/next.key", f->dir, f->dir);
 	assert_int_equal(system(cmd), 0);
 	ct_rotation_clear(&r);
-	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, 0, &r, &err), CT_EIO);
+	assert_int_equal(ct_ca_rotate(f->st, g, now, 3600, 0, &r, &err), CT_EIO);
 	assert_non_null(strstr(err.msg, "next.pem: does not match next.key"));
 	/* nor one that has expired (the fixture's CAs live a day) */
 	ct_err_clear(&err);
 	assert_int_equal(
-	    ct_ca_prepare(f->dir, g, now - 2 * 86400, 1, &next, &replaced, &err), CT_OK);
+	    ct_ca_prepare(f->st, g, now - 2 * 86400, 1, &next, &replaced, &err), CT_OK);
 	X509_free(next);
 	X509_free(replaced);
-	assert_int_equal(ct_ca_rotate(f->dir, g, now, 3600, 0, &r, &err), CT_EINVAL);
+	assert_int_equal(ct_ca_rotate(f->st, g, now, 3600, 0, &r, &err), CT_EINVAL);
 	assert_non_null(strstr(err.msg, "the prepared CA has expired"));
 	assert_null(r.cert);
 	/* a preparation needs a sound current CA and a group that has one */
 	put(f, "g/ca.key", "not a key\n");
 	ct_err_clear(&err);
-	assert_int_equal(ct_ca_prepare(f->dir, g, now, 1, &next, &replaced, &err), CT_EIO);
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 1, &next, &replaced, &err), CT_EIO);
 	assert_non_null(strstr(err.msg, "groups/g/ca.key: not a PEM private key"));
 	snprintf(cmd, sizeof(cmd), "rm -r %s/groups/g", f->dir);
 	assert_int_equal(system(cmd), 0);
 	ct_err_clear(&err);
-	assert_int_equal(ct_ca_prepare(f->dir, g, now, 0, &next, &replaced, &err), CT_ENOENT);
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 0, &next, &replaced, &err), CT_ENOENT);
 	assert_non_null(strstr(err.msg, "ca init g"));
 	free_fixture(f);
 }
@@ -778,12 +782,12 @@ test_trust_during_rotations(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(ct_ca_rotate(f->dir, g, time(NULL), 3600, 0, &r, &err), CT_OK);
+	assert_int_equal(ct_ca_rotate(f->st, g, time(NULL), 3600, 0, &r, &err), CT_OK);
 	ct_rotation_clear(&r);
 	assert_true((pid = fork()) >= 0);
 	if (pid == 0) {
 		for (i = 0; i < 150; i++)
-			if (ct_ca_rotate(f->dir, g, time(NULL), 3600, 0, &r, NULL) != CT_OK)
+			if (ct_ca_rotate(f->st, g, time(NULL), 3600, 0, &r, NULL) != CT_OK)
 				_exit(1);
 			else
 				ct_rotation_clear(&r);
@@ -793,7 +797,7 @@ test_trust_during_rotations(void **state)
 		assert_int_equal(n_trusted(f, time(NULL), &sk, &err), 2);
 		assert_int_not_equal(X509_cmp(sk_X509_value(sk, 0), sk_X509_value(sk, 1)), 0);
 		sk_X509_pop_free(sk, X509_free);
-		assert_int_equal(ct_ca_load(f->dir, g, &ca, &err), CT_OK);
+		assert_int_equal(ct_ca_load(f->st, g, &ca, &err), CT_OK);
 		ct_ca_free(ca);
 		reads++;
 	}
