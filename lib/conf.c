@@ -148,29 +148,47 @@ check_keys(
 	}
 }
 
+/* Fetch KEY of GROUP when it is a setting of TYPE (a group or a list);
+ * returns NULL (and reports) on a wrong type. */
+static const config_setting_t *
+get_typed(struct loader *L, const config_setting_t *group, const char *key, int type)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+
+	if (s != NULL && config_setting_type(s) != type) {
+		problem(L, s, "'%s' must be %s", key,
+		    type == CONFIG_TYPE_GROUP ? "a group { ... }" : "a list ( { ... }, ... )");
+		return NULL;
+	}
+	return s;
+}
+
 /* Fetch KEY of GROUP as a group; returns NULL (and reports) on a wrong type. */
 static const config_setting_t *
 get_group(struct loader *L, const config_setting_t *group, const char *key)
 {
-	const config_setting_t *s = config_setting_get_member(group, key);
+	return get_typed(L, group, key, CONFIG_TYPE_GROUP);
+}
 
-	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_GROUP) {
-		problem(L, s, "'%s' must be a group { ... }", key);
-		return NULL;
-	}
-	return s;
+/* Section KEY of the top level ROOT: a group with no keys but KEYS (others
+ * are reported); NULL when it is absent or not a group. */
+static const config_setting_t *
+get_section(
+    struct loader *L, const config_setting_t *root, const char *key, const char *const *keys)
+{
+	const config_setting_t *g = get_group(L, root, key);
+
+	if (g != NULL)
+		check_keys(L, g, keys, key);
+	return g;
 }
 
 /* Fetch KEY as a list ( ... ); NULL when absent or of a wrong type (reported). */
 static const config_setting_t *
 get_list(struct loader *L, const config_setting_t *group, const char *key)
 {
-	const config_setting_t *s = config_setting_get_member(group, key);
+	const config_setting_t *s = get_typed(L, group, key, CONFIG_TYPE_LIST);
 
-	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_LIST) {
-		problem(L, s, "'%s' must be a list ( { ... }, ... )", key);
-		return NULL;
-	}
 	if (s != NULL && config_setting_length(s) > CT_CONFIG_MAX_ITEMS) {
 		problem(L, s, "'%s' has more than %d entries", key, CT_CONFIG_MAX_ITEMS);
 		return NULL;
@@ -315,12 +333,11 @@ static void
 load_store(struct loader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {"backend", "path", NULL};
-	const config_setting_t *g = get_group(L, root, "store");
+	const config_setting_t *g = get_section(L, root, "store", keys);
 	char names[128];
 
 	if (g == NULL)
 		return;
-	check_keys(L, g, keys, "store");
 	get_string(L, g, "backend", 0, &L->cfg->store_backend);
 	get_string(L, g, "path", 0, &L->cfg->store_path);
 	if (!ct_store_backend_known(L->cfg->store_backend, names, sizeof(names)))
@@ -419,12 +436,11 @@ static void
 load_attributes(struct loader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {"source", "ldap", NULL};
-	const config_setting_t *g = get_group(L, root, "attributes");
+	const config_setting_t *g = get_section(L, root, "attributes", keys);
 	char *source = NULL;
 
 	if (g == NULL)
 		return;
-	check_keys(L, g, keys, "attributes");
 	get_string(L, g, "source", 0, &source);
 	if (source != NULL && strcmp(source, "ldap") == 0)
 		L->cfg->attributes.source = CT_ATTR_SOURCE_LDAP;
@@ -440,12 +456,11 @@ load_otp(struct loader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {
 	    "digits", "period", "window", "hotp_lookahead", "max_fail", "lock_seconds", NULL};
-	const config_setting_t *g = get_group(L, root, "otp");
+	const config_setting_t *g = get_section(L, root, "otp", keys);
 	struct ct_otp_conf *o = &L->cfg->otp;
 
 	if (g == NULL)
 		return;
-	check_keys(L, g, keys, "otp");
 	get_int(L, g, "digits", 6, 8, &o->digits);
 	get_int(L, g, "period", 10, 300, &o->period);
 	get_int(L, g, "window", 0, 10, &o->window);
@@ -459,12 +474,11 @@ load_service(struct loader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {
 	    "max_clients", "max_per_user", "timeout", "ldap_connections", NULL};
-	const config_setting_t *g = get_group(L, root, "service");
+	const config_setting_t *g = get_section(L, root, "service", keys);
 	struct ct_service_conf *sv = &L->cfg->service;
 
 	if (g == NULL)
 		return;
-	check_keys(L, g, keys, "service");
 	get_int(L, g, "max_clients", 1, 1024, &sv->max_clients);
 	get_int(L, g, "max_per_user", 1, 1024, &sv->max_per_user);
 	get_int(L, g, "timeout", 1, 3600, &sv->timeout);
@@ -811,12 +825,11 @@ load_mail(struct loader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {
 	    "sendmail", "from", "address_attribute", "timeout", NULL};
-	const config_setting_t *g = get_group(L, root, "mail");
+	const config_setting_t *g = get_section(L, root, "mail", keys);
 	struct ct_mail_conf *m = &L->cfg->mail;
 
 	if (g == NULL)
 		return;
-	check_keys(L, g, keys, "mail");
 	get_string(L, g, "sendmail", 0, &m->sendmail);
 	get_string(L, g, "from", 0, &m->from);
 	get_string(L, g, "address_attribute", 0, &m->address_attribute);
@@ -834,11 +847,10 @@ static void
 load_attestation(struct loader *L, const config_setting_t *root)
 {
 	static const char *const keys[] = {"ca_dir", NULL};
-	const config_setting_t *g = get_group(L, root, "attestation");
+	const config_setting_t *g = get_section(L, root, "attestation", keys);
 
 	if (g == NULL)
 		return;
-	check_keys(L, g, keys, "attestation");
 	get_string(L, g, "ca_dir", 1, &L->cfg->attestation_ca_dir);
 	if (L->cfg->attestation_ca_dir != NULL && !is_absolute(L->cfg->attestation_ca_dir))
 		problem(L, g, "attestation.ca_dir '%s' must be an absolute path",

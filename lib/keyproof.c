@@ -99,6 +99,31 @@ push_cert(STACK_OF(X509) *sk, X509 *x)
 	return -1;
 }
 
+/* Push on SK the DER certificate that is all of DATA (LEN bytes); REST is
+ * what pem_rest said of DATA.  On failure WHY (WHY_SZ bytes) says why. */
+static int
+der_cert(
+    STACK_OF(X509) *sk, const unsigned char *data, size_t len, int rest, char *why, size_t why_sz)
+{
+	const unsigned char *p = data;
+	X509 *x;
+
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		snprintf(why, why_sz, rest == 0 ? "empty" : "not a PEM or DER certificate");
+		return -1;
+	}
+	if (p != data + len) {
+		X509_free(x);
+		snprintf(why, why_sz, "bytes after the DER certificate");
+		return -1;
+	}
+	if (push_cert(sk, x) != 0) {
+		snprintf(why, why_sz, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* The certificates in DATA (LEN bytes, at most INT_MAX): PEM CERTIFICATE
  * blocks with nothing but whitespace around them, or one DER certificate
  * that is all of DATA.  At most MAX of them, at least one.  On failure
@@ -108,7 +133,6 @@ certs_decode(
     const unsigned char *data, size_t len, int max, STACK_OF(X509) **out, char *why, size_t why_sz)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
-	const unsigned char *p = data;
 	BIO *b = NULL;
 	X509 *x;
 	int rest, rc = -1;
@@ -121,22 +145,9 @@ certs_decode(
 		snprintf(why, why_sz, "out of memory");
 		goto out;
 	}
-	if ((rest = pem_rest(b)) != 1) {
-		/* not PEM: one DER certificate, every byte of it */
-		if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
-			snprintf(why, why_sz, rest == 0 ? "empty" : "not a PEM or DER certificate");
-			goto out;
-		}
-		if (p != data + len) {
-			X509_free(x);
-			snprintf(why, why_sz, "bytes after the DER certificate");
-			goto out;
-		}
-		if (push_cert(sk, x) != 0) {
-			snprintf(why, why_sz, "out of memory");
-			goto out;
-		}
-	}
+	/* not PEM: one DER certificate, every byte of it */
+	if ((rest = pem_rest(b)) != 1 && der_cert(sk, data, len, rest, why, why_sz) != 0)
+		goto out;
 	while (rest == 1) {
 		if (sk_X509_num(sk) == max) {
 			if (max == 1)

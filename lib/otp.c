@@ -220,16 +220,43 @@ select_u64(uint64_t a, uint64_t b, unsigned int take)
 
 /* ---- verification ---- */
 
+/* The first counter of FIRST..LAST that is at least USABLE and whose code is
+ * CODE into *HIT: CT_OK, CT_EPERM when none is.  The code of every counter
+ * of the range is computed and compared, without a branch on the result. */
+static int
+scan_counters(enum ct_otp_algo algo, const unsigned char *key, size_t key_len, int digits,
+    const char *code, uint64_t first, uint64_t last, uint64_t usable, uint64_t *hit)
+{
+	struct otp_mac m;
+	char cand[9];
+	uint64_t c, found_at = 0;
+	unsigned int eq, found = 0;
+	int rc;
+
+	if ((rc = mac_open(&m, algo, key, key_len)) != CT_OK)
+		return rc;
+	for (c = first; c <= last; c++) {
+		if ((rc = mac_code(&m, c, digits, cand)) != CT_OK)
+			goto out;
+		/* a counter below USABLE (already used) is compared too; it just cannot match */
+		eq = (unsigned int)ct_otp_code_equal(cand, code, digits) &
+		    (unsigned int)(c >= usable);
+		found_at = select_u64(found_at, c, eq & ~found);
+		found |= eq;
+	}
+	rc = found ? CT_OK : CT_EPERM;
+	if (rc == CT_OK)
+		*hit = found_at;
+out:
+	mac_close(&m);
+	OPENSSL_cleanse(cand, sizeof(cand));
+	return rc;
+}
+
 int
 ct_hotp_verify(enum ct_otp_algo algo, const unsigned char *key, size_t key_len, int digits,
     uint64_t next, int lookahead, const char *code, uint64_t *matched)
 {
-	struct otp_mac m;
-	char cand[9];
-	uint64_t c, last, hit = 0;
-	unsigned int eq, found = 0;
-	int rc;
-
 	/* the caller stores MATCHED+1: that must not wrap to 0 either */
 	if (!params_ok(algo, key, key_len, digits) || code == NULL || matched == NULL ||
 	    lookahead < 0 || lookahead > CT_OTP_MAX_LOOKAHEAD ||
@@ -237,23 +264,8 @@ ct_hotp_verify(enum ct_otp_algo algo, const unsigned char *key, size_t key_len, 
 		return CT_EINVAL;
 	if (!code_wellformed(code, digits))
 		return CT_EPERM;
-	if ((rc = mac_open(&m, algo, key, key_len)) != CT_OK)
-		return rc;
-	last = next + (uint64_t)lookahead;
-	for (c = next; c <= last; c++) {
-		if ((rc = mac_code(&m, c, digits, cand)) != CT_OK)
-			goto out;
-		eq = (unsigned int)ct_otp_code_equal(cand, code, digits);
-		hit = select_u64(hit, c, eq & ~found);
-		found |= eq;
-	}
-	rc = found ? CT_OK : CT_EPERM;
-	if (rc == CT_OK)
-		*matched = hit;
-out:
-	mac_close(&m);
-	OPENSSL_cleanse(cand, sizeof(cand));
-	return rc;
+	return scan_counters(
+	    algo, key, key_len, digits, code, next, next + (uint64_t)lookahead, 0, matched);
 }
 
 /* The checks of ct_totp_verify's parameters besides the shared ones. */
@@ -269,10 +281,8 @@ int
 ct_totp_verify(enum ct_otp_algo algo, const unsigned char *key, size_t key_len, int digits,
     int period, time_t now, int window, int64_t last_used, const char *code, int64_t *step)
 {
-	struct otp_mac m;
-	char cand[9];
-	int64_t t, s, hit = 0;
-	unsigned int eq, found = 0;
+	int64_t t, first;
+	uint64_t hit;
 	int rc;
 
 	if (!params_ok(algo, key, key_len, digits) || code == NULL || step == NULL ||
@@ -280,26 +290,13 @@ ct_totp_verify(enum ct_otp_algo algo, const unsigned char *key, size_t key_len, 
 		return CT_EINVAL;
 	if (!code_wellformed(code, digits))
 		return CT_EPERM;
-	if ((rc = mac_open(&m, algo, key, key_len)) != CT_OK)
-		return rc;
 	t = (int64_t)now / period;
-	for (s = t - window; s <= t + window; s++) {
-		if (s < 0) /* before the epoch: no such step */
-			continue;
-		if ((rc = mac_code(&m, (uint64_t)s, digits, cand)) != CT_OK)
-			goto out;
-		/* every step is computed and compared; a used one just cannot match */
-		eq = (unsigned int)ct_otp_code_equal(cand, code, digits) &
-		    (unsigned int)(s > last_used);
-		hit = (int64_t)select_u64((uint64_t)hit, (uint64_t)s, eq & ~found);
-		found |= eq;
-	}
-	rc = found ? CT_OK : CT_EPERM;
+	first = t > window ? t - window : 0; /* before the epoch: no such step */
+	/* the steps up to LAST_USED are used: they cannot match */
+	rc = scan_counters(algo, key, key_len, digits, code, (uint64_t)first,
+	    (uint64_t)(t + window), (uint64_t)last_used + 1, &hit);
 	if (rc == CT_OK)
-		*step = hit;
-out:
-	mac_close(&m);
-	OPENSSL_cleanse(cand, sizeof(cand));
+		*step = (int64_t)hit;
 	return rc;
 }
 

@@ -8,32 +8,31 @@
 #include "requests.h"
 #include "store_backend.h"
 
-int
-ct_request_token_valid(const char *s)
+/* Is S of 1 to MAX-1 bytes, all ASCII letters, digits or bytes of PUNCT? */
+static int
+word_of(const char *s, size_t max, const char *punct)
 {
-	size_t n = strnlen(s, CT_SERIAL_MAX);
+	size_t n = strnlen(s, max);
 
-	if (n == 0 || n == CT_SERIAL_MAX || s[0] == '.')
+	if (n == 0 || n == max)
 		return 0;
 	for (; *s != '\0'; s++)
 		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		        (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
+		        (*s >= '0' && *s <= '9') || strchr(punct, *s) != NULL))
 			return 0;
 	return 1;
 }
 
 int
+ct_request_token_valid(const char *s)
+{
+	return s[0] != '.' && word_of(s, CT_SERIAL_MAX, "._-");
+}
+
+int
 ct_request_ref_valid(const char *s)
 {
-	size_t n = strnlen(s, CT_REF_MAX);
-
-	if (n == 0 || n == CT_REF_MAX)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		        (*s >= '0' && *s <= '9') || strchr("._:/+=-", *s) != NULL))
-			return 0;
-	return 1;
+	return word_of(s, CT_REF_MAX, "._:/+=-");
 }
 
 void

@@ -342,6 +342,26 @@ set_number(struct parser *ps, struct ct_token *t, enum field idx, const char *va
 	}
 }
 
+/* Copy VAL into DST (MAX bytes) when it is a word of the token store
+ * (ct_tokens_word_valid; empty when EMPTY_OK); else WHY. */
+static int
+set_word(struct parser *ps, const char *val, char *dst, size_t max, int empty_ok, const char *why)
+{
+	if (!ct_tokens_word_valid(val, max, empty_ok))
+		return perr(ps, "%s", why);
+	strcpy(dst, val);
+	return CT_OK;
+}
+
+/* Decode the percent-encoded VAL of field IDX into DST (MAX bytes). */
+static int
+set_text(struct parser *ps, enum field idx, const char *val, char *dst, size_t max)
+{
+	if (pct_decode(val, dst, max) != 0)
+		return perr(ps, "%s: bad percent-encoding or too long", field_names[idx]);
+	return CT_OK;
+}
+
 /* Store VAL as field IDX of T (a dispatcher over the fields). */
 static int
 set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val)
@@ -349,11 +369,7 @@ set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val
 	int e;
 
 	switch (idx) {
-	case F_SERIAL:
-		if (!ct_tokens_word_valid(val, CT_SERIAL_MAX, 0))
-			return perr(ps, "bad serial");
-		strcpy(t->serial, val);
-		return CT_OK;
+	case F_SERIAL: return set_word(ps, val, t->serial, CT_SERIAL_MAX, 0, "bad serial");
 	case F_TYPE:
 		if ((e = ct_token_type_parse(val)) < 0 ||
 		    strcmp(val, ct_token_type_name((enum ct_token_type)e)) != 0)
@@ -367,28 +383,15 @@ set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val
 		t->algo = (enum ct_otp_algo)e;
 		return CT_OK;
 	case F_ROLLOUT:
-		if (!ct_tokens_word_valid(val, CT_ROLLOUT_MAX, 1))
-			return perr(ps, "bad rollout state");
-		strcpy(t->rollout_state, val);
-		return CT_OK;
-	case F_DESC:
-		if (pct_decode(val, t->description, CT_DESC_MAX) != 0)
-			return perr(ps, "desc: bad percent-encoding or too long");
-		return CT_OK;
-	case F_TARGET:
-		if (!ct_tokens_word_valid(val, CT_TARGET_MAX, 1))
-			return perr(ps, "bad target");
-		strcpy(t->target, val);
-		return CT_OK;
+		return set_word(ps, val, t->rollout_state, CT_ROLLOUT_MAX, 1, "bad rollout state");
+	case F_DESC: return set_text(ps, idx, val, t->description, CT_DESC_MAX);
+	case F_TARGET: return set_word(ps, val, t->target, CT_TARGET_MAX, 1, "bad target");
 	case F_CERT:
 		if (!ct_tokens_hex_valid(val, CT_CERT_SERIAL_MAX))
 			return perr(ps, "cert: not upper-case hex of at most 20 bytes");
 		strcpy(t->cert_serial, val);
 		return CT_OK;
-	case F_ISSUER:
-		if (pct_decode(val, t->issuer, CT_ISSUER_MAX) != 0)
-			return perr(ps, "issuer: bad percent-encoding or too long");
-		return CT_OK;
+	case F_ISSUER: return set_text(ps, idx, val, t->issuer, CT_ISSUER_MAX);
 	case F_SECRET: return set_secret(ps, t, val);
 	default: return set_number(ps, t, idx, val);
 	}
