@@ -15,6 +15,7 @@
 #include "connector.h"
 #include "events.h"
 #include "store.h"
+#include "util.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -47,12 +48,8 @@ struct loader {
 int
 ct_key_type_parse(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(key_type_names) / sizeof(key_type_names[0]); i++)
-		if (strcmp(name, key_type_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return ct_name_index(
+	    key_type_names, sizeof(key_type_names) / sizeof(key_type_names[0]), name, 0);
 }
 
 const char *
@@ -98,9 +95,15 @@ ct_config_system_path(void)
 const char *
 ct_config_default_path(void)
 {
+	return ct_config_env_named() ? getenv("CERTTOKEN_CONF") : ct_config_system_path();
+}
+
+int
+ct_config_env_named(void)
+{
 	const char *env = getenv("CERTTOKEN_CONF");
 
-	return env != NULL && env[0] != '\0' ? env : ct_config_system_path();
+	return env != NULL && env[0] != '\0';
 }
 
 /* Record one problem, "FILE:LINE: message", in the diag list and the error. */

@@ -161,6 +161,9 @@ void ct_diag_clear(struct ct_diag *d);
  * empty, else ct_config_system_path(). */
 const char *ct_config_default_path(void);
 
+/* Does $CERTTOKEN_CONF name the file (so that it must exist)? */
+int ct_config_env_named(void);
+
 /* SYSCONFDIR/certtoken.conf.  The PAM module uses only this (or config=):
  * the environment of the process it runs in belongs to the user. */
 const char *ct_config_system_path(void);

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "events.h"
+#include "util.h"
 #include "spawn.h"
 
 #define EV_SUBJECT_MAX 990 /* "Subject: " and this stay within RFC 5322's 998 */
@@ -322,32 +323,6 @@ check_run(const struct reporter *rp, const char *what, const struct ct_spawn *sp
 
 /* ---- e-mail ---- */
 
-/* A message being built in a buffer of fixed size. */
-struct msg {
-	char *p;
-	size_t len, cap;
-	int full;
-};
-
-static void add(struct msg *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-add(struct msg *m, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (m->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(m->p + m->len, m->cap - m->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= m->cap - m->len)
-		m->full = 1;
-	else
-		m->len += (size_t)n;
-}
-
 /* The address of the mail: the fixed one, or the owner's attribute. */
 static const char *
 recipient(const struct ct_config *cfg, const struct ct_event_ctx *ctx, const struct reporter *rp)
@@ -378,7 +353,7 @@ recipient(const struct ct_config *cfg, const struct ct_event_ctx *ctx, const str
 /* Subject: as is when ASCII, else RFC 2047 encoded-words (base64, UTF-8),
  * each on its own folded line, never splitting a UTF-8 sequence. */
 static void
-add_subject(struct msg *m, const char *subject)
+add_subject(struct ct_textbuf *m, const char *subject)
 {
 	const unsigned char *p = (const unsigned char *)subject;
 	unsigned char b64[4 * EV_B64_CHUNK / 3 + 1];
@@ -387,23 +362,23 @@ add_subject(struct msg *m, const char *subject)
 	for (i = 0; i < n && p[i] < 0x80; i++)
 		;
 	if (i == n) {
-		add(m, "Subject: %s\n", subject);
+		ct_textbuf_add(m, "Subject: %s\n", subject);
 		return;
 	}
-	add(m, "Subject:");
+	ct_textbuf_add(m, "Subject:");
 	while (n > 0) {
 		chunk = n < EV_B64_CHUNK ? n : EV_B64_CHUNK;
 		while (chunk < n && chunk > 1 && (p[chunk] & 0xc0) == 0x80)
 			chunk--;
 		EVP_EncodeBlock(b64, p, (int)chunk);
-		add(m, " =?UTF-8?B?%s?=\n", (char *)b64);
+		ct_textbuf_add(m, " =?UTF-8?B?%s?=\n", (char *)b64);
 		p += chunk;
 		n -= chunk;
 	}
 }
 
 static void
-add_date(struct msg *m)
+add_date(struct ct_textbuf *m)
 {
 	static const char *const wday[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char *const mon[] = {
@@ -416,14 +391,14 @@ add_date(struct msg *m)
 		m->full = 1;
 		return;
 	}
-	add(m, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\n", wday[tm.tm_wday], tm.tm_mday,
-	    mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	ct_textbuf_add(m, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\n", wday[tm.tm_wday],
+	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* Message-ID: <32 random hex digits@host>, the host name reduced to
  * characters a msg-id may hold. */
 static int
-add_message_id(struct msg *m)
+add_message_id(struct ct_textbuf *m)
 {
 	unsigned char rnd[16];
 	char host[EV_VALUE_BUF], hex[2 * sizeof(rnd) + 1];
@@ -438,14 +413,14 @@ add_message_id(struct msg *m)
 		if (!((host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z') ||
 		        (host[i] >= '0' && host[i] <= '9') || host[i] == '.' || host[i] == '-'))
 			host[i] = '-';
-	add(m, "Message-ID: <%s@%s>\n", hex, host);
+	ct_textbuf_add(m, "Message-ID: <%s@%s>\n", hex, host);
 	return 0;
 }
 
 /* The body with LF line endings (CR LF and a lone CR become LF) and a
  * final newline. */
 static void
-add_body(struct msg *m, const char *body)
+add_body(struct ct_textbuf *m, const char *body)
 {
 	const char *p;
 
@@ -459,13 +434,13 @@ add_body(struct msg *m, const char *body)
 		m->p[m->len++] = *p == '\r' ? '\n' : *p;
 	}
 	if (m->len == 0 || m->p[m->len - 1] != '\n')
-		add(m, "\n");
+		ct_textbuf_add(m, "\n");
 }
 
 /* Build the message to ADDR into M; -1 (logged) when it cannot be built. */
 static int
 build_mail(const struct ct_config *cfg, const struct ct_event_ctx *ctx, const char *addr,
-    const struct reporter *rp, struct msg *m)
+    const struct reporter *rp, struct ct_textbuf *m)
 {
 	char subject[EV_SUBJECT_MAX], *body = NULL;
 	struct ct_err err = {0};
@@ -485,14 +460,14 @@ build_mail(const struct ct_config *cfg, const struct ct_event_ctx *ctx, const ch
 		report(rp, LOG_ERR, "no e-mail sent: body: %s", err.msg);
 		goto out;
 	}
-	add(m, "From: %s\nTo: %s\n", cfg->mail.from, addr);
+	ct_textbuf_add(m, "From: %s\nTo: %s\n", cfg->mail.from, addr);
 	add_subject(m, subject);
 	add_date(m);
 	if (add_message_id(m) < 0) {
 		report(rp, LOG_ERR, "no e-mail sent: no random bytes for a Message-ID");
 		goto out;
 	}
-	add(m,
+	ct_textbuf_add(m,
 	    "MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n"
 	    "Content-Transfer-Encoding: 8bit\nAuto-Submitted: auto-generated\n\n");
 	add_body(m, body);
@@ -512,7 +487,7 @@ send_mail(const struct ct_config *cfg, const struct ct_event_ctx *ctx, const str
 	struct ct_spawn_result res = {0};
 	struct ct_err err = {0};
 	struct ct_spawn sp = {0};
-	struct msg m = {0};
+	struct ct_textbuf m = {0};
 	char what[300];
 	const char *addr;
 	char *argv[5];

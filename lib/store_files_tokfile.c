@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 
 #include "store_files.h"
+#include "util.h"
 
 #define TOKENS_HEADER "certtoken-tokens 3"
 #define TOKENS_HEADER_V2 "certtoken-tokens 2" /* read only: no not_before, issuer */
@@ -501,34 +502,9 @@ ct_files_tokens_load(const struct ct_files_keys *k, const char *user, const char
 
 /* ---- the writer ---- */
 
-struct outbuf {
-	char *p;
-	size_t len, cap;
-	int overflow;
-};
-
-static void put(struct outbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-put(struct outbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= b->cap - b->len)
-		b->overflow = 1;
-	else
-		b->len += (size_t)n;
-}
-
 static int
 format_token(const struct ct_files_keys *k, const char *user, const char *path,
-    const struct ct_token *t, struct outbuf *b, struct ct_err *err)
+    const struct ct_token *t, struct ct_textbuf *b, struct ct_err *err)
 {
 	unsigned char sealed[CT_FILES_SEALED_MAX];
 	char desc[VALUE_MAX], issuer[VALUE_MAX], hex[2 * CT_FILES_SEALED_MAX + 1];
@@ -543,7 +519,7 @@ format_token(const struct ct_files_keys *k, const char *user, const char *path,
 	pct_encode(t->description, desc);
 	pct_encode(t->issuer, issuer);
 	hex_encode(sealed, sealed_len, hex);
-	put(b,
+	ct_textbuf_add(b,
 	    "token serial=%s type=%s active=%d algo=%s digits=%d period=%d counter=%" PRIu64
 	    " last_step=%" PRId64 " failcount=%d lock_until=%" PRId64 " rollout=%s created=%" PRId64
 	    " desc=%s target=%s cert=%s not_after=%" PRId64 " not_before=%" PRId64
@@ -558,18 +534,18 @@ int
 ct_files_tokens_save(const struct ct_files_keys *k, const char *user, const char *path,
     const struct ct_user_tokens *in, struct ct_err *err)
 {
-	struct outbuf b = {0};
+	struct ct_textbuf b = {0};
 	size_t i;
 	int rc = CT_OK;
 
 	if ((b.p = malloc(TOKENS_FILE_MAX)) == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	b.cap = TOKENS_FILE_MAX;
-	put(&b, "%s\n", TOKENS_HEADER);
+	ct_textbuf_add(&b, "%s\n", TOKENS_HEADER);
 	for (i = 0; i < in->n; i++)
 		if ((rc = format_token(k, user, path, &in->tok[i], &b, err)) != CT_OK)
 			goto out;
-	if (b.overflow) {
+	if (b.full) {
 		rc = ct_err_set(err, CT_EIO, "%s: token file too large", path);
 		goto out;
 	}

@@ -12,6 +12,7 @@
 
 #include "store_backend.h"
 #include "tokens.h"
+#include "util.h"
 
 #define LOCK_SUFFIX ".lock"
 
@@ -22,12 +23,7 @@ static const char *const type_names[] = {"hotp", "totp", "certificate"};
 int
 ct_token_type_parse(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
-		if (strcasecmp(name, type_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return ct_name_index(type_names, sizeof(type_names) / sizeof(type_names[0]), name, 1);
 }
 
 const char *

@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "util.h"
@@ -168,4 +170,30 @@ ct_opts_parse(int argc, char **argv, const struct ct_opt *opts)
 			*opts[c - 1].flag = 1;
 	}
 	return CT_OK;
+}
+
+void
+ct_textbuf_add(struct ct_textbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->cap - b->len)
+		b->full = 1;
+	else
+		b->len += (size_t)n;
+}
+
+int
+ct_name_index(const char *const *names, size_t n, const char *name, int nocase)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((nocase ? strcasecmp(name, names[i]) : strcmp(name, names[i])) == 0)
+			return (int)i;
+	return -1;
 }

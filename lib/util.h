@@ -64,4 +64,20 @@ struct ct_opt {
  * missing value; CT_EINVAL for a table that is too long. */
 int ct_opts_parse(int argc, char **argv, const struct ct_opt *opts);
 
+/* The index of NAME in NAMES (N of them; NOCASE: ignoring ASCII case), or
+ * -1. */
+int ct_name_index(const char *const *names, size_t n, const char *name, int nocase);
+
+/* Text built in a caller's buffer of fixed size: P (CAP bytes), LEN used,
+ * FULL once something did not fit (then nothing more is added). */
+struct ct_textbuf {
+	char *p;
+	size_t len, cap;
+	int full;
+};
+
+/* Append printf-style text to B, or mark it full (B->p stays terminated). */
+void ct_textbuf_add(struct ct_textbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -103,8 +103,7 @@ main(int argc, char **argv)
 
 	umask(077);
 	ad.config_path = ct_config_default_path();
-	ad.config_explicit =
-	    getenv("CERTTOKEN_CONF") != NULL && getenv("CERTTOKEN_CONF")[0] != '\0';
+	ad.config_explicit = ct_config_env_named();
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -147,7 +147,7 @@ main(int argc, char **argv)
 	    {"pam-dir", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	const char *config_path = ct_config_default_path(), *socket_path = NULL;
-	int explicit_path = getenv("CERTTOKEN_CONF") != NULL && getenv("CERTTOKEN_CONF")[0] != '\0';
+	int explicit_path = ct_config_env_named();
 	struct daemon d = {.listen_fd = -1};
 	struct sigaction sa = {0};
 	struct ct_err err = {0};

@@ -245,6 +245,40 @@ test_opts_bounds(void **state)
 	assert_int_equal(flag, 0);
 }
 
+/* Text that fits is appended; the first that does not marks the buffer
+ * full and nothing after it is added, even what would fit. */
+static void
+test_textbuf(void **state)
+{
+	char mem[12];
+	struct ct_textbuf b = {mem, 0, sizeof(mem), 0};
+
+	(void)state;
+	ct_textbuf_add(&b, "%s=%d", "ab", 7);
+	assert_false(b.full);
+	assert_int_equal(b.len, 4);
+	assert_string_equal(mem, "ab=7");
+	ct_textbuf_add(&b, "%s", "12345678");
+	assert_true(b.full);
+	assert_int_equal(b.len, 4);
+	ct_textbuf_add(&b, "x");
+	assert_int_equal(b.len, 4);
+	assert_true(b.full);
+}
+
+static void
+test_name_index(void **state)
+{
+	static const char *const names[] = {"hotp", "totp", "certificate"};
+
+	(void)state;
+	assert_int_equal(ct_name_index(names, 3, "totp", 0), 1);
+	assert_int_equal(ct_name_index(names, 3, "TOTP", 0), -1);
+	assert_int_equal(ct_name_index(names, 3, "TOTP", 1), 1);
+	assert_int_equal(ct_name_index(names, 3, "certificat", 1), -1);
+	assert_int_equal(ct_name_index(names, 2, "certificate", 0), -1);
+}
+
 int
 main(void)
 {
@@ -260,6 +294,8 @@ main(void)
 	    cmocka_unit_test(test_opts_parse),
 	    cmocka_unit_test(test_opts_refused),
 	    cmocka_unit_test(test_opts_bounds),
+	    cmocka_unit_test(test_textbuf),
+	    cmocka_unit_test(test_name_index),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
