@@ -94,7 +94,7 @@ targets = (
     lifetime = 3600; backdate = 60; ca_connector = "local"; },
   { name = "full"; access_group = "rsa"; template = "all";
     subject = "C=FI/ST=Uusimaa/L=Helsinki/O=Example Oy/OU=Ops/CN=%username%/emailAddress=ops@example.org/DC=example/serialNumber=42/1.2.3.4=custom\\\\/slash";
-    san = "IP=192.168.100.33/IP=2001:db8::1/DNS=private.privx.io/URI=https:\\\\/\\\\/example.org\\\\/u\\\\/%unix_account%/UPN=%principal%@example.org/SID=S-1-5-21-3623811015-3361044348-30300820-1013/othername:1.3.6.1.5.5.7.8.7;IA5String=_sip._tcp.example.com/othername:1.2.3.4;UTF8String=ä/othername:1.2.3.5;OctetString=cafe";
+    san = "IP=192.168.100.33/IP=2001:db8::1/DNS=private.privx.io/URI=https:\\\\/\\\\/example.org\\\\/u\\\\/%unix_account%/UPN=%principal%@example.org/SID=S-1-5-21-3623811015-3361044348-30300820-1013/othername:1.3.6.1.5.5.7.8.7;IA5String=_sip._tcp.example.com/othername:1.2.3.4;UTF8String=ä/othername:1.2.3.5;OctetString=cafe/email=%unix_account%@example.org";
     lifetime = 600; backdate = 30; },
   { name = "ops"; access_group = "ops"; subject = "CN=%unix_account%"; },
   { name = "rot"; access_group = "rot"; subject = "CN=%unix_account%"; },
@@ -171,6 +171,8 @@ grep_ok "IPv6 SAN" "IP Address:2001:DB8:0:0:0:0:0:1" "$T/full.txt"
 grep_ok "DNS SAN" "DNS:private.privx.io" "$T/full.txt"
 grep_ok "URI SAN with an attribute" "URI:https://example.org/u/$user" "$T/full.txt"
 grep_ok "UPN othername" "othername: UPN::$user@example.org" "$T/full.txt"
+grep_ok "email= is an rfc822Name SAN" "email:$user@example.org" "$T/full.txt"
+check "...an IA5String in [1]" grep -q "81..$(printf '%s@example.org' "$user" | od -An -tx1 | tr -d ' \n')" <<<"$(openssl x509 -in "$T/full.pem" -outform DER | od -An -tx1 | tr -d ' \n')"
 grep_ok "SID extension present (1.3.6.1.4.1.311.25.2)" "OBJECT +:1.3.6.1.4.1.311.25.2$" "$T/full.asn1"
 grep_ok "all EKUs present" "Code Signing, E-mail Protection, Time Stamping, Microsoft Server Gated Crypto, Netscape Server Gated Crypto, 1.3.6.1.4.1.311.61.1.1, 1.2.3.4.5" "$T/full.txt"
 grep_ok "all key usages present" "Digital Signature, Non Repudiation, Key Encipherment, Key Agreement" "$T/full.txt"
@@ -193,6 +195,7 @@ run_status 0 "certtool verifies the full certificate" certtool --verify --load-c
 certtool -i --infile "$T/full.pem" >"$T/full.gnutls" 2>&1
 grep_ok "certtool sees the IPv6 SAN" "IPAddress: 2001:db8::1" "$T/full.gnutls"
 grep_ok "certtool sees the UPN" "User Principal Name: $user@example.org" "$T/full.gnutls"
+grep_ok "certtool sees the rfc822Name" "RFC822Name: $user@example.org" "$T/full.gnutls"
 grep_ok "certtool sees the SID extension as non-critical" "Unknown extension 1.3.6.1.4.1.311.25.2 \(not critical\)" "$T/full.gnutls"
 grep_ok "certtool sees critical key usage" "Key Usage \(critical\)" "$T/full.gnutls"
 nb=$(date -d "$(openssl x509 -in "$T/full.pem" -noout -startdate | cut -d= -f2)" +%s)
