@@ -1038,6 +1038,50 @@ test_subject_upper_bound(void **state)
 	ct_config_free(cfg);
 }
 
+/* KeyEncipherment is issued only for an RSA subject key: an EC key in an
+ * RSA group's target with such a template fails with CT_EINVAL. */
+static void
+test_key_encipherment_rsa_only(void **state)
+{
+	static const char conf[] =
+	    "store: { path = \"%s\"; };\n"
+	    "access_groups = ( { name = \"r\"; key_type = \"rsa2048\"; } );\n"
+	    "templates = ( { name = \"enc\"; key_usage = [ \"DigitalSignature\", "
+	    "\"KeyEncipherment\" ]; } );\n"
+	    "targets = ( { name = \"e\"; access_group = \"r\"; template = \"enc\";\n"
+	    "  subject = \"CN=%%unix_account%%\"; } );\n";
+	struct fixture *f = make_fixture("ec-p256", 600);
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	struct ct_config *cfg = NULL;
+	struct ct_issuer *is = NULL;
+	struct ct_err err = {0};
+	unsigned char *der = NULL;
+	char text[512];
+	X509 *x = NULL;
+	int n;
+
+	(void)state;
+	snprintf(text, sizeof(text), conf, f->dir);
+	assert_int_equal(ct_config_load_string(text, "t", &cfg, NULL, &err), CT_OK);
+	assert_int_equal(ct_issuer_new(&cfg->targets[0], f->ca, &is, &err), CT_OK);
+	ct_issuer_free(f->is);
+	f->is = is;
+	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, time(NULL), &x, &err), CT_EINVAL);
+	assert_null(x);
+	assert_non_null(strstr(err.msg,
+	    "target 'e': template 'enc' has KeyEncipherment, which "
+	    "is for RSA keys only"));
+	assert_non_null(rsa);
+	assert_true((n = i2d_PUBKEY(rsa, &der)) > 0);
+	assert_int_equal(issue(f, f->attrs, der, (size_t)n, time(NULL), &x, &err), CT_OK);
+	assert_true(X509_get_key_usage(x) & KU_KEY_ENCIPHERMENT);
+	X509_free(x);
+	OPENSSL_free(der);
+	EVP_PKEY_free(rsa);
+	free_fixture(f); /* frees the issuer, before the configuration it uses */
+	ct_config_free(cfg);
+}
+
 /* The CRL number of the CRL in PEM. */
 static int64_t
 crl_number_of(const char *pem)
@@ -1137,6 +1181,7 @@ main(void)
 	    cmocka_unit_test(test_crl),
 	    cmocka_unit_test(test_crl_numbers),
 	    cmocka_unit_test(test_subject_upper_bound),
+	    cmocka_unit_test(test_key_encipherment_rsa_only),
 	};
 
 	return cmocka_run_group_tests_name("issue", tests, NULL, NULL);
