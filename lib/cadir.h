@@ -12,6 +12,9 @@
  *   CT_CA_NEXT_CERT      after ct_ca_prepare: the next CA, trusted but
  *   CT_CA_NEXT_KEY       signing nothing until ct_ca_rotate makes it the
  *                        current one
+ *   CT_CA_CRL_NUMBER     the last CRL number given out for the group:
+ *                        decimal and a newline (ct_crl_number_take); kept
+ *                        across rotations
  * The certificates and CT_CA_UNTIL are public: they are what a verifier
  * reads (ct_ca_trust), and a backend may serve them from a shared place (a
  * directory server).  The keys are private: only the CA host reads them
@@ -52,6 +55,7 @@ enum ct_ca_item {
 	CT_CA_UNTIL,
 	CT_CA_NEXT_CERT,
 	CT_CA_NEXT_KEY,
+	CT_CA_CRL_NUMBER,
 	CT_CA_ITEMS
 };
 

@@ -929,6 +929,28 @@ resolve(struct loader *L, const config_setting_t *e, const char *key, const char
 	return found;
 }
 
+/* KeyEncipherment is for RSA keys only: not with EC keys (RFC 5480 section
+ * 3) nor Ed25519 (RFC 8410 section 5).  Refused for a target whose template
+ * has it and whose access group's key type is one of those. */
+static void
+check_target_key_usage(struct loader *L, const config_setting_t *e, const struct ct_target *t)
+{
+	const config_setting_t *s = config_setting_get_member(e, "template");
+	enum ct_key_type kt;
+
+	if (t->group == NULL || t->template == NULL ||
+	    !(t->template->key_usage & KU_KEY_ENCIPHERMENT))
+		return;
+	kt = t->group->key_type;
+	if (kt != CT_KEY_EC_P256 && kt != CT_KEY_EC_P384 && kt != CT_KEY_ED25519)
+		return;
+	problem(L, s ? s : e,
+	    "target '%s': template '%s' has KeyEncipherment, which access group '%s' (key_type "
+	    "%s) cannot use: it is for RSA keys only (RFC 5480 section 3, RFC 8410 section 5)",
+	    t->name ? t->name : "?", t->template->name ? t->template->name : "?",
+	    t->group->name ? t->group->name : "?", ct_key_type_name(kt));
+}
+
 static void
 load_target(struct loader *L, const config_setting_t *e, size_t i)
 {
@@ -943,6 +965,7 @@ load_target(struct loader *L, const config_setting_t *e, size_t i)
 	    "access group");
 	t->template = resolve(L, e, "template", "client", c->templates, sizeof(c->templates[0]),
 	    c->n_templates, "template");
+	check_target_key_usage(L, e, t);
 	t->connector = resolve(L, e, "ca_connector", "local", c->connectors,
 	    sizeof(c->connectors[0]), c->n_connectors, "CA connector");
 	t->lifetime = 3600;

@@ -7,12 +7,24 @@
 #include <time.h>
 
 #include "ca.h"
+#include "cadir.h"
 #include "ct.h"
 
 /* A CRL of CA listing the N certificates SERIALS (index hex) revoked at
  * WHEN with REASONS (RFC 5280 codes), thisUpdate NOW, nextUpdate NOW +
- * NEXT_UPDATE seconds, CRL number NOW; PEM in a new string. */
+ * NEXT_UPDATE seconds, CRL number NUMBER; PEM in a new string. */
 int ct_crl_make(struct ct_ca *ca, const char *const *serials, const int64_t *when,
-    const int *reasons, size_t n, time_t now, long next_update, char **pem, struct ct_err *err);
+    const int *reasons, size_t n, time_t now, long next_update, int64_t number, char **pem,
+    struct ct_err *err);
+
+/* Take COUNT (1..2) consecutive CRL numbers of GROUP in ST at NOW: the first,
+ * into *FIRST, is NOW or, when that is not above it, the last number GROUP
+ * gave out plus one; the last one taken is recorded with GROUP's CA material
+ * (CT_CA_CRL_NUMBER), so CRL numbers strictly grow per group, also within
+ * one second.  The CA host's work; errors as ct_cadir_open and
+ * ct_cadir_replace, CT_EIO naming the item when the recorded number is not
+ * a number. */
+int ct_crl_number_take(struct ct_store *st, const char *group, time_t now, int count,
+    int64_t *first, struct ct_err *err);
 
 #endif

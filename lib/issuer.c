@@ -357,6 +357,30 @@ out:
 	return rc;
 }
 
+/* KeyEncipherment is for rsaEncryption keys only (RFC 5480 section 3, RFC
+ * 8410 section 5, RFC 4055 for RSASSA-PSS): CT_EINVAL for another subject
+ * key ALG (its AlgorithmIdentifier) when the template has it. */
+static int
+check_key_usage(
+    const struct ct_issuer *is, const unsigned char *alg, size_t alg_len, struct ct_err *err)
+{
+	static const unsigned char rsa[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
+	const struct ct_template *t = is->target->template;
+	struct ct_der d, seq, oid;
+
+	if (t == NULL || !(t->key_usage & KU_KEY_ENCIPHERMENT))
+		return CT_OK;
+	ct_der_init(&d, alg, alg_len);
+	if (ct_der_read(&d, CT_DER_SEQUENCE, &seq, NULL) == CT_OK &&
+	    ct_der_read(&seq, CT_DER_OID, &oid, NULL) == CT_OK && oid.left == sizeof(rsa) &&
+	    memcmp(oid.p, rsa, sizeof(rsa)) == 0)
+		return CT_OK;
+	return ct_err_set(err, CT_EINVAL,
+	    "target '%s': template '%s' has KeyEncipherment, which is for RSA keys only, and "
+	    "the subject key is not one (RFC 5480 section 3, RFC 8410 section 5)",
+	    is->target->name, t->name ? t->name : "?");
+}
+
 int
 ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *spki, size_t spki_len,
     time_t now, unsigned char **der, size_t *der_len, struct ct_err *err)
@@ -371,6 +395,8 @@ ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *sp
 
 	if (spki_len > CT_SPKI_MAX || ct_spki_split(spki, spki_len, &alg, &alg_len, &key, &key_len))
 		return ct_err_set(err, CT_EINVAL, "malformed subject public key");
+	if ((rc = check_key_usage(is, alg, alg_len, err)) != CT_OK)
+		return rc;
 	if (der_serial(serial, &serial_len) != 0)
 		return ct_err_set(err, CT_ECRYPTO, "no random numbers for the serial");
 	if ((rc = der_validity(is, now, &validity, &validity_len, err)) != CT_OK ||

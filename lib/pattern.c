@@ -25,12 +25,13 @@
 #define OID_NTDS_OBJECTSID "1.3.6.1.4.1.311.25.2.1"
 
 enum pat_form {
-	PAT_DN,        /* subject attribute */
-	PAT_IP,        /* iPAddress */
-	PAT_DNS,       /* dNSName */
-	PAT_URI,       /* uniformResourceIdentifier */
+	PAT_DN, /* subject attribute */
+	PAT_IP, /* iPAddress */
+	PAT_DNS, /* dNSName */
+	PAT_URI, /* uniformResourceIdentifier */
+	PAT_EMAIL, /* rfc822Name */
 	PAT_OTHERNAME, /* otherName (UPN and othername:) */
-	PAT_SID        /* the Microsoft SID extension, not a SAN */
+	PAT_SID /* the Microsoft SID extension, not a SAN */
 };
 
 struct pat_seg {
@@ -45,6 +46,7 @@ struct pat_item {
 	int str_type;             /* V_ASN1_* of the value */
 	int country;              /* value must be two uppercase letters */
 	size_t max_chars;
+	const char *ub; /* the name of the bound max_chars comes from, or NULL */
 	struct pat_seg *segs;
 	size_t n_segs;
 };
@@ -64,31 +66,38 @@ struct pat_cur {
 	size_t off;
 };
 
+/* The subject attribute types and their upper bounds, in characters (X.520
+ * counts characters, not bytes): ub-* values from RFC 5280 Appendix A and
+ * X.520 (ub-pseudonym, ub-street-address), ub-user-identifier from COSINE
+ * (RFC 1274, kept by RFC 4519).  dnQualifier has no bound in the standards:
+ * CT_ATTR_VALUE_MAX.  DC has none either (RFC 4519): it holds one label of a
+ * domain name, so 63, the longest DNS label (RFC 1035 section 2.3.4). */
 static const struct subj_type {
 	const char *name;
 	const char *oid;
 	int str_type;
 	size_t max;
+	const char *ub; /* the bound's name, for messages */
 } subj_types[] = {
-	{ "CN", "2.5.4.3", V_ASN1_UTF8STRING, 64 },
-	{ "SN", "2.5.4.4", V_ASN1_UTF8STRING, CT_ATTR_VALUE_MAX },
-	{ "serialNumber", "2.5.4.5", V_ASN1_PRINTABLESTRING, 64 },
-	{ "C", "2.5.4.6", V_ASN1_PRINTABLESTRING, 2 },
-	{ "L", "2.5.4.7", V_ASN1_UTF8STRING, 128 },
-	{ "ST", "2.5.4.8", V_ASN1_UTF8STRING, 128 },
-	{ "streetAddress", "2.5.4.9", V_ASN1_UTF8STRING, CT_ATTR_VALUE_MAX },
-	{ "O", "2.5.4.10", V_ASN1_UTF8STRING, 64 },
-	{ "OU", "2.5.4.11", V_ASN1_UTF8STRING, 64 },
-	{ "title", "2.5.4.12", V_ASN1_UTF8STRING, 64 },
-	{ "postalCode", "2.5.4.17", V_ASN1_UTF8STRING, 40 },
-	{ "GN", "2.5.4.42", V_ASN1_UTF8STRING, CT_ATTR_VALUE_MAX },
-	{ "initials", "2.5.4.43", V_ASN1_UTF8STRING, CT_ATTR_VALUE_MAX },
-	{ "generationQualifier", "2.5.4.44", V_ASN1_UTF8STRING, CT_ATTR_VALUE_MAX },
-	{ "dnQualifier", "2.5.4.46", V_ASN1_PRINTABLESTRING, CT_ATTR_VALUE_MAX },
-	{ "pseudonym", "2.5.4.65", V_ASN1_UTF8STRING, CT_ATTR_VALUE_MAX },
-	{ "DC", "0.9.2342.19200300.100.1.25", V_ASN1_IA5STRING, CT_ATTR_VALUE_MAX },
-	{ "emailAddress", "1.2.840.113549.1.9.1", V_ASN1_IA5STRING, 255 },
-	{ "userid", "0.9.2342.19200300.100.1.1", V_ASN1_UTF8STRING, CT_ATTR_VALUE_MAX },
+    {"CN", "2.5.4.3", V_ASN1_UTF8STRING, 64, "ub-common-name"},
+    {"SN", "2.5.4.4", V_ASN1_UTF8STRING, 32768, "ub-name"},
+    {"serialNumber", "2.5.4.5", V_ASN1_PRINTABLESTRING, 64, "ub-serial-number"},
+    {"C", "2.5.4.6", V_ASN1_PRINTABLESTRING, 2, "ub-country-name-alpha-length"},
+    {"L", "2.5.4.7", V_ASN1_UTF8STRING, 128, "ub-locality-name"},
+    {"ST", "2.5.4.8", V_ASN1_UTF8STRING, 128, "ub-state-name"},
+    {"streetAddress", "2.5.4.9", V_ASN1_UTF8STRING, 128, "ub-street-address"},
+    {"O", "2.5.4.10", V_ASN1_UTF8STRING, 64, "ub-organization-name"},
+    {"OU", "2.5.4.11", V_ASN1_UTF8STRING, 64, "ub-organizational-unit-name"},
+    {"title", "2.5.4.12", V_ASN1_UTF8STRING, 64, "ub-title"},
+    {"postalCode", "2.5.4.17", V_ASN1_UTF8STRING, 40, "ub-postal-code"},
+    {"GN", "2.5.4.42", V_ASN1_UTF8STRING, 32768, "ub-name"},
+    {"initials", "2.5.4.43", V_ASN1_UTF8STRING, 32768, "ub-name"},
+    {"generationQualifier", "2.5.4.44", V_ASN1_UTF8STRING, 32768, "ub-name"},
+    {"dnQualifier", "2.5.4.46", V_ASN1_PRINTABLESTRING, CT_ATTR_VALUE_MAX, NULL},
+    {"pseudonym", "2.5.4.65", V_ASN1_UTF8STRING, 128, "ub-pseudonym"},
+    {"DC", "0.9.2342.19200300.100.1.25", V_ASN1_IA5STRING, 63, "one DNS label"},
+    {"emailAddress", "1.2.840.113549.1.9.1", V_ASN1_IA5STRING, 255, "ub-emailaddress-length"},
+    {"userid", "0.9.2342.19200300.100.1.1", V_ASN1_UTF8STRING, 256, "ub-user-identifier"},
 };
 
 static const struct san_type {
@@ -97,11 +106,12 @@ static const struct san_type {
 	const char *oid;
 	int str_type;
 } san_types[] = {
-	{ "IP", PAT_IP, NULL, V_ASN1_OCTET_STRING },
-	{ "DNS", PAT_DNS, NULL, V_ASN1_IA5STRING },
-	{ "URI", PAT_URI, NULL, V_ASN1_IA5STRING },
-	{ "UPN", PAT_OTHERNAME, OID_UPN, V_ASN1_UTF8STRING },
-	{ "SID", PAT_SID, OID_NTDS_OBJECTSID, V_ASN1_OCTET_STRING },
+    {"IP", PAT_IP, NULL, V_ASN1_OCTET_STRING},
+    {"DNS", PAT_DNS, NULL, V_ASN1_IA5STRING},
+    {"URI", PAT_URI, NULL, V_ASN1_IA5STRING},
+    {"email", PAT_EMAIL, NULL, V_ASN1_IA5STRING},
+    {"UPN", PAT_OTHERNAME, OID_UPN, V_ASN1_UTF8STRING},
+    {"SID", PAT_SID, OID_NTDS_OBJECTSID, V_ASN1_OCTET_STRING},
 };
 
 static const struct othername_format {
@@ -249,6 +259,27 @@ dns_ok(const char *s)
 			return 1;
 		i++;
 	}
+}
+
+/* An addr-spec without quoting or comments (RFC 5321 section 4.1.2, and its
+ * limits in 4.5.3.1): a dot-atom local part of 1-64 characters, '@', a domain
+ * name as dns_ok without a wildcard; at most 254 characters in all. */
+static int
+email_ok(const char *s)
+{
+	const char *at = strchr(s, '@'), *p;
+
+	if (at == NULL || at == s || at - s > 64 || strlen(s) > 254)
+		return 0;
+	if (s[0] == '.' || at[-1] == '.' || at[1] == '*')
+		return 0;
+	for (p = s; p < at; p++) {
+		if (*p == '.' && p[1] == '.')
+			return 0;
+		if (!is_alpha(*p) && !is_digit(*p) && strchr(".!#$%&'*+-/=?^_`{|}~", *p) == NULL)
+			return 0;
+	}
+	return dns_ok(at + 1);
 }
 
 /* A scheme "[A-Za-z][A-Za-z0-9+.-]*:" then printable ASCII without spaces. */
@@ -407,7 +438,8 @@ pat_check_string(const struct pat_item *it, const char *v, size_t *nchars)
 	}
 }
 
-/* Does V fit item IT?  -1 with the reason in WHY when not. */
+/* Does V fit item IT?  -1 with the reason in WHY when not; -2 when it is
+ * too long (pat_ub names the bound). */
 static int
 pat_check_value(const struct pat_item *it, const char *v, char *why, size_t size)
 {
@@ -421,6 +453,8 @@ pat_check_value(const struct pat_item *it, const char *v, char *why, size_t size
 		bad = "is not a valid DNS name";
 	else if (it->form == PAT_URI && !uri_ok(v))
 		bad = "is not a valid URI";
+	else if (it->form == PAT_EMAIL && !email_ok(v))
+		bad = "is not an e-mail address (local-part@domain, ASCII)";
 	else if (it->form == PAT_SID && !sid_ok(v))
 		bad = "is not a valid SID";
 	else if (it->form == PAT_DN || it->form == PAT_OTHERNAME)
@@ -431,9 +465,64 @@ pat_check_value(const struct pat_item *it, const char *v, char *why, size_t size
 	}
 	if (nchars > it->max_chars) {
 		snprintf(why, size, "is longer than %zu characters", it->max_chars);
-		return -1;
+		return -2;
 	}
 	return 0;
+}
+
+/* " (NAME-OF-THE-BOUND)" after a length error RC (-2) of IT, or "". */
+static const char *
+pat_ub(const struct pat_item *it, int rc, char *buf, size_t size)
+{
+	if (rc != -2 || it->ub == NULL)
+		return "";
+	snprintf(buf, size, " (%s)", it->ub);
+	return buf;
+}
+
+/* The fewest characters item IT's value can have: its literal text, and at
+ * least one character per attribute (an empty attribute is an error). */
+static size_t
+pat_min_chars(const struct pat_item *it)
+{
+	size_t i, n = 0;
+	const char *s;
+
+	for (i = 0; i < it->n_segs; i++) {
+		if (it->segs[i].ref) {
+			n++;
+			continue;
+		}
+		for (s = it->segs[i].s; *s != '\0'; s++)
+			if (((unsigned char)*s & 0xc0) != 0x80)
+				n++;
+	}
+	return n;
+}
+
+/* Can item IT's value stay within its bound?  Checked at parse time: a
+ * literal value whole, a value with attributes by its fewest characters. */
+static int
+pat_check_static(
+    const struct pat_item *it, const struct pat_cur *c, size_t vstart, struct ct_err *err)
+{
+	char why[PAT_WHY_MAX], ub[PAT_WHY_MAX];
+	size_t min;
+	int rc;
+
+	if (it->n_segs == 1 && !it->segs[0].ref) {
+		if ((rc = pat_check_value(it, it->segs[0].s, why, sizeof(why))) != 0)
+			return ct_err_set(err, CT_EINVAL, "position %zu: value for '%s' %s%s",
+			    pat_pos(c, vstart), it->type, why, pat_ub(it, rc, ub, sizeof(ub)));
+		return CT_OK;
+	}
+	if ((min = pat_min_chars(it)) > it->max_chars)
+		return ct_err_set(err, CT_EINVAL,
+		    "position %zu: value for '%s' has at least %zu "
+		    "characters, longer than %zu%s",
+		    pat_pos(c, vstart), it->type, min, it->max_chars,
+		    pat_ub(it, -2, ub, sizeof(ub)));
+	return CT_OK;
 }
 
 /* ---- parsing ---- */
@@ -628,7 +717,12 @@ pat_subject_type(struct pat_item *it, size_t pos, struct ct_err *err)
 		    pat_show(it->type, show, sizeof(show)));
 	it->form = PAT_DN;
 	it->str_type = st != NULL ? st->str_type : V_ASN1_UTF8STRING;
-	it->max_chars = st != NULL ? st->max : CT_ATTR_VALUE_MAX;
+	/* certtoken's own cap on a value applies under the standards' bound */
+	it->max_chars = CT_ATTR_VALUE_MAX;
+	if (st != NULL && st->max <= CT_ATTR_VALUE_MAX) {
+		it->max_chars = st->max;
+		it->ub = st->ub;
+	}
 	it->country = st != NULL && strcmp(st->oid, "2.5.4.6") == 0;
 	if (st != NULL)
 		return pat_builtin_obj(st->oid, &it->obj, err);
@@ -695,7 +789,6 @@ static int
 pat_parse_item(struct ct_pattern *p, struct pat_cur *c, struct pat_item *it,
     struct ct_err *err)
 {
-	char why[PAT_WHY_MAX];
 	size_t pos = pat_pos(c, c->off), vstart;
 	int rc;
 
@@ -713,11 +806,7 @@ pat_parse_item(struct ct_pattern *p, struct pat_cur *c, struct pat_item *it,
 	if (it->n_segs == 0)
 		return ct_err_set(err, CT_EINVAL, "position %zu: empty value for '%s'",
 		    pat_pos(c, vstart), it->type);
-	if (it->n_segs == 1 && !it->segs[0].ref &&
-	    pat_check_value(it, it->segs[0].s, why, sizeof(why)) != 0)
-		return ct_err_set(err, CT_EINVAL, "position %zu: value for '%s' %s",
-		    pat_pos(c, vstart), it->type, why);
-	return CT_OK;
+	return pat_check_static(it, c, vstart, err);
 }
 
 /* Byte length of TEXT, or an error when it has more than CT_PATTERN_MAX_LEN characters. */
@@ -877,15 +966,16 @@ static int
 pat_expand(const struct ct_pattern *p, const struct pat_item *it, const struct ct_attrs *a,
     char **out, struct ct_err *err)
 {
-	char why[PAT_WHY_MAX], show[PAT_SHOW_MAX], *v = NULL;
+	char why[PAT_WHY_MAX], show[PAT_SHOW_MAX], ub[PAT_WHY_MAX], *v = NULL;
 	int rc;
 
 	if ((rc = pat_substitute(p, it, a, &v, err)) != CT_OK)
 		return rc;
-	if (pat_check_value(it, v, why, sizeof(why)) != 0) {
+	if ((rc = pat_check_value(it, v, why, sizeof(why))) != 0) {
 		pat_free_value(v);
-		return ct_err_set(err, CT_EINVAL, "value for '%s' %s (%s pattern '%s')", it->type,
-		    why, pat_kind_name(p), pat_show(p->text, show, sizeof(show)));
+		return ct_err_set(err, CT_EINVAL, "value for '%s' %s (%s pattern '%s')%s", it->type,
+		    why, pat_kind_name(p), pat_show(p->text, show, sizeof(show)),
+		    pat_ub(it, rc, ub, sizeof(ub)));
 	}
 	*out = v;
 	return CT_OK;
@@ -1022,6 +1112,8 @@ san_general_name(const struct pat_item *it, const char *v)
 		return san_simple(GEN_DNS, V_ASN1_IA5STRING, (const unsigned char *)v, strlen(v));
 	case PAT_URI:
 		return san_simple(GEN_URI, V_ASN1_IA5STRING, (const unsigned char *)v, strlen(v));
+	case PAT_EMAIL:
+		return san_simple(GEN_EMAIL, V_ASN1_IA5STRING, (const unsigned char *)v, strlen(v));
 	default:
 		if (it->str_type == V_ASN1_OCTET_STRING)
 			return san_othername_hex(it->obj, v);

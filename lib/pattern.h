@@ -21,7 +21,9 @@ struct ct_pattern;
 
 /* Parse TEXT as a pattern of KIND.  On error, ERR says what and at which
  * character position (1-based) of TEXT, and *OUT is untouched. An empty
- * TEXT is a valid SAN pattern (no SANs) but not a valid subject pattern. */
+ * TEXT is a valid SAN pattern (no SANs) but not a valid subject pattern.
+ * A value is refused here when its literal text, with one character per
+ * attribute reference, already exceeds its type's upper bound. */
 int ct_pattern_parse(
     enum ct_pattern_kind kind, const char *text, struct ct_pattern **out, struct ct_err *err);
 
@@ -43,13 +45,15 @@ int ct_pattern_foreach_attr(
 /* Expand a subject pattern with A into a new X509_NAME, RDNs in pattern order.
  * String types: PrintableString for C, serialNumber and dnQualifier;
  * IA5String for emailAddress and DC; UTF8String otherwise.  An unknown or
- * empty attribute, or a value that does not fit its type, fails with
- * CT_EINVAL naming the attribute or type and the pattern. */
+ * empty attribute, or a value that does not fit its type (its syntax, or
+ * its X.520 / RFC 5280 upper bound in characters, named), fails with
+ * CT_EINVAL naming the attribute or type and the pattern; nothing is cut. */
 int ct_pattern_expand_subject(
     const struct ct_pattern *p, const struct ct_attrs *a, X509_NAME **out, struct ct_err *err);
 
 /* Expand a SAN pattern with A and add the resulting extensions to CERT:
- * subjectAltName (non-critical, when the pattern has any SAN item) and the
+ * subjectAltName (non-critical, when the pattern has any SAN item: IP, DNS,
+ * URI, email as an rfc822Name, UPN and othername entries) and the
  * Microsoft SID extension 1.3.6.1.4.1.311.25.2 (non-critical, when it has a
  * SID item).  Same error rules as ct_pattern_expand_subject. */
 int ct_pattern_apply_san(

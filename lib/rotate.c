@@ -169,6 +169,8 @@ rotate_build(const struct ct_cadir *s, const struct ct_group *g, time_t now, lon
 		    g->name, s->where, s->names[CT_CA_NEXT_CERT], g->name);
 	else
 		rc = take_prepared(s, g->name, now, fs, out, err);
+	if (rc == CT_OK && ct_cadir_has(s, CT_CA_CRL_NUMBER)) /* CRL numbers only grow */
+		rc = content_copy(fs, s, CT_CA_CRL_NUMBER, CT_CA_CRL_NUMBER, err);
 	if (rc != CT_OK || overlap == 0)
 		return rc;
 	if ((rc = content_copy(fs, s, CT_CA_KEY, CT_CA_PREVIOUS_KEY, err)) != CT_OK ||
@@ -212,7 +214,7 @@ prepare_build(const struct ct_cadir *s, const struct ct_group *g, time_t now, in
     struct ct_ca_content *fs, X509 **next, X509 **replaced, struct ct_err *err)
 {
 	static const enum ct_ca_item keep[] = {
-	    CT_CA_PREVIOUS_KEY, CT_CA_PREVIOUS_CERT, CT_CA_UNTIL};
+	    CT_CA_PREVIOUS_KEY, CT_CA_PREVIOUS_CERT, CT_CA_UNTIL, CT_CA_CRL_NUMBER};
 	struct ct_ca *cur = NULL;
 	size_t i;
 	int rc;

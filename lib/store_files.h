@@ -16,6 +16,7 @@
  *     previous.until              and the end of its overlap
  *     next.key, next.pem          the prepared CA (there is one when next.pem
  *                                 exists)
+ *     crl.number                  the last CRL number given out
  *   groups/.GROUP.lock      taken by the rotations and preparations of GROUP
  *                           (never unlinked)
  *   groups/.GROUP.rotate    a rotation's work directory (removed when it is done,

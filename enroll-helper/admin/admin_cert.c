@@ -294,6 +294,7 @@ admin_cmd_crl(struct admin *ad, int argc, char **argv)
 	struct ct_ca *cas[2] = {NULL, NULL};
 	char *pem[2] = {NULL, NULL}, *end;
 	time_t now = time(NULL);
+	int64_t number = 0;
 	long hours = 24;
 	size_t n = 0, c, n_cas;
 	int opt, rc;
@@ -318,11 +319,14 @@ admin_cmd_crl(struct admin *ad, int argc, char **argv)
 	    (rc = ct_revoked_read(ad->store, &list, &n, &ad->err)) != CT_OK)
 		goto out;
 	n_cas = cas[1] != NULL ? 2 : 1;
-	if ((rc = crl_split(ad, g, list, n, cas, n_cas, e)) != CT_OK)
+	/* numbers taken per group: they grow even for CRLs of one second */
+	if ((rc = crl_split(ad, g, list, n, cas, n_cas, e)) != CT_OK ||
+	    (rc = ct_crl_number_take(ad->store, g->name, now, (int)n_cas, &number, &ad->err)) !=
+	        CT_OK)
 		goto out;
 	for (c = 0; c < n_cas && rc == CT_OK; c++)
 		rc = ct_crl_make(cas[c], e[c].serials, e[c].when, e[c].reasons, e[c].n, now,
-		    hours * 3600, &pem[c], &ad->err);
+		    hours * 3600, number + (int64_t)c, &pem[c], &ad->err);
 	for (c = 0; c < n_cas && rc == CT_OK; c++)
 		fputs(pem[c], stdout);
 out:

@@ -31,6 +31,27 @@ grep_ok "wrong type named" "bad.conf:5: 'lifetime' must be an integer" "$ERR"
 grep_ok "attribute the source cannot provide named" "bad.conf:6: .*%company%.*passwd" "$ERR"
 grep_ok "all problems reported at once" "7 problems in the configuration" "$ERR"
 
+# RFC 5280 conformance caught at check-config: KeyEncipherment with an EC
+# or Ed25519 group (RFC 5480 section 3, RFC 8410 section 5), and a literal
+# subject value over its X.520 bound
+long=$(printf '%0129d' 0)
+cat >"$T/rfc.conf" <<CONF
+store: { path = "$T/store"; };
+access_groups = ( { name = "default"; key_type = "ec-p256"; },
+                  { name = "edw"; key_type = "ed25519"; } );
+templates = ( { name = "client"; key_usage = [ "DigitalSignature" ]; },
+              { name = "enc"; key_usage = [ "DigitalSignature", "KeyEncipherment" ]; } );
+targets = ( { name = "a"; access_group = "default"; template = "enc"; subject = "CN=%unix_account%"; },
+            { name = "b"; access_group = "edw";
+              template = "enc"; subject = "CN=%unix_account%/pseudonym=$long"; } );
+CONF
+run_status 78 "check-config refuses RFC 5280 violations it can see" "$ADMIN" -c "$T/rfc.conf" check-config
+grep_ok "KeyEncipherment with an EC group named at the target" \
+	"rfc.conf:6: target 'a': template 'enc' has KeyEncipherment, which access group 'default' \(key_type ec-p256\) cannot use" "$ERR"
+grep_ok "...and with an Ed25519 group" "rfc.conf:8: target 'b': template 'enc' .*'edw' \(key_type ed25519\)" "$ERR"
+grep_ok "a literal pseudonym over ub-pseudonym named" \
+	"rfc.conf:8: target 'b': subject pattern .*value for 'pseudonym' is longer than 128 characters \(ub-pseudonym\)" "$ERR"
+
 printf '@include "%s/min.conf"\n' "$T" >"$T/include.conf"
 run_status 78 "@include is refused (included files would escape the checks)" "$ADMIN" -c "$T/include.conf" check-config
 printf 'store: { path = "%s/store" }\nbroken' "$T" >"$T/syntax.conf"
@@ -58,7 +79,8 @@ cat >"$T/ct.conf" <<CONF
 store: { path = "$T/store"; };
 access_groups = ( { name = "default"; key_type = "ec-p256"; ca_days = 30; },
                   { name = "ops"; key_type = "ed25519"; },
-                  { name = "rot"; key_type = "ec-p256"; } );
+                  { name = "rot"; key_type = "ec-p256"; },
+                  { name = "rsa"; key_type = "rsa2048"; } );
 templates = ( { name = "client"; key_usage = [ "DigitalSignature" ];
                 extended_key_usage = [ "ClientAuth" ]; },
               { name = "all"; key_usage = [ "DigitalSignature", "ContentCommitment",
@@ -70,9 +92,9 @@ targets = (
   { name = "api"; access_group = "default"; template = "client";
     subject = "CN=%unix_account%/O=Developers/OU=Team A"; san = "UPN=%principal%";
     lifetime = 3600; backdate = 60; ca_connector = "local"; },
-  { name = "full"; access_group = "default"; template = "all";
+  { name = "full"; access_group = "rsa"; template = "all";
     subject = "C=FI/ST=Uusimaa/L=Helsinki/O=Example Oy/OU=Ops/CN=%username%/emailAddress=ops@example.org/DC=example/serialNumber=42/1.2.3.4=custom\\\\/slash";
-    san = "IP=192.168.100.33/IP=2001:db8::1/DNS=private.privx.io/URI=https:\\\\/\\\\/example.org\\\\/u\\\\/%unix_account%/UPN=%principal%@example.org/SID=S-1-5-21-3623811015-3361044348-30300820-1013/othername:1.3.6.1.5.5.7.8.7;IA5String=_sip._tcp.example.com/othername:1.2.3.4;UTF8String=ä/othername:1.2.3.5;OctetString=cafe";
+    san = "IP=192.168.100.33/IP=2001:db8::1/DNS=private.privx.io/URI=https:\\\\/\\\\/example.org\\\\/u\\\\/%unix_account%/UPN=%principal%@example.org/SID=S-1-5-21-3623811015-3361044348-30300820-1013/othername:1.3.6.1.5.5.7.8.7;IA5String=_sip._tcp.example.com/othername:1.2.3.4;UTF8String=ä/othername:1.2.3.5;OctetString=cafe/email=%unix_account%@example.org";
     lifetime = 600; backdate = 30; },
   { name = "ops"; access_group = "ops"; subject = "CN=%unix_account%"; },
   { name = "rot"; access_group = "rot"; subject = "CN=%unix_account%"; },
@@ -127,8 +149,12 @@ now=$(date +%s)
 check "validity is backdate 60 s + lifetime 3600 s" test $((na - nb)) -eq 3660
 check "notBefore is about now - 60 s" test $((now - nb)) -ge 55 -a $((now - nb)) -le 70
 
-# Every subject type and SAN form, checked at the DER level.
-run_status 0 "issue with every subject type and SAN form" ADM issue --user "$user" --target full --pubkey "$T/pub.pem"
+# Every subject type and SAN form, checked at the DER level; KeyEncipherment
+# is for RSA keys: an RSA group and key
+ADM ca init rsa >/dev/null
+ADM ca export rsa >"$T/rsa-ca.pem"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null | openssl pkey -pubout -out "$T/rsa-pub.pem"
+run_status 0 "issue with every subject type and SAN form" ADM issue --user "$user" --target full --pubkey "$T/rsa-pub.pem"
 cp "$OUT" "$T/full.pem"
 openssl x509 -in "$T/full.pem" -outform DER | openssl asn1parse -inform DER >"$T/full.asn1"
 openssl x509 -in "$T/full.pem" -noout -text >"$T/full.txt"
@@ -145,6 +171,8 @@ grep_ok "IPv6 SAN" "IP Address:2001:DB8:0:0:0:0:0:1" "$T/full.txt"
 grep_ok "DNS SAN" "DNS:private.privx.io" "$T/full.txt"
 grep_ok "URI SAN with an attribute" "URI:https://example.org/u/$user" "$T/full.txt"
 grep_ok "UPN othername" "othername: UPN::$user@example.org" "$T/full.txt"
+grep_ok "email= is an rfc822Name SAN" "email:$user@example.org" "$T/full.txt"
+check "...an IA5String in [1]" grep -q "81..$(printf '%s@example.org' "$user" | od -An -tx1 | tr -d ' \n')" <<<"$(openssl x509 -in "$T/full.pem" -outform DER | od -An -tx1 | tr -d ' \n')"
 grep_ok "SID extension present (1.3.6.1.4.1.311.25.2)" "OBJECT +:1.3.6.1.4.1.311.25.2$" "$T/full.asn1"
 grep_ok "all EKUs present" "Code Signing, E-mail Protection, Time Stamping, Microsoft Server Gated Crypto, Netscape Server Gated Crypto, 1.3.6.1.4.1.311.61.1.1, 1.2.3.4.5" "$T/full.txt"
 grep_ok "all key usages present" "Digital Signature, Non Repudiation, Key Encipherment, Key Agreement" "$T/full.txt"
@@ -163,10 +191,11 @@ check "UPN otherName is [0] { OID 1.3.6.1.4.1.311.20.2.3, [0] EXPLICIT UTF8Strin
 check "OctetString othername carries the decoded bytes" grep -q "a00b06032a0305a0040402cafe" <<<"$der"
 check "IA5String othername (SRVName OID) is an IA5String" grep -q "06082b06010505070807a0..16..5f7369702e" <<<"$der"
 check "UTF8String othername is a UTF8String" grep -q "06032a0304a0040c02c3a4" <<<"$der"
-run_status 0 "certtool verifies the full certificate" certtool --verify --load-ca-certificate "$T/ca.pem" --infile "$T/full.pem"
+run_status 0 "certtool verifies the full certificate" certtool --verify --load-ca-certificate "$T/rsa-ca.pem" --infile "$T/full.pem"
 certtool -i --infile "$T/full.pem" >"$T/full.gnutls" 2>&1
 grep_ok "certtool sees the IPv6 SAN" "IPAddress: 2001:db8::1" "$T/full.gnutls"
 grep_ok "certtool sees the UPN" "User Principal Name: $user@example.org" "$T/full.gnutls"
+grep_ok "certtool sees the rfc822Name" "RFC822Name: $user@example.org" "$T/full.gnutls"
 grep_ok "certtool sees the SID extension as non-critical" "Unknown extension 1.3.6.1.4.1.311.25.2 \(not critical\)" "$T/full.gnutls"
 grep_ok "certtool sees critical key usage" "Key Usage \(critical\)" "$T/full.gnutls"
 nb=$(date -d "$(openssl x509 -in "$T/full.pem" -noout -startdate | cut -d= -f2)" +%s)
@@ -260,6 +289,20 @@ cp "$OUT" "$T/rot-crl.pem"
 check "...prints a CRL for each trusted CA" test "$(n_pem 'X509 CRL' "$T/rot-crl.pem")" = 2
 split_pem "$T/rot-crl.pem" "$T/rot-crl-"
 run_status 0 "...the first signed by the new CA" openssl crl -in "$T/rot-crl-1" -CAfile "$T/rot-bundle-1" -noout
+# CRL numbers grow per group, also for two CRLs signed in the same second
+crlnum() { printf '%d' "$(openssl crl -in "$1" -noout -crlnumber | sed 's/^crlNumber=//')"; }
+check "...the two CRLs of the overlap have different numbers" \
+	test "$(crlnum "$T/rot-crl-1")" -ne "$(crlnum "$T/rot-crl-2")"
+for try in 1 2 3 4 5; do
+	s1=$(date +%s)
+	ADM crl default >"$T/crl-a.pem"
+	ADM crl default >"$T/crl-b.pem"
+	[ "$s1" = "$(date +%s)" ] && break
+done
+check "two CRLs of a group signed in the same second have increasing CRL numbers" \
+	test "$(crlnum "$T/crl-b.pem")" -gt "$(crlnum "$T/crl-a.pem")"
+check "...and the CRL number is kept with the group's CA material" \
+	test "$(cat "$G/default/crl.number")" = "$(crlnum "$T/crl-b.pem")"
 run_status 0 "...the second by the previous CA" openssl crl -in "$T/rot-crl-2" -CAfile "$T/rot-bundle-2" -noout
 check "the revoked certificate is listed by its own CA's CRL" \
 	sh -c "openssl crl -in '$T/rot-crl-2' -noout -text | grep -q 'Serial Number: $old'"

@@ -38,7 +38,8 @@ struct toy_cadir {
 };
 
 static const char *const toy_names[CT_CA_ITEMS] = {"caCertificate", "caKey",
-    "previousCaCertificate", "previousCaKey", "previousUntil", "nextCaCertificate", "nextCaKey"};
+    "previousCaCertificate", "previousCaKey", "previousUntil", "nextCaCertificate", "nextCaKey",
+    "crlNumber"};
 
 static int
 toy_open(const struct ct_config *cfg, unsigned flags, struct ct_store **out, struct ct_err *err)

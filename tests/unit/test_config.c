@@ -384,6 +384,55 @@ test_file_checks(void **state)
 	rmdir(dir);
 }
 
+/* KeyEncipherment with an EC or Ed25519 access group is refused at the
+ * target's line, naming template, target and group; RSA is fine. */
+static void
+test_key_encipherment_needs_rsa(void **state)
+{
+	static const char fmt[] =
+	    "access_groups = ( { name = \"g\"; key_type = \"%s\"; } );\n"
+	    "templates = ( { name = \"enc\"; key_usage = [ \"DigitalSignature\",\n"
+	    "  \"KeyEncipherment\" ]; } );\n"
+	    "targets = ( { name = \"t\"; access_group = \"g\";\n"
+	    "  template = \"enc\"; subject = \"CN=a\"; } );\n";
+	static const char *const refused[] = {"ec-p256", "ec-p384", "ed25519"};
+	static const char *const allowed[] = {"rsa2048", "rsa3072", "rsa4096"};
+	char text[512], want[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), fmt, refused[i]);
+		snprintf(want, sizeof(want),
+		    "t.conf:5: target 't': template 'enc' has KeyEncipherment, which access "
+		    "group 'g' (key_type %s) cannot use",
+		    refused[i]);
+		expect_problems(text, 1, want, "RFC 5480 section 3, RFC 8410 section 5", NULL);
+		snprintf(text, sizeof(text), fmt, allowed[i]);
+		ct_config_free(load_ok(text));
+	}
+	/* KeyAgreement, DigitalSignature: fine with EC */
+	ct_config_free(load_ok("templates = ( { name = \"client\"; key_usage = [\n"
+	                       "  \"DigitalSignature\", \"KeyAgreement\" ]; } );\n"));
+}
+
+/* A subject whose literal text is over an X.520 bound is refused at load. */
+static void
+test_subject_bound_at_load(void **state)
+{
+	char text[512], p[130];
+
+	(void)state;
+	memset(p, 'p', 129);
+	p[129] = '\0';
+	snprintf(text, sizeof(text),
+	    "targets = ( { name = \"t\"; access_group = \"default\";\n"
+	    "  subject = \"CN=%%unix_account%%/pseudonym=%s\"; } );\n",
+	    p);
+	expect_problems(text, 1, "t.conf:2: target 't': subject pattern",
+	    "value for 'pseudonym' is longer than 128 characters (ub-pseudonym)", NULL);
+}
+
 int
 main(void)
 {
@@ -398,6 +447,8 @@ main(void)
 	    cmocka_unit_test(test_many_problems_at_once),
 	    cmocka_unit_test(test_syntax_error),
 	    cmocka_unit_test(test_file_checks),
+	    cmocka_unit_test(test_key_encipherment_needs_rsa),
+	    cmocka_unit_test(test_subject_bound_at_load),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

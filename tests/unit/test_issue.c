@@ -943,7 +943,8 @@ test_crl(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    ct_crl_make(f->ca, serials, when, reasons, 2, now, 3600, &pem, &err), CT_OK);
+	    ct_crl_make(f->ca, serials, when, reasons, 2, now, 3600, (int64_t)now, &pem, &err),
+	    CT_OK);
 	assert_non_null(b = BIO_new_mem_buf(pem, -1));
 	assert_non_null(crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL));
 	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ct_ca_cert(f->ca))), 1);
@@ -979,9 +980,180 @@ test_crl(void **state)
 	/* a serial that is not hex builds no CRL */
 	pem = NULL;
 	assert_int_equal(ct_crl_make(f->ca, (const char *const[]){"zz"}, when, reasons, 1, now,
-	                     3600, &pem, &err),
+	                     3600, (int64_t)now, &pem, &err),
 	    CT_ECRYPTO);
 	assert_null(pem);
+	free_fixture(f);
+}
+
+/* A substituted subject value over its X.520 bound fails the issuance with
+ * CT_EINVAL (exit 65) naming the attribute, the bound and the pattern; it is
+ * never cut short.  128 characters of pseudonym are issued whole. */
+static void
+test_subject_upper_bound(void **state)
+{
+	static const char conf[] =
+	    "store: { path = \"%s\"; };\n"
+	    "access_groups = ( { name = \"g\"; key_type = \"ec-p256\"; ca_days = 1; } );\n"
+	    "targets = ( { name = \"p\"; access_group = \"g\";\n"
+	    "  subject = \"CN=x/pseudonym=%%unix_account%%/streetAddress=%%unix_account%%\"; } "
+	    ");\n";
+	struct fixture *f = make_fixture("ec-p256", 600);
+	struct ct_attrs *a = ct_attrs_new();
+	struct ct_config *cfg = NULL;
+	struct ct_issuer *is = NULL;
+	struct ct_err err = {0};
+	char text[512], value[130];
+	X509 *x = NULL;
+	int idx;
+
+	(void)state;
+	snprintf(text, sizeof(text), conf, f->dir);
+	assert_int_equal(ct_config_load_string(text, "t", &cfg, NULL, &err), CT_OK);
+	assert_int_equal(ct_issuer_new(&cfg->targets[0], f->ca, &is, &err), CT_OK);
+	ct_issuer_free(f->is);
+	f->is = is;
+	memset(value, 'a', 128);
+	value[128] = '\0';
+	assert_int_equal(ct_attrs_set(a, "unix_account", value, &err), CT_OK);
+	assert_int_equal(issue(f, a, f->spki, f->spki_len, time(NULL), &x, &err), CT_OK);
+	idx = X509_NAME_get_index_by_NID(X509_get_subject_name(x), NID_pseudonym, -1);
+	assert_true(idx >= 0);
+	assert_int_equal(ASN1_STRING_length(X509_NAME_ENTRY_get_data(
+	                     X509_NAME_get_entry(X509_get_subject_name(x), idx))),
+	    128);
+	X509_free(x);
+	x = NULL;
+	strcat(value, "a");
+	ct_attrs_free(a);
+	a = ct_attrs_new();
+	assert_int_equal(ct_attrs_set(a, "unix_account", value, &err), CT_OK);
+	assert_int_equal(issue(f, a, f->spki, f->spki_len, time(NULL), &x, &err), CT_EINVAL);
+	assert_null(x);
+	assert_non_null(strstr(err.msg, "value for 'pseudonym' is longer than 128 characters"));
+	assert_non_null(strstr(err.msg, "(ub-pseudonym)"));
+	assert_non_null(strstr(err.msg, "subject pattern 'CN=x/pseudonym=%unix_account%"));
+	ct_attrs_free(a);
+	free_fixture(f); /* frees the issuer, before the configuration it uses */
+	ct_config_free(cfg);
+}
+
+/* KeyEncipherment is issued only for an RSA subject key: an EC key in an
+ * RSA group's target with such a template fails with CT_EINVAL. */
+static void
+test_key_encipherment_rsa_only(void **state)
+{
+	static const char conf[] =
+	    "store: { path = \"%s\"; };\n"
+	    "access_groups = ( { name = \"r\"; key_type = \"rsa2048\"; } );\n"
+	    "templates = ( { name = \"enc\"; key_usage = [ \"DigitalSignature\", "
+	    "\"KeyEncipherment\" ]; } );\n"
+	    "targets = ( { name = \"e\"; access_group = \"r\"; template = \"enc\";\n"
+	    "  subject = \"CN=%%unix_account%%\"; } );\n";
+	struct fixture *f = make_fixture("ec-p256", 600);
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	struct ct_config *cfg = NULL;
+	struct ct_issuer *is = NULL;
+	struct ct_err err = {0};
+	unsigned char *der = NULL;
+	char text[512];
+	X509 *x = NULL;
+	int n;
+
+	(void)state;
+	snprintf(text, sizeof(text), conf, f->dir);
+	assert_int_equal(ct_config_load_string(text, "t", &cfg, NULL, &err), CT_OK);
+	assert_int_equal(ct_issuer_new(&cfg->targets[0], f->ca, &is, &err), CT_OK);
+	ct_issuer_free(f->is);
+	f->is = is;
+	assert_int_equal(issue(f, f->attrs, f->spki, f->spki_len, time(NULL), &x, &err), CT_EINVAL);
+	assert_null(x);
+	assert_non_null(strstr(err.msg,
+	    "target 'e': template 'enc' has KeyEncipherment, which "
+	    "is for RSA keys only"));
+	assert_non_null(rsa);
+	assert_true((n = i2d_PUBKEY(rsa, &der)) > 0);
+	assert_int_equal(issue(f, f->attrs, der, (size_t)n, time(NULL), &x, &err), CT_OK);
+	assert_true(X509_get_key_usage(x) & KU_KEY_ENCIPHERMENT);
+	X509_free(x);
+	OPENSSL_free(der);
+	EVP_PKEY_free(rsa);
+	free_fixture(f); /* frees the issuer, before the configuration it uses */
+	ct_config_free(cfg);
+}
+
+/* The CRL number of the CRL in PEM. */
+static int64_t
+crl_number_of(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509_CRL *crl;
+	ASN1_INTEGER *num;
+	int64_t v = -1;
+
+	assert_non_null(b);
+	assert_non_null(crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL));
+	assert_non_null(num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL));
+	assert_int_equal(ASN1_INTEGER_get_int64(&v, num), 1);
+	ASN1_INTEGER_free(num);
+	X509_CRL_free(crl);
+	BIO_free(b);
+	return v;
+}
+
+/* CRL numbers strictly grow per group, also for CRLs of one second, and
+ * across a rotation and a preparation (the CA's subject stays the same). */
+static void
+test_crl_numbers(void **state)
+{
+	struct fixture *f = make_fixture("ec-p256", 600);
+	const struct ct_group *g = &f->cfg->groups[0];
+	time_t now = time(NULL);
+	struct ct_rotation r = {0};
+	struct ct_err err = {0};
+	X509 *next = NULL, *replaced = NULL;
+	int64_t n1 = 0, n2 = 0, n3 = 0;
+	char *pem = NULL;
+
+	(void)state;
+	assert_false(exists(f, "g/crl.number"));
+	assert_int_equal(ct_crl_number_take(f->st, "g", now, 1, &n1, &err), CT_OK);
+	assert_int_equal(n1, (int64_t)now);
+	assert_int_equal(ct_crl_number_take(f->st, "g", now, 1, &n2, &err), CT_OK);
+	assert_int_equal(n2, (int64_t)now + 1);
+	/* two at once (a rotation's overlap: one CRL per CA) */
+	assert_int_equal(ct_crl_number_take(f->st, "g", now, 2, &n3, &err), CT_OK);
+	assert_int_equal(n3, (int64_t)now + 2);
+	assert_int_equal(ct_crl_number_take(f->st, "g", now - 10, 1, &n1, &err), CT_OK);
+	assert_int_equal(n1, (int64_t)now + 4); /* a clock set back takes nothing back */
+	assert_int_equal(ct_crl_make(f->ca, NULL, NULL, NULL, 0, now, 3600, n1, &pem, &err), CT_OK);
+	assert_int_equal(crl_number_of(pem), (int64_t)now + 4);
+	free(pem);
+
+	/* kept when the CA is prepared and rotated */
+	assert_int_equal(ct_ca_prepare(f->st, g, now, 0, &next, &replaced, &err), CT_OK);
+	assert_int_equal(ct_crl_number_take(f->st, "g", now, 1, &n1, &err), CT_OK);
+	assert_int_equal(n1, (int64_t)now + 5);
+	assert_int_equal(ct_ca_rotate(f->st, g, now, 0, 0, &r, &err), CT_OK);
+	ct_rotation_clear(&r);
+	assert_int_equal(ct_ca_rotate(f->st, g, now, 3600, 0, &r, &err), CT_OK);
+	ct_rotation_clear(&r);
+	assert_int_equal(ct_crl_number_take(f->st, "g", now, 1, &n1, &err), CT_OK);
+	assert_int_equal(n1, (int64_t)now + 6);
+	/* a later second starts from the clock again */
+	assert_int_equal(ct_crl_number_take(f->st, "g", now + 100, 1, &n1, &err), CT_OK);
+	assert_int_equal(n1, (int64_t)now + 100);
+
+	/* a corrupt number is reported, never reset */
+	put(f, "g/crl.number", "12x\n");
+	assert_int_equal(ct_crl_number_take(f->st, "g", now, 1, &n1, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "crl.number: not a CRL number"));
+	put(f, "g/crl.number", "0123\n");
+	assert_int_equal(ct_crl_number_take(f->st, "g", now, 1, &n1, &err), CT_EIO);
+	assert_int_equal(ct_crl_number_take(f->st, "g", now, 3, &n1, &err), CT_EINVAL);
+	assert_int_equal(ct_crl_number_take(f->st, "nosuch", now, 1, &n1, &err), CT_ENOENT);
+	X509_free(next);
+	X509_free(replaced);
 	free_fixture(f);
 }
 
@@ -1007,6 +1179,9 @@ main(void)
 	    cmocka_unit_test(test_trust_during_rotations),
 	    cmocka_unit_test(test_csr_spki_as_received),
 	    cmocka_unit_test(test_crl),
+	    cmocka_unit_test(test_crl_numbers),
+	    cmocka_unit_test(test_subject_upper_bound),
+	    cmocka_unit_test(test_key_encipherment_rsa_only),
 	};
 
 	return cmocka_run_group_tests_name("issue", tests, NULL, NULL);

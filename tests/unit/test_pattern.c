@@ -362,10 +362,25 @@ test_subject_length_bounds(void **state)
 		const char *type;
 		size_t max;
 	} t[] = {
-		{ "CN", 64 }, { "O", 64 }, { "OU", 64 }, { "title", 64 }, { "serialNumber", 64 },
-		{ "L", 128 }, { "ST", 128 }, { "postalCode", 40 }, { "emailAddress", 255 },
-		{ "SN", CT_ATTR_VALUE_MAX }, { "pseudonym", CT_ATTR_VALUE_MAX },
-		{ "1.2.3", CT_ATTR_VALUE_MAX },
+	    {"CN", 64},
+	    {"O", 64},
+	    {"OU", 64},
+	    {"title", 64},
+	    {"serialNumber", 64},
+	    {"L", 128},
+	    {"ST", 128},
+	    {"postalCode", 40},
+	    {"emailAddress", 255},
+	    {"SN", CT_ATTR_VALUE_MAX},
+	    {"pseudonym", 128},
+	    {"1.2.3", CT_ATTR_VALUE_MAX},
+	    {"streetAddress", 128},
+	    {"userid", 256},
+	    {"GN", CT_ATTR_VALUE_MAX},
+	    {"initials", CT_ATTR_VALUE_MAX},
+	    {"generationQualifier", CT_ATTR_VALUE_MAX},
+	    {"dnQualifier", CT_ATTR_VALUE_MAX},
+	    {"DC", 63},
 	};
 	char text[CT_ATTR_VALUE_MAX + 64], want[64];
 	struct ct_pattern *p;
@@ -383,6 +398,91 @@ test_subject_length_bounds(void **state)
 		snprintf(want, sizeof(want), "is longer than %zu characters", t[i].max);
 		parse_err(CT_PATTERN_SUBJECT, text, want);
 	}
+}
+
+/* The X.520 / RFC 5280 bound is named, and a value made of attributes is
+ * refused at expansion, never cut: a 129-character pseudonym or streetAddress
+ * is not issued. */
+static void
+test_subject_upper_bounds(void **state)
+{
+	static const struct {
+		const char *type, *ub;
+		size_t max;
+	} t[] = {
+	    {"CN", "ub-common-name", 64},
+	    {"pseudonym", "ub-pseudonym", 128},
+	    {"streetAddress", "ub-street-address", 128},
+	    {"L", "ub-locality-name", 128},
+	    {"ST", "ub-state-name", 128},
+	    {"O", "ub-organization-name", 64},
+	    {"OU", "ub-organizational-unit-name", 64},
+	    {"title", "ub-title", 64},
+	    {"serialNumber", "ub-serial-number", 64},
+	    {"postalCode", "ub-postal-code", 40},
+	    {"emailAddress", "ub-emailaddress-length", 255},
+	    {"userid", "ub-user-identifier", 256},
+	    {"DC", "one DNS label", 63},
+	};
+	struct ct_attrs *a = new_attrs();
+	struct ct_err err = {0};
+	char value[300], text[64], want[160];
+	X509_NAME *n;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(value, '1', t[i].max);
+		value[t[i].max] = '\0';
+		ct_attrs_free(a);
+		a = new_attrs();
+		assert_int_equal(ct_attrs_add_raw(a, "v", value, &err), CT_OK);
+		snprintf(text, sizeof(text), "%s=%%v%%", t[i].type);
+		n = subject(text, a);
+		assert_int_equal(
+		    ASN1_STRING_length(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, 0))),
+		    (int)t[i].max);
+		X509_NAME_free(n);
+		strcat(value, "1");
+		ct_attrs_free(a);
+		a = new_attrs();
+		assert_int_equal(ct_attrs_add_raw(a, "v", value, &err), CT_OK);
+		snprintf(want, sizeof(want),
+		    "value for '%s' is longer than %zu characters "
+		    "(subject pattern '%s') (%s)",
+		    t[i].type, t[i].max, text, t[i].ub);
+		subject_err(text, a, want);
+	}
+	ct_attrs_free(a);
+}
+
+/* A literal part that alone exceeds the bound is refused when the pattern is
+ * parsed (at configuration load), with each attribute counted as at least one
+ * character. */
+static void
+test_subject_static_bounds(void **state)
+{
+	char text[200], p[130];
+
+	(void)state;
+	memset(p, 'p', sizeof(p) - 1);
+	p[sizeof(p) - 1] = '\0';
+	snprintf(text, sizeof(text), "pseudonym=%.128s%%unix_account%%", p);
+	parse_err(CT_PATTERN_SUBJECT, text,
+	    "position 11: value for 'pseudonym' has at least "
+	    "129 characters, longer than 128 (ub-pseudonym)");
+	snprintf(text, sizeof(text), "pseudonym=%.127s%%unix_account%%", p);
+	ct_pattern_free(parse_ok(CT_PATTERN_SUBJECT, text));
+	snprintf(text, sizeof(text), "CN=%%unix_account%%%.64s", p);
+	parse_err(CT_PATTERN_SUBJECT, text,
+	    "value for 'CN' has at least 65 characters, longer "
+	    "than 64 (ub-common-name)");
+	snprintf(text, sizeof(text), "streetAddress=%.129s", p);
+	parse_err(CT_PATTERN_SUBJECT, text,
+	    "position 15: value for 'streetAddress' is longer "
+	    "than 128 characters (ub-street-address)");
+	snprintf(text, sizeof(text), "streetAddress=%.128s", p);
+	ct_pattern_free(parse_ok(CT_PATTERN_SUBJECT, text));
 }
 
 static void
@@ -828,6 +928,72 @@ test_san_dns_uri(void **state)
 	ct_pattern_free(p);
 }
 
+/* email= is an rfc822Name (IA5String): a dot-atom local part and a domain. */
+static void
+test_san_email(void **state)
+{
+	static const char *const good[] = {
+	    "alice@example.org",
+	    "a.b+tag@mail.example.org",
+	    "x_y-z@localhost",
+	    "o'neil@example.com",
+	    "{x}~!@example.com",
+	};
+	static const char *const bad[] = {
+	    "alice",
+	    "@example.org",
+	    "alice@",
+	    "al ice@example.org",
+	    ".a@example.org",
+	    "a.@example.org",
+	    "a..b@example.org",
+	    "a@b@example.org",
+	    "j\xc3\xbcrgen@example.org",
+	    "alice@*.example.org",
+	    "alice@example..org",
+	    "alice@example.org.",
+	    "a\"b@x.org",
+	};
+	/* GeneralNames { [1] IA5String "a@b.c" } */
+	static const unsigned char der[] = {0x30, 0x07, 0x81, 0x05, 'a', '@', 'b', '.', 'c'};
+	struct ct_attrs *a = new_attrs();
+	char text[400];
+	X509 *cert;
+	size_t i;
+	int crit;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "email=%s", good[i]);
+		ct_pattern_free(parse_ok(CT_PATTERN_SAN, text));
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "email=%s", bad[i]);
+		parse_err(CT_PATTERN_SAN, text,
+		    "position 7: value for 'email' is not an e-mail "
+		    "address");
+	}
+	/* local part of 64 is fine, 65 is not; 254 in all is fine, 255 is not */
+	snprintf(text, sizeof(text), "email=%064d@x.org", 0);
+	ct_pattern_free(parse_ok(CT_PATTERN_SAN, text));
+	snprintf(text, sizeof(text), "email=%065d@x.org", 0);
+	parse_err(CT_PATTERN_SAN, text, "is not an e-mail address");
+	snprintf(text, sizeof(text), "email=%064d@%063d.%063d.%061d", 0, 0, 0, 0);
+	assert_int_equal(strlen(text + 6), 254);
+	ct_pattern_free(parse_ok(CT_PATTERN_SAN, text));
+	snprintf(text, sizeof(text), "email=%064d@%063d.%063d.%062d", 0, 0, 0, 0);
+	parse_err(CT_PATTERN_SAN, text, "is not an e-mail address");
+
+	cert = san_cert("email=a@b.c", NULL);
+	check_san_der(cert, der, sizeof(der));
+	X509_free(cert);
+	cert = san_cert("EMAIL=%unix_account%@example.org/email=%principal%", a);
+	assert_non_null(ext_data(cert, "2.5.29.17", &crit));
+	X509_free(cert);
+	san_err("email=%name%@example.org", a, "value for 'email' is not an e-mail address");
+	ct_attrs_free(a);
+}
+
 static void
 test_san_substitution(void **state)
 {
@@ -896,27 +1062,28 @@ test_san_parse_errors(void **state)
 	static const struct {
 		const char *text, *want;
 	} t[] = {
-		{ "EMAIL=a@b", "position 1: unknown SAN type 'EMAIL'" },
-		{ "DNS=a//URI=x:y", "position 7: empty item" },
-		{ "/DNS=a", "position 1: empty item" },
-		{ "DNS=a/", "position 7: empty item" },
-		{ "DNS=", "position 5: empty value for 'DNS'" },
-		{ "UPN", "position 1: item has no '='" },
-		{ "UPN=%%", "position 5: empty attribute reference" },
-		{ "UPN=%x", "position 5: unterminated attribute reference" },
-		{ "UPN=a\\", "position 6: '\\' at the end" },
-		{ "othername:1.2.3=x", "position 1: othername needs 'othername:{oid};{format}'" },
-		{ "DNS=a/othername:1.2.3;BMPString=x",
-		  "position 7: unknown othername format 'BMPString'" },
-		{ "othername:1.2.x;UTF8String=x", "position 1: invalid othername OID '1.2.x'" },
-		{ "othername:;UTF8String=x", "position 1: invalid othername OID ''" },
-		{ "othername:1.2.3;OctetString=abc", "position 29: value for "
-		  "'othername:1.2.3;OctetString' is not an even number of hex digits" },
-		{ "othername:1.2.3;OctetString=zz", "is not an even number of hex digits" },
-		{ "othername:1.2.3;IA5String=\xc3\xa4", "has non-ASCII or control characters" },
-		{ "othername:1.2.3;UTF8String=\x01", "is not valid UTF-8 or has control characters" },
-		{ "UPN=a\x7f", "value for 'UPN' is not valid UTF-8 or has control characters" },
-		{ "%a%=x", "position 1: attribute reference in a type" },
+	    {"RFC822=a@b", "position 1: unknown SAN type 'RFC822'"}, /* email= is known */
+	    {"DNS=a//URI=x:y", "position 7: empty item"},
+	    {"/DNS=a", "position 1: empty item"},
+	    {"DNS=a/", "position 7: empty item"},
+	    {"DNS=", "position 5: empty value for 'DNS'"},
+	    {"UPN", "position 1: item has no '='"},
+	    {"UPN=%%", "position 5: empty attribute reference"},
+	    {"UPN=%x", "position 5: unterminated attribute reference"},
+	    {"UPN=a\\", "position 6: '\\' at the end"},
+	    {"othername:1.2.3=x", "position 1: othername needs 'othername:{oid};{format}'"},
+	    {"DNS=a/othername:1.2.3;BMPString=x",
+	        "position 7: unknown othername format 'BMPString'"},
+	    {"othername:1.2.x;UTF8String=x", "position 1: invalid othername OID '1.2.x'"},
+	    {"othername:;UTF8String=x", "position 1: invalid othername OID ''"},
+	    {"othername:1.2.3;OctetString=abc",
+	        "position 29: value for "
+	        "'othername:1.2.3;OctetString' is not an even number of hex digits"},
+	    {"othername:1.2.3;OctetString=zz", "is not an even number of hex digits"},
+	    {"othername:1.2.3;IA5String=\xc3\xa4", "has non-ASCII or control characters"},
+	    {"othername:1.2.3;UTF8String=\x01", "is not valid UTF-8 or has control characters"},
+	    {"UPN=a\x7f", "value for 'UPN' is not valid UTF-8 or has control characters"},
+	    {"%a%=x", "position 1: attribute reference in a type"},
 	};
 	size_t i;
 
@@ -984,31 +1151,34 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_subject_types),
-		cmocka_unit_test(test_subject_order),
-		cmocka_unit_test(test_subject_escapes),
-		cmocka_unit_test(test_subject_parse_errors),
-		cmocka_unit_test(test_subject_length_bounds),
-		cmocka_unit_test(test_subject_length_utf8),
-		cmocka_unit_test(test_pattern_limits),
-		cmocka_unit_test(test_subject_substitution),
-		cmocka_unit_test(test_subject_aliases),
-		cmocka_unit_test(test_subject_custom_attrs),
-		cmocka_unit_test(test_subject_missing_attrs),
-		cmocka_unit_test(test_subject_expanded_violations),
-		cmocka_unit_test(test_foreach_attr),
-		cmocka_unit_test(test_kind_mismatch),
-		cmocka_unit_test(test_san_empty),
-		cmocka_unit_test(test_san_upn_der),
-		cmocka_unit_test(test_san_sid_der),
-		cmocka_unit_test(test_san_othername),
-		cmocka_unit_test(test_san_ip),
-		cmocka_unit_test(test_san_dns_uri),
-		cmocka_unit_test(test_san_substitution),
-		cmocka_unit_test(test_san_sid_syntax),
-		cmocka_unit_test(test_san_parse_errors),
-		cmocka_unit_test(test_san_seed_examples),
-		cmocka_unit_test(test_san_existing_extension),
+	    cmocka_unit_test(test_subject_types),
+	    cmocka_unit_test(test_subject_order),
+	    cmocka_unit_test(test_subject_escapes),
+	    cmocka_unit_test(test_subject_parse_errors),
+	    cmocka_unit_test(test_subject_length_bounds),
+	    cmocka_unit_test(test_subject_upper_bounds),
+	    cmocka_unit_test(test_subject_static_bounds),
+	    cmocka_unit_test(test_subject_length_utf8),
+	    cmocka_unit_test(test_pattern_limits),
+	    cmocka_unit_test(test_subject_substitution),
+	    cmocka_unit_test(test_subject_aliases),
+	    cmocka_unit_test(test_subject_custom_attrs),
+	    cmocka_unit_test(test_subject_missing_attrs),
+	    cmocka_unit_test(test_subject_expanded_violations),
+	    cmocka_unit_test(test_foreach_attr),
+	    cmocka_unit_test(test_kind_mismatch),
+	    cmocka_unit_test(test_san_empty),
+	    cmocka_unit_test(test_san_upn_der),
+	    cmocka_unit_test(test_san_sid_der),
+	    cmocka_unit_test(test_san_othername),
+	    cmocka_unit_test(test_san_ip),
+	    cmocka_unit_test(test_san_dns_uri),
+	    cmocka_unit_test(test_san_email),
+	    cmocka_unit_test(test_san_substitution),
+	    cmocka_unit_test(test_san_sid_syntax),
+	    cmocka_unit_test(test_san_parse_errors),
+	    cmocka_unit_test(test_san_seed_examples),
+	    cmocka_unit_test(test_san_existing_extension),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
