@@ -126,14 +126,24 @@ make_secret(const struct init_args *a, struct ct_token *t, struct ct_err *err)
 	return rc;
 }
 
-/* Inside the user's transaction: append token CTX. */
+/* Inside the user's transaction: append token CTX, unless the user has a
+ * token with the same secret (its codes could be replayed on the other). */
 static int
 add_op(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
 {
+	const struct ct_token *t = ctx;
+	size_t i;
+
 	if (u->n >= CT_TOKENS_MAX)
 		return ct_err_set(
 		    err, CT_EINVAL, "user '%s' already has %d tokens", user, CT_TOKENS_MAX);
-	u->tok[u->n++] = *(const struct ct_token *)ctx;
+	for (i = 0; i < u->n; i++)
+		if (u->tok[i].secret_len == t->secret_len && t->secret_len > 0 &&
+		    CRYPTO_memcmp(u->tok[i].secret, t->secret, t->secret_len) == 0)
+			return ct_err_set(err, CT_EEXIST,
+			    "user '%s' already has a token with this secret (%s)", user,
+			    u->tok[i].serial);
+	u->tok[u->n++] = *t;
 	return CT_OK;
 }
 
@@ -365,7 +375,7 @@ static void
 print_token(struct lister *l, const char *user, const struct ct_token *t)
 {
 	time_t now = time(NULL);
-	int locked = t->lock_until != 0 && now < t->lock_until;
+	int locked = t->lock_until != 0 && now < t->lock_until; /* throttled */
 
 	if (!l->json) {
 		printf("%-22s %-12s %-11s %-8s fail=%-3d %-8s %s\n", t->serial, user,
