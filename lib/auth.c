@@ -148,7 +148,8 @@ update_state(struct ct_user_tokens *u, const struct ct_otp_conf *conf, const str
 	size_t i;
 
 	for (i = 0; i < u->n; i++) {
-		if (!is_otp(&u->tok[i]) || !u->tok[i].active)
+		/* a success clears the count of disabled tokens too */
+		if (!is_otp(&u->tok[i]) || (!u->tok[i].active && hit == NULL))
 			continue;
 		u->tok[i].failcount = fails;
 		u->tok[i].lock_until = delay > 0 ? (int64_t)now + delay : 0;

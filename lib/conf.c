@@ -1023,7 +1023,7 @@ config_defaults(struct ct_config *c)
 	    .hotp_lookahead = 10,
 	    .throttle_after = 5,
 	    .throttle_base = 2,
-	    .throttle_max = 900,
+	    .throttle_max = 3600,
 	    .refusal_ms = 50};
 	c->service = (struct ct_service_conf){
 	    .max_clients = 64, .max_per_user = 4, .timeout = 120, .ldap_connections = 4};

@@ -222,13 +222,26 @@ op_enable(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 	return CT_OK;
 }
 
+/* The failure count and the throttle are the user's: clear them on every
+ * token of U. */
+static void
+clear_failures(struct ct_user_tokens *u)
+{
+	size_t j;
+
+	for (j = 0; j < u->n; j++) {
+		u->tok[j].failcount = 0;
+		u->tok[j].lock_until = 0;
+	}
+}
+
 static int
 op_reset(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 {
+	(void)i;
 	(void)ctx;
 	(void)err;
-	u->tok[i].failcount = 0;
-	u->tok[i].lock_until = 0;
+	clear_failures(u);
 	return CT_OK;
 }
 
@@ -266,8 +279,7 @@ op_resync(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 		    ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, c + 1, 0, codes[1],
 		        &d) == CT_OK) {
 			t->counter = c + 2;
-			t->failcount = 0;
-			t->lock_until = 0;
+			clear_failures(u);
 			return CT_OK;
 		}
 	}
@@ -458,7 +470,8 @@ const struct admin_cmd admin_token_cmds[] = {
     {"list", token_list, NULL, "  token list [--user USER] [--json] list tokens and their state\n"},
     {"enable", token_serial_cmd, NULL,
         "  token enable|disable|delete|reset SERIAL\n"
-        "                                    change a token (reset clears failures and lock)\n"},
+        "                                    change a token (reset clears the user's failures and "
+        "throttle)\n"},
     {"disable", token_serial_cmd, NULL, NULL},
     {"delete", token_serial_cmd, NULL, NULL},
     {"reset", token_serial_cmd, NULL, NULL},

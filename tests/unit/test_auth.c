@@ -503,6 +503,32 @@ test_success_clears_all(void **state)
 	ct_user_tokens_clear(&u);
 }
 
+/* The count is the user's: a success clears it on disabled tokens too, so
+ * enabling one later does not bring back an old throttle. */
+static void
+test_success_clears_disabled(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "OFF");
+	u.tok[0].active = 0;
+	u.tok[0].failcount = 9;
+	u.tok[0].lock_until = T_NOW + 3600;
+	rfc_token(&u.tok[1], CT_TOKEN_TOTP, "ON");
+	u.n = 2;
+	put_tokens(f, "alice", &u);
+	/* a disabled token's throttle is not the user's */
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_OK);
+	reread(f, "alice", &u);
+	assert_int_equal(u.tok[0].failcount, 0);
+	assert_true(u.tok[0].lock_until == 0);
+	ct_user_tokens_clear(&u);
+}
+
 /* A count already at or above a lowered max_fail locks at the next failure;
  * lock_seconds 0 counts failures but never locks. */
 static void
@@ -679,7 +705,7 @@ test_timing_no_token(void **state)
 
 	conf.throttle_after = 1000;
 	conf.hotp_lookahead = 10;
-	conf.refusal_ms = 5; /* the default is 50: shorter, for the test's time */
+	conf.refusal_ms = 20; /* the default is 50: shorter, for the test's time */
 	put_one(f, "alice", CT_TOKEN_HOTP);
 	for (i = 0; i < TIMING_RUNS; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &a);
@@ -920,6 +946,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_lockout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failures_per_token, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_success_clears_all, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_success_clears_disabled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock_settings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_throttle_escalates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_twin_totp_no_replay, setup, teardown),

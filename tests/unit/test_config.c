@@ -395,7 +395,7 @@ test_otp_throttle(void **state)
 	(void)state;
 	assert_int_equal(c->otp.throttle_after, 5);
 	assert_int_equal(c->otp.throttle_base, 2);
-	assert_int_equal(c->otp.throttle_max, 900);
+	assert_int_equal(c->otp.throttle_max, 3600);
 	assert_int_equal(c->otp.refusal_ms, 50);
 	ct_config_free(c);
 	c = load_ok("otp: { max_fail = 7; lock_seconds = 60; };\n");
