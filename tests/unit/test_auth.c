@@ -1,8 +1,9 @@
 /* The OTP step of authentication and the account check (lib/auth.c) over a
- * real files token store: replay, windows, look-ahead, failure counting,
- * lockout, disabled and corrupt tokens, and the state on disk before the
- * answer.  Codes are the RFC 4226 and RFC 6238 test vectors of the secret
- * "12345678901234567890" (SHA-1), or computed with lib/otp.h for steps the
+ * real files token store: replay (also across tokens with one secret),
+ * windows, look-ahead, failure counting, the throttle that replaced the
+ * lockout, equal time for names without tokens, disabled and corrupt
+ * tokens, and the state on disk before the answer.  Codes are the RFC 4226 and RFC 6238 test
+ * vectors of the secret "12345678901234567890" (SHA-1), or computed with lib/otp.h for steps the
  * RFCs do not list. */
 #include "config.h"
 
@@ -388,7 +389,7 @@ test_hotp_unusable_token(void **state)
 	free(after);
 }
 
-/* ---- failures and lockout ---- */
+/* ---- failures and the throttle ---- */
 
 static void
 test_lockout(void **state)
@@ -529,8 +530,9 @@ test_success_clears_disabled(void **state)
 	ct_user_tokens_clear(&u);
 }
 
-/* A count already at or above a lowered max_fail locks at the next failure;
- * lock_seconds 0 counts failures but never locks. */
+/* A count already at or above a lowered throttle_after (old name max_fail)
+ * throttles at the next failure; throttle_max 0 (old name lock_seconds)
+ * counts failures but never throttles. */
 static void
 test_lock_settings(void **state)
 {
