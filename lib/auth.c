@@ -1,7 +1,11 @@
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
 
 #include "auth.h"
 #include "otp.h"
@@ -13,112 +17,176 @@ is_otp(const struct ct_token *t)
 	return t->type == CT_TOKEN_HOTP || t->type == CT_TOKEN_TOTP;
 }
 
+/* Is B a twin of A: another OTP token of the user that makes the same codes
+ * (same type, secret, algorithm, digits and, for TOTP, period)?  A code
+ * used on one twin must not be accepted on the other. */
 static int
-is_locked(const struct ct_token *t, time_t now)
+is_twin(const struct ct_token *a, const struct ct_token *b)
 {
-	return t->lock_until != 0 && (int64_t)now < t->lock_until;
+	return a != b && is_otp(b) && a->type == b->type && a->algo == b->algo &&
+	    a->digits == b->digits && (a->type == CT_TOKEN_HOTP || a->period == b->period) &&
+	    a->secret_len == b->secret_len &&
+	    CRYPTO_memcmp(a->secret, b->secret, a->secret_len) == 0;
 }
 
-/* Try CODE against token T; on a match move it past the code.  CT_EPERM: no
- * match; any other error (a token the engine cannot use) is CT_EIO, so it is
- * never counted as a wrong code. */
-static int
-try_token(struct ct_token *t, const struct ct_otp_conf *conf, const char *code, time_t now)
+/* The replay floor of T in U: the next HOTP counter and the last TOTP step
+ * of T and every twin, so that a code is used once per user. */
+static void
+replay_floor(
+    const struct ct_user_tokens *u, const struct ct_token *t, uint64_t *next, int64_t *last)
 {
-	uint64_t counter;
-	int64_t step;
+	size_t i;
+
+	*next = t->counter;
+	*last = t->last_step;
+	for (i = 0; i < u->n; i++) {
+		if (!is_twin(t, &u->tok[i]))
+			continue;
+		if (u->tok[i].counter > *next)
+			*next = u->tok[i].counter;
+		if (u->tok[i].last_step > *last)
+			*last = u->tok[i].last_step;
+	}
+}
+
+/* Try CODE against token T of U; on a match move it past the code.  CT_EPERM:
+ * no match; any other error (a token the engine cannot use) is CT_EIO, so it
+ * is never counted as a wrong code. */
+static int
+try_token(const struct ct_user_tokens *u, struct ct_token *t, const struct ct_otp_conf *conf,
+    const char *code, time_t now)
+{
+	uint64_t next, counter;
+	int64_t last, step;
 	int rc;
 
+	replay_floor(u, t, &next, &last);
 	if (t->type == CT_TOKEN_HOTP) {
-		rc = ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, t->counter,
+		rc = ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, next,
 		    conf->hotp_lookahead, code, &counter);
 		if (rc == CT_OK)
 			t->counter = counter + 1;
 	} else {
 		rc = ct_totp_verify(t->algo, t->secret, t->secret_len, t->digits, t->period, now,
-		    conf->window, t->last_step, code, &step);
+		    conf->window, last, code, &step);
 		if (rc == CT_OK)
 			t->last_step = step;
 	}
 	return rc == CT_OK || rc == CT_EPERM ? rc : CT_EIO;
 }
 
+/* The same computation as one HOTP and one TOTP token, over a dummy secret:
+ * what a name without tokens costs, so that the time does not tell. */
 static void
-record(struct ct_auth_result *res, const struct ct_token *t)
+dummy_verify(const struct ct_otp_conf *conf, const char *code, time_t now)
 {
-	memcpy(res->serial, t->serial, sizeof(res->serial));
-	res->failcount = t->failcount;
-	res->lock_until = t->lock_until;
+	static const unsigned char key[20] = {0};
+	uint64_t counter;
+	int64_t step;
+
+	(void)ct_hotp_verify(
+	    CT_OTP_SHA1, key, sizeof(key), conf->digits, 0, conf->hotp_lookahead, code, &counter);
+	(void)ct_totp_verify(CT_OTP_SHA1, key, sizeof(key), conf->digits,
+	    conf->period > 0 ? conf->period : 30, now, conf->window, -1, code, &step);
 }
 
-/* Classify U's OTP tokens at NOW: CT_OK when one can be tried, else why
- * not.  An expired lock is lifted here, with a fresh failure count. */
-static int
-usable_tokens(struct ct_user_tokens *u, time_t now, struct ct_auth_result *res)
+int64_t
+ct_auth_throttle_delay(const struct ct_otp_conf *conf, int failures)
 {
-	int have = 0, active = 0, usable = 0;
-	struct ct_token *t;
+	int64_t d = conf->throttle_base;
+	int i;
+
+	if (conf->throttle_max <= 0 || d <= 0 || failures < conf->throttle_after)
+		return 0;
+	for (i = conf->throttle_after; i < failures && d < conf->throttle_max; i++)
+		d *= 2;
+	return d < conf->throttle_max ? d : conf->throttle_max;
+}
+
+/* The user's throttle state over the active OTP tokens of U: the most
+ * failures and the latest throttle end.  CT_ENOENT without an OTP token,
+ * CT_EPERM (res->disabled) when every one is disabled; RES gets the first
+ * active token. */
+static int
+user_state(const struct ct_user_tokens *u, struct ct_auth_result *res)
+{
+	const struct ct_token *t, *first = NULL;
+	int have = 0, fails = 0;
+	int64_t until = 0;
 	size_t i;
 
 	for (i = 0; i < u->n; i++) {
 		t = &u->tok[i];
-		if (!is_otp(t))
+		have |= is_otp(t);
+		if (!is_otp(t) || !t->active)
 			continue;
-		have = 1;
-		if (!t->active)
-			continue;
-		if (t->lock_until != 0 && !is_locked(t, now)) {
-			t->failcount = 0;
-			t->lock_until = 0;
-		}
-		if (!active || (!usable && !is_locked(t, now)))
-			record(res, t);
-		active = 1;
-		usable |= !is_locked(t, now);
+		if (first == NULL)
+			first = t;
+		fails = t->failcount > fails ? t->failcount : fails;
+		until = t->lock_until > until ? t->lock_until : until;
 	}
 	if (!have)
 		return CT_ENOENT;
-	if (!active) {
+	if (first == NULL) {
 		res->disabled = 1;
 		return CT_EPERM;
 	}
-	return usable ? CT_OK : CT_ELOCKED;
+	memcpy(res->serial, first->serial, sizeof(res->serial));
+	res->failcount = fails;
+	res->lock_until = until;
+	return CT_OK;
 }
 
-/* Verify CODE against the usable tokens of U, updating their state. */
+/* Set the user's new failure count and throttle on every active OTP token
+ * of U (HIT: a success, which clears them); report the deciding token. */
+static void
+update_state(struct ct_user_tokens *u, const struct ct_otp_conf *conf, const struct ct_token *hit,
+    time_t now, struct ct_auth_result *res)
+{
+	int fails = hit != NULL ? 0 : res->failcount < INT_MAX ? res->failcount + 1 : INT_MAX;
+	int64_t delay = ct_auth_throttle_delay(conf, fails);
+	size_t i;
+
+	for (i = 0; i < u->n; i++) {
+		/* a success clears the count of disabled tokens too */
+		if (!is_otp(&u->tok[i]) || (!u->tok[i].active && hit == NULL))
+			continue;
+		u->tok[i].failcount = fails;
+		u->tok[i].lock_until = delay > 0 ? (int64_t)now + delay : 0;
+	}
+	if (hit != NULL)
+		memcpy(res->serial, hit->serial, sizeof(res->serial));
+	res->failcount = fails;
+	res->lock_until = delay > 0 ? (int64_t)now + delay : 0;
+}
+
+/* Verify CODE against the active tokens of U, updating their state.  Inside
+ * the user's throttle interval nothing is tried or counted. */
 static int
 verify_tokens(struct ct_user_tokens *u, const struct ct_otp_conf *conf, const char *code,
     time_t now, struct ct_auth_result *res)
 {
-	struct ct_token *t, *hit = NULL, *first = NULL;
+	struct ct_token *t, *hit = NULL;
 	size_t i;
 	int rc;
 
-	if ((rc = usable_tokens(u, now, res)) != CT_OK)
+	if ((rc = user_state(u, res)) != CT_OK)
 		return rc;
+	if ((int64_t)now < res->lock_until) {
+		res->throttled = 1;
+		dummy_verify(conf, code, now);
+		return CT_EPERM;
+	}
 	for (i = 0; i < u->n && hit == NULL; i++) {
 		t = &u->tok[i];
-		if (!is_otp(t) || !t->active || is_locked(t, now))
+		if (!is_otp(t) || !t->active)
 			continue;
-		if ((rc = try_token(t, conf, code, now)) == CT_OK)
+		if ((rc = try_token(u, t, conf, code, now)) == CT_OK)
 			hit = t;
 		else if (rc != CT_EPERM)
 			return rc;
 	}
-	/* a success clears every failure; a wrong code counts against every usable token */
-	for (i = 0; i < u->n; i++) {
-		t = &u->tok[i];
-		if (!is_otp(t) || !t->active || is_locked(t, now))
-			continue;
-		if (first == NULL)
-			first = t;
-		if (hit != NULL)
-			t->failcount = 0;
-		else if (t->failcount < INT_MAX && ++t->failcount >= conf->max_fail &&
-		    conf->lock_seconds > 0)
-			t->lock_until = (int64_t)now + conf->lock_seconds;
-	}
-	record(res, hit != NULL ? hit : first);
+	update_state(u, conf, hit, now, res);
 	return hit != NULL ? CT_OK : CT_EPERM;
 }
 
@@ -150,9 +218,28 @@ otp_verify(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err 
 	o->verdict = verify_tokens(u, o->conf, o->code, o->now, o->res);
 	/* the new state must be stored before we answer: otherwise the same
 	 * code could be replayed, or failures forgotten */
-	if (o->verdict == CT_OK || (o->verdict == CT_EPERM && !o->res->disabled))
+	if (o->verdict == CT_OK ||
+	    (o->verdict == CT_EPERM && !o->res->disabled && !o->res->throttled))
 		return CT_OK;
 	return CT_STORE_KEEP;
+}
+
+/* Wait until MS milliseconds after START (monotonic clock). */
+static void
+answer_no_sooner(const struct timespec *start, int ms)
+{
+	struct timespec at = *start;
+
+	if (ms <= 0)
+		return;
+	at.tv_sec += ms / 1000;
+	at.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (at.tv_nsec >= 1000000000L) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+		;
 }
 
 int
@@ -160,15 +247,24 @@ ct_auth_otp(struct ct_store *st, const struct ct_otp_conf *conf, const char *use
     time_t now, struct ct_auth_result *res, struct ct_err *err)
 {
 	struct otp_try o = {conf, code, now, res, CT_EIO};
+	struct timespec start;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	memset(res, 0, sizeof(*res));
-	/* no lock file for names without tokens: login prompts take any name */
-	if (!ct_tokens_exists(st, user))
-		return CT_ENOENT;
-	if ((rc = ct_store_update(st, user, otp_verify, &o, err)) != CT_OK)
-		return store_error(rc);
-	return o.verdict;
+	/* no lock file for names without tokens: login prompts take any name;
+	 * the same computation is done, and the refusal padded, so that the
+	 * time taken does not say who has tokens */
+	if (!ct_tokens_exists(st, user)) {
+		dummy_verify(conf, code, now);
+		rc = CT_ENOENT;
+	} else if ((rc = ct_store_update(st, user, otp_verify, &o, err)) != CT_OK)
+		rc = store_error(rc);
+	else
+		rc = o.verdict;
+	if (rc != CT_OK)
+		answer_no_sooner(&start, conf->refusal_ms);
+	return rc;
 }
 
 int
@@ -184,8 +280,8 @@ ct_auth_account(struct ct_store *st, const char *user, time_t now, struct ct_aut
 		return CT_ENOENT;
 	if ((rc = ct_tokens_peek(st, user, &u, err)) != CT_OK)
 		rc = store_error(rc);
-	else
-		rc = usable_tokens(&u, now, res);
+	else if ((rc = user_state(&u, res)) == CT_OK)
+		res->throttled = (int64_t)now < res->lock_until;
 	ct_user_tokens_clear(&u);
 	return rc;
 }

@@ -454,11 +454,25 @@ load_attributes(struct loader *L, const config_setting_t *root)
 	load_ldap(L, g);
 }
 
+/* OLD, the name KEY had before, is read as KEY; setting both is an error. */
+static void
+get_renamed_int(struct loader *L, const config_setting_t *g, const char *key, const char *old,
+    long min, long max, int *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, old);
+
+	if (s != NULL && config_setting_get_member(g, key) != NULL)
+		problem(L, s, "'%s' is the old name of '%s': set only '%s'", old, key, key);
+	get_int(L, g, old, min, max, out);
+	get_int(L, g, key, min, max, out);
+}
+
 static void
 load_otp(struct loader *L, const config_setting_t *root)
 {
-	static const char *const keys[] = {
-	    "digits", "period", "window", "hotp_lookahead", "max_fail", "lock_seconds", NULL};
+	static const char *const keys[] = {"digits", "period", "window", "hotp_lookahead",
+	    "throttle_after", "throttle_base", "throttle_max", "refusal_ms", "max_fail",
+	    "lock_seconds", NULL};
 	const config_setting_t *g = get_section(L, root, "otp", keys);
 	struct ct_otp_conf *o = &L->cfg->otp;
 
@@ -468,8 +482,10 @@ load_otp(struct loader *L, const config_setting_t *root)
 	get_int(L, g, "period", 10, 300, &o->period);
 	get_int(L, g, "window", 0, 10, &o->window);
 	get_int(L, g, "hotp_lookahead", 0, 1000, &o->hotp_lookahead);
-	get_int(L, g, "max_fail", 1, 1000, &o->max_fail);
-	get_int(L, g, "lock_seconds", 0, 86400, &o->lock_seconds);
+	get_renamed_int(L, g, "throttle_after", "max_fail", 1, 1000, &o->throttle_after);
+	get_int(L, g, "throttle_base", 1, 86400, &o->throttle_base);
+	get_renamed_int(L, g, "throttle_max", "lock_seconds", 0, 86400, &o->throttle_max);
+	get_int(L, g, "refusal_ms", 0, 5000, &o->refusal_ms);
 }
 
 static void
@@ -1028,8 +1044,10 @@ config_defaults(struct ct_config *c)
 	    .period = 30,
 	    .window = 1,
 	    .hotp_lookahead = 10,
-	    .max_fail = 10,
-	    .lock_seconds = 300};
+	    .throttle_after = 5,
+	    .throttle_base = 2,
+	    .throttle_max = 3600,
+	    .refusal_ms = 50};
 	c->service = (struct ct_service_conf){
 	    .max_clients = 64, .max_per_user = 4, .timeout = 120, .ldap_connections = 4};
 	c->mail.sendmail = strdup("/usr/sbin/sendmail");

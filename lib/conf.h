@@ -80,8 +80,10 @@ struct ct_otp_conf {
 	int period;
 	int window;
 	int hotp_lookahead;
-	int max_fail;
-	int lock_seconds;
+	int throttle_after; /* failures before attempts are throttled (old name max_fail) */
+	int throttle_base; /* seconds of the first throttle, doubling with each failure */
+	int throttle_max; /* seconds the throttle is capped at, 0: never (old: lock_seconds) */
+	int refusal_ms; /* a refused attempt answers no sooner than this */
 };
 
 /* certtokend's limits. */

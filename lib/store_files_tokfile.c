@@ -8,8 +8,11 @@
  *     desc=PERCENT-ENCODED target=T cert=HEX not_after=T not_before=T
  *     issuer=PERCENT-ENCODED secret=HEX(nonce12 || ciphertext || tag16)
  *
- * (one line per token).  Older files still read: version 1 lacks target=
- * to not_after=, version 2 lacks not_before= and issuer=.  The whole file
+ * (one line per token).  failcount= and lock_until= hold the user's OTP
+ * failure count and the end of the user's throttle (lib/auth.c); files
+ * that older versions wrote with a token's lock there read the same way,
+ * the lock read as a throttle.  Older files still read: version 1 lacks
+ * target= to not_after=, version 2 lacks not_before= and issuer=.  The whole file
  * is read with a size cap and parsed by one bounded reader; anything
  * unexpected is CT_EIO with "FILE:LINE:". */
 #include "config.h"

@@ -47,8 +47,8 @@ struct ct_token {
 	size_t secret_len;
 	uint64_t counter; /* HOTP: the next counter to accept */
 	int64_t last_step; /* TOTP: the last accepted time step, -1 if none */
-	int failcount;
-	int64_t lock_until; /* epoch seconds; 0: not locked */
+	int failcount; /* OTP failures of the user since the last success */
+	int64_t lock_until; /* epoch seconds: attempts throttled until then; 0: not */
 	char rollout_state[CT_ROLLOUT_MAX]; /* "enrolled", "pending", ... */
 	char description[CT_DESC_MAX];
 	int64_t created; /* epoch seconds */

@@ -260,8 +260,7 @@ map_auth(int rc, const struct args *a)
 {
 	switch (rc) {
 	case CT_OK: return PAM_SUCCESS;
-	case CT_EPERM: return PAM_AUTH_ERR;
-	case CT_ELOCKED: return PAM_MAXTRIES;
+	case CT_EPERM: return PAM_AUTH_ERR; /* wrong, throttled or disabled: one answer */
 	case CT_ENOENT: return a->no_token == NO_TOKEN_IGNORE ? PAM_IGNORE : PAM_AUTH_ERR;
 	case CT_EINVAL: return PAM_USER_UNKNOWN;
 	default: return PAM_AUTHINFO_UNAVAIL;
@@ -277,16 +276,20 @@ log_auth(pam_handle_t *pamh, const char *user, int rc, const struct ct_auth_resu
 	case CT_EPERM:
 		if (res->disabled)
 			decision(pamh, LOG_WARNING, user, "OTP refused: every token is disabled");
+		else if (res->throttled)
+			decision(pamh, LOG_WARNING, user,
+			    "OTP refused: throttled until %lld after %d failures, code not tried",
+			    (long long)res->lock_until, res->failcount);
+		else if (res->lock_until != 0)
+			decision(pamh, LOG_WARNING, user,
+			    "OTP refused (token %s, %d failures, throttled until %lld)",
+			    res->serial, res->failcount, (long long)res->lock_until);
 		else
 			decision(pamh, LOG_WARNING, user, "OTP refused (token %s, %d failures)",
 			    res->serial, res->failcount);
 		break;
 	case CT_EINVAL:
 		decision(pamh, LOG_WARNING, user, "OTP refused: the user name cannot have tokens");
-		break;
-	case CT_ELOCKED:
-		decision(pamh, LOG_WARNING, user, "OTP refused: locked until %lld (token %s)",
-		    (long long)res->lock_until, res->serial);
 		break;
 	case CT_ENOENT: decision(pamh, LOG_NOTICE, user, "no active OTP token"); break;
 	default: decision(pamh, LOG_ERR, user, "OTP refused: %s", err->msg);
@@ -576,8 +579,7 @@ map_account(int rc, const struct args *a)
 	switch (rc) {
 	case CT_OK: return PAM_SUCCESS;
 	case CT_ENOENT: return a->no_token == NO_TOKEN_IGNORE ? PAM_IGNORE : PAM_PERM_DENIED;
-	case CT_EPERM: return PAM_PERM_DENIED;
-	case CT_ELOCKED: return PAM_PERM_DENIED;
+	case CT_EPERM: return PAM_PERM_DENIED; /* disabled; an OTP throttle never refuses */
 	case CT_EINVAL: return PAM_USER_UNKNOWN;
 	default: return PAM_AUTHINFO_UNAVAIL;
 	}
@@ -596,8 +598,8 @@ log_account(pam_handle_t *pamh, const struct call *c, int rc, const struct ct_au
 	else if (rc == CT_EINVAL)
 		decision(
 		    pamh, LOG_WARNING, user, "account refused: the user name cannot have tokens");
-	else if (rc == CT_ELOCKED)
-		decision(pamh, LOG_WARNING, user, "account refused: locked until %lld",
+	else if (rc == CT_OK && res->throttled && c->a.debug)
+		decision(pamh, LOG_DEBUG, user, "account allowed; OTP throttled until %lld",
 		    (long long)res->lock_until);
 	else if (rc != CT_OK && rc != CT_ENOENT)
 		decision(pamh, LOG_ERR, user, "account refused: %s", err->msg);

@@ -126,14 +126,24 @@ make_secret(const struct init_args *a, struct ct_token *t, struct ct_err *err)
 	return rc;
 }
 
-/* Inside the user's transaction: append token CTX. */
+/* Inside the user's transaction: append token CTX, unless the user has a
+ * token with the same secret (its codes could be replayed on the other). */
 static int
 add_op(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
 {
+	const struct ct_token *t = ctx;
+	size_t i;
+
 	if (u->n >= CT_TOKENS_MAX)
 		return ct_err_set(
 		    err, CT_EINVAL, "user '%s' already has %d tokens", user, CT_TOKENS_MAX);
-	u->tok[u->n++] = *(const struct ct_token *)ctx;
+	for (i = 0; i < u->n; i++)
+		if (u->tok[i].secret_len == t->secret_len && t->secret_len > 0 &&
+		    CRYPTO_memcmp(u->tok[i].secret, t->secret, t->secret_len) == 0)
+			return ct_err_set(err, CT_EEXIST,
+			    "user '%s' already has a token with this secret (%s)", user,
+			    u->tok[i].serial);
+	u->tok[u->n++] = *t;
 	return CT_OK;
 }
 
@@ -212,13 +222,26 @@ op_enable(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 	return CT_OK;
 }
 
+/* The failure count and the throttle are the user's: clear them on every
+ * token of U. */
+static void
+clear_failures(struct ct_user_tokens *u)
+{
+	size_t j;
+
+	for (j = 0; j < u->n; j++) {
+		u->tok[j].failcount = 0;
+		u->tok[j].lock_until = 0;
+	}
+}
+
 static int
 op_reset(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 {
+	(void)i;
 	(void)ctx;
 	(void)err;
-	u->tok[i].failcount = 0;
-	u->tok[i].lock_until = 0;
+	clear_failures(u);
 	return CT_OK;
 }
 
@@ -256,8 +279,7 @@ op_resync(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 		    ct_hotp_verify(t->algo, t->secret, t->secret_len, t->digits, c + 1, 0, codes[1],
 		        &d) == CT_OK) {
 			t->counter = c + 2;
-			t->failcount = 0;
-			t->lock_until = 0;
+			clear_failures(u);
 			return CT_OK;
 		}
 	}
@@ -365,7 +387,7 @@ static void
 print_token(struct lister *l, const char *user, const struct ct_token *t)
 {
 	time_t now = time(NULL);
-	int locked = t->lock_until != 0 && now < t->lock_until;
+	int locked = t->lock_until != 0 && now < t->lock_until; /* throttled */
 
 	if (!l->json) {
 		printf("%-22s %-12s %-11s %-8s fail=%-3d %-8s %s\n", t->serial, user,
@@ -448,7 +470,8 @@ const struct admin_cmd admin_token_cmds[] = {
     {"list", token_list, NULL, "  token list [--user USER] [--json] list tokens and their state\n"},
     {"enable", token_serial_cmd, NULL,
         "  token enable|disable|delete|reset SERIAL\n"
-        "                                    change a token (reset clears failures and lock)\n"},
+        "                                    change a token (reset clears the user's failures and "
+        "throttle)\n"},
     {"disable", token_serial_cmd, NULL, NULL},
     {"delete", token_serial_cmd, NULL, NULL},
     {"reset", token_serial_cmd, NULL, NULL},

@@ -13,7 +13,9 @@ HARNESS=$top_builddir/tests/pam/pam_harness
 mkdir -m 0700 "$T/pam.d"
 cat >"$T/ct.conf" <<CONF
 store: { path = "$T/store"; };
-otp: { window = 2; hotp_lookahead = 10; max_fail = 5; lock_seconds = 60; };
+# max_fail and lock_seconds are the old names of throttle_after and throttle_max:
+# a configuration that uses them keeps loading
+otp: { window = 2; hotp_lookahead = 10; max_fail = 5; lock_seconds = 60; throttle_base = 30; };
 CONF
 ADM() { "$ADMIN" -c "$T/ct.conf" "$@"; }
 # service NAME LINES...: write a PAM service file
@@ -28,6 +30,8 @@ SET_ITEMS=$(find /usr/lib -path '*pam_wrapper/pam_set_items.so' | head -n1)
 service first "auth required $SET_ITEMS" "auth required $M otp use_first_pass"
 service try "auth required $SET_ITEMS" "auth required $M otp try_first_pass"
 service badarg "auth required $M otp nonsense=1"
+# publickey in sshd: another method authenticates, the module only does account
+service pubkey "auth required pam_permit.so" "account required $M"
 login() { "$HARNESS" "$@" >"$OUT" 2>"$ERR"; }
 # auth_is WANT DESC SERVICE USER [ANSWER...]: the PAM result text matches WANT
 auth_is() {
@@ -48,6 +52,9 @@ grep_ok "token init prints an otpauth URI" "^uri: otpauth://totp/certtoken:alice
 check "the secret is stored encrypted (not in the file)" \
 	sh -c "! grep -qi '$(printf %s "$SECRET" | tr A-Z a-z)' '$T/store/tokens/alice'"
 check "the token file is 0600" test "$(stat -c %a "$T/store/tokens/alice")" = 600
+run_status 73 "token init refuses a second token of the user with the same secret (exit 73)" \
+	ADM token init --user alice --type hotp --secret "$SECRET"
+grep_ok "...and says why" "already has a token with this secret" "$ERR"
 code=$(oathtool --totp -b "$SECRET")
 auth_is "Success" "the current TOTP code logs in" otp alice "$code"
 grep_ok "the prompt is 'OTP: '" "^prompt: OTP: $" "$OUT"
@@ -55,17 +62,23 @@ auth_is "Authentication failure" "the same code is refused a second time (no rep
 prev=$(oathtool --totp -b -N "now - 30 seconds" "$SECRET")
 auth_is "Authentication failure" "the previous step's code is refused after a later one was used" otp alice "$prev"
 auth_is "Authentication failure" "a wrong code is refused" otp alice 000000
+"$HARNESS" "$T/pam.d" otp alice 000000 >"$T/wrong.out" 2>&1; echo "exit $?" >>"$T/wrong.out"
 auth_is "Authentication failure" "a non-numeric answer is refused" otp alice "abc'; --"
 auth_is "Authentication failure" "an empty answer is refused" otp alice ""
 
-# --- lockout -----------------------------------------------------------------------
-auth_is "Have exhausted maximum number of retries" "after max_fail failures the token is locked" otp alice 111111
+# --- throttle (issue 13: no lockout; a throttled attempt answers like a wrong code) ---
+"$HARNESS" "$T/pam.d" otp alice 111111 >"$T/throttled.out" 2>&1; echo "exit $?" >>"$T/throttled.out"
+check "after throttle_after failures an attempt is throttled, and answers exactly like a wrong code" \
+	diff "$T/wrong.out" "$T/throttled.out"
+grep_ok "...which is Authentication failure" "^authenticate: Authentication failure" "$T/throttled.out"
 next=$(oathtool --totp -b -N "now + 30 seconds" "$SECRET")
-auth_is "Have exhausted maximum number of retries" "a right code is refused while locked" otp alice "$next"
-run_status 0 "token list --json shows the lock" ADM token list --user alice --json
-grep_ok "the listing says locked" '"locked_until":[1-9]' "$OUT"
+auth_is "Authentication failure" "a right code is refused while throttled (not tried)" otp alice "$next"
+login --account "$T/pam.d" pubkey alice
+grep_ok "account does not refuse a throttled user (publickey, sudo)" "^account: Success" "$OUT"
+run_status 0 "token list --json shows the throttle" ADM token list --user alice --json
+grep_ok "the listing says until when" '"locked_until":[1-9]' "$OUT"
 serial=$(sed -n 's/.*"serial":"\([A-Z0-9]*\)".*/\1/p' "$OUT")
-run_status 0 "token reset clears the lock" ADM token reset "$serial"
+run_status 0 "token reset clears the throttle" ADM token reset "$serial"
 auth_is "Success" "after reset the next step's code logs in" otp alice "$next"
 
 # --- account -----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 /* The OTP step of authentication and the account check (lib/auth.c) over a
- * real files token store: replay, windows, look-ahead, failure counting,
- * lockout, disabled and corrupt tokens, and the state on disk before the
- * answer.  Codes are the RFC 4226 and RFC 6238 test vectors of the secret
- * "12345678901234567890" (SHA-1), or computed with lib/otp.h for steps the
+ * real files token store: replay (also across tokens with one secret),
+ * windows, look-ahead, failure counting, the throttle that replaced the
+ * lockout, equal time for names without tokens, disabled and corrupt
+ * tokens, and the state on disk before the answer.  Codes are the RFC 4226 and RFC 6238 test
+ * vectors of the secret "12345678901234567890" (SHA-1), or computed with lib/otp.h for steps the
  * RFCs do not list. */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -84,8 +86,10 @@ conf_default(void)
 	    .period = 30,
 	    .window = 1,
 	    .hotp_lookahead = 3,
-	    .max_fail = 3,
-	    .lock_seconds = 300};
+	    .throttle_after = 3,
+	    .throttle_base = 300,
+	    .throttle_max = 300, /* a constant 300 s throttle after 3 failures */
+	    .refusal_ms = 0};
 
 	return c;
 }
@@ -231,7 +235,7 @@ test_totp_accept_and_replay(void **state)
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
 
-	conf.max_fail = 100;
+	conf.throttle_after = 100;
 	put_one(f, "alice", CT_TOKEN_TOTP);
 	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_OK);
 	assert_string_equal(res.serial, "T1");
@@ -335,7 +339,7 @@ test_hotp_lookahead(void **state)
 	struct ct_auth_result res;
 	int i;
 
-	conf.max_fail = 100;
+	conf.throttle_after = 100;
 	put_one(f, "alice", CT_TOKEN_HOTP);
 	/* counter 2, inside 0..3: accepted, the next counter is 3 */
 	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[2], 1, &res), CT_OK);
@@ -385,7 +389,7 @@ test_hotp_unusable_token(void **state)
 	free(after);
 }
 
-/* ---- failures and lockout ---- */
+/* ---- failures and the throttle ---- */
 
 static void
 test_lockout(void **state)
@@ -406,28 +410,37 @@ test_lockout(void **state)
 	assert_int_equal(otp(f, &conf, "alice", "000000", now, &res), CT_EPERM);
 	assert_int_equal(res.failcount, 3);
 	assert_true(res.lock_until == now + 300);
-	/* locked: even the right code is not tried, and nothing is written */
+	/* throttled: even the right code is not tried, and nothing is written;
+	 * the answer is a wrong code's (issue 13: no distinct "locked" answer) */
 	before = slurp(user_path(f, "alice"));
-	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 1, &res), CT_ELOCKED);
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 1, &res), CT_EPERM);
+	assert_int_equal(res.throttled, 1);
 	assert_string_equal(res.serial, "T1");
 	assert_true(res.lock_until == now + 300);
-	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 299, &res), CT_ELOCKED);
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 299, &res), CT_EPERM);
+	assert_int_equal(res.throttled, 1);
+	assert_int_equal(res.failcount, 3); /* not counted */
 	after = slurp(user_path(f, "alice"));
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
 	assert_counter(f, "alice", 0);
-	/* expired at lock_until: a fresh count starts (today's behaviour) */
+	/* expired at lock_until: the code is tried again, but the count goes
+	 * on (issue 13: an expired throttle does not restart the count) */
 	assert_int_equal(otp(f, &conf, "alice", "000000", now + 300, &res), CT_EPERM);
-	assert_int_equal(res.failcount, 1);
-	assert_true(res.lock_until == 0);
-	/* the code refused while locked was never consumed */
-	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 301, &res), CT_OK);
+	assert_int_equal(res.throttled, 0);
+	assert_int_equal(res.failcount, 4);
+	assert_true(res.lock_until == now + 600);
+	/* the code refused while throttled was never consumed */
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 600, &res), CT_OK);
 	assert_int_equal(res.failcount, 0);
+	assert_true(res.lock_until == 0);
 	assert_counter(f, "alice", 1);
 }
 
-/* Each token keeps its own count; a locked token is not counted against. */
+/* The count and the throttle are the user's (issue 13: per user): a
+ * failure raises every active token to the user's count plus one, and while
+ * the user is throttled no token is tried. */
 static void
 test_failures_per_token(void **state)
 {
@@ -449,22 +462,12 @@ test_failures_per_token(void **state)
 	reread(f, "alice", &u);
 	assert_int_equal(u.tok[0].failcount, 3);
 	assert_true(u.tok[0].lock_until == T_NOW + 300);
-	assert_int_equal(u.tok[1].failcount, 1);
-	assert_true(u.tok[1].lock_until == 0);
+	assert_int_equal(u.tok[1].failcount, 3);
+	assert_true(u.tok[1].lock_until == T_NOW + 300);
 	ct_user_tokens_clear(&u);
-	/* A is locked: the next failures count against B only */
-	assert_int_equal(otp(f, &conf, "alice", "00000000", T_NOW + 10, &res), CT_EPERM);
-	assert_string_equal(res.serial, "B");
-	assert_int_equal(res.failcount, 2);
-	assert_int_equal(otp(f, &conf, "alice", "00000000", T_NOW + 20, &res), CT_EPERM);
-	assert_int_equal(res.failcount, 3);
-	reread(f, "alice", &u);
-	assert_int_equal(u.tok[0].failcount, 3);
-	assert_true(u.tok[0].lock_until == T_NOW + 300);
-	assert_true(u.tok[1].lock_until == T_NOW + 320);
-	ct_user_tokens_clear(&u);
-	/* both locked now: nothing tried, A's lock reported */
-	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW + 21, &res), CT_ELOCKED);
+	/* the user is throttled: B's right code is not tried either */
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW + 21, &res), CT_EPERM);
+	assert_int_equal(res.throttled, 1);
 	assert_string_equal(res.serial, "A");
 	assert_true(res.lock_until == T_NOW + 300);
 	/* B was never moved past the code */
@@ -482,7 +485,7 @@ test_success_clears_all(void **state)
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
 
-	conf.max_fail = 10;
+	conf.throttle_after = 10;
 	memset(&u, 0, sizeof(u));
 	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "A");
 	u.tok[0].failcount = 5;
@@ -501,8 +504,35 @@ test_success_clears_all(void **state)
 	ct_user_tokens_clear(&u);
 }
 
-/* A count already at or above a lowered max_fail locks at the next failure;
- * lock_seconds 0 counts failures but never locks. */
+/* The count is the user's: a success clears it on disabled tokens too, so
+ * enabling one later does not bring back an old throttle. */
+static void
+test_success_clears_disabled(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "OFF");
+	u.tok[0].active = 0;
+	u.tok[0].failcount = 9;
+	u.tok[0].lock_until = T_NOW + 3600;
+	rfc_token(&u.tok[1], CT_TOKEN_TOTP, "ON");
+	u.n = 2;
+	put_tokens(f, "alice", &u);
+	/* a disabled token's throttle is not the user's */
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_OK);
+	reread(f, "alice", &u);
+	assert_int_equal(u.tok[0].failcount, 0);
+	assert_true(u.tok[0].lock_until == 0);
+	ct_user_tokens_clear(&u);
+}
+
+/* A count already at or above a lowered throttle_after (old name max_fail)
+ * throttles at the next failure; throttle_max 0 (old name lock_seconds)
+ * counts failures but never throttles. */
 static void
 test_lock_settings(void **state)
 {
@@ -521,13 +551,182 @@ test_lock_settings(void **state)
 	assert_int_equal(res.failcount, 8);
 	assert_true(res.lock_until == 350);
 	put_one(f, "bob", CT_TOKEN_HOTP);
-	conf.lock_seconds = 0;
+	conf.throttle_max = 0;
 	for (i = 1; i <= 5; i++) {
 		assert_int_equal(otp(f, &conf, "bob", "000000", 50, &res), CT_EPERM);
 		assert_int_equal(res.failcount, i);
 		assert_true(res.lock_until == 0);
 	}
 	assert_int_equal(otp(f, &conf, "bob", hotp_rfc[0], 50, &res), CT_OK);
+}
+
+/* The throttle escalates (issue 13): no delay below throttle_after, then
+ * throttle_base doubling with each failure up to throttle_max. */
+static void
+test_throttle_escalates(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	time_t now = 5000;
+	int64_t want;
+	int i;
+
+	conf.throttle_after = 5;
+	conf.throttle_base = 2;
+	conf.throttle_max = 900;
+	assert_true(ct_auth_throttle_delay(&conf, 4) == 0);
+	assert_true(ct_auth_throttle_delay(&conf, 5) == 2);
+	assert_true(ct_auth_throttle_delay(&conf, 6) == 4);
+	assert_true(ct_auth_throttle_delay(&conf, 13) == 512);
+	assert_true(ct_auth_throttle_delay(&conf, 14) == 900);
+	assert_true(ct_auth_throttle_delay(&conf, INT32_MAX) == 900);
+	put_one(f, "alice", CT_TOKEN_HOTP);
+	for (i = 1; i <= 16; i++) {
+		assert_int_equal(otp(f, &conf, "alice", "000000", now, &res), CT_EPERM);
+		assert_int_equal(res.throttled, 0);
+		assert_int_equal(res.failcount, i);
+		want = ct_auth_throttle_delay(&conf, i);
+		assert_true(res.lock_until == (want ? now + want : 0));
+		if (want == 0)
+			continue;
+		/* one second before the end: refused, not tried, not counted */
+		assert_int_equal(
+		    otp(f, &conf, "alice", hotp_rfc[0], now + want - 1, &res), CT_EPERM);
+		assert_int_equal(res.throttled, 1);
+		assert_int_equal(res.failcount, i);
+		now += want;
+	}
+	assert_counter(f, "alice", 0);
+	/* only a success clears the count */
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now, &res), CT_OK);
+	assert_int_equal(otp(f, &conf, "alice", "000000", now, &res), CT_EPERM);
+	assert_int_equal(res.failcount, 1);
+	assert_true(res.lock_until == 0);
+}
+
+/* Two TOTP tokens of one user with the same secret (issue 13 item 6): a
+ * code accepted on one is refused on the other, and so is an earlier step. */
+static void
+test_twin_totp_no_replay(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+	char other[9];
+
+	conf.throttle_after = 100;
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_TOTP, "A");
+	rfc_token(&u.tok[1], CT_TOKEN_TOTP, "B");
+	u.n = 2;
+	put_tokens(f, "alice", &u);
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_OK);
+	assert_string_equal(res.serial, "A");
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_EPERM);
+	assert_int_equal(otp(f, &conf, "alice", TOTP_BEFORE, T_NOW, &res), CT_EPERM);
+	/* the same with the state of a store the old code wrote: B used, A not */
+	reread(f, "alice", &u);
+	u.tok[0].last_step = -1;
+	u.tok[1].last_step = T_STEP;
+	put_tokens(f, "alice", &u);
+	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_EPERM);
+	/* a later step is accepted once */
+	assert_int_equal(otp(f, &conf, "alice", totp_code(T_STEP + 1), T_NOW, &res), CT_OK);
+	assert_int_equal(otp(f, &conf, "alice", totp_code(T_STEP + 1), T_NOW, &res), CT_EPERM);
+	/* a different secret is another token: its codes are its own */
+	reread(f, "alice", &u);
+	u.tok[1].secret[0] ^= 1;
+	u.tok[1].last_step = -1;
+	assert_int_equal(ct_hotp(CT_OTP_SHA1, u.tok[1].secret, u.tok[1].secret_len,
+	                     (uint64_t)T_STEP + 1, 8, other),
+	    CT_OK);
+	put_tokens(f, "alice", &u);
+	assert_int_equal(otp(f, &conf, "alice", other, T_NOW, &res), CT_OK);
+	assert_string_equal(res.serial, "B");
+}
+
+/* Two HOTP tokens with the same secret share one counter: a code used on
+ * one (or skipped over) is refused on the other. */
+static void
+test_twin_hotp_no_replay(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default(); /* look-ahead 3 */
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+
+	conf.throttle_after = 100;
+	memset(&u, 0, sizeof(u));
+	rfc_token(&u.tok[0], CT_TOKEN_HOTP, "A");
+	rfc_token(&u.tok[1], CT_TOKEN_HOTP, "B");
+	u.n = 2;
+	put_tokens(f, "alice", &u);
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[1], 1, &res), CT_OK);
+	assert_string_equal(res.serial, "A");
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[1], 1, &res), CT_EPERM);
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], 1, &res), CT_EPERM);
+	/* B's look-ahead starts at the shared counter: 2 + 3 reaches 5 */
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[5], 1, &res), CT_OK);
+	reread(f, "alice", &u);
+	assert_true(u.tok[0].counter == 6);
+	ct_user_tokens_clear(&u);
+	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[5], 1, &res), CT_EPERM);
+}
+
+static double
+elapsed_ms(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define TIMING_RUNS 300
+
+/* Issue 13 item 2: a wrong code for a user with a token and a code for a
+ * name without one take the same time.  Medians of TIMING_RUNS runs each,
+ * interleaved, must be within a factor of 2 (noise on a shared machine). */
+static void
+test_timing_no_token(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	static double with[TIMING_RUNS], without[TIMING_RUNS];
+	struct ct_auth_result res;
+	struct timespec a, b;
+	double mw, mo;
+	int i;
+
+	conf.throttle_after = 1000;
+	conf.hotp_lookahead = 10;
+	conf.refusal_ms = 20; /* the default is 50: shorter, for the test's time */
+	put_one(f, "alice", CT_TOKEN_HOTP);
+	for (i = 0; i < TIMING_RUNS; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		assert_int_equal(otp(f, &conf, "alice", "000000", 1, &res), CT_EPERM);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		with[i] = elapsed_ms(&a, &b);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		assert_int_equal(otp(f, &conf, "nobody", "000000", 1, &res), CT_ENOENT);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		without[i] = elapsed_ms(&a, &b);
+	}
+	qsort(with, TIMING_RUNS, sizeof(double), cmp_double);
+	qsort(without, TIMING_RUNS, sizeof(double), cmp_double);
+	mw = with[TIMING_RUNS / 2];
+	mo = without[TIMING_RUNS / 2];
+	print_message("# median of %d: wrong code %.3f ms, no token %.3f ms, ratio %.2f\n",
+	    TIMING_RUNS, mw, mo, mw / mo);
+	if (mw / mo > 2.0 || mw / mo < 0.5)
+		fail_msg("timing tells who has tokens: %.3f ms vs %.3f ms", mw, mo);
 }
 
 /* ---- disabled, missing, corrupt ---- */
@@ -703,7 +902,9 @@ test_account(void **state)
 	u.tok[1].failcount = 3;
 	u.tok[1].lock_until = 1000;
 	put_tokens(f, "alice", &u);
-	assert_int_equal(account(f, "alice", 999, &res), CT_ELOCKED);
+	/* issue 13: an OTP throttle does not refuse the account (was CT_ELOCKED) */
+	assert_int_equal(account(f, "alice", 999, &res), CT_OK);
+	assert_int_equal(res.throttled, 1);
 	assert_string_equal(res.serial, "B");
 	assert_true(res.lock_until == 1000);
 	assert_int_equal(res.disabled, 0);
@@ -747,7 +948,12 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_lockout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failures_per_token, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_success_clears_all, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_success_clears_disabled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock_settings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_throttle_escalates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_twin_totp_no_replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_twin_hotp_no_replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timing_no_token, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_disabled_not_tried, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_all_disabled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_tokens, setup, teardown),

@@ -433,6 +433,37 @@ test_subject_bound_at_load(void **state)
 	    "value for 'pseudonym' is longer than 128 characters (ub-pseudonym)", NULL);
 }
 
+/* The OTP throttle (issue 13): defaults, the new keys, and the old names
+ * max_fail and lock_seconds, which keep loading as throttle_after and
+ * throttle_max (setting both names is an error). */
+static void
+test_otp_throttle(void **state)
+{
+	struct ct_config *c = load_ok("");
+
+	(void)state;
+	assert_int_equal(c->otp.throttle_after, 5);
+	assert_int_equal(c->otp.throttle_base, 2);
+	assert_int_equal(c->otp.throttle_max, 3600);
+	assert_int_equal(c->otp.refusal_ms, 50);
+	ct_config_free(c);
+	c = load_ok("otp: { max_fail = 7; lock_seconds = 60; };\n");
+	assert_int_equal(c->otp.throttle_after, 7);
+	assert_int_equal(c->otp.throttle_max, 60);
+	ct_config_free(c);
+	c = load_ok("otp: { throttle_after = 4; throttle_base = 10; throttle_max = 3600;\n"
+	            "       refusal_ms = 0; };\n");
+	assert_int_equal(c->otp.throttle_after, 4);
+	assert_int_equal(c->otp.throttle_base, 10);
+	assert_int_equal(c->otp.throttle_max, 3600);
+	assert_int_equal(c->otp.refusal_ms, 0);
+	ct_config_free(c);
+	expect_problems("otp: { max_fail = 3; throttle_after = 4; };\n", 1,
+	    "old name of 'throttle_after'", NULL);
+	expect_problems("otp: { throttle_base = 0; refusal_ms = 5001; };\n", 2, "throttle_base",
+	    "refusal_ms", NULL);
+}
+
 int
 main(void)
 {
@@ -449,6 +480,7 @@ main(void)
 	    cmocka_unit_test(test_file_checks),
 	    cmocka_unit_test(test_key_encipherment_needs_rsa),
 	    cmocka_unit_test(test_subject_bound_at_load),
+	    cmocka_unit_test(test_otp_throttle),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

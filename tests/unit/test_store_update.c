@@ -269,8 +269,8 @@ test_otp_not_replayed_after_conflict(void **state)
 
 	conf.hotp_lookahead = 0;
 	conf.window = 1;
-	conf.max_fail = 5;
-	conf.lock_seconds = 60;
+	conf.throttle_after = 5;
+	conf.throttle_max = 60;
 	assert_int_equal(ct_hotp(CT_OTP_SHA1, toy.u.tok[0].secret, 20, 0, 6, code), CT_OK);
 	assert_string_equal(code, "755224"); /* RFC 4226, count 0 */
 	/* our verification accepts 755224, but a concurrent login used it first:
