@@ -17,9 +17,9 @@
 
 #define DRAIN_MAX 65536 /* bytes we read and drop before hanging up */
 
-/* Every line goes through ct_text_printable (ASCII as it was): whatever
- * untrusted text a message carries, no C1 control, bidi override or line
- * separator reaches the log.  The escape is never longer than the text. */
+/* Every line goes through ct_text_printable: whatever untrusted text a
+ * message carries, no control character, bidi override or line separator
+ * reaches the log.  The escape is never longer than the text. */
 void
 logmsg(int prio, const char *fmt, ...)
 {
@@ -31,7 +31,7 @@ logmsg(int prio, const char *fmt, ...)
 	n = vasprintf(&line, fmt, ap);
 	va_end(ap);
 	if (n >= 0 && (safe = malloc((size_t)n + 1)) != NULL)
-		ct_text_printable(line, (size_t)n, CT_TEXT_KEEP_ASCII, safe, (size_t)n + 1);
+		ct_text_printable(line, (size_t)n, 0, safe, (size_t)n + 1);
 	syslog(LOG_AUTHPRIV | prio, "%s", safe != NULL ? safe : "(no memory for a log line)");
 	free(safe);
 	free(line);
