@@ -966,7 +966,8 @@ test_record_pending(void **state)
 	assert_memory_equal(&ut.tok[0], &tok, sizeof(tok));
 	ct_user_tokens_clear(&ut);
 	/* a second request of the same token: refused, no second token */
-	assert_int_equal(ct_certtoken_record_pending(f->db, &req, "desk", &tok, &err), CT_EEXIST);
+	assert_int_equal(
+	    ct_certtoken_record_pending(f->db, &req, "desk", &tok, &err), CT_EEXIST);
 	peek(f, "alice", &ut);
 	assert_int_equal(ut.n, 1);
 	ct_user_tokens_clear(&ut);
@@ -990,7 +991,8 @@ test_record_pending_token_fails(void **state)
 	put_tokens(f, "bob", &ut);
 	ct_user_tokens_clear(&ut);
 	request_init(f, &req, "bob", "CERT0010");
-	assert_int_equal(ct_certtoken_record_pending(f->db, &req, "desk", &tok, &err), CT_EEXIST);
+	assert_int_equal(
+	    ct_certtoken_record_pending(f->db, &req, "desk", &tok, &err), CT_EEXIST);
 	assert_non_null(strstr(err.msg, "bob"));
 	ct_err_clear(&err);
 	memset(&back, 0, sizeof(back));
@@ -1082,7 +1084,8 @@ test_revoke(void **state)
 	int revoked = -1;
 
 	recorded(f, "CERT0001", &e);
-	if (ct_certtoken_revoke(f->db, 1, &e, "g", 1, now0 + 10, &marked, &revoked, &err) != CT_OK)
+	if (ct_certtoken_revoke(f->db, 1, &e, "g", 1, now0 + 10, &marked, &revoked, &err) !=
+	    CT_OK)
 		fail_msg("revoke: %s", err.msg);
 	assert_int_equal(revoked, 1);
 	assert_int_equal(ct_revoked_read(f->db, &list, &n, &err), CT_OK);
@@ -1134,7 +1137,8 @@ test_revoke_without_marking(void **state)
 	dash = e;
 	strcpy(dash.token, "-");
 	assert_int_equal(
-	    ct_certtoken_revoke(f->db, 1, &dash, "g", 0, now0, &marked, &revoked, &err), CT_OK);
+	    ct_certtoken_revoke(f->db, 1, &dash, "g", 0, now0, &marked, &revoked, &err),
+	    CT_OK);
 	assert_int_equal(revoked, 1);
 	assert_string_equal(marked.serial, "");
 	after = token_file(f, "alice");
