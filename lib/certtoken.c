@@ -12,6 +12,7 @@
 #include "der.h"
 #include "requests.h"
 #include "store.h"
+#include "util.h"
 
 /* ---- describing a certificate ---- */
 
@@ -70,24 +71,25 @@ time_of(const struct ct_der *e, int64_t *out, char *text, size_t size)
 	return 0;
 }
 
-/* NAME's RFC 2253 text (UTF-8 left as it is) into OUT. */
+/* NAME's RFC 2253 text into OUT: UTF-8 left as it is, but what could
+ * disguise a line escaped as hex pairs (ct_text_printable). */
 static int
 name_text(const struct ct_der *e, char *out, size_t size)
 {
 	const unsigned char *p = e->p;
 	X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)e->left);
 	BIO *bio = BIO_new(BIO_s_mem());
-	int ok, n;
+	char *text = NULL;
+	long n = -1;
 
-	ok = name != NULL && bio != NULL &&
-	    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0;
-	if (ok) {
-		n = BIO_read(bio, out, (int)size - 1);
-		out[n > 0 ? n : 0] = '\0';
-	}
+	if (name != NULL && bio != NULL &&
+	    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0)
+		n = BIO_get_mem_data(bio, &text);
+	if (n >= 0)
+		ct_text_printable(text, (size_t)n, CT_TEXT_HEX, out, size);
 	BIO_free(bio);
 	X509_NAME_free(name);
-	return ok ? 0 : -1;
+	return n >= 0 ? 0 : -1;
 }
 
 int
@@ -238,8 +240,9 @@ ct_certtoken_record_issued(struct ct_certtoken_rec *r, struct ct_err *err)
 	snprintf(r->tok.cert_serial, sizeof(r->tok.cert_serial), "%s", r->cert.serial);
 	r->tok.not_after = r->cert.not_after;
 	r->tok.not_before = r->info != NULL ? (int64_t)r->info->not_before : 0;
-	snprintf(
-	    r->tok.issuer, sizeof(r->tok.issuer), "%s", r->info != NULL ? r->info->issuer : "");
+	/* escaped as names are: from ct_cert_parse already, this whatever its source */
+	ct_text_printable(r->info != NULL ? r->info->issuer : "", SIZE_MAX, CT_TEXT_HEX,
+	    r->tok.issuer, sizeof(r->tok.issuer));
 	if ((rc = ct_certtoken_add(r->st, r->user, &r->tok, r->pending, &r->dropped, err)) !=
 	    CT_OK) {
 		r->failed_in_token = 1;

@@ -24,7 +24,7 @@
 #define EV_BODY_MAX (64 * 1024) /* an expanded body or syslog line, with the NUL */
 #define EV_HEADERS_MAX 8192 /* room for the header block of a message */
 #define EV_WORD_MAX 4096 /* an expanded command word, with the NUL */
-#define EV_VALUE_BUF 256 /* a computed value: host name, time */
+#define EV_VALUE_BUF 1024 /* a computed value: host name, time, user, issuer */
 #define EV_LOG_MAX 1024
 #define EV_B64_CHUNK 45 /* bytes per RFC 2047 encoded-word: 60 base64 chars, 72 in all */
 
@@ -151,9 +151,12 @@ value_of(const struct ct_event_ctx *ctx, int which, char *buf, size_t bufsz)
 
 	switch (which) {
 	case P_EVENT: return ctx->event != NULL ? ctx->event : "";
-	case P_USER: return ctx->user != NULL ? ctx->user : "";
+	/* free text: no C1 control, bidi override or line separator (ASCII as it
+	 * is: ONE_LINE deals with line breaks where they matter) */
+	case P_USER: return ct_text_printable(ctx->user, SIZE_MAX, CT_TEXT_KEEP_ASCII, buf, bufsz);
 	case P_HOST: return host_name(buf, bufsz);
-	case P_ISSUER: return ctx->issuer != NULL ? ctx->issuer : "";
+	case P_ISSUER:
+		return ct_text_printable(ctx->issuer, SIZE_MAX, CT_TEXT_KEEP_ASCII, buf, bufsz);
 	}
 	if (t == NULL)
 		return "";

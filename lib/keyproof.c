@@ -22,6 +22,7 @@
 #include "issue.h"
 #include "keyproof.h"
 #include "store.h"
+#include "util.h"
 
 #define POP_DOMAIN "certtoken upload v1"
 #define POP_FIELD_MAX 0xffff /* a field's length goes into two bytes */
@@ -360,8 +361,9 @@ spki_check(X509 *x, const unsigned char *spki, size_t spki_len, struct ct_err *e
 	return rc;
 }
 
-/* NAME in RFC 2253 into OUT (SIZE bytes, cut short when longer); -1 when
- * it cannot be printed. */
+/* NAME in RFC 2253 into OUT (SIZE bytes; cut short when longer: 1), with
+ * what could disguise a line escaped as hex pairs, as OpenSSL escapes
+ * ASCII controls (ct_text_escape); -1 when it cannot be printed. */
 static int
 name_text(const X509_NAME *name, char *out, size_t size)
 {
@@ -371,10 +373,8 @@ name_text(const X509_NAME *name, char *out, size_t size)
 	int rc = -1;
 
 	if (b != NULL && X509_NAME_print_ex(b, name, 0, NAME_FLAGS) >= 0 &&
-	    (n = BIO_get_mem_data(b, &p)) >= 0 && size > 0) {
-		snprintf(out, size, "%.*s", (int)n, p);
-		rc = (size_t)n < size ? 0 : 1;
-	}
+	    (n = BIO_get_mem_data(b, &p)) >= 0 && size > 0)
+		rc = ct_text_escape(p, (size_t)n, CT_TEXT_HEX, out, size) < size ? 0 : 1;
 	BIO_free(b);
 	return rc;
 }

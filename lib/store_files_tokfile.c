@@ -366,6 +366,31 @@ set_text(struct parser *ps, enum field idx, const char *val, char *dst, size_t m
 	return CT_OK;
 }
 
+/* The issuer is kept with C1 controls, bidi overrides and line separators
+ * escaped as names are (ct_text_printable, CT_TEXT_HEX; ASCII as it is, the
+ * percent-encoding covers it); one an older writer kept as it came is
+ * escaped on reading. */
+#define ISSUER_ESCAPE (CT_TEXT_HEX | CT_TEXT_KEEP_ASCII)
+static int
+set_issuer(struct parser *ps, const char *val, char *dst)
+{
+	char raw[CT_ISSUER_MAX];
+	int rc = set_text(ps, F_ISSUER, val, raw, sizeof(raw));
+
+	if (rc == CT_OK)
+		ct_text_printable(raw, SIZE_MAX, ISSUER_ESCAPE, dst, CT_ISSUER_MAX);
+	return rc;
+}
+
+/* ISSUER escaped (as set_issuer keeps it) and percent-encoded into OUT. */
+static void
+issuer_encode(const char *issuer, char out[VALUE_MAX])
+{
+	char esc[CT_ISSUER_MAX];
+
+	pct_encode(ct_text_printable(issuer, CT_ISSUER_MAX, ISSUER_ESCAPE, esc, sizeof(esc)), out);
+}
+
 /* Store VAL as field IDX of T (a dispatcher over the fields). */
 static int
 set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val)
@@ -395,7 +420,7 @@ set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val
 			return perr(ps, "cert: not upper-case hex of at most 20 bytes");
 		strcpy(t->cert_serial, val);
 		return CT_OK;
-	case F_ISSUER: return set_text(ps, idx, val, t->issuer, CT_ISSUER_MAX);
+	case F_ISSUER: return set_issuer(ps, val, t->issuer);
 	case F_SECRET: return set_secret(ps, t, val);
 	default: return set_number(ps, t, idx, val);
 	}
@@ -520,7 +545,7 @@ format_token(const struct ct_files_keys *k, const char *user, const char *path,
 		return rc;
 	}
 	pct_encode(t->description, desc);
-	pct_encode(t->issuer, issuer);
+	issuer_encode(t->issuer, issuer);
 	hex_encode(sealed, sealed_len, hex);
 	ct_textbuf_add(b,
 	    "token serial=%s type=%s active=%d algo=%s digits=%d period=%d counter=%" PRIu64

@@ -105,22 +105,116 @@ ct_nss_getgrnam(const char *name, struct group *gr, char **buf, int *errnum)
 
 /* ---- text ---- */
 
+/* The length of the well-formed UTF-8 sequence at S (at most LEFT bytes,
+ * stopping at a NUL), its code point in *CP; 0 when it is not one: a stray
+ * or invalid byte, overlong, a surrogate, above U+10FFFF, or cut short. */
+static size_t
+utf8_decode(const unsigned char *s, size_t left, uint32_t *cp)
+{
+	size_t n, i;
+	uint32_t c;
+
+	if (s[0] < 0x80)
+		n = 1, c = s[0];
+	else if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, c = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, c = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, c = s[0] & 0x07u;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (i = 1; i < n; i++) { /* a NUL is no continuation byte: never read past it */
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3fu);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Code points that rearrange or break a line when shown: C0 and C1
+ * controls, DEL, the bidi marks, embeddings, overrides and isolates, and
+ * the line and paragraph separators. */
+static int
+unsafe_code_point(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
+	    (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* Write the escape of the N bytes at S into BUF at *O (when it fits in
+ * SIZE), as FLAGS say; returns the bytes the escape takes. */
+static size_t
+put_escape(const unsigned char *s, size_t n, unsigned flags, char *buf, size_t size, size_t o)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t w = flags & CT_TEXT_HEX ? 3 * n : 1, i;
+
+	if (o + w >= size)
+		return w;
+	if (!(flags & CT_TEXT_HEX)) {
+		buf[o] = '?';
+		return w;
+	}
+	for (i = 0; i < n; i++) {
+		buf[o + 3 * i] = '\\';
+		buf[o + 3 * i + 1] = hex[s[i] >> 4];
+		buf[o + 3 * i + 2] = hex[s[i] & 15];
+	}
+	return w;
+}
+
+/* ct_text_escape, which stops at the first unit that does not fit unless
+ * COUNT_ALL. */
+static size_t
+escape_text(const char *s, size_t len, unsigned flags, char *buf, size_t size, int count_all)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	size_t i = 0, o = 0, cut = 0, n, w;
+	uint32_t cp = 0;
+	int full = 0, bad;
+
+	for (; i < len && p[i] != '\0' && (count_all || !full); o += w, i += n) {
+		n = utf8_decode(p + i, len - i, &cp);
+		bad = n == 0 || unsafe_code_point(cp);
+		if (n == 0 || (n > 1 && (flags & CT_TEXT_ASCII)))
+			n = 1, bad = 1; /* byte by byte */
+		if ((flags & CT_TEXT_KEEP_ASCII) && n == 1 && p[i] < 0x80)
+			bad = 0;
+		if (!full && o + 3 < size)
+			cut = o; /* where "..." would go */
+		w = bad ? put_escape(p + i, n, flags, buf, size, o) : n;
+		if (full || o + w < size) {
+			if (!full && !bad)
+				memcpy(buf + o, p + i, n);
+			continue;
+		}
+		full = 1;
+		buf[o] = '\0';
+		if ((flags & CT_TEXT_ELLIPSIS) && size > 4)
+			memcpy(buf + cut, "...", 4);
+	}
+	if (!full)
+		buf[o] = '\0';
+	return o;
+}
+
+size_t
+ct_text_escape(const char *s, size_t len, unsigned flags, char *buf, size_t size)
+{
+	return escape_text(s, len, flags, buf, size, 1);
+}
+
 const char *
 ct_text_printable(const char *s, size_t len, unsigned flags, char *buf, size_t size)
 {
-	unsigned char c;
-	size_t i;
-
-	if (s == NULL)
-		s = "";
-	for (i = 0; i < len && s[i] != '\0' && i + 1 < size; i++) {
-		c = (unsigned char)s[i];
-		buf[i] =
-		    c < 0x20 || c == 0x7f || (c > 0x7f && (flags & CT_TEXT_ASCII)) ? '?' : s[i];
-	}
-	buf[i] = '\0';
-	if ((flags & CT_TEXT_ELLIPSIS) && i < len && s[i] != '\0' && size > 4)
-		memcpy(buf + size - 4, "...", 4);
+	escape_text(s, len, flags, buf, size, 0);
 	return buf;
 }
 

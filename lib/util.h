@@ -29,14 +29,28 @@ int ct_nss_getpwuid(uid_t uid, struct passwd *pw, char **buf, int *errnum);
 /* The same for group NAME's entry into *GR. */
 int ct_nss_getgrnam(const char *name, struct group *gr, char **buf, int *errnum);
 
-#define CT_TEXT_ASCII 0x1 /* bytes above 0x7e become '?' too */
+#define CT_TEXT_ASCII 0x1 /* every byte above 0x7e becomes '?' (or \XX) */
 #define CT_TEXT_ELLIPSIS 0x2 /* text cut to fit ends in "..." (when SIZE > 4) */
+#define CT_TEXT_HEX 0x4 /* escapes are \XX per byte, as RFC 4514 writes names */
+#define CT_TEXT_KEEP_ASCII                                                                         \
+	0x8 /* ASCII stays as it is, controls too (for a                                           \
+	     * caller that deals with them itself) */
 
 /* Copy at most LEN bytes of untrusted S (fewer at its NUL; NULL is "") into
- * BUF of SIZE bytes (at least 1) for a one-line message: bytes below 0x20
- * and 0x7f become '?', and FLAGS (CT_TEXT_*) say more.  BUF is always
- * terminated; returns BUF. */
+ * BUF of SIZE bytes (at least 1) for a one-line message or a stored field:
+ * UTF-8 is decoded, and each code point that could disguise or break a
+ * line - C0 controls, DEL, C1 controls (U+0080-U+009F), the bidi marks,
+ * embeddings, overrides and isolates (U+061C, U+200E, U+200F,
+ * U+202A-U+202E, U+2066-U+2069), the line and paragraph separators (U+2028,
+ * U+2029) - becomes one '?', as does each byte that is not part of
+ * well-formed UTF-8 (overlong, surrogate, above U+10FFFF, cut short).
+ * Other UTF-8 is kept.  FLAGS (CT_TEXT_*) say more.  Text is cut between
+ * two characters, never inside one; BUF is always terminated; returns BUF. */
 const char *ct_text_printable(const char *s, size_t len, unsigned flags, char *buf, size_t size);
+
+/* The same, returning the length the whole escaped text needs (without the
+ * NUL), as snprintf does: it was cut when that is SIZE or more. */
+size_t ct_text_escape(const char *s, size_t len, unsigned flags, char *buf, size_t size);
 
 enum ct_time_style {
 	CT_TIME_ISO, /* 2026-12-04T23:11:58Z */

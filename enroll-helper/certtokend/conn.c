@@ -17,14 +17,24 @@
 
 #define DRAIN_MAX 65536 /* bytes we read and drop before hanging up */
 
+/* Every line goes through ct_text_printable: whatever untrusted text a
+ * message carries, no control character, bidi override or line separator
+ * reaches the log.  The escape is never longer than the text. */
 void
 logmsg(int prio, const char *fmt, ...)
 {
+	char *line = NULL, *safe = NULL;
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsyslog(LOG_AUTHPRIV | prio, fmt, ap);
+	n = vasprintf(&line, fmt, ap);
 	va_end(ap);
+	if (n >= 0 && (safe = malloc((size_t)n + 1)) != NULL)
+		ct_text_printable(line, (size_t)n, 0, safe, (size_t)n + 1);
+	syslog(LOG_AUTHPRIV | prio, "%s", safe != NULL ? safe : "(no memory for a log line)");
+	free(safe);
+	free(line);
 }
 
 /* Read and drop whatever the client has sent so far, waiting at most

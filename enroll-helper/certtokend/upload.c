@@ -17,6 +17,7 @@
 #include "certtokend.h"
 #include "keyproof.h"
 #include "requests.h"
+#include "util.h"
 
 /* Is a certificate with INFO's issuer and serial among UT's tokens? */
 static int
@@ -134,7 +135,7 @@ upload_record(struct conn *c, const struct ct_cert_info *info, const unsigned ch
 	}
 	ct_certtoken_init(tok, token, "", "enrolled", "uploaded certificate", time(NULL));
 	snprintf(tok->cert_serial, sizeof(tok->cert_serial), "%s", info->serial);
-	snprintf(tok->issuer, sizeof(tok->issuer), "%s", info->issuer);
+	ct_text_printable(info->issuer, SIZE_MAX, CT_TEXT_HEX, tok->issuer, sizeof(tok->issuer));
 	tok->not_before = (int64_t)info->not_before;
 	tok->not_after = (int64_t)info->not_after;
 	if ((rc = ct_upload_save(c->d->store, token, der, der_len, &err)) == CT_OK &&

@@ -57,8 +57,10 @@ parse_token_info(const struct ct_field *f, struct token_info *ti, struct ct_err 
 static void
 print_token(const struct token_info *ti, int json, int first, time_t now)
 {
-	char when[32];
+	char when[32], issuer[CT_ISSUER_MAX];
 
+	/* the service keeps it escaped; an older one may not have */
+	ct_text_printable(ti->issuer, SIZE_MAX, CT_TEXT_HEX, issuer, sizeof(issuer));
 	if (json) {
 		printf("%s{\"serial\":", first ? " " : ",\n ");
 		ct_json_string(stdout, ti->serial);
@@ -74,7 +76,7 @@ print_token(const struct token_info *ti, int json, int first, time_t now)
 		printf(",\"cert_serial\":");
 		ct_json_string(stdout, ti->cert_serial);
 		printf(",\"not_after\":%lld,\"issuer\":", ti->not_after);
-		ct_json_string(stdout, ti->issuer);
+		ct_json_string(stdout, issuer);
 		putchar('}');
 		return;
 	}
@@ -86,8 +88,8 @@ print_token(const struct token_info *ti, int json, int first, time_t now)
 		    ti->cert_serial[0] ? ti->cert_serial : "-",
 		    ti->not_after != 0 && ti->not_after < (long long)now ? "expired" : "expires",
 		    when);
-		if (ti->issuer[0] != '\0')
-			printf(", issuer \"%s\"", ti->issuer);
+		if (issuer[0] != '\0')
+			printf(", issuer \"%s\"", issuer);
 	} else {
 		printf(" failcount %lld", ti->failcount);
 		if (ti->locked_until > (long long)now) {

@@ -147,6 +147,7 @@ events = (
     subject = "rejected: {serial} of {user}"; },
   { event = "token_revoked"; action = "command"; command = [ "$T/hook", "{serial}", "{user}", "{cert_serial}" ]; },
   { event = "token_enrolled"; action = "command"; command = [ "$T/hook", "{serial}", "{target}" ]; },
+  { event = "token_init"; action = "command"; command = [ "$T/hook", "{serial}", "{issuer}" ]; },
   { event = "cert_expiring"; action = "command"; command = [ "$T/hook", "{cert_serial}", "{not_after}" ]; } );
 CONF
 mkdir -m 0700 "$T/pam.d"
@@ -356,6 +357,42 @@ chmod 0644 "$W/ca.der"
 as_user "$PROTO" "$SOCK" upload-noproof "$W/ca.der" >"$OUT" 2>&1
 grep_ok "upload of a CA certificate: 65" "^result 65 " "$OUT"
 check "upload: no token left by refusals" test "$(tokens)" = $((n4 + 1))
+
+# --- names that would rewrite a log line: escaped wherever they are logged or kept ---
+# a CA and a leaf whose names hold U+009B (CSI), U+202E (RLO) and U+2028 (LS)
+EVIL=$'Evil\xc2\x9bCA\xe2\x80\xae\xe2\x80\xa8x'
+EVIL_ESC='Evil\C2\9BCA\E2\80\AE\E2\80\A8x' # as RFC 4514 hex pairs, as \0A is today
+mkdir -m 0700 "$T/evilca"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -utf8 -subj "/CN=$EVIL" \
+	-days 30 -keyout "$T/evilca/ca.key" -out "$T/evilca/ca.pem" 2>/dev/null
+as_user openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -utf8 \
+	-subj "/CN=up3 $EVIL" -keyout "$W/up3.key" -out "$W/up3.csr" 2>/dev/null
+openssl x509 -req -in "$W/up3.csr" -CA "$T/evilca/ca.pem" -CAkey "$T/evilca/ca.key" -days 5 \
+	-set_serial 0x7e57 -extfile "$T/extca/leaf.ext" -out "$W/up3.pem" 2>/dev/null
+chmod 0644 "$W/up3.pem"
+# raw: FILE holds none of the three code points in UTF-8 (nor percent-encoded)
+raw() { LC_ALL=C grep -qiF -e $'\xc2\x9b' -e $'\xe2\x80\xae' -e $'\xe2\x80\xa8' \
+	-e %C2%9B -e %E2%80%AE -e %E2%80%A8 "$1"; }
+check "escaping: the test certificate's names hold the three code points" \
+	raw <(openssl x509 -in "$W/up3.pem" -noout -issuer -subject -nameopt RFC2253,-esc_msb)
+rm -f "$T/hooks/token_init"
+with_otp upload --cert "$W/up3.pem" --key "$W/up3.key" >"$OUT" 2>"$ERR"; rc=$?
+check "escaping: the upload is accepted (exit 0)" test $rc = 0
+check "escaping: the client's answer has none of them" fails raw "$OUT"
+check "escaping: it shows the issuer escaped" grep -qF "issuer:     CN=$EVIL_ESC" "$OUT"
+check "escaping: the service's log has none of them" fails raw "$T/daemon.log"
+check "escaping: the log names the issuer and subject escaped" \
+	grep -qF "issuer \"CN=$EVIL_ESC\", subject \"CN=up3 $EVIL_ESC\"" "$T/daemon.log"
+enroll status >"$OUT"
+check "escaping: status has none of them" fails raw "$OUT"
+check "escaping: status shows the issuer escaped" grep -qF "issuer \"CN=$EVIL_ESC\"" "$OUT"
+enroll status --json >"$OUT"
+check "escaping: status --json has none of them" fails raw "$OUT"
+check "escaping: the token file has none of them" fails raw "$T/store/tokens/$U"
+check "escaping: the token file keeps the issuer escaped" \
+	grep -qF 'issuer=CN%3DEvil%5CC2%5C9BCA%5CE2%5C80%5CAE%5CE2%5C80%5CA8x' "$T/store/tokens/$U"
+check "escaping: the {issuer} of the event handler has none of them" fails raw "$T/hooks/token_init"
+check "escaping: the event handler got the issuer escaped" grep -qF " CN=$EVIL_ESC" "$T/hooks/token_init"
 
 # --- keygen: PKCS#12 ---------------------------------------------------------------
 n5=$(tokens)

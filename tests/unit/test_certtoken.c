@@ -236,6 +236,43 @@ rec_init(struct fixture *f, struct ct_certtoken_rec *r, const char *token, const
 
 /* ---- ct_cert_describe ---- */
 
+/* A subject (say from a command CA's answer) with a C1 control, a bidi
+ * override and a line separator is described with them as RFC 4514 hex
+ * pairs, other UTF-8 left alone (issue 13) */
+static void
+test_describe_escapes_names(void **state)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	struct ct_cert_desc d;
+	struct ct_err err = {0};
+	unsigned char *der = NULL;
+	int n;
+
+	(void)state;
+	assert_non_null(key);
+	assert_non_null(x);
+	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 0x51), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
+	                     (const unsigned char *)"\xc3\xa9\xc2\x9b"
+	                                            "a\xe2\x80\xae"
+	                                            "b\xe2\x80\xa9",
+	                     -1, -1, 0),
+	    1);
+	assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(x)), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 60));
+	assert_int_equal(X509_set_pubkey(x, key), 1);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	assert_true((n = i2d_X509(x, &der)) > 0);
+	assert_int_equal(ct_cert_describe(der, (size_t)n, &d, &err), CT_OK);
+	assert_string_equal(d.subject, "CN=\xc3\xa9\\C2\\9Ba\\E2\\80\\AEb\\E2\\80\\A9");
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
 static void
 test_describe(void **state)
 {
@@ -1171,6 +1208,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_describe),
+	    T(test_describe_escapes_names),
 	    T(test_describe_garbage),
 	    T(test_describe_truncated),
 	    T(test_describe_truncated_inside),

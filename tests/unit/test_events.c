@@ -291,6 +291,16 @@ test_expand(void **state)
 	expect_expand(f, "a\n{issuer}", 0, "a\nCN=x\r\nBcc: victim@example.org\n");
 	expect_expand(f, "a\n{issuer}", 1, "a\nCN=x  Bcc: victim@example.org ");
 
+	/* C1 controls, bidi overrides and line separators in values: '?' (issue 13) */
+	f->ctx.issuer = "CN=a\xc2\x9b"
+	                "b\xe2\x80\xae"
+	                "c\xe2\x80\xa8"
+	                "d\xff";
+	f->ctx.user = "al\xe2\x81\xa6"
+	              "ice";
+	expect_expand(f, "{issuer} {user}", 0, "CN=a?b?c?d? al?ice");
+	f->ctx.user = "alice";
+
 	/* empty values */
 	f->tok.not_after = 0;
 	f->ctx.issuer = NULL;

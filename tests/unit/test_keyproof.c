@@ -690,6 +690,43 @@ test_cert_parse_good(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* Names whose text would rewrite a log line come back with those code
+ * points as RFC 4514 hex pairs, as OpenSSL writes an ASCII control; other
+ * UTF-8 stays (issue 13) */
+static void
+test_cert_parse_names_escaped(void **state)
+{
+	EVP_PKEY *key = p256();
+	X509 *ca = X509_new(), *leaf;
+	struct ct_cert_info info;
+	struct ct_err err = {0};
+	unsigned char *der;
+	size_t der_len;
+
+	(void)state;
+	/* UTF-8: U+009B (CSI), U+202E (RLO), U+2028 (LS); T61String: a C1 byte */
+	assert_int_equal(X509_NAME_add_entry_by_txt(X509_get_subject_name(ca), "O",
+	                     V_ASN1_T61STRING, (const unsigned char *)"t\x9b", -1, -1, 0),
+	    1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(X509_get_subject_name(ca), "CN", MBSTRING_UTF8,
+	                     (const unsigned char *)"Caf\xc3\xa9\xc2\x9b"
+	                                            "a\xe2\x80\xae"
+	                                            "b\xe2\x80\xa8\x01",
+	                     -1, -1, 0),
+	    1);
+	leaf = make_cert(
+	    key, "x\xe2\x81\xa6y\xe2\x80\x8fz", ca, P.root_key, LEAF, 1700000000, 1800000000, 7);
+	der = der_of(leaf, &der_len);
+	assert_int_equal(ct_cert_parse(der, der_len, NULL, &info, &err), CT_OK);
+	assert_string_equal(
+	    info.issuer, "CN=Caf\xc3\xa9\\C2\\9Ba\\E2\\80\\AEb\\E2\\80\\A8\\01,O=t\\C2\\9B");
+	assert_string_equal(info.subject, "CN=x\\E2\\81\\A6y\\E2\\80\\8Fz");
+	OPENSSL_free(der);
+	X509_free(leaf);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+}
+
 static void
 test_cert_parse_refused(void **state)
 {
@@ -1115,6 +1152,7 @@ main(void)
 	    cmocka_unit_test(test_pop_eddsa),
 	    cmocka_unit_test(test_pop_interop),
 	    cmocka_unit_test(test_cert_parse_good),
+	    cmocka_unit_test(test_cert_parse_names_escaped),
 	    cmocka_unit_test(test_cert_parse_refused),
 	    cmocka_unit_test(test_pkcs12_modern),
 	    cmocka_unit_test(test_pkcs12_legacy),

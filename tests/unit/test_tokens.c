@@ -620,6 +620,44 @@ test_version1_file(void **state)
 	ct_user_tokens_clear(&t);
 }
 
+/* An issuer with a C1 control, a bidi override and a line separator is kept
+ * escaped as names are, and one an older writer kept as it came reads back
+ * escaped (issue 13) */
+static void
+test_issuer_escaped(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = user_path(f, "alice");
+	const char *want = "CN=a\\C2\\9Bb\\E2\\80\\AEc\\E2\\80\\A8 \xc3\xa9";
+	struct ct_user_tokens in, t;
+	struct ct_err err = {0};
+	char *text;
+
+	make_three(&in);
+	strcpy(in.tok[2].issuer,
+	    "CN=a\xc2\x9b"
+	    "b\xe2\x80\xae"
+	    "c\xe2\x80\xa8 \xc3\xa9");
+	put_tokens(f, "alice", &in);
+	text = slurp(path);
+	assert_null(strstr(text, "%C2%9B"));
+	assert_null(strstr(text, "%E2%80%AE"));
+	assert_null(strstr(text, "%E2%80%A8"));
+	assert_non_null(strstr(text, "issuer=CN%3Da%5CC2%5C9Bb%5CE2%5C80%5CAEc"));
+	free(text);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(ct_tokens_peek(f->db, "alice", &t, &err), CT_OK);
+	assert_string_equal(t.tok[2].issuer, want);
+	ct_user_tokens_clear(&t);
+	/* an older file: the bytes as they came */
+	edit_file(path, "%5CC2%5C9Bb%5CE2%5C80%5CAEc%5CE2%5C80%5CA8", "%C2%9Bb%E2%80%AEc%E2%80%A8");
+	memset(&t, 0, sizeof(t));
+	if (ct_tokens_peek(f->db, "alice", &t, &err) != CT_OK)
+		fail_msg("old issuer: %s", err.msg);
+	assert_string_equal(t.tok[2].issuer, want);
+	ct_user_tokens_clear(&t);
+}
+
 static void
 test_corrupt_cert_fields(void **state)
 {
@@ -1091,6 +1129,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_issuer_escaped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_not_in_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_numbers, setup, teardown),

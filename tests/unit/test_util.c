@@ -142,6 +142,128 @@ test_printable_ellipsis(void **state)
 	    ct_text_printable("0123456789", SIZE_MAX, CT_TEXT_ELLIPSIS, tiny, sizeof(tiny)), "012");
 }
 
+/* each class of code point that disguises or breaks a line is one '?' */
+static void
+test_printable_unicode_classes(void **state)
+{
+	static const char *const unsafe[] = {"\xc2\x80", "\xc2\x9b", "\xc2\x9f", /* C1 */
+	    "\xd8\x9c", "\xe2\x80\x8e", "\xe2\x80\x8f", /* ALM LRM RLM */
+	    "\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad",
+	    "\xe2\x80\xae", /* LRE RLE PDF LRO RLO */
+	    "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9", /* isolates */
+	    "\xe2\x80\xa8", "\xe2\x80\xa9", /* line and paragraph separators */
+	    "\x7f", "\x1b", "\t"};
+	/* their neighbours, and other UTF-8, stay */
+	static const char *const safe[] = {"\xc2\xa0", "\xc3\xa9", "\xd8\x9b", "\xe2\x80\x8d",
+	    "\xe2\x80\xa7", "\xe2\x80\xaf", "\xe2\x81\xa5", "\xe2\x81\xaa", "\xf0\x9f\x94\x91",
+	    "\xf4\x8f\xbf\xbf", "~"};
+	char in[16], buf[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++) {
+		snprintf(in, sizeof(in), "a%sb", unsafe[i]);
+		assert_string_equal(ct_text_printable(in, SIZE_MAX, 0, buf, sizeof(buf)), "a?b");
+	}
+	for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++) {
+		snprintf(in, sizeof(in), "a%sb", safe[i]);
+		assert_string_equal(ct_text_printable(in, SIZE_MAX, 0, buf, sizeof(buf)), in);
+	}
+	assert_string_equal(
+	    ct_text_printable("Caf\xc3\xa9", SIZE_MAX, 0, buf, sizeof(buf)), "Caf\xc3\xa9");
+}
+
+/* what is not well-formed UTF-8 becomes '?' byte by byte */
+static void
+test_printable_malformed_utf8(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	/* overlong: '/' in two, three and four bytes; U+009B in three */
+	assert_string_equal(ct_text_printable("a\xc0\xaf"
+	                                      "b\xc1\xbf",
+	                        SIZE_MAX, 0, buf, sizeof(buf)),
+	    "a??b??");
+	assert_string_equal(
+	    ct_text_printable("\xe0\x80\xaf|\xf0\x80\x80\xaf", SIZE_MAX, 0, buf, sizeof(buf)),
+	    "???|????");
+	assert_string_equal(
+	    ct_text_printable("\xe0\x82\x9b", SIZE_MAX, 0, buf, sizeof(buf)), "???");
+	/* surrogates, above U+10FFFF, bytes that never start a character */
+	assert_string_equal(
+	    ct_text_printable("\xed\xa0\x80\xed\xbf\xbf", SIZE_MAX, 0, buf, sizeof(buf)), "??????");
+	assert_string_equal(
+	    ct_text_printable("\xf4\x90\x80\x80|\xf5\xff\xfe", SIZE_MAX, 0, buf, sizeof(buf)),
+	    "????|???");
+	assert_string_equal(ct_text_printable("\x80\xbfx", SIZE_MAX, 0, buf, sizeof(buf)), "??x");
+	/* truncated: at the end, before another character, by LEN */
+	assert_string_equal(ct_text_printable("a\xe2\x80", SIZE_MAX, 0, buf, sizeof(buf)), "a??");
+	assert_string_equal(ct_text_printable("\xe2\x80"
+	                                      "b",
+	                        SIZE_MAX, 0, buf, sizeof(buf)),
+	    "??b");
+	assert_string_equal(
+	    ct_text_printable("\xf0\x9f\x94", SIZE_MAX, 0, buf, sizeof(buf)), "???");
+	assert_string_equal(ct_text_printable("\xe2\x80\xa9", 2, 0, buf, sizeof(buf)), "??");
+	assert_string_equal(ct_text_printable("\xc3\xa9", 1, 0, buf, sizeof(buf)), "?");
+}
+
+static void
+test_printable_hex_and_keep_ascii(void **state)
+{
+	char buf[64], small[4];
+
+	(void)state;
+	/* HEX: the UTF-8 bytes of what is escaped, as OpenSSL writes a control in a name */
+	assert_string_equal(ct_text_printable("CN=a\xc2\x9b"
+	                                      "b\xe2\x80\xae"
+	                                      "c\xe2\x80\xa8\x01",
+	                        SIZE_MAX, CT_TEXT_HEX, buf, sizeof(buf)),
+	    "CN=a\\C2\\9Bb\\E2\\80\\AEc\\E2\\80\\A8\\01");
+	assert_string_equal(
+	    ct_text_printable("caf\xc3\xa9\xff", SIZE_MAX, CT_TEXT_HEX, buf, sizeof(buf)),
+	    "caf\xc3\xa9\\FF");
+	/* escaped text escapes to itself */
+	assert_string_equal(
+	    ct_text_printable("CN=a\\C2\\9B\\\\", SIZE_MAX, CT_TEXT_HEX, buf, sizeof(buf)),
+	    "CN=a\\C2\\9B\\\\");
+	/* KEEP_ASCII: line breaks are the caller's business, the rest is not */
+	assert_string_equal(ct_text_printable("a\r\n\x7f\xc2\x9b\xe2\x80\xae", SIZE_MAX,
+	                        CT_TEXT_KEEP_ASCII, buf, sizeof(buf)),
+	    "a\r\n\x7f??");
+	/* an escape that does not fit is left out whole */
+	assert_string_equal(
+	    ct_text_printable("ab\xc2\x9b", SIZE_MAX, CT_TEXT_HEX, small, sizeof(small)), "ab");
+}
+
+static void
+test_printable_cuts_between_characters(void **state)
+{
+	char buf[8], four[4];
+
+	(void)state;
+	assert_string_equal(
+	    ct_text_printable("ab\xc3\xa9\xc3\xa9", SIZE_MAX, 0, four, sizeof(four)), "ab");
+	assert_string_equal(ct_text_printable("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", SIZE_MAX,
+	                        CT_TEXT_ELLIPSIS, buf, sizeof(buf)),
+	    "\xc3\xa9\xc3\xa9...");
+	assert_string_equal(ct_text_printable("a\xf0\x9f\x94\x91\xf0\x9f\x94\x91", SIZE_MAX,
+	                        CT_TEXT_ELLIPSIS, buf, sizeof(buf)),
+	    "a...");
+	/* the whole length, as snprintf counts it */
+	assert_int_equal(ct_text_escape("a\xc2\x9b"
+	                                "b",
+	                     SIZE_MAX, CT_TEXT_HEX, four, sizeof(four)),
+	    8);
+	assert_string_equal(four, "a");
+	assert_int_equal(ct_text_escape("a\xc2\x9b"
+	                                "b",
+	                     SIZE_MAX, 0, four, sizeof(four)),
+	    3);
+	assert_string_equal(four, "a?b");
+	assert_int_equal(ct_text_escape(NULL, SIZE_MAX, 0, four, sizeof(four)), 0);
+}
+
 /* ---- time ---- */
 
 static void
@@ -289,6 +411,10 @@ main(void)
 	    cmocka_unit_test(test_printable_controls),
 	    cmocka_unit_test(test_printable_bounds),
 	    cmocka_unit_test(test_printable_ellipsis),
+	    cmocka_unit_test(test_printable_unicode_classes),
+	    cmocka_unit_test(test_printable_malformed_utf8),
+	    cmocka_unit_test(test_printable_hex_and_keep_ascii),
+	    cmocka_unit_test(test_printable_cuts_between_characters),
 	    cmocka_unit_test(test_time_styles),
 	    cmocka_unit_test(test_time_never),
 	    cmocka_unit_test(test_opts_parse),
