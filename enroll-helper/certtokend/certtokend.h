@@ -47,17 +47,29 @@ struct daemon {
 	pthread_mutex_t ca_mu;
 	struct issuer_ref **issuers;
 
-	/* connections in progress, and whose they are (per-user cap) */
+	/* connection threads, and whose they are (per-user caps).  A slot is
+	 * held from accept until its thread has closed the connection and
+	 * ends: SLOT_SERVING until the last answer is written, SLOT_LINGER
+	 * while the client reads it.  At most max_clients serving and
+	 * max_clients lingering (2 * max_clients slots), so connection threads
+	 * and refusers together stay under conn_threads_max(). */
 	pthread_mutex_t conn_mu;
 	pthread_cond_t conn_cv;
-	int active;
-	uid_t *conn_uid; /* max_clients slots */
-	int *conn_used;
+	int active; /* connection threads (serving and lingering) */
+	int lingering; /* of those, lingering */
+	uid_t *conn_uid; /* 2 * max_clients slots */
+	unsigned char *conn_state; /* enum slot_state */
 	int refusers;
 
 	int listen_fd;
 	char *socket_path; /* set when we created the socket (and remove it) */
 };
+
+/* What a connection's slot is doing (struct daemon). */
+enum slot_state { SLOT_FREE, SLOT_SERVING, SLOT_LINGER };
+
+/* Refuser threads (telling a client we are busy) at most at once. */
+#define REFUSERS_MAX 8
 
 struct conn {
 	struct daemon *d;
@@ -79,6 +91,19 @@ enum conn_state { STATE_REQUEST, STATE_CONV, STATE_PROOF };
 
 /* Log one line to syslog (authpriv). */
 void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Log a refusal or protocol error caused by UID, at most LOG_UID_LINES such
+ * lines per uid in LOG_UID_SECONDS; the rest are counted and summed up in
+ * one line ("uid U: K more refusals and protocol errors suppressed in the
+ * last S s") when the uid's window has passed.  The table of uids is
+ * fixed; when full, the overflow shares one budget. */
+#define LOG_UID_LINES 20
+#define LOG_UID_SECONDS 10
+void logmsg_uid(uid_t uid, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* End the windows that have passed, logging their summaries (call about
+ * once a second). */
+void logmsg_uid_flush(void);
 
 /* Read and drop what the client sent, until its end of stream or DEADLINE
  * (0: only what has arrived). */
@@ -195,6 +220,10 @@ int activated_socket(void);
 
 /* Create, bind and listen on PATH.  Sets d->socket_path on success. */
 int make_socket(struct daemon *d, const char *path, struct ct_err *err);
+
+/* The most threads that serve connections at once: serving and lingering
+ * connections (max_clients each) and the refusers. */
+int conn_threads_max(const struct daemon *d);
 
 /* Accept connections until STOP is set (signals in WAITMASK interrupt). */
 void accept_loop(struct daemon *d, const sigset_t *waitmask, volatile sig_atomic_t *stop);

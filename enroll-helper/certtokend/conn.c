@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +36,126 @@ logmsg(int prio, const char *fmt, ...)
 	syslog(LOG_AUTHPRIV | prio, "%s", safe != NULL ? safe : "(no memory for a log line)");
 	free(safe);
 	free(line);
+}
+
+/* ---- refusals and protocol errors, rate-limited per uid ---- */
+
+#define LOG_UIDS 64 /* uids with a window of their own; the last entry is the overflow */
+
+struct log_window {
+	int used;
+	uid_t uid;
+	int64_t start; /* ms */
+	unsigned lines;
+	unsigned long suppressed;
+};
+
+/* A summary to log once the table's lock is released. */
+struct log_summary {
+	int overflow;
+	uid_t uid;
+	unsigned long count;
+	long seconds;
+};
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct log_window log_windows[LOG_UIDS];
+
+static void
+log_summary(const struct log_summary *s)
+{
+	char who[32];
+
+	if (s->count == 0)
+		return;
+	if (s->overflow)
+		snprintf(who, sizeof(who), "other uids");
+	else
+		snprintf(who, sizeof(who), "uid %u", (unsigned)s->uid);
+	logmsg(LOG_WARNING,
+	    "%s: %lu more refusals and protocol errors suppressed in the last %ld s", who, s->count,
+	    s->seconds);
+}
+
+/* End W's window (under log_mu) if it has passed at NOW: its summary into S. */
+static void
+window_end(struct log_window *w, int64_t now, struct log_summary *s)
+{
+	if (!w->used || now - w->start < LOG_UID_SECONDS * 1000)
+		return;
+	s->overflow = w == &log_windows[LOG_UIDS - 1];
+	s->uid = w->uid;
+	s->count = w->suppressed;
+	s->seconds = (long)((now - w->start) / 1000);
+	w->used = 0;
+}
+
+/* The window of UID at NOW (under log_mu): its own, a free or passed one
+ * (a passed one's summary into S), or the overflow. */
+static struct log_window *
+window_of(uid_t uid, int64_t now, struct log_summary *s)
+{
+	struct log_window *w = NULL;
+	int i;
+
+	for (i = 0; i < LOG_UIDS - 1; i++)
+		if (log_windows[i].used && log_windows[i].uid == uid) {
+			window_end(&log_windows[i], now, s);
+			w = &log_windows[i];
+			break;
+		}
+	for (i = 0; w == NULL && i < LOG_UIDS - 1; i++) {
+		if (log_windows[i].used)
+			window_end(&log_windows[i], now, s); /* at most one ends: the loop stops */
+		if (!log_windows[i].used)
+			w = &log_windows[i];
+	}
+	if (w == NULL) {
+		w = &log_windows[LOG_UIDS - 1];
+		window_end(w, now, s);
+	}
+	if (!w->used)
+		*w = (struct log_window){.used = 1, .uid = uid, .start = now};
+	return w;
+}
+
+void
+logmsg_uid(uid_t uid, int prio, const char *fmt, ...)
+{
+	struct log_summary s = {0};
+	struct log_window *w;
+	int shown;
+	va_list ap;
+
+	pthread_mutex_lock(&log_mu);
+	w = window_of(uid, ct_now_ms(), &s);
+	if ((shown = w->lines < LOG_UID_LINES))
+		w->lines++;
+	else
+		w->suppressed++;
+	pthread_mutex_unlock(&log_mu);
+	log_summary(&s);
+	if (!shown)
+		return;
+	va_start(ap, fmt);
+	vsyslog(LOG_AUTHPRIV | prio, fmt, ap);
+	va_end(ap);
+}
+
+void
+logmsg_uid_flush(void)
+{
+	struct log_summary s;
+	int64_t now = ct_now_ms();
+	int i;
+
+	for (i = 0; i < LOG_UIDS; i++) {
+		s = (struct log_summary){0};
+		pthread_mutex_lock(&log_mu);
+		window_end(&log_windows[i], now, &s);
+		pthread_mutex_unlock(&log_mu);
+		log_summary(&s);
+	}
 }
 
 /* Read and drop whatever the client has sent so far, waiting at most
@@ -89,8 +210,8 @@ refuse_request(struct conn *c, int code, const char *what, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	logmsg(LOG_NOTICE, "%s refused for user %s (uid %u): %s", what, c->user, (unsigned)c->uid,
-	    msg);
+	logmsg_uid(c->uid, LOG_NOTICE, "%s refused for user %s (uid %u): %s", what, c->user,
+	    (unsigned)c->uid, msg);
 	reply_error(c, code, "%s", msg);
 	return code;
 }
@@ -114,11 +235,11 @@ identify(struct conn *c)
 
 	/* c->uid came from SO_PEERCRED in the accept loop */
 	if (ct_nss_getpwuid(c->uid, &pw, &buf, &e) != CT_OK) {
-		logmsg(LOG_NOTICE, "connection from uid %u, which has no user name%s%s",
+		logmsg_uid(c->uid, LOG_NOTICE, "connection from uid %u, which has no user name%s%s",
 		    (unsigned)c->uid, e ? ": " : "", e ? strerror(e) : "");
 		reply_error(c, CT_EPERM, "your uid %u has no user name", (unsigned)c->uid);
 	} else if (!ct_tokens_user_valid(pw.pw_name)) {
-		logmsg(LOG_NOTICE, "uid %u: user name not usable in the token store",
+		logmsg_uid(c->uid, LOG_NOTICE, "uid %u: user name not usable in the token store",
 		    (unsigned)c->uid);
 		reply_error(c, CT_EPERM, "your user name cannot hold tokens");
 	} else {

@@ -95,8 +95,8 @@ conn_recv(struct conn *c, enum conn_state state, int64_t deadline, struct ct_msg
 	int rc;
 
 	if ((rc = ct_msg_recv(c->fd, m, deadline, &err)) != CT_OK) {
-		logmsg(LOG_NOTICE, "user %s (uid %u): bad %s: %s", c->user, (unsigned)c->uid,
-		    state_name(state), err.msg);
+		logmsg_uid(c->uid, LOG_NOTICE, "user %s (uid %u): bad %s: %s", c->user,
+		    (unsigned)c->uid, state_name(state), err.msg);
 		if (rc == CT_EINVAL)
 			reply_error(c, CT_EINVAL, "protocol error: %s", err.msg);
 		c->broken = 1;
@@ -105,13 +105,13 @@ conn_recv(struct conn *c, enum conn_state state, int64_t deadline, struct ct_msg
 	if ((mt = lookup(state, m->type)) != NULL && (twice = repeated_field(mt, m)) == 0)
 		return CT_OK;
 	if (mt == NULL) {
-		logmsg(LOG_NOTICE, "user %s (uid %u): unknown %s type %u", c->user,
+		logmsg_uid(c->uid, LOG_NOTICE, "user %s (uid %u): unknown %s type %u", c->user,
 		    (unsigned)c->uid, state_name(state), m->type);
 		reply_error(
 		    c, CT_EINVAL, "protocol error: unknown %s type %u", state_name(state), m->type);
 	} else {
-		logmsg(LOG_NOTICE, "user %s (uid %u): %s type %u: field %u twice", c->user,
-		    (unsigned)c->uid, state_name(state), m->type, twice);
+		logmsg_uid(c->uid, LOG_NOTICE, "user %s (uid %u): %s type %u: field %u twice",
+		    c->user, (unsigned)c->uid, state_name(state), m->type, twice);
 		reply_error(c, CT_EINVAL, "protocol error: field %u twice", twice);
 	}
 	c->broken = 1;
@@ -119,25 +119,47 @@ conn_recv(struct conn *c, enum conn_state state, int64_t deadline, struct ct_msg
 	return CT_EINVAL;
 }
 
-/* Give the connection's slot back and hang up: the slot counts until the
- * answer is written; the client then has LINGER_MS to read it. */
+/* C has written its last answer: its slot lingers while the client reads
+ * it (no longer counted against max_clients or max_per_user, so the client
+ * may connect again at once).  Only max_per_user connections of one uid,
+ * and max_clients in all, linger at once; 0 for a connection beyond that,
+ * which hangs up without waiting for its client. */
+static int
+linger(struct conn *c)
+{
+	struct daemon *d = c->d;
+	int i, mine = 0, ok;
+
+	pthread_mutex_lock(&d->conn_mu);
+	for (i = 0; i < 2 * d->cfg->service.max_clients; i++)
+		mine += d->conn_state[i] == SLOT_LINGER && d->conn_uid[i] == c->uid;
+	ok = mine < d->cfg->service.max_per_user && d->lingering < d->cfg->service.max_clients;
+	d->conn_state[c->slot] = SLOT_LINGER;
+	d->lingering++;
+	pthread_cond_broadcast(&d->conn_cv);
+	pthread_mutex_unlock(&d->conn_mu);
+	return ok;
+}
+
+/* Hang up and give the connection's slot back: the slot counts until the
+ * connection is closed and the thread ends; the client has LINGER_MS to
+ * read our last word (when it may linger). */
 static void
 finish(struct conn *c)
 {
 	struct daemon *d = c->d;
+	int wait = linger(c);
 
-	pthread_mutex_lock(&d->conn_mu);
-	d->conn_used[c->slot] = 0;
-	pthread_cond_broadcast(&d->conn_cv);
-	pthread_mutex_unlock(&d->conn_mu);
 	shutdown(c->fd, SHUT_WR);
-	drain_input(c->fd, ct_now_ms() + LINGER_MS);
+	drain_input(c->fd, wait ? ct_now_ms() + LINGER_MS : 0);
 	close(c->fd);
 	pthread_mutex_lock(&d->conn_mu);
-	free(c);
+	d->conn_state[c->slot] = SLOT_FREE;
+	d->lingering--;
 	d->active--;
 	pthread_cond_broadcast(&d->conn_cv);
 	pthread_mutex_unlock(&d->conn_mu);
+	free(c);
 }
 
 void *

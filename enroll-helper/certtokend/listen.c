@@ -22,7 +22,6 @@
 
 #define SD_LISTEN_FDS_START 3
 #define REFUSE_MS 200 /* how long we try to tell a client that we are busy */
-#define REFUSERS_MAX 8 /* threads telling clients that we are busy */
 
 /* A socket passed by systemd: LISTEN_PID is us and LISTEN_FDS >= 1.
  * Returns the fd, -1 when none was passed, -2 when it is unusable. */
@@ -189,31 +188,45 @@ refuse(void *arg)
 	return NULL;
 }
 
-/* Admit the connection FD from UID: a free slot (under conn_mu), or -1
- * with the reason in WHY. */
+int
+conn_threads_max(const struct daemon *d)
+{
+	return 2 * d->cfg->service.max_clients + REFUSERS_MAX;
+}
+
+/* Admit a connection from UID (under conn_mu): a free slot, now serving, or
+ * -1 with the reason in WHY.  Serving connections count against
+ * max_clients and, per uid, against max_per_user; a lingering one (it has
+ * its last answer) against neither, so a client that asks again as soon
+ * as it has read an answer is not turned away, but it keeps its slot, and
+ * so its thread is counted, until the thread ends. */
 static int
 admit(struct daemon *d, uid_t uid, char *why, size_t size)
 {
-	int i, free_slot = -1, mine = 0, max = d->cfg->service.max_clients;
+	int i, free_slot = -1, serving = 0, mine = 0, max = d->cfg->service.max_clients;
 
-	for (i = 0; i < max; i++) {
-		if (!d->conn_used[i]) {
+	for (i = 0; i < 2 * max; i++) {
+		if (d->conn_state[i] == SLOT_FREE) {
 			if (free_slot < 0)
 				free_slot = i;
-		} else if (d->conn_uid[i] == uid)
-			mine++;
+		} else if (d->conn_state[i] == SLOT_SERVING) {
+			serving++;
+			mine += d->conn_uid[i] == uid;
+		}
 	}
-	if (free_slot < 0)
+	if (serving >= max || free_slot < 0) {
 		snprintf(why, size, "the service is busy (%d clients); try again", max);
-	else if (mine >= d->cfg->service.max_per_user)
+		return -1;
+	}
+	if (mine >= d->cfg->service.max_per_user) {
 		snprintf(
 		    why, size, "you already have %d connections to the service; try again", mine);
-	else {
-		d->conn_used[free_slot] = 1;
-		d->conn_uid[free_slot] = uid;
-		d->active++;
+		return -1;
 	}
-	return free_slot < 0 || mine >= d->cfg->service.max_per_user ? -1 : free_slot;
+	d->conn_state[free_slot] = SLOT_SERVING;
+	d->conn_uid[free_slot] = uid;
+	d->active++;
+	return free_slot;
 }
 
 /* Tell C (not admitted: C->why says why) in a thread of its own, when
@@ -224,7 +237,7 @@ turn_away(struct daemon *d, struct conn *c, pthread_attr_t *attr)
 	pthread_t th;
 	int refusing;
 
-	logmsg(LOG_WARNING, "uid %u refused: %s", (unsigned)c->uid, c->why);
+	logmsg_uid(c->uid, LOG_WARNING, "uid %u refused: %s", (unsigned)c->uid, c->why);
 	c->deadline = ct_now_ms() + REFUSE_MS;
 	pthread_mutex_lock(&d->conn_mu);
 	refusing = d->refusers < REFUSERS_MAX;
@@ -286,8 +299,9 @@ take_one(struct daemon *d, pthread_attr_t *attr)
 		close(fd);
 		free(c);
 		pthread_mutex_lock(&d->conn_mu);
-		d->conn_used[slot] = 0;
+		d->conn_state[slot] = SLOT_FREE;
 		d->active--;
+		pthread_cond_broadcast(&d->conn_cv);
 		pthread_mutex_unlock(&d->conn_mu);
 	}
 }
@@ -296,12 +310,17 @@ void
 accept_loop(struct daemon *d, const sigset_t *waitmask, volatile sig_atomic_t *stop)
 {
 	struct pollfd pfd = {.fd = d->listen_fd, .events = POLLIN};
+	const struct timespec second = {1, 0};
 	pthread_attr_t attr;
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	while (!*stop)
-		if (ppoll(&pfd, 1, NULL, waitmask) > 0)
+	while (!*stop) {
+		/* wake at least once a second: suppressed log lines are summed up
+		 * soon after their window has passed */
+		if (ppoll(&pfd, 1, &second, waitmask) > 0)
 			take_one(d, &attr);
+		logmsg_uid_flush();
+	}
 	pthread_attr_destroy(&attr);
 }

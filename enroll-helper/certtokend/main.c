@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -36,6 +37,11 @@
 #include "ct.h"
 #include "store.h"
 #include "tokens.h"
+
+/* Open files: what one client may hold at once (its socket, store files,
+ * a connector's pipes, PAM modules' files), and the rest of the service. */
+#define FDS_PER_CLIENT 12
+#define FDS_BASE 256
 
 static volatile sig_atomic_t stop_requested;
 
@@ -81,9 +87,9 @@ setup(struct daemon *d, struct ct_err *err)
 	if (rc != CT_OK)
 		return rc;
 	d->issuers = calloc(d->cfg->n_targets, sizeof(*d->issuers));
-	d->conn_uid = calloc((size_t)d->cfg->service.max_clients, sizeof(*d->conn_uid));
-	d->conn_used = calloc((size_t)d->cfg->service.max_clients, sizeof(*d->conn_used));
-	if (d->issuers == NULL || d->conn_uid == NULL || d->conn_used == NULL)
+	d->conn_uid = calloc(2 * (size_t)d->cfg->service.max_clients, sizeof(*d->conn_uid));
+	d->conn_state = calloc(2 * (size_t)d->cfg->service.max_clients, sizeof(*d->conn_state));
+	if (d->issuers == NULL || d->conn_uid == NULL || d->conn_state == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	if ((rc = pam_pin(d, err)) != CT_OK)
 		return rc;
@@ -112,8 +118,28 @@ teardown(struct daemon *d)
 		issuer_unref(d, d->issuers[i]);
 	free(d->issuers);
 	free(d->conn_uid);
-	free(d->conn_used);
+	free(d->conn_state);
 	ct_store_close(d->store);
+}
+
+/* Raise the soft limit on open files towards what max_clients connections
+ * may need (FDS_PER_CLIENT each, plus FDS_BASE), up to the hard limit; say
+ * so when even that is lower. */
+static void
+fd_limit(const struct daemon *d)
+{
+	rlim_t want = (rlim_t)FDS_PER_CLIENT * (rlim_t)d->cfg->service.max_clients + FDS_BASE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < want)
+		logmsg(LOG_WARNING,
+		    "open files limited to %llu; %d clients may need %llu (raise LimitNOFILE)",
+		    (unsigned long long)rl.rlim_cur, d->cfg->service.max_clients,
+		    (unsigned long long)want);
 }
 
 /* Wait for running connections, at most their deadline and a little more. */
@@ -228,9 +254,10 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &block, &waitmask);
 	sigdelset(&waitmask, SIGTERM);
 	sigdelset(&waitmask, SIGINT);
-	logmsg(LOG_INFO, "listening on %s (config %s, at most %d clients)",
+	fd_limit(&d);
+	logmsg(LOG_INFO, "listening on %s (config %s, at most %d clients, %d threads)",
 	    d.socket_path ? d.socket_path : "a socket from systemd", d.cfg->path,
-	    d.cfg->service.max_clients);
+	    d.cfg->service.max_clients, conn_threads_max(&d));
 	accept_loop(&d, &waitmask, &stop_requested);
 	logmsg(LOG_INFO, "stopping");
 	close(d.listen_fd);
