@@ -21,21 +21,30 @@
 /* Every line goes through ct_text_printable: whatever untrusted text a
  * message carries, no control character, bidi override or line separator
  * reaches the log.  The escape is never longer than the text. */
-void
-logmsg(int prio, const char *fmt, ...)
+/* Log one line, escaped (ct_text_printable): names from certificates and
+ * the directory reach syslog only as printable text. */
+static void
+vlogmsg(int prio, const char *fmt, va_list ap)
 {
 	char *line = NULL, *safe = NULL;
-	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
 	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
 	if (n >= 0 && (safe = malloc((size_t)n + 1)) != NULL)
 		ct_text_printable(line, (size_t)n, 0, safe, (size_t)n + 1);
 	syslog(LOG_AUTHPRIV | prio, "%s", safe != NULL ? safe : "(no memory for a log line)");
 	free(safe);
 	free(line);
+}
+
+void
+logmsg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlogmsg(prio, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- refusals and protocol errors, rate-limited per uid ---- */
@@ -138,7 +147,7 @@ logmsg_uid(uid_t uid, int prio, const char *fmt, ...)
 	if (!shown)
 		return;
 	va_start(ap, fmt);
-	vsyslog(LOG_AUTHPRIV | prio, fmt, ap);
+	vlogmsg(prio, fmt, ap);
 	va_end(ap);
 }
 
