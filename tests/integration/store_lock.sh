@@ -17,9 +17,10 @@ ENROLL=$top_builddir/certtoken-enroll
 [ -f "$MODULE" ] || skip_all "pam_certtoken.so was not built"
 PWRAP=$(find /usr/lib /usr/lib64 -name libpam_wrapper.so 2>/dev/null | head -n1)
 [ -n "$PWRAP" ] || skip_all "libpam_wrapper.so is not installed (libpam-wrapper)"
-# a sanitizer build's harness has its runtime first; pam_wrapper comes after it
-ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
-export ASAN_OPTIONS
+# pam_wrapper (RTLD_DEEPBIND) cannot load into a sanitizer build: there the
+# harness runs without it, and the module's log line is checked by the plain build
+PRELOAD=$PWRAP
+ldd "$MODULE" | grep -q 'lib[a-z]*san\.so' && PRELOAD=
 
 LOCK_TIMEOUT=2
 SERVICE_TIMEOUT=5
@@ -43,7 +44,7 @@ login() {
 	local t0
 	t0=$(date +%s%N)
 	env PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" PAM_WRAPPER_DEBUGLEVEL=1 \
-		LD_PRELOAD="$PWRAP" "$HARNESS" "$T/pam.d" otp "$1" "$2" >"$OUT" 2>"$ERR"
+		${PRELOAD:+LD_PRELOAD="$PRELOAD"} "$HARNESS" "$T/pam.d" otp "$1" "$2" >"$OUT" 2>"$ERR"
 	took=$((($(date +%s%N) - t0) / 1000000))
 }
 # hold USER: a process takes USER's lock and stops itself; its pid in $HOLDER
@@ -74,8 +75,12 @@ grep_ok "the login fails closed: PAM_AUTHINFO_UNAVAIL" \
 	"^authenticate: Authentication service cannot retrieve authentication info" "$OUT"
 check "...after lock_timeout ($LOCK_TIMEOUT s), not before (took $took ms)" test "$took" -ge $((LOCK_TIMEOUT * 1000 - 100))
 check "...and not much later: under lock_timeout + 2 s (took $took ms)" test "$took" -lt $((LOCK_TIMEOUT * 1000 + 2000))
-grep_ok "the module logs one line naming the user and the held lock" \
-	"SYSLOG\\(3\\): OTP refused: token store: the lock of user alice is held by another process; gave up after [0-9.]+ s; user=alice service=otp" "$ERR"
+if [ -n "$PRELOAD" ]; then
+	grep_ok "the module logs one line naming the user and the held lock" \
+		"SYSLOG\\(3\\): OTP refused: token store: the lock of user alice is held by another process; gave up after [0-9.]+ s; user=alice service=otp" "$ERR"
+else
+	ok "the module's log line # SKIP pam_wrapper cannot load into a sanitizer build"
+fi
 login bob "$(hotp 0)"
 grep_ok "another user logs in meanwhile" "^authenticate: Success" "$OUT"
 check "...at once (took $took ms)" test "$took" -lt 1500
