@@ -100,7 +100,8 @@ typedef int (*ct_store_update_fn)(
 /* Run begin -> read -> FN -> write -> end on USER; on CT_ECONFLICT start
  * again, at most CT_STORE_RETRIES times (then CT_ECONFLICT).  Gives CT_OK
  * when FN's answer was written or kept, FN's negative code, or the store's
- * error (never half a write). */
+ * error (never half a write): CT_EUNAVAIL when USER's lock is still held
+ * after store.lock_timeout. */
 int ct_store_update(
     struct ct_store *st, const char *user, ct_store_update_fn fn, void *ctx, struct ct_err *err);
 
