@@ -104,7 +104,8 @@ int ct_files_tokens_foreach_user(struct ct_store *st, ct_user_fn fn, void *ctx, 
 
 /* Open (creating) the lock file PATH and wait for its exclusive lock until
  * DEADLINE_MS (ct_now_ms clock: from ct_store_lock_deadline), trying again
- * every 1 to 10 ms; the lock file is never unlinked.  Gives the descriptor
+ * every 1 to 8 ms, newcomers behind those already waiting; the lock file is
+ * never unlinked.  Gives the descriptor
  * (closing it unlocks).  When the deadline passes: CT_EUNAVAIL "WHAT is
  * held by another process; gave up after N s". */
 int ct_files_lock(

@@ -18,6 +18,8 @@
 #include "proto.h"
 #include "store_files.h"
 
+#define BACKOFF_MAX 8 /* ms between two tries of a lock, at most */
+
 struct files_tx {
 	struct ct_tokens_tx base;
 	char *path; /* STORE/tokens/USER */
@@ -80,26 +82,54 @@ nap(int64_t ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The waiting room: a shared OFD lock on byte 1 of the lock file, held by
+ * every process that waits (the lock itself is the flock of the whole
+ * file; on Linux the two kinds do not interact).  A newcomer that finds
+ * someone waiting does not take a lock that was just let go but waits
+ * with them, so a process that runs transactions back to back cannot
+ * starve the pollers.  Closing the file leaves the room. */
+static int
+room(int fd, int cmd, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1};
+
+	if (fcntl(fd, cmd, &fl) != 0)
+		return 0;
+	return cmd == F_OFD_GETLK ? fl.l_type != F_UNLCK : 1;
+}
+
 /* Take FD's exclusive lock before DEADLINE_MS: never a blocking flock, so a
  * holder that never lets go costs us the deadline and no more. */
 static int
 lock_until(int fd, const char *path, int64_t deadline_ms, const char *what, struct ct_err *err)
 {
 	int64_t start = ct_now_ms(), left, backoff = 1;
+	int waiting = 0, rc = CT_OK;
 
 	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return CT_OK;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return ct_err_set(
-			    err, CT_EIO, "%s: cannot lock: %s", path, strerror(errno));
-		if ((left = deadline_ms - ct_now_ms()) <= 0)
-			return ct_err_set(err, CT_EUNAVAIL,
+		if (waiting || !room(fd, F_OFD_GETLK, F_WRLCK)) {
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+				break;
+			if (errno != EWOULDBLOCK && errno != EINTR) {
+				rc = ct_err_set(
+				    err, CT_EIO, "%s: cannot lock: %s", path, strerror(errno));
+				break;
+			}
+		} else
+			backoff = BACKOFF_MAX; /* behind those already waiting */
+		waiting = waiting || room(fd, F_OFD_SETLK, F_RDLCK);
+		if ((left = deadline_ms - ct_now_ms()) <= 0) {
+			rc = ct_err_set(err, CT_EUNAVAIL,
 			    "%s is held by another process; gave up after %.1f s", what,
 			    (double)(ct_now_ms() - start) / 1000.0);
+			break;
+		}
 		nap(backoff < left ? backoff : left);
-		backoff = backoff * 2 > 10 ? 10 : backoff * 2;
+		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
 	}
+	if (waiting)
+		room(fd, F_OFD_SETLK, F_UNLCK);
+	return rc;
 }
 
 int
