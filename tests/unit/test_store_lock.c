@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -29,6 +30,7 @@
 #include "store_files.h"
 #include "tokens.h"
 
+#define HAMMERS 4 /* processes running transactions back to back */
 #define HANG_S 20 /* a wait this long is a hang: the test dies */
 
 struct fixture {
@@ -116,6 +118,14 @@ hold(struct fixture *f, const char *path)
 	}
 	assert_int_equal(waitpid(f->holder, &status, WUNTRACED), f->holder);
 	assert_true(WIFSTOPPED(status));
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
 }
 
 static int
@@ -238,6 +248,60 @@ test_group_lock_held(void **state)
 	close(fd);
 }
 
+/* A write (of the empty set: the file is removed and the directory synced),
+ * so that the lock is held for a while each time. */
+static int
+rewrite(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
+{
+	(void)ctx;
+	(void)user;
+	(void)u;
+	(void)err;
+	return CT_OK;
+}
+
+/* Run alice's transactions back to back until END (a child). */
+static void
+hammer(struct ct_store *st, int64_t end)
+{
+	struct ct_err err = {0};
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	while (ct_now_ms() < end)
+		if (ct_store_update(st, "alice", rewrite, NULL, &err) != CT_OK)
+			_exit(1);
+	_exit(0);
+}
+
+static void
+test_no_starvation(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_err err = {0};
+	int64_t end = ct_now_ms() + 3000;
+	pid_t pids[HAMMERS];
+	int i, status;
+
+	/* children run alice's transactions back to back for 3 s, each taking
+	 * the lock again the moment it lets it go: a waiter still gets its turn
+	 * within store.lock_timeout (1 s), every time */
+	for (i = 0; i < HAMMERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			hammer(f->st, end);
+	}
+	nap_ms(100);
+	for (i = 0; i < 20; i++) {
+		ct_err_clear(&err);
+		assert_int_equal(ct_store_update(f->st, "alice", rewrite, NULL, &err), CT_OK);
+	}
+	for (i = 0; i < HAMMERS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+}
+
 static void
 test_lock_timeout_setting(void **state)
 {
@@ -276,6 +340,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_caller_deadline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revocation_lock_held, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_lock_held, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_starvation, setup, teardown),
 	    cmocka_unit_test(test_lock_timeout_setting),
 	};
 
