@@ -211,15 +211,23 @@ add_op(void *ctx, const char *user, struct ct_user_tokens *ut, struct ct_err *er
 	return rc;
 }
 
-int
-ct_certtoken_add(struct ct_store *st, const char *user, const struct ct_token *nt, int replace,
-    struct ct_token *dropped, struct ct_err *err)
+/* ct_certtoken_add, waiting for the user's lock at most until DEADLINE. */
+static int
+add_until(struct ct_store *st, const char *user, const struct ct_token *nt, int replace,
+    struct ct_token *dropped, int64_t deadline, struct ct_err *err)
 {
 	struct add a = {nt, replace, dropped};
 
 	if (dropped != NULL)
 		dropped->serial[0] = '\0';
-	return ct_store_update(st, user, add_op, &a, err);
+	return ct_store_update_until(st, user, deadline, add_op, &a, err);
+}
+
+int
+ct_certtoken_add(struct ct_store *st, const char *user, const struct ct_token *nt, int replace,
+    struct ct_token *dropped, struct ct_err *err)
+{
+	return add_until(st, user, nt, replace, dropped, 0, err);
 }
 
 /* ---- recording ---- */
@@ -243,7 +251,7 @@ ct_certtoken_record_issued(struct ct_certtoken_rec *r, struct ct_err *err)
 	/* escaped as names are: from ct_cert_parse already, this whatever its source */
 	ct_text_printable(r->info != NULL ? r->info->issuer : "", SIZE_MAX, CT_TEXT_HEX,
 	    r->tok.issuer, sizeof(r->tok.issuer));
-	if ((rc = ct_certtoken_add(r->st, r->user, &r->tok, r->pending, &r->dropped, err)) !=
+	if ((rc = add_until(r->st, r->user, &r->tok, r->pending, &r->dropped, r->deadline, err)) !=
 	    CT_OK) {
 		r->failed_in_token = 1;
 		ct_certindex_remove(r->st, r->cert.serial);

@@ -335,7 +335,7 @@ is_absolute(const char *p)
 static void
 load_store(struct loader *L, const config_setting_t *root)
 {
-	static const char *const keys[] = {"backend", "path", NULL};
+	static const char *const keys[] = {"backend", "path", "lock_timeout", NULL};
 	const config_setting_t *g = get_section(L, root, "store", keys);
 	char names[128];
 
@@ -343,6 +343,7 @@ load_store(struct loader *L, const config_setting_t *root)
 		return;
 	get_string(L, g, "backend", 0, &L->cfg->store_backend);
 	get_string(L, g, "path", 0, &L->cfg->store_path);
+	get_int(L, g, "lock_timeout", 1, 60, &L->cfg->store_lock_timeout);
 	if (!ct_store_backend_known(L->cfg->store_backend, names, sizeof(names)))
 		problem(L, config_setting_get_member(g, "backend"),
 		    "store backend '%s' is not supported (supported: %s)", L->cfg->store_backend,
@@ -1039,6 +1040,7 @@ config_defaults(struct ct_config *c)
 {
 	c->store_backend = strdup("files");
 	c->store_path = strdup(LOCALSTATEDIR "/lib/certtoken");
+	c->store_lock_timeout = 5;
 	c->socket_path = strdup("/run/certtoken/enroll.sock");
 	c->otp = (struct ct_otp_conf){.digits = 6,
 	    .period = 30,

@@ -132,6 +132,7 @@ struct ct_config {
 	char *path; /* the file read, or "(embedded default)" */
 	char *store_backend;
 	char *store_path;
+	int store_lock_timeout; /* seconds a lock of the store is waited for */
 	char *socket_path;
 	struct ct_attr_conf attributes;
 	struct ct_otp_conf otp;

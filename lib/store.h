@@ -30,7 +30,11 @@
  *   - A concurrent update is never lost: of two transactions on the same
  *     user, the second sees what the first wrote.  A backend that can hold
  *     a lock (files: flock on STORE/tokens/USER.lock) makes the second wait
- *     in ct_tokens_begin.  A backend that cannot (a directory server) may
+ *     in ct_tokens_begin.  No wait is unbounded: a lock that is still held
+ *     after store.lock_timeout seconds (or the caller's earlier deadline)
+ *     fails closed with CT_EUNAVAIL, naming the user and saying the lock is
+ *     held, so a holder that never lets go (a process stopped with SIGSTOP)
+ *     cannot hang the others.  A backend that cannot (a directory server) may
  *     instead refuse the write of a transaction whose state changed since
  *     its read with CT_ECONFLICT; nothing is written then, and the caller
  *     must retry the WHOLE transaction (read -> verify -> write), since
@@ -53,6 +57,7 @@
 #define CT_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -95,9 +100,18 @@ typedef int (*ct_store_update_fn)(
 /* Run begin -> read -> FN -> write -> end on USER; on CT_ECONFLICT start
  * again, at most CT_STORE_RETRIES times (then CT_ECONFLICT).  Gives CT_OK
  * when FN's answer was written or kept, FN's negative code, or the store's
- * error (never half a write). */
+ * error (never half a write): CT_EUNAVAIL when USER's lock is still held
+ * after store.lock_timeout. */
 int ct_store_update(
     struct ct_store *st, const char *user, ct_store_update_fn fn, void *ctx, struct ct_err *err);
+
+/* ct_store_update that waits for USER's lock at most until DEADLINE_MS
+ * (ct_now_ms clock, proto.h; 0: no deadline of the caller's) and at most
+ * store.lock_timeout: then CT_EUNAVAIL "token store: the lock of user U is
+ * held by another process; gave up after N s".  Safe for threads sharing
+ * ST: the deadline belongs to the call, not to the handle. */
+int ct_store_update_until(struct ct_store *st, const char *user, int64_t deadline_ms,
+    ct_store_update_fn fn, void *ctx, struct ct_err *err);
 
 /* ---- files ---- */
 

@@ -13,6 +13,7 @@
 #define CT_STORE_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cadir.h"
 #include "certindex.h"
@@ -27,6 +28,7 @@ struct ct_store_ops;
 struct ct_store {
 	const struct ct_store_ops *ops;
 	unsigned flags; /* CT_STORE_* it was opened with */
+	int lock_timeout; /* store.lock_timeout: seconds */
 };
 
 struct ct_tokens_tx {
@@ -44,9 +46,11 @@ struct ct_store_ops {
 	int (*open)(
 	    const struct ct_config *cfg, unsigned flags, struct ct_store **out, struct ct_err *err);
 	void (*close)(struct ct_store *st);
-	/* per-user token state: a transaction (begin, read, write, end) */
-	int (*tx_begin)(
-	    struct ct_store *st, const char *user, struct ct_tokens_tx **out, struct ct_err *err);
+	/* per-user token state: a transaction (begin, read, write, end).
+	 * tx_begin waits for the user's state at most until
+	 * ct_store_lock_deadline(st, DEADLINE_MS), then gives CT_EUNAVAIL. */
+	int (*tx_begin)(struct ct_store *st, const char *user, int64_t deadline_ms,
+	    struct ct_tokens_tx **out, struct ct_err *err);
 	int (*tx_read)(struct ct_tokens_tx *tx, struct ct_user_tokens *out, struct ct_err *err);
 	int (*tx_write)(
 	    struct ct_tokens_tx *tx, const struct ct_user_tokens *in, struct ct_err *err);
@@ -114,6 +118,11 @@ struct ct_store_ops {
 
 /* The files backend (store_files.c). */
 extern const struct ct_store_ops ct_store_files_ops;
+
+/* The moment (ct_now_ms clock) a wait of ST for a lock must end: DEADLINE_MS
+ * (0: none) or store.lock_timeout from now, whichever comes first.  Every
+ * lock a backend takes is bounded by it. */
+int64_t ct_store_lock_deadline(const struct ct_store *st, int64_t deadline_ms);
 
 /* Test hook: make OPS available as store.backend = OPS->name (one extra
  * backend at a time; NULL removes it). */

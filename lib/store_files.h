@@ -32,6 +32,7 @@
 #define CT_STORE_FILES_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include <openssl/evp.h>
@@ -92,8 +93,8 @@ int ct_files_tokens_save(const struct ct_files_keys *k, const char *user, const 
 
 /* ---- store_files_tokens.c: transactions under flock ---- */
 
-int ct_files_tx_begin(
-    struct ct_store *st, const char *user, struct ct_tokens_tx **out, struct ct_err *err);
+int ct_files_tx_begin(struct ct_store *st, const char *user, int64_t deadline_ms,
+    struct ct_tokens_tx **out, struct ct_err *err);
 int ct_files_tx_read(struct ct_tokens_tx *tx, struct ct_user_tokens *out, struct ct_err *err);
 int ct_files_tx_write(struct ct_tokens_tx *tx, const struct ct_user_tokens *in, struct ct_err *err);
 void ct_files_tx_end(struct ct_tokens_tx *tx);
@@ -102,9 +103,14 @@ int ct_files_tokens_peek(
     struct ct_store *st, const char *user, struct ct_user_tokens *out, struct ct_err *err);
 int ct_files_tokens_foreach_user(struct ct_store *st, ct_user_fn fn, void *ctx, struct ct_err *err);
 
-/* Open (creating) the lock file PATH and wait for its exclusive lock; the
- * lock file is never unlinked.  Gives the descriptor (closing it unlocks). */
-int ct_files_lock(const char *path, int *fd, struct ct_err *err);
+/* Open (creating) the lock file PATH and wait for its exclusive lock until
+ * DEADLINE_MS (ct_now_ms clock: from ct_store_lock_deadline), trying again
+ * every 1 to 8 ms, newcomers behind those already waiting; the lock file is
+ * never unlinked.  Gives the descriptor
+ * (closing it unlocks).  When the deadline passes: CT_EUNAVAIL "WHAT is
+ * held by another process; gave up after N s". */
+int ct_files_lock(
+    const char *path, int64_t deadline_ms, const char *what, int *fd, struct ct_err *err);
 
 /* ---- store_files_certs.c: the certificate index and the revocations ---- */
 
@@ -156,8 +162,9 @@ const char *ct_files_ca_file(enum ct_ca_item item);
 char *ct_files_ca_aux(const char *dir, const char *suffix);
 
 /* Take the lock that serialises the changes of the group in DIR (the file
- * is never unlinked); gives its descriptor, closing it releases the lock. */
-int ct_files_ca_lock(const char *dir, int *out, struct ct_err *err);
+ * is never unlinked), waiting until DEADLINE_MS as ct_files_lock does;
+ * gives its descriptor, closing it releases the lock. */
+int ct_files_ca_lock(const char *dir, int64_t deadline_ms, int *out, struct ct_err *err);
 
 int ct_files_ca_open(struct ct_store *st, const char *group, unsigned flags, struct ct_cadir **out,
     struct ct_err *err);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,23 +62,15 @@ ct_files_ca_aux(const char *dir, const char *suffix)
 }
 
 int
-ct_files_ca_lock(const char *dir, int *out, struct ct_err *err)
+ct_files_ca_lock(const char *dir, int64_t deadline_ms, int *out, struct ct_err *err)
 {
-	char *path = ct_files_ca_aux(dir, ".lock");
-	int fd, rc = CT_OK;
+	char *path = ct_files_ca_aux(dir, ".lock"), what[CT_NAME_MAX + 48];
+	int rc;
 
 	if (path == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0)
-		rc = ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
-	while (fd >= 0 && flock(fd, LOCK_EX) != 0)
-		if (errno != EINTR) {
-			rc = ct_err_set(err, CT_EIO, "%s: cannot lock: %s", path, strerror(errno));
-			close(fd);
-			fd = -1;
-		}
-	if (rc == CT_OK)
-		*out = fd;
+	snprintf(what, sizeof(what), "store: the lock of access group %s", strrchr(dir, '/') + 1);
+	rc = ct_files_lock(path, deadline_ms, what, out, err);
 	free(path);
 	return rc;
 }
@@ -130,7 +121,8 @@ ct_files_ca_open(struct ct_store *st, const char *group, unsigned flags, struct 
 	if ((rc = ct_files_ca_dir(st, group, 0, &s->dir, err)) != CT_OK ||
 	    (rc = reopen(s, err)) != CT_OK ||
 	    ((flags & CT_CADIR_CHANGE) &&
-	        ((rc = ct_files_ca_lock(s->dir, &s->lock, err)) != CT_OK ||
+	        ((rc = ct_files_ca_lock(s->dir, ct_store_lock_deadline(st, 0), &s->lock, err)) !=
+	                CT_OK ||
 	            (rc = reopen(s, err)) != CT_OK)))
 		goto out;
 	s->base.where = s->dir;

@@ -279,7 +279,8 @@ ct_files_revoke(struct ct_store *st, const struct ct_revocation *r, struct ct_er
 
 	snprintf(path, sizeof(path), "%s/revoked", ct_files_of(st)->path);
 	snprintf(lock, sizeof(lock), "%s%s", path, CT_FILES_LOCK_SUFFIX);
-	if ((rc = ct_files_lock(lock, &fd, err)) != CT_OK ||
+	if ((rc = ct_files_lock(lock, ct_store_lock_deadline(st, 0),
+	         "store: the lock of the revocation list", &fd, err)) != CT_OK ||
 	    (rc = read_list(path, &list, &n, err)) != CT_OK)
 		goto out;
 	if (ct_revoked_find(list, n, r->serial) != NULL) {

@@ -1,7 +1,7 @@
 /* The files backend: token transactions.  STORE/tokens/USER is replaced
  * atomically under the exclusive flock of STORE/tokens/USER.lock, which is
  * never unlinked (unlinking a lock file lets two holders lock different
- * files). */
+ * files).  Every lock of the files backend is taken here, with a deadline. */
 #include "config.h"
 
 #include <dirent.h>
@@ -12,9 +12,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "proto.h"
 #include "store_files.h"
+
+#define BACKOFF_MAX 8 /* ms between two tries of a lock, at most */
 
 struct files_tx {
 	struct ct_tokens_tx base;
@@ -46,44 +50,111 @@ remove_file(const struct files_tx *tx, struct ct_err *err)
 	return sync_dir(ct_files_of(tx->base.st)->tokens_dir, err);
 }
 
-int
-ct_files_lock(const char *path, int *fd_out, struct ct_err *err)
+/* Open lock file PATH (creating it): a regular file owned by us. */
+static int
+open_lock(const char *path, int *fd_out, struct ct_err *err)
 {
 	struct stat st;
-	int fd, rc;
+	int fd;
 
 	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600)) < 0)
 		return ct_err_set(err, errno == ELOOP ? CT_EPERM : CT_EIO, "%s: %s", path,
 		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
 	if (fstat(fd, &st) != 0) {
-		rc = ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
-		goto fail;
+		close(fd);
+		return ct_err_set(err, CT_EIO, "%s: %s", path, strerror(errno));
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-		rc = ct_err_set(err, CT_EPERM, "%s: not a regular file owned by uid %u", path,
+		close(fd);
+		return ct_err_set(err, CT_EPERM, "%s: not a regular file owned by uid %u", path,
 		    (unsigned)geteuid());
-		goto fail;
-	}
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			rc = ct_err_set(err, CT_EIO, "%s: cannot lock: %s", path, strerror(errno));
-			goto fail;
-		}
 	}
 	*fd_out = fd;
 	return CT_OK;
-fail:
-	close(fd);
+}
+
+/* Sleep MS milliseconds (a signal may cut it short). */
+static void
+nap(int64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* The waiting room: a shared OFD lock on byte 1 of the lock file, held by
+ * every process that waits (the lock itself is the flock of the whole
+ * file; on Linux the two kinds do not interact).  A newcomer that finds
+ * someone waiting does not take a lock that was just let go but waits
+ * with them, so a process that runs transactions back to back cannot
+ * starve the pollers.  Closing the file leaves the room. */
+static int
+room(int fd, int cmd, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1};
+
+	if (fcntl(fd, cmd, &fl) != 0)
+		return 0;
+	return cmd == F_OFD_GETLK ? fl.l_type != F_UNLCK : 1;
+}
+
+/* Take FD's exclusive lock before DEADLINE_MS: never a blocking flock, so a
+ * holder that never lets go costs us the deadline and no more. */
+static int
+lock_until(int fd, const char *path, int64_t deadline_ms, const char *what, struct ct_err *err)
+{
+	int64_t start = ct_now_ms(), left, backoff = 1;
+	int waiting = 0, rc = CT_OK;
+
+	for (;;) {
+		if (waiting || !room(fd, F_OFD_GETLK, F_WRLCK)) {
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+				break;
+			if (errno != EWOULDBLOCK && errno != EINTR) {
+				rc = ct_err_set(
+				    err, CT_EIO, "%s: cannot lock: %s", path, strerror(errno));
+				break;
+			}
+		} else
+			backoff = BACKOFF_MAX; /* behind those already waiting */
+		waiting = waiting || room(fd, F_OFD_SETLK, F_RDLCK);
+		if ((left = deadline_ms - ct_now_ms()) <= 0) {
+			rc = ct_err_set(err, CT_EUNAVAIL,
+			    "%s is held by another process; gave up after %.1f s", what,
+			    (double)(ct_now_ms() - start) / 1000.0);
+			break;
+		}
+		nap(backoff < left ? backoff : left);
+		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
+	}
+	if (waiting)
+		room(fd, F_OFD_SETLK, F_UNLCK);
 	return rc;
 }
 
 int
-ct_files_tx_begin(
-    struct ct_store *st, const char *user, struct ct_tokens_tx **out, struct ct_err *err)
+ct_files_lock(
+    const char *path, int64_t deadline_ms, const char *what, int *fd_out, struct ct_err *err)
+{
+	int fd = -1, rc;
+
+	if ((rc = open_lock(path, &fd, err)) != CT_OK)
+		return rc;
+	if ((rc = lock_until(fd, path, deadline_ms, what, err)) != CT_OK) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return CT_OK;
+}
+
+int
+ct_files_tx_begin(struct ct_store *st, const char *user, int64_t deadline_ms,
+    struct ct_tokens_tx **out, struct ct_err *err)
 {
 	struct ct_files_store *fs = ct_files_of(st);
 	struct files_tx *tx;
-	char *lock = NULL;
+	char *lock = NULL, what[CT_USER_MAX + 48];
 	int rc;
 
 	if ((tx = calloc(1, sizeof(*tx))) == NULL)
@@ -97,7 +168,9 @@ ct_files_tx_begin(
 		goto out;
 	}
 	sprintf(lock, "%s%s", tx->path, CT_FILES_LOCK_SUFFIX);
-	if ((rc = ct_files_lock(lock, &tx->lock_fd, err)) != CT_OK)
+	snprintf(what, sizeof(what), "token store: the lock of user %s", user);
+	if ((rc = ct_files_lock(
+	         lock, ct_store_lock_deadline(st, deadline_ms), what, &tx->lock_fd, err)) != CT_OK)
 		goto out;
 	*out = &tx->base;
 	tx = NULL;

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "proto.h"
 #include "store_backend.h"
 
 /* Every backend, in one place. */
@@ -62,6 +63,7 @@ ct_store_open(
 		return rc;
 	st->ops = ops;
 	st->flags = flags;
+	st->lock_timeout = cfg->store_lock_timeout > 0 ? cfg->store_lock_timeout : 1;
 	*out = st;
 	return CT_OK;
 }
@@ -73,17 +75,25 @@ ct_store_close(struct ct_store *st)
 		st->ops->close(st);
 }
 
-/* One attempt of ct_store_update. */
+int64_t
+ct_store_lock_deadline(const struct ct_store *st, int64_t deadline_ms)
+{
+	int64_t own = ct_now_ms() + (int64_t)st->lock_timeout * 1000;
+
+	return deadline_ms > 0 && deadline_ms < own ? deadline_ms : own;
+}
+
+/* One attempt of ct_store_update_until. */
 static int
-update_once(
-    struct ct_store *st, const char *user, ct_store_update_fn fn, void *ctx, struct ct_err *err)
+update_once(struct ct_store *st, const char *user, int64_t deadline_ms, ct_store_update_fn fn,
+    void *ctx, struct ct_err *err)
 {
 	struct ct_user_tokens u;
 	struct ct_tokens_tx *tx = NULL;
 	int rc;
 
 	memset(&u, 0, sizeof(u));
-	if ((rc = ct_tokens_begin(st, user, &tx, err)) != CT_OK)
+	if ((rc = ct_tokens_begin_until(st, user, deadline_ms, &tx, err)) != CT_OK)
 		goto out;
 	if ((rc = ct_tokens_read(tx, &u, err)) == CT_ENOENT) {
 		ct_err_clear(err); /* no tokens yet: FN sees an empty set */
@@ -105,12 +115,19 @@ int
 ct_store_update(
     struct ct_store *st, const char *user, ct_store_update_fn fn, void *ctx, struct ct_err *err)
 {
+	return ct_store_update_until(st, user, 0, fn, ctx, err);
+}
+
+int
+ct_store_update_until(struct ct_store *st, const char *user, int64_t deadline_ms,
+    ct_store_update_fn fn, void *ctx, struct ct_err *err)
+{
 	struct ct_err local;
 	int attempt, rc = CT_ECONFLICT;
 
 	for (attempt = 0; attempt < CT_STORE_RETRIES; attempt++) {
 		ct_err_clear(&local);
-		if ((rc = update_once(st, user, fn, ctx, &local)) != CT_ECONFLICT)
+		if ((rc = update_once(st, user, deadline_ms, fn, ctx, &local)) != CT_ECONFLICT)
 			break;
 	}
 	if (rc == CT_ECONFLICT)

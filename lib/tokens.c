@@ -199,11 +199,18 @@ int
 ct_tokens_begin(
     struct ct_store *st, const char *user, struct ct_tokens_tx **out, struct ct_err *err)
 {
+	return ct_tokens_begin_until(st, user, 0, out, err);
+}
+
+int
+ct_tokens_begin_until(struct ct_store *st, const char *user, int64_t deadline_ms,
+    struct ct_tokens_tx **out, struct ct_err *err)
+{
 	int rc;
 
 	if ((rc = usable(st, user, err)) != CT_OK)
 		return rc;
-	return st->ops->tx_begin(st, user, out, err);
+	return st->ops->tx_begin(st, user, deadline_ms, out, err);
 }
 
 int

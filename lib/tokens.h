@@ -95,11 +95,17 @@ struct ct_store;
 struct ct_tokens_tx;
 
 /* Start a transaction on USER in ST (opened with CT_STORE_TOKENS): the
- * files backend takes the user's exclusive lock (blocking).  CT_EINVAL for
- * a user name ct_tokens_user_valid refuses.  Callers that update use
- * ct_store_update (store.h), which retries on CT_ECONFLICT. */
+ * files backend takes the user's exclusive lock, waiting at most
+ * store.lock_timeout (then CT_EUNAVAIL).  CT_EINVAL for a user name
+ * ct_tokens_user_valid refuses.  Callers that update use ct_store_update
+ * (store.h), which retries on CT_ECONFLICT. */
 int ct_tokens_begin(
     struct ct_store *st, const char *user, struct ct_tokens_tx **out, struct ct_err *err);
+
+/* ct_tokens_begin that also gives up at DEADLINE_MS (ct_now_ms clock; 0:
+ * only store.lock_timeout). */
+int ct_tokens_begin_until(struct ct_store *st, const char *user, int64_t deadline_ms,
+    struct ct_tokens_tx **out, struct ct_err *err);
 
 /* Read the user's tokens (secrets decrypted).  CT_ENOENT when the user has
  * none; CT_EIO with the place (files: FILE:LINE) when the state is corrupt

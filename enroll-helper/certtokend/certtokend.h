@@ -178,6 +178,11 @@ ssize_t pick_target(struct conn *c, const struct ct_msg *m);
 int authorize(struct conn *c, const struct ct_target *t, size_t ti, const char *what,
     struct issuer_ref **ir, struct ct_attrs **attrs, char token[CT_SERIAL_MAX]);
 
+/* Has C's deadline passed (PAM, or the directory, took too long)?  Then
+ * "WHAT for user U (uid N) abandoned: ..." is logged, 69 answered and
+ * CT_EUNAVAIL returned: nothing may be issued or recorded after it. */
+int past_deadline(struct conn *c, const char *what);
+
 /* Record certificate DER of target T under token TOKEN (PENDING: the
  * pending token becomes enrolled; INFO: another CA's certificate).  The
  * token as recorded in *OUT.  CT_OK, or logged and answered. */

@@ -41,6 +41,8 @@ fetch_again(struct conn *c, const struct ct_target *t, const struct ct_request *
 	}
 	rq.spki = spki;
 	rq.now = time(NULL);
+	if (past_deadline(c, "fetch") != CT_OK)
+		goto out;
 	rc = ct_connector_fetch(&rq, &res, &err);
 	if (res.note[0] != '\0')
 		logmsg(LOG_WARNING, "%s", res.note);

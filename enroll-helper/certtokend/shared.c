@@ -261,13 +261,28 @@ authorize(struct conn *c, const struct ct_target *t, size_t ti, const char *what
 		reply_error(c, rc, "%s", err.msg);
 		return rc;
 	}
-	if ((rc = run_pam(c, what)) != CT_OK || (rc = lookup_attrs(c, attrs, 1)) != CT_OK)
+	if ((rc = run_pam(c, what)) != CT_OK || (rc = lookup_attrs(c, attrs, 1)) != CT_OK ||
+	    (rc = past_deadline(c, what)) != CT_OK)
 		return rc;
 	if ((rc = ct_tokens_new_serial("CERT", token)) != CT_OK) {
 		reply_error(c, CT_ECRYPTO, "cannot make a token serial");
 		return CT_ECRYPTO;
 	}
 	return CT_OK;
+}
+
+int
+past_deadline(struct conn *c, const char *what)
+{
+	if (ct_now_ms() < c->deadline)
+		return CT_OK;
+	logmsg(LOG_NOTICE,
+	    "%s for user %s (uid %u) abandoned: the connection's deadline (service.timeout %d s) "
+	    "passed before anything was issued",
+	    what, c->user, (unsigned)c->uid, c->d->cfg->service.timeout);
+	reply_error(
+	    c, CT_EUNAVAIL, "the service ran out of time (service.timeout); nothing was issued");
+	return CT_EUNAVAIL;
 }
 
 /* ---- recording ---- */
@@ -287,7 +302,8 @@ record_issued(struct conn *c, const struct ct_target *t, const char *token, int 
 	    .der_len = der_len,
 	    .info = info,
 	    .pending = pending,
-	    .now = time(NULL)};
+	    .now = time(NULL),
+	    .deadline = c->deadline};
 	struct ct_err err = {0};
 	int rc;
 

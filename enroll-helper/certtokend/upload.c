@@ -185,6 +185,7 @@ do_upload(struct conn *c, const struct ct_msg *m)
 	if (upload_checks(c, m, &x, &info, &der, &der_len) != CT_OK ||
 	    prove_possession(c, x, der, der_len) != CT_OK ||
 	    run_pam(c, "certificate upload") != CT_OK ||
+	    past_deadline(c, "certificate upload") != CT_OK ||
 	    upload_record(c, &info, der, der_len, &tok) != CT_OK)
 		goto out;
 	fire(c, "token_init", &tok, NULL);

@@ -54,9 +54,12 @@ toy_close(struct ct_store *st)
 }
 
 static int
-toy_begin(struct ct_store *st, const char *user, struct ct_tokens_tx **out, struct ct_err *err)
+toy_begin(struct ct_store *st, const char *user, int64_t deadline_ms, struct ct_tokens_tx **out,
+    struct ct_err *err)
 {
 	struct toy_tx *tx = calloc(1, sizeof(*tx));
+
+	(void)deadline_ms;
 
 	if (tx == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
