@@ -49,14 +49,19 @@ check "certtokend listens" test -S "$SOCK"
 
 # at_tty NAME MODE [ARG]: certtoken-enroll enroll as the user at a fresh
 # pseudo-terminal, played by enroll_tty.exp; its report in $T/NAME.rep,
-# what the terminal showed in $T/NAME.log
+# what the terminal showed in $T/NAME.log.  The shell around it reports
+# its status and the terminal's echo; for tstp it has job control (the
+# client in its own process group, so ^Z can stop it, and fg resumes it).
 at_tty() {
 	local name=$1; shift
 	expect -f "$EXP" "$@" -log "$T/$name.log" -- setpriv --reuid "$U" --regid "$U" --clear-groups \
-		env -i HOME="$T/home" PATH=/usr/bin:/bin ENROLL="$ENROLL" SOCK="$SOCK" /bin/bash -c \
-		'trap : INT; "$ENROLL" --socket "$SOCK" enroll; s=$?
-		 case " $(stty -a | tr "\n;" "  ") " in *" echo "*) e=on ;; *) e=off ;; esac
-		 echo "exit=$s echo=$e"' >"$T/$name.rep" 2>"$T/$name.err"
+		env -i HOME="$T/home" PATH=/usr/bin:/bin ENROLL="$ENROLL" SOCK="$SOCK" \
+		JOBS="$([ "$1" = tstp ] && echo 1)" /bin/bash -c \
+		'[ -z "$JOBS" ] || set -m; trap : INT
+		 echo_now() { case " $(stty -a | tr "\n;" "  ") " in *" echo "*) e=on ;; *) e=off ;; esac; }
+		 "$ENROLL" --socket "$SOCK" enroll; s=$?
+		 if [ $s = 148 ]; then echo_now; echo "stopped echo=$e"; fg >/dev/null; s=$?; fi
+		 echo_now; echo "exit=$s echo=$e"' >"$T/$name.rep" 2>"$T/$name.err"
 }
 # played NAME DESC: ok when the terminal was played to the end
 played() {
@@ -94,5 +99,13 @@ at_tty int int
 played int "^C: the terminal was played to the end"
 check "^C: the client ended by SIGINT (exit 130)" test "$(rep int exit)" = 130
 check "^C: the terminal has echo on again" test "$(rep int echo-after)" = on
+
+# --- ^Z at the prompt: echo is back while stopped; after fg, asked again ------------
+next_code
+at_tty tstp tstp "$code"
+played tstp "^Z: the terminal was played to the end"
+check "^Z: echo is on while the client is stopped" test "$(rep tstp echo-stopped)" = on
+check "^Z: after fg the code given at the new prompt was read (exit 0)" test "$(rep tstp exit)" = 0
+check "^Z: the terminal has echo on again" test "$(rep tstp echo-after)" = on
 
 tap_done
