@@ -1,6 +1,6 @@
 #!/bin/bash
 # certtoken-enroll at a real terminal (a pseudo-terminal driven by expect),
-# against a real certtokend with a short service.timeout: echo is off before
+# against a real certtokend (one with a short service.timeout): echo is off before
 # the OTP prompt appears (nothing typed is ever shown), the terminal is put
 # back on every way out, and a client whose service gave up on the
 # conversation leaves the prompt with a clear message and status 69.
@@ -20,15 +20,22 @@ done
 U=cttty$$
 make_user "$U" /usr/sbin/nologin "Terminal Tester"
 mkdir -m 0755 "$T/run"
+# two services on one store: a roomy deadline for the typing tests (a busy
+# machine must not make them flaky), a short one for the unanswered prompt
 SOCK=$T/run/enroll.sock
-TIMEOUT=3
-cat >"$T/ct.conf" <<CONF
+SHORT_SOCK=$T/run/short.sock
+TIMEOUT=2
+conf() { # FILE SOCKET TIMEOUT
+	cat >"$1" <<CONF
 store: { path = "$T/store"; };
-socket = "$SOCK";
-service: { timeout = $TIMEOUT; };
+socket = "$2";
+service: { timeout = $3; };
 attributes: { source = "passwd"; };
 otp: { hotp_lookahead = 5; max_fail = 50; };
 CONF
+}
+conf "$T/ct.conf" "$SOCK" 30
+conf "$T/short.conf" "$SHORT_SOCK" $TIMEOUT
 mkdir -m 0700 "$T/pam.d"
 printf '%s\n' "auth required $MODULE config=$T/ct.conf otp" "account required $MODULE config=$T/ct.conf" \
 	"password required pam_deny.so" "session required pam_deny.so" >"$T/pam.d/certtoken-enroll"
@@ -42,20 +49,23 @@ ADM token init --user "$U" --type hotp --secret "$SECRET" >/dev/null
 
 "$DAEMON" -c "$T/ct.conf" --pam-dir "$T/pam.d" --foreground >>"$T/daemon.log" 2>&1 &
 DPID=$!
-stop_daemon() { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
-at_exit stop_daemon
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-check "certtokend listens" test -S "$SOCK"
+"$DAEMON" -c "$T/short.conf" --pam-dir "$T/pam.d" --foreground >>"$T/daemon.log" 2>&1 &
+SPID=$!
+stop_daemons() { kill "$DPID" "$SPID" 2>/dev/null; wait "$DPID" "$SPID" 2>/dev/null; }
+at_exit stop_daemons
+for _ in $(seq 100); do [ -S "$SOCK" ] && [ -S "$SHORT_SOCK" ] && break; sleep 0.05; done
+check "certtokend listens (two services: deadlines of 30 s and $TIMEOUT s)" test -S "$SOCK" -a -S "$SHORT_SOCK"
 
-# at_tty NAME MODE [ARG]: certtoken-enroll enroll as the user at a fresh
-# pseudo-terminal, played by enroll_tty.exp; its report in $T/NAME.rep,
-# what the terminal showed in $T/NAME.log.  The shell around it reports
-# its status and the terminal's echo; for tstp it has job control (the
-# client in its own process group, so ^Z can stop it, and fg resumes it).
+# at_tty NAME MODE [ARG]: certtoken-enroll enroll (at $USE_SOCK, default
+# the roomy service) as the user at a fresh pseudo-terminal, played by
+# enroll_tty.exp; its report in $T/NAME.rep, what the terminal showed in
+# $T/NAME.log.  The shell around it reports its status and the terminal's
+# echo; for tstp it has job control (the client in its own process group,
+# so ^Z can stop it, and fg resumes it).
 at_tty() {
 	local name=$1; shift
 	expect -f "$EXP" "$@" -log "$T/$name.log" -- setpriv --reuid "$U" --regid "$U" --clear-groups \
-		env -i HOME="$T/home" PATH=/usr/bin:/bin ENROLL="$ENROLL" SOCK="$SOCK" \
+		env -i HOME="$T/home" PATH=/usr/bin:/bin ENROLL="$ENROLL" SOCK="${USE_SOCK:-$SOCK}" \
 		JOBS="$([ "$1" = tstp ] && echo 1)" /bin/bash -c \
 		'[ -z "$JOBS" ] || set -m; trap : INT
 		 echo_now() { case " $(stty -a | tr "\n;" "  ") " in *" echo "*) e=on ;; *) e=off ;; esac; }
@@ -83,7 +93,7 @@ check "the terminal has echo on again afterwards" test "$(rep order echo-after)"
 check "the enrollment wrote its certificate" test -f "$T/home/.config/certtoken/default/cert.pem"
 
 # --- (b) no answer: the service gives up, the client says so and exits 69 -------------
-at_tty silent silent
+USE_SOCK=$SHORT_SOCK at_tty silent silent
 played silent "no answer: the terminal was played to the end"
 check "no answer: exit 69" test "$(rep silent exit)" = 69
 end=$(rep silent end-ms)
