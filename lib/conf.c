@@ -665,7 +665,8 @@ free_argv(char **v)
 static void
 load_connector(struct loader *L, const config_setting_t *e, size_t i)
 {
-	static const char *const keys[] = {"name", "type", "command", "timeout", NULL};
+	static const char *const keys[] = {
+	    "name", "type", "command", "timeout", "poll_interval", NULL};
 	struct ct_connector *c = &L->cfg->connectors[i];
 	char *type = NULL;
 	int kind;
@@ -673,6 +674,7 @@ load_connector(struct loader *L, const config_setting_t *e, size_t i)
 	check_keys(L, e, keys, "CA connector");
 	c->name = get_name(L, e, "CA connector", &L->cfg->connectors[0].name, sizeof(*c), i);
 	c->timeout = 30;
+	c->poll_interval = 60;
 	get_string(L, e, "type", 1, &type);
 	if (type != NULL && (kind = ct_connector_type_parse(type)) >= 0)
 		c->type = (enum ct_connector_type)kind;
@@ -686,6 +688,13 @@ load_connector(struct loader *L, const config_setting_t *e, size_t i)
 	    (config_setting_get_member(e, "command") != NULL ||
 	        config_setting_get_member(e, "timeout") != NULL))
 		problem(L, e, "CA connector '%s': 'command' and 'timeout' are for type command",
+		    c->name ? c->name : "?");
+	if (ct_connector_caps(c) & CT_CX_FETCH)
+		get_int(L, e, "poll_interval", 1, 86400, &c->poll_interval);
+	else if (type != NULL && config_setting_get_member(e, "poll_interval") != NULL)
+		problem(L, e,
+		    "CA connector '%s': 'poll_interval' is for types whose CA is asked again on "
+		    "fetch (command)",
 		    c->name ? c->name : "?");
 	free(type);
 }

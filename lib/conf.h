@@ -59,6 +59,7 @@ struct ct_connector {
 	enum ct_connector_type type;
 	char **argv; /* command: absolute program path, then arguments; NULL-terminated */
 	int timeout; /* command: seconds it may run */
+	int poll_interval; /* CT_CX_FETCH: seconds between two runs of one request's fetch */
 };
 
 struct ct_target {

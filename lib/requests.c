@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "requests.h"
+#include "store.h"
 #include "store_backend.h"
 
 /* Is S of 1 to MAX-1 bytes, all ASCII letters, digits or bytes of PUNCT? */
@@ -67,6 +68,56 @@ ct_request_remove(struct ct_store *st, const char *token, struct ct_err *err)
 	if (!ct_request_token_valid(token))
 		return ct_err_set(err, CT_EINVAL, "bad token serial");
 	return st->ops->request_remove(st, token, err);
+}
+
+struct poll {
+	struct ct_store *st;
+	const char *token;
+	int interval;
+	int64_t now, next;
+};
+
+/* Inside the user's transaction (ct_store_update): is the token still
+ * pending, and may its CA be asked now?  Only the request's polled time is
+ * written; the token state is kept (CT_STORE_KEEP), so there is no write
+ * that could conflict and make this run again. */
+static int
+poll_op(void *ctx, const char *user, struct ct_user_tokens *ut, struct ct_err *err)
+{
+	struct poll *p = ctx;
+	struct ct_request r;
+	size_t i;
+	int rc;
+
+	(void)user;
+	for (i = 0; i < ut->n && strcmp(ut->tok[i].serial, p->token) != 0; i++)
+		;
+	if (i == ut->n || strcmp(ut->tok[i].rollout_state, "pending") != 0)
+		return ct_err_set(err, CT_EEXIST, "token %s is no longer pending", p->token);
+	if ((rc = ct_request_load(p->st, p->token, &r, err)) != CT_OK)
+		return rc;
+	if (r.polled > 0 && r.polled <= p->now && p->now - r.polled < p->interval) {
+		p->next = r.polled + p->interval;
+		rc = ct_err_set(err, CT_EPENDING, "token %s: the CA was asked less than %d s ago",
+		    p->token, p->interval);
+	} else
+		rc = p->st->ops->request_polled(p->st, p->token, p->now, err);
+	ct_request_clear(&r);
+	return rc == CT_OK ? CT_STORE_KEEP : rc;
+}
+
+int
+ct_request_poll(struct ct_store *st, const char *user, const char *token, int interval, int64_t now,
+    int64_t *next, struct ct_err *err)
+{
+	struct poll p = {st, token, interval, now, 0};
+	int rc;
+
+	if (!ct_request_token_valid(token))
+		return ct_err_set(err, CT_EINVAL, "bad token serial");
+	if ((rc = ct_store_update(st, user, poll_op, &p, err)) == CT_EPENDING)
+		*next = p.next;
+	return rc;
 }
 
 int

@@ -4,9 +4,11 @@
  * Files backend layout (0600 files in 0700 directories):
  *   STORE/requests/TOKEN   a pending request of certificate token TOKEN:
  *                          "certtoken-request 1", then "user=", "target=",
- *                          "created=", "ref=" (the external CA's request
- *                          reference, "-" when none) and "csr=" (base64 of
- *                          the DER CSR) lines
+ *                          "created=", "polled=" (only once a fetch has
+ *                          asked the CA again; files without it are read
+ *                          as never asked), "ref=" (the external CA's
+ *                          request reference, "-" when none) and "csr="
+ *                          (base64 of the DER CSR) lines
  *   STORE/uploads/TOKEN.pem  the certificate of an uploaded certificate token
  *
  * A request file exists exactly while its token's rollout_state is
@@ -33,6 +35,7 @@ struct ct_request {
 	char target[CT_TARGET_MAX];
 	char ref[CT_REF_MAX]; /* "-": none */
 	int64_t created;
+	int64_t polled; /* when a fetch last asked the CA again; 0: never */
 	unsigned char *csr; /* DER */
 	size_t csr_len;
 };
@@ -61,6 +64,17 @@ int ct_request_foreach(struct ct_store *st, int (*fn)(void *ctx, const struct ct
     void *ctx, struct ct_err *err);
 
 void ct_request_clear(struct ct_request *r);
+
+/* May a fetch ask the CA again about USER's pending request TOKEN at NOW,
+ * when one request may ask at most once every INTERVAL seconds?  Decided
+ * inside USER's token transaction, so two connections never both pass and
+ * a request decided meanwhile is not written back: CT_OK, with the
+ * request's polled time set to NOW; CT_EPENDING when it asked less than
+ * INTERVAL seconds ago, with *NEXT the first time it may ask again;
+ * CT_EEXIST when TOKEN is no longer pending; a store error otherwise.  A
+ * polled time after NOW (the clock went back) does not hold a fetch back. */
+int ct_request_poll(struct ct_store *st, const char *user, const char *token, int interval,
+    int64_t now, int64_t *next, struct ct_err *err);
 
 /* The uploaded certificate of TOKEN (files: STORE/uploads/TOKEN.pem): save
  * (PEM of DER; CT_EEXIST when there is one), read (PEM into a new buffer;

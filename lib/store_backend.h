@@ -76,6 +76,10 @@ struct ct_store_ops {
 	int (*request_load)(
 	    struct ct_store *st, const char *token, struct ct_request *r, struct ct_err *err);
 	int (*request_remove)(struct ct_store *st, const char *token, struct ct_err *err);
+	/* set the polled time of an existing request (called inside its user's
+	 * token transaction, see ct_request_poll) */
+	int (*request_polled)(
+	    struct ct_store *st, const char *token, int64_t when, struct ct_err *err);
 	int (*request_foreach)(
 	    struct ct_store *st, ct_request_fn fn, void *ctx, struct ct_err *err);
 	/* uploaded certificates (PEM) */

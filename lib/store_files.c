@@ -81,6 +81,7 @@ const struct ct_store_ops ct_store_files_ops = {
     .request_save = ct_files_request_save,
     .request_load = ct_files_request_load,
     .request_remove = ct_files_request_remove,
+    .request_polled = ct_files_request_polled,
     .request_foreach = ct_files_request_foreach,
     .upload_save = ct_files_upload_save,
     .upload_load = ct_files_upload_load,

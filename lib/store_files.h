@@ -130,6 +130,8 @@ int ct_files_request_save(struct ct_store *st, const struct ct_request *r, struc
 int ct_files_request_load(
     struct ct_store *st, const char *token, struct ct_request *r, struct ct_err *err);
 int ct_files_request_remove(struct ct_store *st, const char *token, struct ct_err *err);
+int ct_files_request_polled(
+    struct ct_store *st, const char *token, int64_t when, struct ct_err *err);
 int ct_files_request_foreach(struct ct_store *st, ct_request_fn fn, void *ctx, struct ct_err *err);
 int ct_files_upload_save(struct ct_store *st, const char *token, const unsigned char *der,
     size_t len, struct ct_err *err);

@@ -1,6 +1,7 @@
 /* The files backend: pending requests, STORE/requests/TOKEN
- * ("certtoken-request 1", then "user=", "target=", "created=", "ref=" and
- * "csr=" lines), and uploaded certificates, STORE/uploads/TOKEN.pem. */
+ * ("certtoken-request 1", then "user=", "target=", "created=", "polled="
+ * (only when a fetch asked the CA again: older files have none), "ref="
+ * and "csr=" lines), and uploaded certificates, STORE/uploads/TOKEN.pem. */
 #include "config.h"
 
 #include <dirent.h>
@@ -39,17 +40,14 @@ make_dir(struct ct_store *st, const char *sub, struct ct_err *err)
 	return ct_store_mkdir(path, err);
 }
 
-int
-ct_files_request_save(struct ct_store *st, const struct ct_request *r, struct ct_err *err)
+/* Write R to PATH (EXCL: only when there is none). */
+static int
+write_request(const char *path, const struct ct_request *r, int excl, struct ct_err *err)
 {
-	char path[4096], *b64 = NULL, *text = NULL;
+	char *b64 = NULL, *text = NULL, polled[40] = "";
 	size_t b64_len;
 	int n, rc;
 
-	if (file_path(st, "requests", r->token, "", path, sizeof(path)) != 0)
-		return ct_err_set(err, CT_EINVAL, "pending request: store path too long");
-	if ((rc = make_dir(st, "requests", err)) != CT_OK)
-		return rc;
 	b64_len = 4 * ((r->csr_len + 2) / 3) + 1;
 	if ((b64 = malloc(b64_len)) == NULL ||
 	    (text = malloc(b64_len + 512 + CT_REF_MAX)) == NULL) {
@@ -57,13 +55,28 @@ ct_files_request_save(struct ct_store *st, const struct ct_request *r, struct ct
 		goto out;
 	}
 	EVP_EncodeBlock((unsigned char *)b64, r->csr, (int)r->csr_len);
-	n = sprintf(text, "%s\nuser=%s\ntarget=%s\ncreated=%" PRId64 "\nref=%s\ncsr=%s\n",
-	    REQUEST_HEADER, r->user, r->target, r->created, r->ref, b64);
-	rc = ct_file_write_atomic(path, text, (size_t)n, 0600, 1, err);
+	if (r->polled > 0) /* never-polled requests stay readable by older versions */
+		snprintf(polled, sizeof(polled), "polled=%" PRId64 "\n", r->polled);
+	n = sprintf(text, "%s\nuser=%s\ntarget=%s\ncreated=%" PRId64 "\n%sref=%s\ncsr=%s\n",
+	    REQUEST_HEADER, r->user, r->target, r->created, polled, r->ref, b64);
+	rc = ct_file_write_atomic(path, text, (size_t)n, 0600, excl, err);
 out:
 	free(b64);
 	free(text);
 	return rc;
+}
+
+int
+ct_files_request_save(struct ct_store *st, const struct ct_request *r, struct ct_err *err)
+{
+	char path[4096];
+	int rc;
+
+	if (file_path(st, "requests", r->token, "", path, sizeof(path)) != 0)
+		return ct_err_set(err, CT_EINVAL, "pending request: store path too long");
+	if ((rc = make_dir(st, "requests", err)) != CT_OK)
+		return rc;
+	return write_request(path, r, 1, err);
 }
 
 /* The value of line "NAME=..." at *P (advanced past it) into OUT. */
@@ -84,13 +97,29 @@ take(const char **p, const char *name, char *out, size_t size)
 	return 0;
 }
 
+/* A time line "NAME=SECONDS" at *P (advanced past it) into *OUT. */
+static int
+take_time(const char **p, const char *name, int64_t *out)
+{
+	char text[24], *end;
+	long long v;
+
+	if (take(p, name, text, sizeof(text)) != 0)
+		return -1;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int
 parse_request(const char *path, const char *text, struct ct_request *r, struct ct_err *err)
 {
 	const char *p = text;
-	char created[24], *end, *csr = NULL;
+	char *csr = NULL;
 	size_t csr_text = strlen(text), pad;
-	long long v;
 	int n, rc = CT_EIO;
 
 	if ((csr = malloc(csr_text + 1)) == NULL)
@@ -100,15 +129,11 @@ parse_request(const char *path, const char *text, struct ct_request *r, struct c
 	p += strlen(REQUEST_HEADER) + 1;
 	if (take(&p, "user", r->user, sizeof(r->user)) != 0 || !ct_tokens_user_valid(r->user) ||
 	    take(&p, "target", r->target, sizeof(r->target)) != 0 ||
-	    take(&p, "created", created, sizeof(created)) != 0 ||
+	    take_time(&p, "created", &r->created) != 0 ||
+	    (strncmp(p, "polled=", 7) == 0 && take_time(&p, "polled", &r->polled) != 0) ||
 	    take(&p, "ref", r->ref, sizeof(r->ref)) != 0 || !ct_request_ref_valid(r->ref) ||
 	    take(&p, "csr", csr, csr_text + 1) != 0 || *p != '\0')
 		goto bad;
-	errno = 0;
-	v = strtoll(created, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0)
-		goto bad;
-	r->created = v;
 	n = (int)strlen(csr);
 	if (n == 0 || n % 4 != 0 || (r->csr = malloc((size_t)n / 4 * 3)) == NULL)
 		goto bad;
@@ -160,6 +185,23 @@ ct_files_request_remove(struct ct_store *st, const char *token, struct ct_err *e
 	if (unlink(path) != 0 && errno != ENOENT)
 		return ct_err_set(err, CT_EIO, "%s: cannot remove: %s", path, strerror(errno));
 	return CT_OK;
+}
+
+int
+ct_files_request_polled(struct ct_store *st, const char *token, int64_t when, struct ct_err *err)
+{
+	struct ct_request r;
+	char path[4096];
+	int rc;
+
+	if (file_path(st, "requests", token, "", path, sizeof(path)) != 0)
+		return ct_err_set(err, CT_EINVAL, "bad token serial");
+	if ((rc = ct_files_request_load(st, token, &r, err)) != CT_OK)
+		return rc;
+	r.polled = when;
+	rc = write_request(path, &r, 0, err);
+	ct_request_clear(&r);
+	return rc;
 }
 
 int

@@ -15,6 +15,7 @@
 #include "certtokend.h"
 #include "connector.h"
 #include "requests.h"
+#include "util.h"
 
 /* Ask the CA of target T again about pending request R. */
 static void
@@ -92,6 +93,39 @@ fetch_issued(struct conn *c, const struct ct_token *tok)
 	ct_cert_entry_clear(&e);
 }
 
+/* May the CA of T be asked again about pending request R now?  One
+ * request asks at most once every poll_interval seconds, across connections
+ * and restarts (the time is kept with the request); inside the interval the
+ * answer is 75 with when to ask again, and nothing runs. */
+static int
+poll_allowed(struct conn *c, const struct ct_target *t, const struct ct_request *r)
+{
+	struct ct_err err = {0};
+	int64_t now = (int64_t)time(NULL), next = 0;
+	char when[32];
+	int rc;
+
+	rc = ct_request_poll(
+	    c->d->store, c->user, r->token, t->connector->poll_interval, now, &next, &err);
+	if (rc == CT_OK)
+		return 1;
+	if (rc == CT_EPENDING)
+		reply_error(c, CT_EPENDING,
+		    "request pending (%s): token %s; its CA is asked at most once every %d s: "
+		    "fetch again after %s (in %lld s)",
+		    ct_connector_pending_why(t->connector), r->token, t->connector->poll_interval,
+		    ct_time_utc(next, CT_TIME_SPACED, when, sizeof(when)), (long long)(next - now));
+	else if (rc == CT_EEXIST) /* decided since the peek */
+		reply_error(c, rc, "token %s is no longer pending; fetch it again", r->token);
+	else {
+		logmsg(LOG_ERR, "fetch of token %s for user %s (uid %u): %s", r->token, c->user,
+		    (unsigned)c->uid, err.msg);
+		reply_error(
+		    c, rc, "the request of token %s cannot be read; see the system log", r->token);
+	}
+	return 0;
+}
+
 /* Token TOK is pending: ask its CA again, or say it still is. */
 static void
 fetch_pending(struct conn *c, const struct ct_token *tok)
@@ -108,9 +142,10 @@ fetch_pending(struct conn *c, const struct ct_token *tok)
 		    (unsigned)c->uid, rc != CT_OK ? err.msg : "its target is no longer configured");
 		reply_error(c, rc != CT_OK ? rc : CT_ECONFIG,
 		    "the request of token %s cannot be read; see the system log", tok->serial);
-	} else if (ct_connector_caps(t->connector) & CT_CX_FETCH)
-		fetch_again(c, t, &r);
-	else
+	} else if (ct_connector_caps(t->connector) & CT_CX_FETCH) {
+		if (poll_allowed(c, t, &r))
+			fetch_again(c, t, &r);
+	} else
 		send_pending(c, t, tok->serial);
 	ct_request_clear(&r);
 }

@@ -82,8 +82,18 @@ void enroll_term_open(struct term *t);
 /* Close what enroll_term_open opened. */
 void enroll_term_close(struct term *t);
 /* Show PROMPT and read one line into ANSWER, without echo when SECRET:
- * 0, or -1 at the end of the input. */
+ * 0, or -1 at the end of the input.  A secret is read as readpassphrase(3)
+ * does: echo off first (what was typed before is discarded, never shown),
+ * then the prompt, the line, and the terminal restored on every way out
+ * (a signal that ends or stops us is sent again after the restore; after
+ * a stop the question is asked again).  The rest of a line longer than
+ * SIZE - 1 bytes is dropped. */
 int enroll_ask(struct term *t, const char *prompt, int secret, char *answer, size_t size);
+/* enroll_ask, watching WATCH (a socket; -1: none) while it waits: when
+ * WATCH becomes readable, closes or fails (the service gave up), nothing
+ * more is read and it gives -2, with ANSWER wiped. */
+int enroll_ask_while(
+    struct term *t, const char *prompt, int secret, int watch, char *answer, size_t size);
 
 /* ---- the user's files (files.c) ---- */
 

@@ -157,13 +157,30 @@ enroll_reconnect_if_closed(struct client *cl)
 
 /* ---- the conversation: the service's PAM prompts, answered at the terminal ---- */
 
+/* The service's socket became readable while we waited MS milliseconds at
+ * a prompt: it gave up on the conversation (closed), or broke the protocol. */
+static int
+service_left(struct client *cl, int64_t ms)
+{
+	char b;
+
+	if (recv(cl->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+		return ct_err_set(&cl->err, CT_EINVAL,
+		    "protocol error: the service sent a message while waiting for an answer");
+	return ct_err_set(&cl->err, CT_EUNAVAIL,
+	    "the enrollment service closed the connection (it waited %lld s for an answer); run "
+	    "the command again",
+	    (long long)((ms + 500) / 1000));
+}
+
 /* One PROMPT field F: shown, and its answer (or "") added to B. */
 static int
 converse_one(struct client *cl, struct term *t, const struct ct_field *f, struct ct_msgbuf *b)
 {
 	char text[CT_PROTO_TEXT_MAX], answer[CT_PROTO_TEXT_MAX] = "";
 	struct ct_field body;
-	int rc = CT_OK;
+	int64_t start;
+	int rc = CT_OK, asked;
 
 	if (f->tag != CT_TAG_PROMPT || f->len < 1)
 		return ct_err_set(&cl->err, CT_EINVAL, "protocol error: bad prompt");
@@ -173,8 +190,11 @@ converse_one(struct client *cl, struct term *t, const struct ct_field *f, struct
 	switch (f->val[0]) {
 	case PAM_PROMPT_ECHO_OFF:
 	case PAM_PROMPT_ECHO_ON:
-		if (enroll_ask(t, text, f->val[0] == PAM_PROMPT_ECHO_OFF, answer, sizeof(answer)) !=
-		    0)
+		start = ct_now_ms();
+		if ((asked = enroll_ask_while(t, text, f->val[0] == PAM_PROMPT_ECHO_OFF, cl->fd,
+		         answer, sizeof(answer))) == -2)
+			rc = service_left(cl, ct_now_ms() - start);
+		else if (asked != 0)
 			rc = ct_err_set(&cl->err, CT_EPERM, "no answer to \"%s\"", text);
 		break;
 	case PAM_ERROR_MSG:

@@ -65,6 +65,7 @@ cat >"$T/sign" <<EOF
 #!/bin/bash
 # an external CA: what it does is in $T/sign.mode
 env | grep ^CERTTOKEN_ | sort >"$T/sign.env"
+echo "\$CERTTOKEN_ACTION \$CERTTOKEN_TOKEN" >>"$T/sign.runs"
 mode=\$(cat "$T/sign.mode")
 csr=\$(mktemp); cat >"\$csr"
 cp "\$csr" "$T/sign.csr"
@@ -130,7 +131,7 @@ mail: { sendmail = "$T/sendmail"; from = "certtoken@example.org"; };
 ca_connectors = ( { name = "local"; type = "local"; },
                   { name = "approval"; type = "queue"; },
                   { name = "external"; type = "command"; command = [ "$T/sign", "--fast" ];
-                    timeout = 2; } );
+                    timeout = 2; poll_interval = 2; } );
 targets = (
   { name = "default"; access_group = "default"; subject = "CN=%unix_account%"; },
   { name = "hw"; access_group = "default"; subject = "CN=%unix_account%/OU=hardware";
@@ -293,9 +294,18 @@ ADM cert pending >"$OUT"
 grep_ok "command: the CA's reference is kept" "$ET .*REQ-$ET" "$OUT"
 run_status 75 "command: fetch while the CA still says pending: 75" enroll fetch "$ET"
 grep_ok "command: fetch passes the reference" "^CERTTOKEN_REQUEST=REQ-$ET$" "$T/sign.env"
+# one request asks its CA at most once per poll_interval (2 s here)
+fetches() { grep -c "^fetch $ET$" "$T/sign.runs"; }
+check "command: the first fetch ran the program once" test "$(fetches)" = 1
+run_status 75 "command: a second fetch at once: still pending (75)" enroll fetch "$ET"
+check "command: ... without running the program again" test "$(fetches)" = 1
+grep_ok "command: ... and says when to ask again" \
+	"token $ET; its CA is asked at most once every 2 s: fetch again after .* \(in [12] s\)" "$ERR"
+sleep 2
 run_status 65 "command: an administrator cannot approve what the CA decides" ADM cert approve "$ET"
 echo issue >"$T/sign.mode"
 run_status 0 "command: fetch once the CA issues" enroll fetch "$ET" --out "$W/ext2.pem"
+check "command: after the interval the program ran again" test "$(fetches)" = 2
 check "command: the fetched certificate is for the CSR's key" test \
 	"$(openssl x509 -in "$W/ext2.pem" -noout -pubkey)" = "$(openssl pkey -in "$W/ext2.key" -pubout)"
 n3=$(tokens)

@@ -464,6 +464,43 @@ test_otp_throttle(void **state)
 	    "refusal_ms", NULL);
 }
 
+/* ca_connectors' poll_interval: how often one pending request's fetch may
+ * ask its CA; for the types that ask again only. */
+static void
+test_poll_interval(void **state)
+{
+	struct ct_config *c =
+	    load_ok("ca_connectors = ( { name = \"local\"; type = \"local\"; },\n"
+	            "  { name = \"a\"; type = \"command\"; command = [\"/bin/a\"]; },\n"
+	            "  { name = \"b\"; type = \"command\"; command = [\"/bin/b\"];\n"
+	            "    poll_interval = 2; } );\n");
+
+	(void)state;
+	assert_int_equal(c->connectors[1].poll_interval, 60);
+	assert_int_equal(c->connectors[2].poll_interval, 2);
+	ct_config_free(c);
+	c = load_ok("ca_connectors = ( { name = \"local\"; type = \"local\"; },\n"
+	            "  { name = \"c\"; type = \"command\";\n"
+	            "  command = [\"/bin/c\"]; poll_interval = 86400; } );\n");
+	assert_int_equal(c->connectors[1].poll_interval, 86400);
+	ct_config_free(c);
+	expect_problems("ca_connectors = ( { name = \"local\"; type = \"command\";\n"
+	                "  command = [\"/bin/c\"]; poll_interval = 0; } );\n",
+	    1, "'poll_interval' must be between 1 and 86400", NULL);
+	expect_problems("ca_connectors = ( { name = \"local\"; type = \"command\";\n"
+	                "  command = [\"/bin/c\"]; poll_interval = 86401; } );\n",
+	    1, "'poll_interval' must be between 1 and 86400", NULL);
+	expect_problems("ca_connectors = ( { name = \"local\"; type = \"command\";\n"
+	                "  command = [\"/bin/c\"]; poll_interval = \"60\"; } );\n",
+	    1, "'poll_interval'", NULL);
+	expect_problems(
+	    "ca_connectors = ( { name = \"local\"; type = \"queue\"; poll_interval = 5; } );\n", 1,
+	    "'poll_interval' is for types whose CA is asked again", NULL);
+	expect_problems(
+	    "ca_connectors = ( { name = \"local\"; type = \"local\"; poll_interval = 5; } );\n", 1,
+	    "'poll_interval' is for types whose CA is asked again", NULL);
+}
+
 int
 main(void)
 {
@@ -481,6 +518,7 @@ main(void)
 	    cmocka_unit_test(test_key_encipherment_needs_rsa),
 	    cmocka_unit_test(test_subject_bound_at_load),
 	    cmocka_unit_test(test_otp_throttle),
+	    cmocka_unit_test(test_poll_interval),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -1,6 +1,6 @@
 /* Pending requests and uploaded certificates, through the store handle
  * (files backend): save, load, duplicates, walk, remove, corrupt files,
- * modes. */
+ * modes, and the poll bound of a fetch (ct_request_poll, the polled line). */
 #include "config.h"
 
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "certtoken.h"
 #include "requests.h"
 #include "store.h"
 
@@ -244,6 +245,104 @@ test_uploads(void **state)
 	assert_int_equal(ct_upload_save(f->st, "../CERT", csr, sizeof(csr), &err), CT_EINVAL);
 }
 
+/* Is "polled=WHEN" the line after "created=" of TOKEN's request file? */
+static int
+polled_line(const struct fixture *f, const char *token, const char *when)
+{
+	char path[160], text[4096], want[64];
+	size_t n;
+	FILE *in;
+
+	snprintf(path, sizeof(path), "%s/requests/%s", f->dir, token);
+	if ((in = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, in);
+	fclose(in);
+	text[n] = '\0';
+	snprintf(want, sizeof(want), "created=1763800000\npolled=%s\nref=", when);
+	return strstr(text, want) != NULL;
+}
+
+/* The poll bound of a fetch: once per interval, kept with the request,
+ * decided in the user's transaction. */
+static void
+test_poll(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *st = NULL;
+	struct ct_request r, got;
+	struct ct_token tok;
+	struct ct_err err = {0};
+	int64_t next = 0;
+
+	assert_int_equal(open_store(f->dir, 1, &st, &err), CT_OK);
+	request(&r, "CERT10", "alice");
+	assert_int_equal(ct_certtoken_record_pending(st, &r, "target api", &tok, &err), CT_OK);
+	assert_false(polled_line(f, "CERT10", "0")); /* never polled: no line, as before */
+	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 1000, &next, &err), CT_OK);
+	assert_true(polled_line(f, "CERT10", "1000"));
+	assert_int_equal(ct_request_load(st, "CERT10", &got, &err), CT_OK);
+	assert_int_equal(got.polled, 1000);
+	assert_int_equal(got.csr_len, sizeof(csr)); /* the rest is kept */
+	assert_string_equal(got.target, "api");
+	ct_request_clear(&got);
+	/* inside the interval: refused, with when to ask again, nothing written */
+	assert_int_equal(
+	    ct_request_poll(st, "alice", "CERT10", 60, 1059, &next, &err), CT_EPENDING);
+	assert_int_equal(next, 1060);
+	assert_true(polled_line(f, "CERT10", "1000"));
+	ct_err_clear(&err);
+	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 1060, &next, &err), CT_OK);
+	assert_true(polled_line(f, "CERT10", "1060"));
+	/* a clock that went back does not hold it */
+	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 500, &next, &err), CT_OK);
+	assert_true(polled_line(f, "CERT10", "500"));
+	/* not this user's pending token: refused, and no request is written back */
+	assert_int_equal(ct_request_poll(st, "bob", "CERT10", 60, 2000, &next, &err), CT_EEXIST);
+	ct_err_clear(&err);
+	snprintf(tok.rollout_state, sizeof(tok.rollout_state), "enrolled");
+	assert_int_equal(ct_certtoken_add(st, "alice", &tok, 1, NULL, &err), CT_OK);
+	assert_int_equal(ct_request_remove(st, "CERT10", &err), CT_OK);
+	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 2000, &next, &err), CT_EEXIST);
+	assert_int_equal(mode_of(f, "requests/CERT10"), (mode_t)-1);
+	ct_store_close(st);
+}
+
+/* Request files of before the poll bound read as never polled; a bad
+ * polled line is corrupt. */
+static void
+test_polled_format(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_request got;
+	struct ct_err err = {0};
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/requests", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	put(f, "requests/CERT07",
+	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=1\nref=-\ncsr=MAMCAQU=\n");
+	assert_int_equal(ct_request_load(f->st, "CERT07", &got, &err), CT_OK);
+	assert_int_equal(got.polled, 0);
+	ct_request_clear(&got);
+	put(f, "requests/CERT07",
+	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=1\npolled=77\nref=-\n"
+	    "csr=MAMCAQU=\n");
+	assert_int_equal(ct_request_load(f->st, "CERT07", &got, &err), CT_OK);
+	assert_int_equal(got.polled, 77);
+	assert_int_equal(got.csr_len, 5);
+	ct_request_clear(&got);
+	put(f, "requests/CERT07",
+	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=1\npolled=-3\nref=-\n"
+	    "csr=MAMCAQU=\n");
+	assert_int_equal(ct_request_load(f->st, "CERT07", &got, &err), CT_EIO);
+	ct_err_clear(&err);
+	put(f, "requests/CERT07",
+	    "certtoken-request 1\nuser=alice\ntarget=api\npolled=5\ncreated=1\nref=-\n"
+	    "csr=MAMCAQU=\n");
+	assert_int_equal(ct_request_load(f->st, "CERT07", &got, &err), CT_EIO);
+}
+
 int
 main(void)
 {
@@ -252,6 +351,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uploads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_polled_format, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
