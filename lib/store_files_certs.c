@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 
 #include "store_files.h"
+#include "store_files_parse.h"
 
 #define ENTRY_MAX (64 * 1024)
 /* a revocation line: serial (40) group (64) time (20) reason (20), spaces, newline */
@@ -81,18 +82,15 @@ header(const char *text, const char *name, char *out, size_t size)
 	return -1;
 }
 
-static int
-read_entry(const char *path, const char *serial, struct ct_cert_entry *e, struct ct_err *err)
+int
+ct_files_cert_entry_parse(const char *path, const char *serial, const unsigned char *buf,
+    size_t len, struct ct_cert_entry *e, struct ct_err *err)
 {
-	unsigned char *buf = NULL;
 	char got[CT_CERT_SERIAL_MAX];
-	size_t len = 0;
 	BIO *bio;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
-	if ((rc = ct_file_read(path, ENTRY_MAX, &buf, &len, err)) != CT_OK)
-		return rc;
 	if (header((char *)buf, "user", e->user, sizeof(e->user)) != 0 ||
 	    header((char *)buf, "target", e->target, sizeof(e->target)) != 0 ||
 	    header((char *)buf, "token", e->token, sizeof(e->token)) != 0) {
@@ -115,9 +113,23 @@ read_entry(const char *path, const char *serial, struct ct_cert_entry *e, struct
 	snprintf(e->serial, sizeof(e->serial), "%s", serial);
 	rc = CT_OK;
 out:
-	free(buf);
 	if (rc != CT_OK)
 		ct_cert_entry_clear(e);
+	return rc;
+}
+
+static int
+read_entry(const char *path, const char *serial, struct ct_cert_entry *e, struct ct_err *err)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if ((rc = ct_file_read(path, ENTRY_MAX, &buf, &len, err)) != CT_OK)
+		return rc;
+	rc = ct_files_cert_entry_parse(path, serial, buf, len, e, err);
+	free(buf);
 	return rc;
 }
 
@@ -166,8 +178,8 @@ ct_files_cert_foreach(struct ct_store *st, ct_cert_fn fn, void *ctx, struct ct_e
 
 /* ---- revocations ---- */
 
-static int
-parse_revoked(
+int
+ct_files_revoked_parse(
     const char *path, char *text, struct ct_revocation **out, size_t *n, struct ct_err *err)
 {
 	struct ct_revocation *list = NULL, *bigger;
@@ -226,7 +238,7 @@ read_list(const char *path, struct ct_revocation **out, size_t *n, struct ct_err
 	}
 	if (rc != CT_OK)
 		return rc;
-	rc = parse_revoked(path, (char *)buf, out, n, err);
+	rc = ct_files_revoked_parse(path, (char *)buf, out, n, err);
 	free(buf);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 
 #include "store_files.h"
+#include "store_files_parse.h"
 
 #define REQUEST_HEADER "certtoken-request 1"
 #define REQUEST_FILE_MAX (4 * CT_REQUEST_CSR_MAX)
@@ -151,6 +152,21 @@ out:
 }
 
 int
+ct_files_request_parse(const char *path, const unsigned char *buf, size_t len, struct ct_request *r,
+    struct ct_err *err)
+{
+	int rc;
+
+	if (memchr(buf, '\0', len) != NULL)
+		rc = ct_err_set(err, CT_EIO, "%s: corrupt pending request", path);
+	else
+		rc = parse_request(path, (const char *)buf, r, err);
+	if (rc != CT_OK)
+		ct_request_clear(r);
+	return rc;
+}
+
+int
 ct_files_request_load(
     struct ct_store *st, const char *token, struct ct_request *r, struct ct_err *err)
 {
@@ -165,13 +181,8 @@ ct_files_request_load(
 	if ((rc = ct_file_read(path, REQUEST_FILE_MAX, &buf, &len, err)) != CT_OK)
 		return rc;
 	snprintf(r->token, sizeof(r->token), "%s", token);
-	if (memchr(buf, '\0', len) != NULL)
-		rc = ct_err_set(err, CT_EIO, "%s: corrupt pending request", path);
-	else
-		rc = parse_request(path, (const char *)buf, r, err);
+	rc = ct_files_request_parse(path, buf, len, r, err);
 	free(buf);
-	if (rc != CT_OK)
-		ct_request_clear(r);
 	return rc;
 }
 

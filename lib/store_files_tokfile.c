@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 
 #include "store_files.h"
+#include "store_files_parse.h"
 #include "util.h"
 
 #define TOKENS_HEADER "certtoken-tokens 3"
@@ -505,11 +506,25 @@ out:
 }
 
 int
+ct_files_tokens_parse(const struct ct_files_keys *k, const char *user, const char *path,
+    const char *text, size_t len, struct ct_user_tokens *out, struct ct_err *err)
+{
+	struct parser ps = {0};
+
+	ps.keys = k;
+	ps.user = user;
+	ps.path = path;
+	ps.p = text;
+	ps.left = len;
+	ps.err = err;
+	return parse_file(&ps, out);
+}
+
+int
 ct_files_tokens_load(const struct ct_files_keys *k, const char *user, const char *path,
     struct ct_user_tokens *out, struct ct_err *err)
 {
 	struct ct_err local = {0};
-	struct parser ps = {0};
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -517,13 +532,7 @@ ct_files_tokens_load(const struct ct_files_keys *k, const char *user, const char
 	if ((rc = ct_file_read(path, TOKENS_FILE_MAX, &buf, &len, &local)) != CT_OK)
 		/* too large means corrupt, not "bad input" */
 		return ct_err_set(err, rc == CT_EINVAL ? CT_EIO : rc, "%s", local.msg);
-	ps.keys = k;
-	ps.user = user;
-	ps.path = path;
-	ps.p = (const char *)buf;
-	ps.left = len;
-	ps.err = err;
-	rc = parse_file(&ps, out);
+	rc = ct_files_tokens_parse(k, user, path, (const char *)buf, len, out, err);
 	OPENSSL_clear_free(buf, len + 1);
 	return rc;
 }
