@@ -1,0 +1,172 @@
+#!/bin/bash
+# Fault injection (issue 13 item 11): the store keeps a whole, readable state
+# when a store write fails (ENOSPC, EIO) at each of its calls, or the process
+# is killed with SIGKILL before each of them.  tests/lib/faultinject.c is
+# preloaded into the real programs: the PAM stack (pam_harness, the real
+# Linux-PAM library and pam_certtoken.so), certtoken-admin and certtokend.
+# It counts write/fsync/rename/link calls on files under $FI_DIR and fails
+# (or kills) the $FI_N-th.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/common.sh"
+
+command -v oathtool >/dev/null || skip_all "oathtool is not installed"
+MODULE=$top_builddir/.libs/pam_certtoken.so
+HARNESS=$top_builddir/tests/pam/pam_harness
+FI=$top_builddir/tests/lib/.libs/faultinject.so
+[ -f "$MODULE" ] && [ -x "$HARNESS" ] && [ -x "$ADMIN" ] || skip_all "not built"
+[ -f "$FI" ] || skip_all "the fault-injection preload was not built"
+# an ASan-built program must accept a preload ahead of its runtime
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+export ASAN_OPTIONS
+
+STORE=$T/store
+cat >"$T/ct.conf" <<CONF
+store: { path = "$STORE"; };
+otp: { window = 1; hotp_lookahead = 10; max_fail = 1000; };
+CONF
+mkdir -m 0700 "$T/pam.d"
+printf '%s\n' "auth required $MODULE config=$T/ct.conf otp" >"$T/pam.d/otp"
+ADM() { "$ADMIN" -c "$T/ct.conf" "$@"; }
+# faulty MODE N CMD...: CMD with the preload failing (or killing at) the N-th store call
+faulty() {
+	local mode=$1 n=$2; shift 2
+	env LD_PRELOAD="$FI" FI_DIR="$STORE" FI_N="$n" FI_MODE="$mode" "$@"
+}
+# calls CMD...: the number of store calls CMD makes (no fault injected)
+calls() {
+	rm -f "$T/fi.log"
+	env LD_PRELOAD="$FI" FI_DIR="$STORE" FI_LOG="$T/fi.log" "$@" >/dev/null 2>&1
+	wc -l <"$T/fi.log"
+}
+login() { "$HARNESS" "$T/pam.d" otp "$@" 2>&1 | grep '^authenticate: '; }
+# counter USER: the stored HOTP counter of USER's (only) token
+counter() { sed -n 's/.* counter=\([0-9]*\) .*/\1/p' "$STORE/tokens/$1"; }
+temps() { find "$STORE" -name '*.tmp.*' | wc -l; }
+lock_inode() { stat -c %i "$STORE/tokens/$1.lock"; }
+
+HSECRET=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
+hotp() { oathtool --hotp -b -c "$1" "$HSECRET"; }
+run_status 0 "token init (HOTP) for bob" ADM token init --user bob --type hotp --secret "$HSECRET"
+test "$(login bob "$(hotp 0)")" = "authenticate: Success" || echo "Bail out! a plain login fails"
+check "the preload is inert without FI_N (a login through it succeeds)" \
+	test "$(faulty fail 0 "$HARNESS" "$T/pam.d" otp bob "$(hotp 1)" | grep '^auth')" = "authenticate: Success"
+K=$(calls "$HARNESS" "$T/pam.d" otp bob "$(hotp 2)")
+check "an OTP login makes store calls the preload sees (K=$K)" test "$K" -ge 3
+c=3
+lock0=$(lock_inode bob)
+
+# otp_round MODE N ERRNO: one login with the fault, then the invariants and a
+# normal login with the next code.  Every failure is reported with MODE/N.
+otp_round() {
+	local mode=$1 n=$2 e=$3 before after res bad=""
+	before=$(counter bob)
+	res=$(FI_ERRNO=$e faulty "$mode" "$n" "$HARNESS" "$T/pam.d" otp bob "$(hotp $c)" 2>/dev/null |
+		grep '^authenticate: ')
+	after=$(counter bob)
+	case "$res" in
+	"authenticate: Success") [ "$after" = $((c + 1)) ] || bad="$bad success-without-recording($after)" ;;
+	"") [ "$mode" = kill ] || bad="$bad no-answer" ;;
+	*) ;; # failed closed
+	esac
+	# a store call that failed or never ran: the login fails; once all ran, it succeeds
+	if [ "$n" -le "$K" ]; then
+		[ "$res" != "authenticate: Success" ] || bad="$bad success-despite-fault"
+	else
+		[ "$res" = "authenticate: Success" ] || bad="$bad no-success-without-fault($res)"
+	fi
+	[ "$after" = "$before" ] || [ "$after" = $((c + 1)) ] || bad="$bad neither-old-nor-new($after)"
+	ADM token list --user bob >/dev/null 2>&1 || bad="$bad unreadable"
+	[ -n "$after" ] && [ "$after" -ge "$before" ] || bad="$bad counter-back($before->$after)"
+	[ "$mode" = kill ] || [ "$(temps)" = 0 ] || bad="$bad temp-left"
+	[ "$(lock_inode bob)" = "$lock0" ] || bad="$bad lock-replaced"
+	c=$((c + 1))
+	[ "$(login bob "$(hotp $c)")" = "authenticate: Success" ] || bad="$bad next-login-fails"
+	[ "$(counter bob)" = $((c + 1)) ] || bad="$bad next-not-recorded"
+	c=$((c + 1))
+	rm -f "$STORE"/tokens/bob.tmp.* # what a kill leaves: the checks above ran with it there
+	[ -z "$bad" ] || echo "$mode N=$n $e:$bad"
+}
+# rounds MODE ERRNO K: otp_round for N in 1..K+1; ok when none misbehaved
+otp_rounds() {
+	local n
+	: >"$T/bad"
+	for n in $(seq 1 $(($3 + 1))); do otp_round "$1" "$n" "$2" >>"$T/bad"; done
+	if [ -s "$T/bad" ]; then not_ok "$4"; diag <"$T/bad"; else ok "$4"; fi
+}
+otp_rounds fail ENOSPC "$K" "OTP login, ENOSPC at each of its $K store calls: success recorded or auth fails; store readable, counter never back, no temp, next code logs in"
+otp_rounds fail EIO "$K" "OTP login, EIO at each store call: the same"
+otp_rounds sticky ENOSPC "$K" "OTP login, a full disk from each store call on: the same"
+otp_rounds kill - "$K" "OTP login, SIGKILL before each store call: store old or new, readable, counter never back, next code logs in"
+check "the lock file was never unlinked or replaced" test "$(lock_inode bob)" = "$lock0"
+check "a wrong code through a failing store is refused" \
+	test "$(faulty sticky 1 "$HARNESS" "$T/pam.d" otp bob 000000 | grep '^auth')" != "authenticate: Success"
+
+# --- token init ----------------------------------------------------------------------
+newsecret() { head -c 20 /dev/urandom | base32; }
+ntokens() { ADM token list --user "$1" --json 2>/dev/null | grep -c '"serial"'; }
+ADM token init --user alice --type totp --secret "$(newsecret)" >/dev/null
+KI=$(calls "$ADMIN" -c "$T/ct.conf" token init --user alice --type hotp --secret "$(newsecret)")
+check "token init on an existing store makes store calls (K=$KI)" test "$KI" -ge 3
+# init_round MODE N ERRNO: token init for alice with the fault, then the invariants
+init_round() {
+	local mode=$1 n=$2 e=$3 u=i$1$2$3 t0 before after rc serial first bad=""
+	ADM token init --user "$u" --type totp --secret "$(newsecret)" >"$T/init.out" 2>/dev/null
+	first=$(sed -n 's/^serial: //p' "$T/init.out")
+	before=$(ntokens "$u")
+	t0=$(temps)
+	FI_ERRNO=$e faulty "$mode" "$n" "$ADMIN" -c "$T/ct.conf" token init --user "$u" --type hotp \
+		--secret "$(newsecret)" >"$T/init.out" 2>/dev/null
+	rc=$?
+	serial=$(sed -n 's/^serial: //p' "$T/init.out")
+	ADM token list --user "$u" --json >"$T/list" 2>/dev/null || bad="$bad unreadable"
+	after=$(grep -c '"serial"' "$T/list")
+	grep -q "\"$first\"" "$T/list" || bad="$bad old-token-lost"
+	if [ "$rc" = 0 ]; then
+		[ "$n" -gt "$KI" ] || bad="$bad success-despite-fault"
+		grep -q "\"$serial\"" "$T/list" || bad="$bad success-without-recording"
+	else
+		[ "$n" -le "$KI" ] || bad="$bad failed-without-fault($rc)"
+	fi
+	[ "$after" = "$before" ] || [ "$after" = $((before + 1)) ] || bad="$bad torn($before->$after)"
+	[ "$mode" = kill ] || [ "$(temps)" = "$t0" ] || bad="$bad temp-left"
+	ADM token init --user "$u" --type hotp --secret "$(newsecret)" >/dev/null 2>&1 || bad="$bad next-init-fails"
+	[ -z "$bad" ] || echo "$mode N=$n $e:$bad"
+}
+init_rounds() {
+	local n
+	: >"$T/bad"
+	for n in $(seq 1 $(($3 + 1))); do init_round "$1" "$n" "$2" >>"$T/bad"; done
+	if [ -s "$T/bad" ]; then not_ok "$4"; diag <"$T/bad"; else ok "$4"; fi
+}
+init_rounds fail ENOSPC "$KI" "token init, ENOSPC at each of its $KI store calls: exit 0 and recorded, or non-zero; old tokens kept, no temp, the next init works"
+init_rounds fail EIO "$KI" "token init, EIO at each store call: the same"
+init_rounds kill - "$KI" "token init, SIGKILL before each store call: old or new state, readable, the next init works"
+
+# the first token of a fresh store also creates the sealing key
+STORE0=$STORE
+STORE=$T/fresh
+sed "s|$STORE0|$STORE|" "$T/ct.conf" >"$T/fresh.conf"
+KF=$(calls "$ADMIN" -c "$T/fresh.conf" token init --user bob --type hotp --secret "$HSECRET")
+check "token init on a fresh store makes more store calls (the key; K=$KF)" test "$KF" -gt "$KI"
+: >"$T/bad"
+for mode in fail kill; do
+	for n in $(seq 1 "$KF"); do
+		rm -rf "$STORE"
+		faulty "$mode" "$n" "$ADMIN" -c "$T/fresh.conf" token init --user bob --type hotp \
+			--secret "$HSECRET" >/dev/null 2>&1
+		rc=$?
+		bad=""
+		[ "$rc" != 0 ] || bad="$bad success-despite-fault"
+		[ "$mode" = kill ] || [ "$(find "$STORE" -name '*.tmp.*' | wc -l)" = 0 ] || bad="$bad temp-left"
+		"$ADMIN" -c "$T/fresh.conf" token init --user carol --type hotp --secret "$HSECRET" \
+			>/dev/null 2>&1 || bad="$bad next-init-fails"
+		sed "s|config=$T/ct.conf|config=$T/fresh.conf|" "$T/pam.d/otp" >"$T/pam.d/fresh"
+		[ "$("$HARNESS" "$T/pam.d" fresh carol "$(hotp 0)" 2>&1 | grep '^auth')" = "authenticate: Success" ] ||
+			bad="$bad carol-cannot-log-in"
+		[ -z "$bad" ] || echo "$mode N=$n:$bad" >>"$T/bad"
+	done
+done
+if [ -s "$T/bad" ]; then not_ok "token init on a fresh store, a fault at each call: fails, the next init and login work"; diag <"$T/bad"
+else ok "token init on a fresh store, a fault at each call (fail, kill): fails, the store stays usable"; fi
+STORE=$STORE0
+tap_done
