@@ -40,7 +40,7 @@ calls() {
 }
 login() { "$HARNESS" "$T/pam.d" otp "$@" 2>&1 | grep '^authenticate: '; }
 # counter USER: the stored HOTP counter of USER's (only) token
-counter() { sed -n 's/.* counter=\([0-9]*\) .*/\1/p' "$STORE/tokens/$1"; }
+counter() { grep ' type=hotp ' "$STORE/tokens/$1" | sed -n '1s/.* counter=\([0-9]*\) .*/\1/p'; }
 temps() { find "$STORE" -name '*.tmp.*' | wc -l; }
 lock_inode() { stat -c %i "$STORE/tokens/$1.lock"; }
 
@@ -169,4 +169,102 @@ done
 if [ -s "$T/bad" ]; then not_ok "token init on a fresh store, a fault at each call: fails, the next init and login work"; diag <"$T/bad"
 else ok "token init on a fresh store, a fault at each call (fail, kill): fails, the store stays usable"; fi
 STORE=$STORE0
+
+# --- an enrollment through certtokend --------------------------------------------------
+DAEMON=$top_builddir/certtokend
+ENROLL=$top_builddir/certtoken-enroll
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null || [ ! -x "$DAEMON" ]; then
+	tap_done # the rest needs root (a user, certtokend)
+fi
+U=ctflt$$
+make_user "$U" /usr/sbin/nologin "Fault Tester"
+mkdir -m 0755 "$T/run"
+SOCK=$T/run/enroll.sock
+cat >>"$T/ct.conf" <<CONF
+socket = "$SOCK";
+service: { timeout = 5; };
+access_groups = ( { name = "default"; } );
+targets = ( { name = "default"; access_group = "default"; template = "client";
+              subject = "CN=%unix_account%"; lifetime = 600; } );
+CONF
+printf '%s\n' "auth required $MODULE config=$T/ct.conf otp" "account required $MODULE config=$T/ct.conf" \
+	>"$T/pam.d/certtoken-enroll"
+run_status 0 "ca init" ADM ca init default
+ADM token init --user "$U" --type hotp --secret "$HSECRET" >/dev/null
+uc=0 # the next unused code of the user's token
+enroll() {
+	echo "$1" | setpriv --reuid "$U" --regid "$U" --clear-groups env -i HOME="$T/home" \
+		PATH=/usr/bin:/bin "$ENROLL" --socket "$SOCK" enroll
+}
+DPID=
+# start_daemon [ENV...]: certtokend, with ENV (the preload) if given
+start_daemon() {
+	env "$@" "$DAEMON" -c "$T/ct.conf" --pam-dir "$T/pam.d" --foreground >>"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 200); do [ -S "$SOCK" ] && return 0; sleep 0.02; done
+	return 1
+}
+stop_daemon() { [ -z "$DPID" ] || { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; DPID=; }; }
+at_exit stop_daemon
+CERT=$T/home/.config/certtoken/default/cert.pem
+ncerts() { find "$STORE/certs" -name '*.pem' 2>/dev/null | wc -l; }
+ucounter() { counter "$U"; }
+check "certtokend starts" start_daemon
+run_status 0 "a plain enrollment works" enroll "$(hotp $uc)"
+uc=$((uc + 1))
+stop_daemon
+rm -f "$T/fi.log"
+start_daemon LD_PRELOAD="$FI" FI_DIR="$STORE" FI_LOG="$T/fi.log"
+enroll "$(hotp $uc)" >/dev/null 2>&1
+uc=$((uc + 1))
+stop_daemon
+KE=$(wc -l <"$T/fi.log")
+check "an enrollment makes store calls in certtokend (K=$KE)" test "$KE" -ge 5
+diag <"$T/fi.log"
+
+# enroll_round MODE N ERRNO: an enrollment with the fault in certtokend, then the invariants
+enroll_round() {
+	local mode=$1 n=$2 e=$3 before nb after rc sum0 sum1 serial t0 bad=""
+	before=$(ucounter)
+	nb=$(ncerts)
+	t0=$(temps)
+	sum0=$(md5sum <"$CERT")
+	start_daemon LD_PRELOAD="$FI" FI_DIR="$STORE" FI_N="$n" FI_MODE="$mode" FI_ERRNO="$e" ||
+		bad="$bad no-start"
+	enroll "$(hotp $uc)" >"$T/enroll.out" 2>&1
+	rc=$?
+	stop_daemon
+	sum1=$(md5sum <"$CERT")
+	after=$(ucounter)
+	if [ "$rc" = 0 ]; then
+		[ "$n" -gt "$KE" ] || bad="$bad success-despite-fault"
+		[ "$sum1" != "$sum0" ] || bad="$bad success-without-certificate"
+	else
+		[ "$n" -le "$KE" ] || bad="$bad failed-without-fault($rc)"
+	fi
+	if [ "$sum1" != "$sum0" ]; then # a certificate was handed out: it must be recorded
+		serial=$(openssl x509 -in "$CERT" -noout -serial | sed 's/^serial=//')
+		[ -f "$STORE/certs/$serial.pem" ] || bad="$bad handed-out-unrecorded($serial)"
+		grep -q " cert=$serial " "$STORE/tokens/$U" || bad="$bad no-cert-token($serial)"
+		ADM cert list --user "$U" | grep -q "$serial" || bad="$bad not-listed($serial)"
+	fi
+	ADM token list --user "$U" >/dev/null 2>&1 || bad="$bad tokens-unreadable"
+	ADM cert list --user "$U" >/dev/null 2>&1 || bad="$bad certs-unreadable"
+	[ -n "$after" ] && [ "$after" -ge "$before" ] || bad="$bad counter-back($before->$after)"
+	[ "$mode" = kill ] || [ "$(temps)" = "$t0" ] || bad="$bad temp-left"
+	uc=$((uc + 1))
+	start_daemon || bad="$bad no-restart"
+	enroll "$(hotp $uc)" >/dev/null 2>&1 || bad="$bad next-enroll-fails"
+	stop_daemon
+	uc=$((uc + 1))
+	[ -z "$bad" ] || { echo "$mode N=$n $e:$bad"; diag <"$T/enroll.out"; }
+}
+enroll_rounds() {
+	local n
+	: >"$T/bad"
+	for n in $(seq 1 $(($3 + 1))); do enroll_round "$1" "$n" "$2" >>"$T/bad"; done
+	if [ -s "$T/bad" ]; then not_ok "$4"; diag <"$T/bad"; else ok "$4"; fi
+}
+enroll_rounds fail ENOSPC "$KE" "enrollment, ENOSPC at each of certtokend's $KE store calls: issued and recorded, or refused; store readable, counter never back, no temp, the next enrollment works"
+enroll_rounds kill - "$KE" "enrollment, certtokend killed before each store call: nothing handed out unrecorded, store readable, the next enrollment works"
 tap_done
