@@ -267,4 +267,74 @@ enroll_rounds() {
 }
 enroll_rounds fail ENOSPC "$KE" "enrollment, ENOSPC at each of certtokend's $KE store calls: issued and recorded, or refused; store readable, counter never back, no temp, the next enrollment works"
 enroll_rounds kill - "$KE" "enrollment, certtokend killed before each store call: nothing handed out unrecorded, store readable, the next enrollment works"
+
+# --- the directory stops answering in the middle of enrollments ----------------------------
+. "$top_srcdir/tests/lib/slapd.sh"
+if [ ! -x "$SLAPD_BIN" ]; then
+	tap_done # slapd is not installed
+fi
+at_exit slapd_stop
+if ! slapd_start "$T/slapd" 2>"$T/slapd.err"; then
+	echo "Bail out! cannot start a test slapd: $(tr '\n' ' ' <"$T/slapd.err")"
+	exit 1
+fi
+printf '%s\n' "dn: ou=people,dc=example,dc=org" "objectClass: organizationalUnit" "ou: people" "" \
+	"dn: uid=$U,ou=people,dc=example,dc=org" "objectClass: inetOrgPerson" "uid: $U" \
+	"cn: Fault Tester" "sn: Tester" "o: Example Corp" >"$T/people.ldif"
+slapd_load "$T/people.ldif" 2>"$T/load.err" || {
+	echo "Bail out! cannot load entries: $(tr '\n' ' ' <"$T/load.err")"
+	exit 1
+}
+LTIMEOUT=2 # attributes.ldap.timeout
+cat "$T/ct.conf" - >"$T/ldap.conf" <<CONF
+attributes: { source = "ldap";
+  ldap: { uri = "$SLAPD_URI"; starttls = false; bind_dn = "$SLAPD_BIND_DN";
+          bind_password_file = "$SLAPD_BIND_PW_FILE"; base = "ou=people,dc=example,dc=org";
+          filter = "(uid=%u)"; timeout = $LTIMEOUT; map: { company = "o"; }; }; };
+CONF
+sed -i 's|subject = "CN=%unix_account%"|subject = "CN=%unix_account%/O=%company%"|' "$T/ldap.conf"
+start_ldap_daemon() {
+	"$DAEMON" -c "$T/ldap.conf" --pam-dir "$T/pam.d" --foreground >>"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 200); do [ -S "$SOCK" ] && return 0; sleep 0.02; done
+	return 1
+}
+check "certtokend starts with the LDAP attribute source" start_ldap_daemon
+run_status 0 "an enrollment with LDAP attributes works (the pool now holds a connection)" enroll "$(hotp $uc)"
+uc=$((uc + 1))
+check "...and its subject has the LDAP value" \
+	sh -c "openssl x509 -in '$CERT' -noout -subject | grep -q 'O *= *Example Corp'"
+now() { date +%s.%N; }
+: >"$T/bad"
+if slapd_freeze; then
+	for i in 1 2 3; do
+		nb=$(ncerts)
+		ntok=$(grep -c ' cert=' "$STORE/tokens/$U")
+		sum0=$(md5sum <"$CERT")
+		tmp0=$(temps)
+		t0=$(now)
+		enroll "$(hotp $uc)" >"$T/enroll.out" 2>&1
+		rc=$?
+		el=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+		uc=$((uc + 1))
+		echo "enrollment $i with slapd stopped: exit $rc after ${el}s" >>"$T/times"
+		[ "$rc" = 69 ] || echo "$i: exit $rc, wanted 69" >>"$T/bad"
+		awk -v e="$el" -v l="$((LTIMEOUT + 3))" 'BEGIN { exit !(e < l) }' ||
+			echo "$i: took ${el}s (limit $((LTIMEOUT + 3))s)" >>"$T/bad"
+		[ "$(ncerts)" = "$nb" ] || echo "$i: a certificate was recorded" >>"$T/bad"
+		[ "$(grep -c ' cert=' "$STORE/tokens/$U")" = "$ntok" ] || echo "$i: a token was recorded" >>"$T/bad"
+		[ "$(md5sum <"$CERT")" = "$sum0" ] || echo "$i: a certificate was handed out" >>"$T/bad"
+		[ "$(temps)" = "$tmp0" ] || echo "$i: a temp file was left" >>"$T/bad"
+	done
+	slapd_thaw
+	diag <"$T/times"
+	if [ -s "$T/bad" ]; then not_ok "slapd stopped (SIGSTOP) mid-use: each enrollment fails with 69 within timeout + 3 s, nothing issued or recorded"; diag <"$T/bad"
+	else ok "slapd stopped (SIGSTOP) mid-use: each enrollment fails with 69 within timeout + 3 s, nothing issued or recorded"; fi
+else
+	not_ok "slapd_freeze"
+fi
+run_status 0 "after SIGCONT an enrollment works again" enroll "$(hotp $uc)"
+uc=$((uc + 1))
+run_status 0 "...and the store lists it" ADM cert list --user "$U"
+stop_daemon
 tap_done
