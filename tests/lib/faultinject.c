@@ -134,13 +134,15 @@ pwrite(int fd, const void *buf, size_t len, off_t off)
 	return REAL(pwrite)(fd, buf, len, off);
 }
 
+#if __SIZEOF_LONG__ == 8 /* with 32-bit longs and large files, pwrite above is pwrite64 */
 ssize_t
-pwrite64(int fd, const void *buf, size_t len, off_t off)
+pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
 	if (fd_hit("pwrite", fd))
 		return -1;
 	return REAL(pwrite64)(fd, buf, len, off);
 }
+#endif
 
 int
 fsync(int fd)
