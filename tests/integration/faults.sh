@@ -198,7 +198,9 @@ enroll() {
 }
 DPID=
 # start_daemon [ENV...]: certtokend, with ENV (the preload) if given
+# (a killed certtokend leaves its socket: remove it, so that the wait below sees the new one)
 start_daemon() {
+	rm -f "$SOCK"
 	env "$@" "$DAEMON" -c "$T/ct.conf" --pam-dir "$T/pam.d" --foreground >>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 200); do [ -S "$SOCK" ] && return 0; sleep 0.02; done
@@ -294,6 +296,7 @@ attributes: { source = "ldap";
 CONF
 sed -i 's|subject = "CN=%unix_account%"|subject = "CN=%unix_account%/O=%company%"|' "$T/ldap.conf"
 start_ldap_daemon() {
+	rm -f "$SOCK"
 	"$DAEMON" -c "$T/ldap.conf" --pam-dir "$T/pam.d" --foreground >>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 200); do [ -S "$SOCK" ] && return 0; sleep 0.02; done
