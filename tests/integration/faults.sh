@@ -5,7 +5,9 @@
 # preloaded into the real programs: the PAM stack (pam_harness, the real
 # Linux-PAM library and pam_certtoken.so), certtoken-admin and certtokend.
 # It counts write/fsync/rename/link calls on files under $FI_DIR and fails
-# (or kills) the $FI_N-th.
+# (or kills) the $FI_N-th.  Last, slapd is stopped (SIGSTOP) under an
+# LDAP-sourced certtokend: enrollments fail in time with 69, nothing half
+# recorded, and work again after SIGCONT.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/common.sh"
 
