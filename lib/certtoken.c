@@ -238,9 +238,17 @@ ct_certtoken_record_issued(struct ct_certtoken_rec *r, struct ct_err *err)
 	int rc;
 
 	r->failed_in_token = 0;
-	if ((rc = ct_cert_describe(r->der, r->der_len, &r->cert, err)) != CT_OK ||
-	    (rc = ct_certindex_add(r->st, r->cert.serial, r->user, r->target, r->group, r->token,
+	if ((rc = ct_cert_describe(r->der, r->der_len, &r->cert, err)) != CT_OK) {
+		ct_err_prefix(err, "index: ");
+		return rc;
+	}
+	if ((rc = ct_certindex_add(r->st, r->cert.serial, r->user, r->target, r->group, r->token,
 	         r->der, r->der_len, err)) != CT_OK) {
+		/* a write that failed after the entry appeared (the directory's
+		 * fsync) must not leave it: the serial is new, so unless it
+		 * already existed the entry is this failed one */
+		if (rc != CT_EEXIST)
+			ct_certindex_remove(r->st, r->cert.serial);
 		ct_err_prefix(err, "index: ");
 		return rc;
 	}
