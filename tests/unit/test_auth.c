@@ -41,40 +41,16 @@ static const char *const hotp_rfc[10] = {"755224", "287082", "359152", "969429",
 #define TOTP_AT_NOW "14050471" /* step T_STEP */
 #define TOTP_BEFORE "07081804" /* step T_STEP - 1 (time 1111111109) */
 
-struct fixture {
-	char dir[64];
-	struct ct_store *db;
-};
-
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct ct_err err = {0};
-
-	if (f == NULL)
-		return -1;
-	strcpy(f->dir, "/tmp/ct-auth-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || open_store(f->dir, 1, &f->db, &err) != CT_OK) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return store_fixture_setup(state, "auth", CT_STORE_TOKENS | CT_STORE_CREATE);
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[96];
-
-	ct_store_close(f->db);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return store_fixture_teardown(state);
 }
 
 /* ---- helpers ---- */
@@ -95,7 +71,7 @@ conf_default(void)
 }
 
 static const char *
-user_path(const struct fixture *f, const char *user)
+user_path(const struct store_fixture *f, const char *user)
 {
 	static char path[144];
 
@@ -123,7 +99,7 @@ rfc_token(struct ct_token *t, enum ct_token_type type, const char *serial)
 }
 
 static void
-put_tokens(struct fixture *f, const char *user, struct ct_user_tokens *in)
+put_tokens(struct store_fixture *f, const char *user, struct ct_user_tokens *in)
 {
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_err err = {0};
@@ -137,7 +113,7 @@ put_tokens(struct fixture *f, const char *user, struct ct_user_tokens *in)
 
 /* USER gets one fresh token of TYPE, serial "T1". */
 static void
-put_one(struct fixture *f, const char *user, enum ct_token_type type)
+put_one(struct store_fixture *f, const char *user, enum ct_token_type type)
 {
 	struct ct_user_tokens u;
 
@@ -149,7 +125,7 @@ put_one(struct fixture *f, const char *user, enum ct_token_type type)
 
 /* USER's tokens as another process sees them: through a second handle. */
 static void
-reread(struct fixture *f, const char *user, struct ct_user_tokens *out)
+reread(struct store_fixture *f, const char *user, struct ct_user_tokens *out)
 {
 	struct ct_store *db2 = NULL;
 	struct ct_err err = {0};
@@ -195,7 +171,7 @@ edit_file(const char *path, const char *from, const char *to)
 }
 
 static int
-otp(struct fixture *f, const struct ct_otp_conf *conf, const char *user, const char *code,
+otp(struct store_fixture *f, const struct ct_otp_conf *conf, const char *user, const char *code,
     time_t now, struct ct_auth_result *res)
 {
 	struct ct_err err = {0};
@@ -230,7 +206,7 @@ test_totp_vectors(void **state)
 static void
 test_totp_accept_and_replay(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -264,7 +240,7 @@ test_totp_accept_and_replay(void **state)
 static void
 test_totp_no_going_back(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -294,7 +270,7 @@ test_totp_no_going_back(void **state)
 static void
 test_totp_window(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -320,7 +296,7 @@ test_totp_window(void **state)
 /* ---- HOTP ---- */
 
 static void
-assert_counter(struct fixture *f, const char *user, uint64_t want)
+assert_counter(struct store_fixture *f, const char *user, uint64_t want)
 {
 	struct ct_user_tokens u;
 
@@ -334,7 +310,7 @@ assert_counter(struct fixture *f, const char *user, uint64_t want)
 static void
 test_hotp_lookahead(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default(); /* look-ahead 3 */
 	struct ct_auth_result res;
 	int i;
@@ -370,7 +346,7 @@ test_hotp_lookahead(void **state)
 static void
 test_hotp_unusable_token(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -394,7 +370,7 @@ test_hotp_unusable_token(void **state)
 static void
 test_lockout(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default(); /* 3 failures, 300 s */
 	const time_t now = 1000000;
 	struct ct_auth_result res;
@@ -444,7 +420,7 @@ test_lockout(void **state)
 static void
 test_failures_per_token(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default(); /* 3 failures, 300 s */
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -480,7 +456,7 @@ test_failures_per_token(void **state)
 static void
 test_success_clears_all(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -509,7 +485,7 @@ test_success_clears_all(void **state)
 static void
 test_success_clears_disabled(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -536,7 +512,7 @@ test_success_clears_disabled(void **state)
 static void
 test_lock_settings(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -565,7 +541,7 @@ test_lock_settings(void **state)
 static void
 test_throttle_escalates(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	time_t now = 5000;
@@ -610,7 +586,7 @@ test_throttle_escalates(void **state)
 static void
 test_twin_totp_no_replay(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -652,7 +628,7 @@ test_twin_totp_no_replay(void **state)
 static void
 test_twin_hotp_no_replay(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default(); /* look-ahead 3 */
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -697,7 +673,7 @@ cmp_double(const void *a, const void *b)
 static void
 test_timing_no_token(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	static double with[TIMING_RUNS], without[TIMING_RUNS];
 	struct ct_auth_result res;
@@ -734,7 +710,7 @@ test_timing_no_token(void **state)
 static void
 test_disabled_not_tried(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -760,7 +736,7 @@ test_disabled_not_tried(void **state)
 static void
 test_all_disabled(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -788,7 +764,7 @@ test_all_disabled(void **state)
 static void
 test_no_tokens(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
@@ -816,7 +792,7 @@ test_no_tokens(void **state)
 static void
 test_corrupt_denies(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	char moved[128];
@@ -844,7 +820,7 @@ test_corrupt_denies(void **state)
 static void
 test_write_failure_denies(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_otp_conf conf = conf_default();
 	struct ct_auth_result res;
 	struct rlimit small = {16, 16};
@@ -872,7 +848,7 @@ test_write_failure_denies(void **state)
 /* ---- the account check ---- */
 
 static int
-account(struct fixture *f, const char *user, time_t now, struct ct_auth_result *res)
+account(struct store_fixture *f, const char *user, time_t now, struct ct_auth_result *res)
 {
 	struct ct_err err = {0};
 
@@ -882,7 +858,7 @@ account(struct fixture *f, const char *user, time_t now, struct ct_auth_result *
 static void
 test_account(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_auth_result res;
 	struct ct_user_tokens u;
 
@@ -925,7 +901,7 @@ test_account(void **state)
 static void
 test_account_corrupt(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_auth_result res;
 
 	put_one(f, "alice", CT_TOKEN_TOTP);

@@ -22,40 +22,16 @@
 
 #include "open_store.h"
 
-struct fixture {
-	char dir[64];
-	struct ct_store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct ct_err err = {0};
-
-	if (f == NULL)
-		return -1;
-	strcpy(f->dir, "/tmp/ct-certindex-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || open_store_flags(f->dir, 0, &f->st, &err) != CT_OK) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return store_fixture_setup(state, "certindex", 0);
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[96];
-
-	ct_store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return store_fixture_teardown(state);
 }
 
 /* A self-signed certificate with serial SERIAL (hex), as DER in *DER. */
@@ -88,19 +64,19 @@ cert_der(const char *serial, unsigned char **der)
 }
 
 static void
-add(struct fixture *f, const char *serial, const char *user, const char *token)
+add(struct store_fixture *f, const char *serial, const char *user, const char *token)
 {
 	unsigned char *der = NULL;
 	size_t len = cert_der(serial, &der);
 	struct ct_err err = {0};
 
-	if (ct_certindex_add(f->st, serial, user, "api", "staff", token, der, len, &err) != CT_OK)
+	if (ct_certindex_add(f->db, serial, user, "api", "staff", token, der, len, &err) != CT_OK)
 		fail_msg("add %s: %s", serial, err.msg);
 	OPENSSL_free(der);
 }
 
 static mode_t
-mode_of(const struct fixture *f, const char *name)
+mode_of(const struct store_fixture *f, const char *name)
 {
 	char path[160];
 	struct stat st;
@@ -112,7 +88,7 @@ mode_of(const struct fixture *f, const char *name)
 }
 
 static void
-put(const struct fixture *f, const char *name, const char *text)
+put(const struct store_fixture *f, const char *name, const char *text)
 {
 	char path[160];
 	FILE *o;
@@ -127,7 +103,7 @@ put(const struct fixture *f, const char *name, const char *text)
 static void
 test_add_get(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_cert_entry e;
 	struct ct_err err = {0};
 	unsigned char *der = NULL;
@@ -135,7 +111,7 @@ test_add_get(void **state)
 	size_t len;
 
 	add(f, "0A1B", "alice", "CERT0011");
-	assert_int_equal(ct_certindex_get(f->st, "0A1B", &e, &err), CT_OK);
+	assert_int_equal(ct_certindex_get(f->db, "0A1B", &e, &err), CT_OK);
 	assert_string_equal(e.serial, "0A1B");
 	assert_string_equal(e.user, "alice");
 	assert_string_equal(e.target, "api");
@@ -150,23 +126,23 @@ test_add_get(void **state)
 	/* a serial is recorded once */
 	len = cert_der("0A1B", &der);
 	assert_int_equal(
-	    ct_certindex_add(f->st, "0A1B", "bob", "api", "staff", "-", der, len, &err), CT_EEXIST);
+	    ct_certindex_add(f->db, "0A1B", "bob", "api", "staff", "-", der, len, &err), CT_EEXIST);
 	ct_err_clear(&err);
 	/* bad serials and names are refused before anything is written */
 	assert_int_equal(
-	    ct_certindex_add(f->st, "0a1b", "bob", "api", "staff", "-", der, len, &err), CT_EINVAL);
+	    ct_certindex_add(f->db, "0a1b", "bob", "api", "staff", "-", der, len, &err), CT_EINVAL);
 	ct_err_clear(&err);
 	assert_int_equal(
-	    ct_certindex_add(f->st, "0C", "b b", "api", "staff", "-", der, len, &err), CT_EINVAL);
+	    ct_certindex_add(f->db, "0C", "b b", "api", "staff", "-", der, len, &err), CT_EINVAL);
 	ct_err_clear(&err);
 	assert_int_equal(
-	    ct_certindex_add(f->st, "0C", "bob", "api", "", "-", der, len, &err), CT_EINVAL);
+	    ct_certindex_add(f->db, "0C", "bob", "api", "", "-", der, len, &err), CT_EINVAL);
 	OPENSSL_free(der);
 	assert_int_equal(mode_of(f, "certs/0C.pem"), (mode_t)-1);
 	ct_err_clear(&err);
-	assert_int_equal(ct_certindex_get(f->st, "FF", &e, &err), CT_ENOENT);
+	assert_int_equal(ct_certindex_get(f->db, "FF", &e, &err), CT_ENOENT);
 	ct_err_clear(&err);
-	assert_int_equal(ct_certindex_get(f->st, "../x", &e, &err), CT_EINVAL);
+	assert_int_equal(ct_certindex_get(f->db, "../x", &e, &err), CT_EINVAL);
 	assert_non_null(strstr(err.msg, "is not a certificate serial"));
 }
 
@@ -197,28 +173,28 @@ stop(void *ctx, const struct ct_cert_entry *e)
 static void
 test_foreach_remove(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct seen s = {0};
 	struct ct_cert_entry e;
 	struct ct_err err = {0};
 
 	/* no index yet: nothing to walk */
-	assert_int_equal(ct_certindex_foreach(f->st, collect, &s, &err), CT_OK);
+	assert_int_equal(ct_certindex_foreach(f->db, collect, &s, &err), CT_OK);
 	assert_int_equal(s.n, 0);
 	add(f, "01", "alice", "-");
 	add(f, "02", "bob", "CERT02");
 	put(f, "certs/notes.txt", "not an entry\n");
 	put(f, "certs/zz.pem", "not a serial\n");
-	assert_int_equal(ct_certindex_foreach(f->st, collect, &s, &err), CT_OK);
+	assert_int_equal(ct_certindex_foreach(f->db, collect, &s, &err), CT_OK);
 	assert_int_equal(s.n, 2);
 	assert_true((strcmp(s.serials[0], "01") == 0 && strcmp(s.serials[1], "02") == 0) ||
 	    (strcmp(s.serials[0], "02") == 0 && strcmp(s.serials[1], "01") == 0));
-	assert_int_equal(ct_certindex_foreach(f->st, stop, NULL, &err), 7);
-	ct_certindex_remove(f->st, "01");
-	ct_certindex_remove(f->st, "01"); /* gone already: no harm */
-	assert_int_equal(ct_certindex_get(f->st, "01", &e, &err), CT_ENOENT);
+	assert_int_equal(ct_certindex_foreach(f->db, stop, NULL, &err), 7);
+	ct_certindex_remove(f->db, "01");
+	ct_certindex_remove(f->db, "01"); /* gone already: no harm */
+	assert_int_equal(ct_certindex_get(f->db, "01", &e, &err), CT_ENOENT);
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(ct_certindex_foreach(f->st, collect, &s, &err), CT_OK);
+	assert_int_equal(ct_certindex_foreach(f->db, collect, &s, &err), CT_OK);
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.serials[0], "02");
 }
@@ -226,7 +202,7 @@ test_foreach_remove(void **state)
 static void
 test_corrupt_entry(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct seen s = {0};
 	struct ct_cert_entry e;
 	struct ct_err err = {0};
@@ -234,49 +210,49 @@ test_corrupt_entry(void **state)
 
 	add(f, "03", "alice", "-");
 	put(f, "certs/04.pem", "user=alice\ntarget=api\n");
-	assert_int_equal(ct_certindex_get(f->st, "04", &e, &err), CT_EIO);
+	assert_int_equal(ct_certindex_get(f->db, "04", &e, &err), CT_EIO);
 	assert_non_null(strstr(err.msg, "certs/04.pem: malformed index entry"));
 	/* the certificate in the file must be the one its name says */
 	snprintf(path, sizeof(path), "%s/certs/03.pem", f->dir);
 	snprintf(to, sizeof(to), "%s/certs/05.pem", f->dir);
 	assert_int_equal(rename(path, to), 0);
 	ct_err_clear(&err);
-	assert_int_equal(ct_certindex_get(f->st, "05", &e, &err), CT_EIO);
+	assert_int_equal(ct_certindex_get(f->db, "05", &e, &err), CT_EIO);
 	assert_non_null(strstr(err.msg, "no certificate with that serial"));
 	/* a walk stops at the first unreadable entry */
 	ct_err_clear(&err);
-	assert_int_equal(ct_certindex_foreach(f->st, collect, &s, &err), CT_EIO);
+	assert_int_equal(ct_certindex_foreach(f->db, collect, &s, &err), CT_EIO);
 	/* an entry others may write is not trusted */
 	snprintf(path, sizeof(path), "%s/certs/05.pem", f->dir);
 	assert_int_equal(chmod(path, 0620), 0);
 	ct_err_clear(&err);
-	assert_int_equal(ct_certindex_get(f->st, "05", &e, &err), CT_EPERM);
+	assert_int_equal(ct_certindex_get(f->db, "05", &e, &err), CT_EPERM);
 }
 
 static void
 test_revoke(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_revocation *list = NULL;
 	const struct ct_revocation *r;
 	struct ct_err err = {0};
 	size_t n = 9;
 
 	/* nothing revoked yet: an empty list */
-	assert_int_equal(ct_revoked_read(f->st, &list, &n, &err), CT_OK);
+	assert_int_equal(ct_revoked_read(f->db, &list, &n, &err), CT_OK);
 	assert_int_equal(n, 0);
 	free(list);
-	assert_int_equal(ct_revoke(f->st, "0A", "staff", 1, 1763800000, &err), CT_OK);
-	assert_int_equal(ct_revoke(f->st, "0B", "ops", 0, 1763800100, &err), CT_OK);
+	assert_int_equal(ct_revoke(f->db, "0A", "staff", 1, 1763800000, &err), CT_OK);
+	assert_int_equal(ct_revoke(f->db, "0B", "ops", 0, 1763800100, &err), CT_OK);
 	/* revoking twice is refused, and the list keeps one line */
-	assert_int_equal(ct_revoke(f->st, "0A", "staff", 4, 1763800200, &err), CT_EEXIST);
+	assert_int_equal(ct_revoke(f->db, "0A", "staff", 4, 1763800200, &err), CT_EEXIST);
 	assert_non_null(strstr(err.msg, "already revoked"));
 	ct_err_clear(&err);
-	assert_int_equal(ct_revoke(f->st, "0a", "staff", 0, 1, &err), CT_EINVAL);
+	assert_int_equal(ct_revoke(f->db, "0a", "staff", 0, 1, &err), CT_EINVAL);
 	ct_err_clear(&err);
-	assert_int_equal(ct_revoke(f->st, "0C", "a b", 0, 1, &err), CT_EINVAL);
+	assert_int_equal(ct_revoke(f->db, "0C", "a b", 0, 1, &err), CT_EINVAL);
 	ct_err_clear(&err);
-	assert_int_equal(ct_revoked_read(f->st, &list, &n, &err), CT_OK);
+	assert_int_equal(ct_revoked_read(f->db, &list, &n, &err), CT_OK);
 	assert_int_equal(n, 2);
 	assert_non_null(r = ct_revoked_find(list, n, "0A"));
 	assert_string_equal(r->group, "staff");
@@ -293,38 +269,38 @@ test_revoke(void **state)
 static void
 test_revoked_corrupt(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_revocation *list = NULL;
 	struct ct_err err = {0};
 	size_t n = 0;
 	char path[160];
 
 	put(f, "revoked", "0A staff 1763800000 keyCompromise\nZZ staff 1 unspecified\n");
-	assert_int_equal(ct_revoked_read(f->st, &list, &n, &err), CT_EIO);
+	assert_int_equal(ct_revoked_read(f->db, &list, &n, &err), CT_EIO);
 	assert_non_null(strstr(err.msg, "/revoked:2: malformed revocation"));
 	put(f, "revoked", "0A staff 1763800000 keyCompromise\n0B staff 1 unspecified");
 	ct_err_clear(&err);
-	assert_int_equal(ct_revoked_read(f->st, &list, &n, &err), CT_EIO);
+	assert_int_equal(ct_revoked_read(f->db, &list, &n, &err), CT_EIO);
 	assert_non_null(strstr(err.msg, "/revoked:2: truncated line"));
 	put(f, "revoked", "0A staff 1763800000 noSuchReason\n");
 	ct_err_clear(&err);
-	assert_int_equal(ct_revoked_read(f->st, &list, &n, &err), CT_EIO);
+	assert_int_equal(ct_revoked_read(f->db, &list, &n, &err), CT_EIO);
 	assert_non_null(strstr(err.msg, "/revoked:1: malformed revocation"));
 	/* a corrupt list is not overwritten by a revocation */
 	ct_err_clear(&err);
-	assert_int_equal(ct_revoke(f->st, "0C", "staff", 0, 1, &err), CT_EIO);
+	assert_int_equal(ct_revoke(f->db, "0C", "staff", 0, 1, &err), CT_EIO);
 	/* nor is one that others may write trusted */
 	put(f, "revoked", "0A staff 1763800000 keyCompromise\n");
 	snprintf(path, sizeof(path), "%s/revoked", f->dir);
 	assert_int_equal(chmod(path, 0660), 0);
 	ct_err_clear(&err);
-	assert_int_equal(ct_revoked_read(f->st, &list, &n, &err), CT_EPERM);
+	assert_int_equal(ct_revoked_read(f->db, &list, &n, &err), CT_EPERM);
 }
 
 static void
 test_open(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_store *st = NULL;
 	struct ct_err err = {0};
 	char dir[96];

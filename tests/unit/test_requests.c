@@ -21,40 +21,16 @@
 
 #include "open_store.h"
 
-struct fixture {
-	char dir[64];
-	struct ct_store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct ct_err err = {0};
-
-	if (f == NULL)
-		return -1;
-	strcpy(f->dir, "/tmp/ct-requests-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || open_store_flags(f->dir, 0, &f->st, &err) != CT_OK) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return store_fixture_setup(state, "requests", 0);
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[96];
-
-	ct_store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return store_fixture_teardown(state);
 }
 
 static unsigned char csr[] = {0x30, 0x03, 0x02, 0x01, 0x05, 0xff, 0x00};
@@ -73,7 +49,7 @@ request(struct ct_request *r, const char *token, const char *user)
 }
 
 static mode_t
-mode_of(const struct fixture *f, const char *name)
+mode_of(const struct store_fixture *f, const char *name)
 {
 	char path[160];
 	struct stat st;
@@ -85,7 +61,7 @@ mode_of(const struct fixture *f, const char *name)
 }
 
 static void
-put(const struct fixture *f, const char *name, const char *text)
+put(const struct store_fixture *f, const char *name, const char *text)
 {
 	char path[160];
 	FILE *o;
@@ -100,16 +76,16 @@ put(const struct fixture *f, const char *name, const char *text)
 static void
 test_save_load_remove(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_request r, got;
 	struct ct_err err = {0};
 
 	request(&r, "CERT00AA", "alice");
 	strcpy(r.ref, "ca:req/42");
-	assert_int_equal(ct_request_save(f->st, &r, &err), CT_OK);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_OK);
 	assert_int_equal(mode_of(f, "requests"), 0700);
 	assert_int_equal(mode_of(f, "requests/CERT00AA"), 0600);
-	assert_int_equal(ct_request_load(f->st, "CERT00AA", &got, &err), CT_OK);
+	assert_int_equal(ct_request_load(f->db, "CERT00AA", &got, &err), CT_OK);
 	assert_string_equal(got.token, "CERT00AA");
 	assert_string_equal(got.user, "alice");
 	assert_string_equal(got.target, "api");
@@ -119,29 +95,29 @@ test_save_load_remove(void **state)
 	assert_memory_equal(got.csr, csr, sizeof(csr));
 	ct_request_clear(&got);
 	/* one request per token */
-	assert_int_equal(ct_request_save(f->st, &r, &err), CT_EEXIST);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_EEXIST);
 	ct_err_clear(&err);
-	assert_int_equal(ct_request_remove(f->st, "CERT00AA", &err), CT_OK);
-	assert_int_equal(ct_request_load(f->st, "CERT00AA", &got, &err), CT_ENOENT);
+	assert_int_equal(ct_request_remove(f->db, "CERT00AA", &err), CT_OK);
+	assert_int_equal(ct_request_load(f->db, "CERT00AA", &got, &err), CT_ENOENT);
 	ct_err_clear(&err);
-	assert_int_equal(ct_request_remove(f->st, "CERT00AA", &err), CT_OK);
+	assert_int_equal(ct_request_remove(f->db, "CERT00AA", &err), CT_OK);
 	/* refused before anything is written */
 	request(&r, "../x", "alice");
-	assert_int_equal(ct_request_save(f->st, &r, &err), CT_EINVAL);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_EINVAL);
 	ct_err_clear(&err);
 	request(&r, "CERT00AB", "x.lock");
-	assert_int_equal(ct_request_save(f->st, &r, &err), CT_EINVAL);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_EINVAL);
 	ct_err_clear(&err);
 	request(&r, "CERT00AB", "alice");
 	r.csr_len = 0;
-	assert_int_equal(ct_request_save(f->st, &r, &err), CT_EINVAL);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_EINVAL);
 	ct_err_clear(&err);
 	strcpy(r.ref, "a b");
 	r.csr_len = sizeof(csr);
-	assert_int_equal(ct_request_save(f->st, &r, &err), CT_EINVAL);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_EINVAL);
 	assert_int_equal(mode_of(f, "requests/CERT00AB"), (mode_t)-1);
 	ct_err_clear(&err);
-	assert_int_equal(ct_request_load(f->st, ".hidden", &got, &err), CT_EINVAL);
+	assert_int_equal(ct_request_load(f->db, ".hidden", &got, &err), CT_EINVAL);
 }
 
 struct seen {
@@ -162,33 +138,33 @@ collect(void *ctx, const struct ct_request *r)
 static void
 test_foreach(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_request r;
 	struct seen s = {0};
 	struct ct_err err = {0};
 
 	/* no request yet */
-	assert_int_equal(ct_request_foreach(f->st, collect, &s, &err), CT_OK);
+	assert_int_equal(ct_request_foreach(f->db, collect, &s, &err), CT_OK);
 	assert_int_equal(s.n, 0);
 	request(&r, "CERT01", "alice");
-	assert_int_equal(ct_request_save(f->st, &r, &err), CT_OK);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_OK);
 	request(&r, "CERT02", "bob");
-	assert_int_equal(ct_request_save(f->st, &r, &err), CT_OK);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_OK);
 	put(f, "requests/CERT03.tmp.0011", "a temporary file\n");
-	assert_int_equal(ct_request_foreach(f->st, collect, &s, &err), CT_OK);
+	assert_int_equal(ct_request_foreach(f->db, collect, &s, &err), CT_OK);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.alice, 1);
 	assert_int_equal(s.bob, 1);
 	/* a corrupt request ends the walk */
 	put(f, "requests/CERT04", "certtoken-request 1\nuser=carol\n");
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(ct_request_foreach(f->st, collect, &s, &err), CT_EIO);
+	assert_int_equal(ct_request_foreach(f->db, collect, &s, &err), CT_EIO);
 }
 
 static void
 test_corrupt(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_request got;
 	struct ct_err err = {0};
 	char path[160];
@@ -207,47 +183,47 @@ test_corrupt(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		put(f, "requests/CERT05", bad[i]);
 		ct_err_clear(&err);
-		assert_int_equal(ct_request_load(f->st, "CERT05", &got, &err), CT_EIO);
+		assert_int_equal(ct_request_load(f->db, "CERT05", &got, &err), CT_EIO);
 		assert_non_null(strstr(err.msg, "requests/CERT05: corrupt pending request"));
 	}
 	/* the good one reads */
 	put(f, "requests/CERT05",
 	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=1\nref=-\ncsr=MAMCAQU=\n");
-	assert_int_equal(ct_request_load(f->st, "CERT05", &got, &err), CT_OK);
+	assert_int_equal(ct_request_load(f->db, "CERT05", &got, &err), CT_OK);
 	assert_int_equal(got.csr_len, 5);
 	ct_request_clear(&got);
 	/* nor is one others may read trusted */
 	snprintf(path, sizeof(path), "%s/requests/CERT05", f->dir);
 	assert_int_equal(chmod(path, 0644), 0);
-	assert_int_equal(ct_request_load(f->st, "CERT05", &got, &err), CT_EPERM);
+	assert_int_equal(ct_request_load(f->db, "CERT05", &got, &err), CT_EPERM);
 }
 
 static void
 test_uploads(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	unsigned char *pem = NULL;
 	struct ct_err err = {0};
 	size_t len = 0;
 
-	assert_int_equal(ct_upload_load(f->st, "CERT06", &pem, &len, &err), CT_ENOENT);
+	assert_int_equal(ct_upload_load(f->db, "CERT06", &pem, &len, &err), CT_ENOENT);
 	ct_err_clear(&err);
-	assert_int_equal(ct_upload_save(f->st, "CERT06", csr, sizeof(csr), &err), CT_OK);
+	assert_int_equal(ct_upload_save(f->db, "CERT06", csr, sizeof(csr), &err), CT_OK);
 	assert_int_equal(mode_of(f, "uploads"), 0700);
 	assert_int_equal(mode_of(f, "uploads/CERT06.pem"), 0600);
-	assert_int_equal(ct_upload_save(f->st, "CERT06", csr, sizeof(csr), &err), CT_EEXIST);
+	assert_int_equal(ct_upload_save(f->db, "CERT06", csr, sizeof(csr), &err), CT_EEXIST);
 	ct_err_clear(&err);
-	assert_int_equal(ct_upload_load(f->st, "CERT06", &pem, &len, &err), CT_OK);
+	assert_int_equal(ct_upload_load(f->db, "CERT06", &pem, &len, &err), CT_OK);
 	assert_non_null(strstr((char *)pem, "-----BEGIN CERTIFICATE-----\nMAMCAQX/AA==\n"));
 	free(pem);
-	ct_upload_remove(f->st, "CERT06");
+	ct_upload_remove(f->db, "CERT06");
 	assert_int_equal(mode_of(f, "uploads/CERT06.pem"), (mode_t)-1);
-	assert_int_equal(ct_upload_save(f->st, "../CERT", csr, sizeof(csr), &err), CT_EINVAL);
+	assert_int_equal(ct_upload_save(f->db, "../CERT", csr, sizeof(csr), &err), CT_EINVAL);
 }
 
 /* Is "polled=WHEN" the line after "created=" of TOKEN's request file? */
 static int
-polled_line(const struct fixture *f, const char *token, const char *when)
+polled_line(const struct store_fixture *f, const char *token, const char *when)
 {
 	char path[160], text[4096], want[64];
 	size_t n;
@@ -268,7 +244,7 @@ polled_line(const struct fixture *f, const char *token, const char *when)
 static void
 test_poll(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_store *st = NULL;
 	struct ct_request r, got;
 	struct ct_token tok;
@@ -313,7 +289,7 @@ test_poll(void **state)
 static void
 test_polled_format(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_request got;
 	struct ct_err err = {0};
 	char path[160];
@@ -322,25 +298,25 @@ test_polled_format(void **state)
 	assert_int_equal(mkdir(path, 0700), 0);
 	put(f, "requests/CERT07",
 	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=1\nref=-\ncsr=MAMCAQU=\n");
-	assert_int_equal(ct_request_load(f->st, "CERT07", &got, &err), CT_OK);
+	assert_int_equal(ct_request_load(f->db, "CERT07", &got, &err), CT_OK);
 	assert_int_equal(got.polled, 0);
 	ct_request_clear(&got);
 	put(f, "requests/CERT07",
 	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=1\npolled=77\nref=-\n"
 	    "csr=MAMCAQU=\n");
-	assert_int_equal(ct_request_load(f->st, "CERT07", &got, &err), CT_OK);
+	assert_int_equal(ct_request_load(f->db, "CERT07", &got, &err), CT_OK);
 	assert_int_equal(got.polled, 77);
 	assert_int_equal(got.csr_len, 5);
 	ct_request_clear(&got);
 	put(f, "requests/CERT07",
 	    "certtoken-request 1\nuser=alice\ntarget=api\ncreated=1\npolled=-3\nref=-\n"
 	    "csr=MAMCAQU=\n");
-	assert_int_equal(ct_request_load(f->st, "CERT07", &got, &err), CT_EIO);
+	assert_int_equal(ct_request_load(f->db, "CERT07", &got, &err), CT_EIO);
 	ct_err_clear(&err);
 	put(f, "requests/CERT07",
 	    "certtoken-request 1\nuser=alice\ntarget=api\npolled=5\ncreated=1\nref=-\n"
 	    "csr=MAMCAQU=\n");
-	assert_int_equal(ct_request_load(f->st, "CERT07", &got, &err), CT_EIO);
+	assert_int_equal(ct_request_load(f->db, "CERT07", &got, &err), CT_EIO);
 }
 
 int

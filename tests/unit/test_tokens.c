@@ -20,46 +20,22 @@
 
 #include "open_store.h"
 
-struct fixture {
-	char dir[64];
-	struct ct_store *db;
-};
-
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct ct_err err = {0};
-
-	if (f == NULL)
-		return -1;
-	strcpy(f->dir, "/tmp/ct-tokens-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || open_store(f->dir, 1, &f->db, &err) != CT_OK) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return store_fixture_setup(state, "tokens", CT_STORE_TOKENS | CT_STORE_CREATE);
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[96];
-
-	ct_store_close(f->db);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return store_fixture_teardown(state);
 }
 
 /* ---- helpers ---- */
 
 static char *
-user_path(const struct fixture *f, const char *user)
+user_path(const struct store_fixture *f, const char *user)
 {
 	static char path[144];
 
@@ -89,7 +65,7 @@ otp_token(struct ct_token *t, enum ct_token_type type, const char *serial)
 }
 
 static void
-put_tokens(struct fixture *f, const char *user, const struct ct_user_tokens *in)
+put_tokens(struct store_fixture *f, const char *user, const struct ct_user_tokens *in)
 {
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_err err = {0};
@@ -102,7 +78,7 @@ put_tokens(struct fixture *f, const char *user, const struct ct_user_tokens *in)
 
 /* USER gets N TOTP tokens with serials TOTP0001... */
 static void
-put_n(struct fixture *f, const char *user, size_t n)
+put_n(struct store_fixture *f, const char *user, size_t n)
 {
 	struct ct_user_tokens t;
 	char serial[32];
@@ -193,7 +169,7 @@ field_value(const char *text, const char *name)
 
 /* Reading USER must fail with CT_EIO naming line LINE and saying WHAT. */
 static void
-expect_corrupt(struct fixture *f, const char *user, int line, const char *what)
+expect_corrupt(struct store_fixture *f, const char *user, int line, const char *what)
 {
 	struct ct_user_tokens t;
 	struct ct_tokens_tx *tx = NULL;
@@ -322,7 +298,7 @@ make_three(struct ct_user_tokens *t)
 static void
 test_round_trip(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_user_tokens in, out, peek;
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_err err = {0};
@@ -355,7 +331,7 @@ test_round_trip(void **state)
 static void
 test_secret_not_in_file(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_user_tokens in;
 	char hex_lo[41], hex_up[41], *text;
 	size_t i;
@@ -395,7 +371,7 @@ test_secret_not_in_file(void **state)
 static void
 test_corrupt_lines(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const char *path = user_path(f, "alice");
 	char *text, *p;
 
@@ -454,7 +430,7 @@ test_corrupt_numbers(void **state)
 	    {"created=1763800000", "created=1e9"},
 	    {"algo=sha1", "algo=md5"},
 	};
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const char *path = user_path(f, "alice");
 	char *text;
 	size_t i;
@@ -483,7 +459,7 @@ test_corrupt_numbers(void **state)
 static void
 test_corrupt_values(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const char *path = user_path(f, "alice");
 	struct ct_user_tokens t;
 	struct ct_err err = {0};
@@ -538,7 +514,7 @@ test_corrupt_values(void **state)
 static void
 test_corrupt_header_and_size(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const char *path = user_path(f, "alice");
 	char *text, *big;
 
@@ -581,7 +557,7 @@ test_corrupt_header_and_size(void **state)
 static void
 test_version1_file(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const char *path = user_path(f, "alice");
 	struct ct_user_tokens t;
 	struct ct_err err = {0};
@@ -626,7 +602,7 @@ test_version1_file(void **state)
 static void
 test_issuer_escaped(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const char *path = user_path(f, "alice");
 	const char *want = "CN=a\\C2\\9Bb\\E2\\80\\AEc\\E2\\80\\A8 \xc3\xa9";
 	struct ct_user_tokens in, t;
@@ -661,7 +637,7 @@ test_issuer_escaped(void **state)
 static void
 test_corrupt_cert_fields(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const char *path = user_path(f, "alice");
 	struct ct_user_tokens in;
 	char *text;
@@ -694,7 +670,7 @@ test_corrupt_cert_fields(void **state)
 static void
 test_corrupt_ciphertext(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const char *path = user_path(f, "alice");
 	char *text, *sec, *bad, from[300], to[300];
 	size_t i, len;
@@ -729,7 +705,7 @@ test_corrupt_ciphertext(void **state)
 static void
 test_swapped_secret(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_user_tokens in, out;
 	struct ct_err err = {0};
 	char *a, *b, *sa, *sb, from[300], to[300];
@@ -782,7 +758,7 @@ test_swapped_secret(void **state)
 static void
 test_wrong_key(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_store *db2 = NULL;
 	struct ct_user_tokens t;
 	struct ct_err err = {0};
@@ -806,7 +782,7 @@ test_wrong_key(void **state)
 static void
 test_too_many_and_duplicates(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	const char *path = user_path(f, "alice");
 	char *text, *line2, *extra;
 	size_t len;
@@ -838,7 +814,7 @@ test_too_many_and_duplicates(void **state)
 static void
 test_missing_user(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_user_tokens t;
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_err err = {0};
@@ -855,7 +831,7 @@ test_missing_user(void **state)
 static void
 test_unsafe_store(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_store *db2 = NULL;
 	struct ct_err err = {0};
 	char tokens[128];
@@ -879,7 +855,7 @@ test_unsafe_store(void **state)
 static void
 test_symlinks_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_user_tokens t, in;
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_err err = {0};
@@ -929,7 +905,7 @@ test_symlinks_refused(void **state)
 static void
 test_lock_kept_and_empty_write(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_user_tokens t, none;
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_err err = {0};
@@ -960,7 +936,7 @@ test_lock_kept_and_empty_write(void **state)
 static void
 test_write_refuses_bad_tokens(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_user_tokens in;
 	struct ct_tokens_tx *tx = NULL;
 	struct ct_err err = {0};
@@ -1022,7 +998,7 @@ stop_at_first(void *ctx, const char *user)
 static void
 test_foreach_user(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_err err = {0};
 	struct ct_tokens_tx *tx = NULL;
 	char seen[256] = "", stray[256];
@@ -1045,7 +1021,7 @@ test_foreach_user(void **state)
 static void
 test_key_file(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_store *db2 = NULL;
 	struct ct_err err = {0};
 	char dir[] = "/tmp/ct-tokens-empty-XXXXXX", key[96], cmd[96];
@@ -1097,7 +1073,7 @@ bump(struct ct_store *db, const char *user)
 static void
 test_no_lost_updates(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct ct_user_tokens t;
 	struct ct_err err = {0};
 	pid_t pids[8];
