@@ -9,6 +9,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <openssl/crypto.h>
+
 #include "cadir.h"
 #include "conf.h"
 #include "store_backend.h"
@@ -228,4 +230,17 @@ ct_cadir_replace(struct ct_cadir *s, const struct ct_ca_content *c, struct ct_er
 	if (s->st->ops->ca_replace == NULL)
 		return ct_err_set(err, CT_EPERM, "%s: cannot be changed here", s->where);
 	return s->st->ops->ca_replace(s, c, err);
+}
+
+void
+ct_ca_content_clear(struct ct_ca_content *c)
+{
+	size_t i;
+
+	for (i = 0; i < CT_CA_ITEMS; i++) {
+		if (c->item[i].data != NULL)
+			OPENSSL_cleanse(c->item[i].data, c->item[i].len);
+		free(c->item[i].data);
+	}
+	memset(c, 0, sizeof(*c));
 }

@@ -80,6 +80,9 @@ struct ct_ca_content {
 	} item[CT_CA_ITEMS];
 };
 
+/* Wipe (keys are among the items) and free every item of C, and empty it. */
+void ct_ca_content_clear(struct ct_ca_content *c);
+
 /* A token that changes whenever a group's current CA changes (files: the
  * device, inode and mtime of its certificate file); compared whole. */
 #define CT_CA_VERSION_MAX 96

@@ -140,19 +140,6 @@ out:
 
 /* ---- CRL numbers ---- */
 
-static void
-content_free(struct ct_ca_content *c)
-{
-	size_t i;
-
-	for (i = 0; i < CT_CA_ITEMS; i++) {
-		if (c->item[i].data != NULL)
-			OPENSSL_cleanse(c->item[i].data, c->item[i].len);
-		free(c->item[i].data);
-	}
-	memset(c, 0, sizeof(*c));
-}
-
 /* Every item S has but the CRL number into C, byte for byte. */
 static int
 content_read(const struct ct_cadir *s, struct ct_ca_content *c, struct ct_err *err)
@@ -220,7 +207,7 @@ number_take(struct ct_cadir *s, time_t now, int count, int64_t *first, struct ct
 	if (rc == CT_OK)
 		*first = next;
 out:
-	content_free(&c);
+	ct_ca_content_clear(&c);
 	return rc;
 }
 

@@ -11,21 +11,6 @@
 #include "cadir.h"
 #include "rotate.h"
 
-/* The CA material being built (struct ct_ca_content): each item's bytes
- * malloc'd and owned, wiped when freed (keys among them). */
-static void
-content_clear(struct ct_ca_content *fs)
-{
-	size_t i;
-
-	for (i = 0; i < CT_CA_ITEMS; i++) {
-		if (fs->item[i].data != NULL)
-			OPENSSL_cleanse(fs->item[i].data, fs->item[i].len);
-		free(fs->item[i].data);
-	}
-	memset(fs, 0, sizeof(*fs));
-}
-
 /* Set ITEM to LEN bytes of DATA, which FS owns from now on (also when this
  * fails). */
 static int
@@ -201,7 +186,7 @@ ct_ca_rotate(struct ct_store *st, const struct ct_group *g, time_t now, long ove
 	memset(&res, 0, sizeof(res));
 out:
 	ct_rotation_clear(&res);
-	content_clear(&fs);
+	ct_ca_content_clear(&fs);
 	ct_cadir_close(s);
 	return rc;
 }
@@ -261,7 +246,7 @@ ct_ca_prepare(struct ct_store *st, const struct ct_group *g, time_t now, int rep
 out:
 	X509_free(x);
 	X509_free(old);
-	content_clear(&fs);
+	ct_ca_content_clear(&fs);
 	ct_cadir_close(s);
 	return rc;
 }
