@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "auth.h"
 #include "otp.h"
@@ -160,19 +161,109 @@ update_state(struct ct_user_tokens *u, const struct ct_otp_conf *conf, const str
 	res->lock_until = delay > 0 ? (int64_t)now + delay : 0;
 }
 
-/* Verify CODE against the active tokens of U, updating their state.  Inside
- * the user's throttle interval nothing is tried or counted. */
+/* The id of SOURCE (tokens.h: the first hex digits of its SHA-256). */
+static int
+source_id(const char *source, char id[CT_SOURCE_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	size_t i;
+
+	if (source == NULL || source[0] == '\0')
+		source = "unknown";
+	if (!EVP_Digest(source, strlen(source), md, &len, EVP_sha256(), NULL))
+		return CT_EIO;
+	for (i = 0; i < CT_SOURCE_ID_LEN / 2; i++) {
+		id[2 * i] = hex[md[i] >> 4];
+		id[2 * i + 1] = hex[md[i] & 15];
+	}
+	id[CT_SOURCE_ID_LEN] = '\0';
+	return CT_OK;
+}
+
+/* The source of U with ID, added when new: a full table gives up its
+ * unknown source whose last attempt is oldest (at most CT_SOURCES_KNOWN_MAX
+ * are known, so there is always one). */
+static struct ct_source *
+source_get(struct ct_user_tokens *u, const char *id)
+{
+	struct ct_source *s = NULL;
+	size_t i;
+
+	for (i = 0; i < u->n_src; i++)
+		if (strcmp(u->src[i].id, id) == 0)
+			return &u->src[i];
+	if (u->n_src < CT_SOURCES_MAX)
+		s = &u->src[u->n_src++];
+	else
+		for (i = 0; i < u->n_src; i++)
+			if (!u->src[i].known && (s == NULL || u->src[i].last < s->last))
+				s = &u->src[i];
+	memset(s, 0, sizeof(*s));
+	memcpy(s->id, id, sizeof(s->id));
+	return s;
+}
+
+/* Make S known (a code was accepted from it); when that makes one too
+ * many, the known source of U whose last attempt is oldest is forgotten. */
+static void
+source_make_known(struct ct_user_tokens *u, struct ct_source *s)
+{
+	size_t i, known = 0, oldest = CT_SOURCES_MAX;
+
+	s->known = 1;
+	for (i = 0; i < u->n_src; i++) {
+		if (!u->src[i].known)
+			continue;
+		known++;
+		if (&u->src[i] != s &&
+		    (oldest == CT_SOURCES_MAX || u->src[i].last < u->src[oldest].last))
+			oldest = i;
+	}
+	if (known > CT_SOURCES_KNOWN_MAX && oldest < CT_SOURCES_MAX) {
+		u->src[oldest] = u->src[u->n_src - 1];
+		memset(&u->src[--u->n_src], 0, sizeof(u->src[0]));
+	}
+}
+
+/* Count the attempt from S (HIT: accepted) in S's own failure count and
+ * throttle. */
+static void
+source_update(struct ct_user_tokens *u, struct ct_source *s, const struct ct_otp_conf *conf,
+    int hit, time_t now)
+{
+	int64_t delay;
+
+	s->last = (int64_t)now;
+	if (hit) {
+		s->failcount = 0;
+		s->until = 0;
+		source_make_known(u, s);
+		return;
+	}
+	s->failcount = s->failcount < INT_MAX ? s->failcount + 1 : INT_MAX;
+	delay = ct_auth_throttle_delay(conf, s->failcount);
+	s->until = delay > 0 ? (int64_t)now + delay : 0;
+}
+
+/* Verify CODE from source SRC (an id) against the active tokens of U,
+ * updating their state and the source's.  Inside the source's throttle
+ * interval, or the user's unless the source is known, nothing is tried or
+ * counted. */
 static int
 verify_tokens(struct ct_user_tokens *u, const struct ct_otp_conf *conf, const char *code,
-    time_t now, struct ct_auth_result *res)
+    const char *src, time_t now, struct ct_auth_result *res)
 {
 	struct ct_token *t, *hit = NULL;
+	struct ct_source *s;
 	size_t i;
 	int rc;
 
 	if ((rc = user_state(u, res)) != CT_OK)
 		return rc;
-	if ((int64_t)now < res->lock_until) {
+	s = source_get(u, src);
+	if ((int64_t)now < s->until || (!s->known && (int64_t)now < res->lock_until)) {
 		res->throttled = 1;
 		dummy_verify(conf, code, now);
 		return CT_EPERM;
@@ -187,6 +278,7 @@ verify_tokens(struct ct_user_tokens *u, const struct ct_otp_conf *conf, const ch
 			return rc;
 	}
 	update_state(u, conf, hit, now, res);
+	source_update(u, s, conf, hit != NULL, now);
 	return hit != NULL ? CT_OK : CT_EPERM;
 }
 
@@ -200,6 +292,7 @@ store_error(int rc)
 struct otp_try {
 	const struct ct_otp_conf *conf;
 	const char *code;
+	const char *src; /* the source's id */
 	time_t now;
 	struct ct_auth_result *res;
 	int verdict; /* of the last attempt */
@@ -215,7 +308,7 @@ otp_verify(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err 
 	(void)user;
 	(void)err;
 	memset(o->res, 0, sizeof(*o->res));
-	o->verdict = verify_tokens(u, o->conf, o->code, o->now, o->res);
+	o->verdict = verify_tokens(u, o->conf, o->code, o->src, o->now, o->res);
 	/* the new state must be stored before we answer: otherwise the same
 	 * code could be replayed, or failures forgotten */
 	if (o->verdict == CT_OK ||
@@ -244,14 +337,17 @@ answer_no_sooner(const struct timespec *start, int ms)
 
 int
 ct_auth_otp(struct ct_store *st, const struct ct_otp_conf *conf, const char *user, const char *code,
-    time_t now, struct ct_auth_result *res, struct ct_err *err)
+    const char *source, time_t now, struct ct_auth_result *res, struct ct_err *err)
 {
-	struct otp_try o = {conf, code, now, res, CT_EIO};
+	char id[CT_SOURCE_ID_LEN + 1];
+	struct otp_try o = {conf, code, id, now, res, CT_EIO};
 	struct timespec start;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	memset(res, 0, sizeof(*res));
+	if (source_id(source, id) != CT_OK)
+		return ct_err_set(err, CT_EIO, "cannot compute the id of the attempt's source");
 	/* no lock file for names without tokens: login prompts take any name;
 	 * the same computation is done, and the refusal padded, so that the
 	 * time taken does not say who has tokens */

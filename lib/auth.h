@@ -25,15 +25,20 @@ struct ct_auth_result {
  * further failure, capped at throttle_max (0 when throttle_max is 0). */
 int64_t ct_auth_throttle_delay(const struct ct_otp_conf *conf, int failures);
 
-/* Verify the one-time CODE of USER at NOW.  In one store transaction
- * (ct_store_update, run again on a conflict): read the tokens; inside the
- * user's throttle interval refuse without trying the code or counting;
+/* Verify the one-time CODE of USER at NOW, sent from SOURCE (who is trying:
+ * "host:" and the remote host, or "user:" and the local user; NULL or "" is
+ * one source, "unknown").  In one store transaction (ct_store_update, run
+ * again on a conflict): read the tokens; inside the source's own throttle
+ * interval, or the user's unless the source is known (a code of the user
+ * was accepted from it: tokens.h), refuse without trying the code or
+ * counting;
  * else try every active HOTP/TOTP token (a code or step used on a token
  * with the same secret is refused: codes are used once per user), then
  * write the new state before answering: the token moved past the accepted
- * code, or the user's failure count (on every active token) raised and the
- * throttle set to NOW + ct_auth_throttle_delay.  Only a success clears the
- * count.  A refusal answers no sooner than CONF->refusal_ms after the call,
+ * code, or the user's failure count (on every active token) and the
+ * source's raised and each throttle set to NOW + ct_auth_throttle_delay of
+ * its count.  Only a success clears the counts (the user's, and the
+ * source's, which it makes known).  A refusal answers no sooner than CONF->refusal_ms after the call,
  * and a name without tokens does the same computation, so that the time
  * does not say who has tokens.
  * CT_OK       accepted
@@ -42,7 +47,8 @@ int64_t ct_auth_throttle_delay(const struct ct_otp_conf *conf, int failures);
  * CT_ENOENT   the user has no OTP token at all
  * CT_EIO      the state could not be read or written, or a file is unsafe */
 int ct_auth_otp(struct ct_store *st, const struct ct_otp_conf *conf, const char *user,
-    const char *code, time_t now, struct ct_auth_result *res, struct ct_err *err);
+    const char *code, const char *source, time_t now, struct ct_auth_result *res,
+    struct ct_err *err);
 
 /* Account check at NOW: CT_OK when USER has an active OTP token (a throttle
  * does not refuse: res->throttled says it); CT_ENOENT when the user has no

@@ -2,17 +2,21 @@
  *
  * File format (line-oriented text, every field required, in this order):
  *
- *   certtoken-tokens 3
+ *   certtoken-tokens 4
  *   token serial=S type=totp active=1 algo=sha1 digits=6 period=30 counter=0
  *     last_step=-1 failcount=0 lock_until=0 rollout=enrolled created=T
  *     desc=PERCENT-ENCODED target=T cert=HEX not_after=T not_before=T
  *     issuer=PERCENT-ENCODED secret=HEX(nonce12 || ciphertext || tag16)
  *
- * (one line per token).  failcount= and lock_until= hold the user's OTP
+ *   source id=HEX16 failcount=N until=T last=T known=0|1
+ *
+ * (one line per token, then one per source of OTP attempts, tokens.h).
+ * failcount= and lock_until= hold the user's OTP
  * failure count and the end of the user's throttle (lib/auth.c); files
  * that older versions wrote with a token's lock there read the same way,
  * the lock read as a throttle.  Older files still read: version 1 lacks
- * target= to not_after=, version 2 lacks not_before= and issuer=.  The whole file
+ * target= to not_after=, version 2 lacks not_before= and issuer=, and
+ * versions 1 to 3 have no source lines.  The whole file
  * is read with a size cap and parsed by one bounded reader; anything
  * unexpected is CT_EIO with "FILE:LINE:". */
 #include "config.h"
@@ -31,7 +35,8 @@
 #include "store_files_parse.h"
 #include "util.h"
 
-#define TOKENS_HEADER "certtoken-tokens 3"
+#define TOKENS_HEADER "certtoken-tokens 4"
+#define TOKENS_HEADER_V3 "certtoken-tokens 3" /* read only: no source lines */
 #define TOKENS_HEADER_V2 "certtoken-tokens 2" /* read only: no not_before, issuer */
 #define TOKENS_HEADER_V1 "certtoken-tokens 1" /* read only: no certificate fields */
 #define TOKENS_FILE_MAX (64 * 1024) /* cap on a user's file, read and written */
@@ -253,11 +258,11 @@ known_field(const char *name, size_t len)
 	return 0;
 }
 
-/* Consume " NAME=VALUE" for field IDX from the line at *P (*LEFT bytes). */
+/* Consume " NAME=VALUE" from the line at *P (*LEFT bytes). */
 static int
-take_field(struct parser *ps, const char **p, size_t *left, enum field idx, char val[VALUE_MAX])
+take_named(struct parser *ps, const char **p, size_t *left, const char *name, char val[VALUE_MAX])
 {
-	const char *name = field_names[idx], *w, *sp, *eq;
+	const char *w, *sp, *eq;
 	size_t nlen = strlen(name), wlen;
 
 	if (*left == 0)
@@ -279,6 +284,13 @@ take_field(struct parser *ps, const char **p, size_t *left, enum field idx, char
 	*p = w + wlen;
 	*left -= 1 + wlen;
 	return CT_OK;
+}
+
+/* Consume " NAME=VALUE" for token field IDX. */
+static int
+take_field(struct parser *ps, const char **p, size_t *left, enum field idx, char val[VALUE_MAX])
+{
+	return take_named(ps, p, left, field_names[idx], val);
 }
 
 static int
@@ -456,18 +468,80 @@ parse_token(struct parser *ps, const char *line, size_t len, struct ct_token *t)
 	return CT_OK;
 }
 
+/* Parse a source line (after "source") into S. */
+static int
+parse_source(struct parser *ps, const char *line, size_t len, struct ct_source *s)
+{
+	static const char *const names[] = {"id", "failcount", "until", "last", "known"};
+	int64_t v[5] = {0};
+	char val[VALUE_MAX];
+	size_t i;
+	int rc = CT_OK;
+
+	for (i = 0; i < 5 && rc == CT_OK; i++) {
+		if ((rc = take_named(ps, &line, &len, names[i], val)) != CT_OK)
+			break;
+		if (i == 0 && strlen(val) < sizeof(s->id))
+			strcpy(s->id, val);
+		else if (i > 0 && parse_i64(val, 0, i == 1 ? INT_MAX : INT64_MAX, &v[i]) != 0)
+			rc = perr(ps, "source: %s: bad number", names[i]);
+	}
+	if (rc != CT_OK)
+		return rc;
+	if (len != 0)
+		return perr(ps, "unexpected data after known=");
+	s->failcount = (int)v[1];
+	s->until = v[2];
+	s->last = v[3];
+	s->known = v[4] == 1;
+	if (v[4] > 1 || ct_source_problem(s) != NULL)
+		return perr(ps, "source %.*s: bad source", CT_SOURCE_ID_LEN, s->id);
+	return CT_OK;
+}
+
+/* Parse a line after the header: a token, or (version 4) a source. */
+static int
+parse_line(struct parser *ps, const char *line, size_t len, struct ct_user_tokens *u)
+{
+	size_t i;
+	int rc;
+
+	if (ps->version >= 4 && len >= 7 && memcmp(line, "source ", 7) == 0) {
+		if (u->n_src == CT_SOURCES_MAX)
+			return perr(ps, "too many sources (at most %d)", CT_SOURCES_MAX);
+		if ((rc = parse_source(ps, line + 6, len - 6, &u->src[u->n_src])) != CT_OK)
+			return rc;
+		for (i = 0; i < u->n_src; i++)
+			if (strcmp(u->src[i].id, u->src[u->n_src].id) == 0)
+				return perr(ps, "duplicate source %s", u->src[i].id);
+		u->n_src++;
+		return CT_OK;
+	}
+	if (u->n == CT_TOKENS_MAX)
+		return perr(ps, "too many tokens (at most %d)", CT_TOKENS_MAX);
+	if ((rc = parse_token(ps, line, len, &u->tok[u->n])) != CT_OK)
+		return rc;
+	for (i = 0; i < u->n; i++)
+		if (strcmp(u->tok[i].serial, u->tok[u->n].serial) == 0)
+			return perr(ps, "duplicate serial %s", u->tok[i].serial);
+	u->n++;
+	return CT_OK;
+}
+
 static int
 parse_file(struct parser *ps, struct ct_user_tokens *out)
 {
 	struct ct_user_tokens tmp;
 	const char *line;
-	size_t len, i;
+	size_t len;
 	int rc;
 
 	memset(&tmp, 0, sizeof(tmp));
 	if ((rc = next_line(ps, &line, &len)) != CT_OK)
 		goto out;
 	if (len == strlen(TOKENS_HEADER) && memcmp(line, TOKENS_HEADER, len) == 0)
+		ps->version = 4;
+	else if (len == strlen(TOKENS_HEADER_V3) && memcmp(line, TOKENS_HEADER_V3, len) == 0)
 		ps->version = 3;
 	else if (len == strlen(TOKENS_HEADER_V2) && memcmp(line, TOKENS_HEADER_V2, len) == 0)
 		ps->version = 2;
@@ -478,20 +552,9 @@ parse_file(struct parser *ps, struct ct_user_tokens *out)
 		goto out;
 	}
 	while (ps->left > 0) {
-		if ((rc = next_line(ps, &line, &len)) != CT_OK)
+		if ((rc = next_line(ps, &line, &len)) != CT_OK ||
+		    (rc = parse_line(ps, line, len, &tmp)) != CT_OK)
 			goto out;
-		if (tmp.n == CT_TOKENS_MAX) {
-			rc = perr(ps, "too many tokens (at most %d)", CT_TOKENS_MAX);
-			goto out;
-		}
-		if ((rc = parse_token(ps, line, len, &tmp.tok[tmp.n])) != CT_OK)
-			goto out;
-		for (i = 0; i < tmp.n; i++)
-			if (strcmp(tmp.tok[i].serial, tmp.tok[tmp.n].serial) == 0) {
-				rc = perr(ps, "duplicate serial %s", tmp.tok[i].serial);
-				goto out;
-			}
-		tmp.n++;
 	}
 	/* the writer removes the file instead of writing an empty set */
 	if (tmp.n == 0) {
@@ -582,6 +645,11 @@ ct_files_tokens_save(const struct ct_files_keys *k, const char *user, const char
 	for (i = 0; i < in->n; i++)
 		if ((rc = format_token(k, user, path, &in->tok[i], &b, err)) != CT_OK)
 			goto out;
+	for (i = 0; i < in->n_src; i++)
+		ct_textbuf_add(&b,
+		    "source id=%s failcount=%d until=%" PRId64 " last=%" PRId64 " known=%d\n",
+		    in->src[i].id, in->src[i].failcount, in->src[i].until, in->src[i].last,
+		    in->src[i].known);
 	if (b.full) {
 		rc = ct_err_set(err, CT_EIO, "%s: token file too large", path);
 		goto out;

@@ -161,6 +161,46 @@ ct_token_problem(const struct ct_token *t)
 	return NULL;
 }
 
+const char *
+ct_source_problem(const struct ct_source *s)
+{
+	size_t i;
+
+	if (strnlen(s->id, sizeof(s->id)) != CT_SOURCE_ID_LEN)
+		return "bad source id";
+	for (i = 0; i < CT_SOURCE_ID_LEN; i++)
+		if (!((s->id[i] >= '0' && s->id[i] <= '9') || (s->id[i] >= 'a' && s->id[i] <= 'f')))
+			return "bad source id";
+	if (s->failcount < 0 || s->until < 0 || s->last < 0 || (s->known != 0 && s->known != 1))
+		return "bad source state";
+	return NULL;
+}
+
+/* CT_EINVAL unless the sources of IN are storable (ct_tokens_check). */
+static int
+check_sources(const struct ct_user_tokens *in, struct ct_err *err)
+{
+	const char *why;
+	size_t i, j, known = 0;
+
+	if (in->n_src > CT_SOURCES_MAX)
+		return ct_err_set(
+		    err, CT_EINVAL, "%zu sources, at most %d per user", in->n_src, CT_SOURCES_MAX);
+	for (i = 0; i < in->n_src; i++) {
+		if ((why = ct_source_problem(&in->src[i])) != NULL)
+			return ct_err_set(err, CT_EINVAL, "source %zu: %s", i + 1, why);
+		known += (size_t)in->src[i].known;
+		for (j = 0; j < i; j++)
+			if (strcmp(in->src[i].id, in->src[j].id) == 0)
+				return ct_err_set(
+				    err, CT_EINVAL, "duplicate source %s", in->src[i].id);
+	}
+	if (known > CT_SOURCES_KNOWN_MAX)
+		return ct_err_set(
+		    err, CT_EINVAL, "%zu known sources, at most %d", known, CT_SOURCES_KNOWN_MAX);
+	return CT_OK;
+}
+
 int
 ct_tokens_check(const struct ct_user_tokens *in, struct ct_err *err)
 {
@@ -178,7 +218,7 @@ ct_tokens_check(const struct ct_user_tokens *in, struct ct_err *err)
 				return ct_err_set(
 				    err, CT_EINVAL, "duplicate serial %s", in->tok[i].serial);
 	}
-	return CT_OK;
+	return check_sources(in, err);
 }
 
 /* ---- operations, through the store's backend ---- */

@@ -60,9 +60,28 @@ struct ct_token {
 	char issuer[CT_ISSUER_MAX]; /* its issuer, RFC 2253 ("" : not recorded) */
 };
 
+#define CT_SOURCES_MAX 8 /* sources of OTP attempts kept per user */
+#define CT_SOURCES_KNOWN_MAX 4 /* of those, known ones (CT_SOURCES_MAX - this stay free) */
+#define CT_SOURCE_ID_LEN 16 /* hex digits of a source id */
+
+/* Where a user's OTP attempts came from (lib/auth.c): a remote host or a
+ * local user, by id (the first CT_SOURCE_ID_LEN hex digits of the SHA-256
+ * of its name, so the store keeps no addresses).  Each source has its own
+ * failure count and throttle; a known source (a code was accepted from it)
+ * is not held back by the user's throttle. */
+struct ct_source {
+	char id[CT_SOURCE_ID_LEN + 1]; /* lower-case hex */
+	int failcount; /* failures from it since its last success */
+	int64_t until; /* epoch seconds: its attempts throttled until then; 0: not */
+	int64_t last; /* epoch seconds of its last counted or accepted attempt */
+	int known; /* 1: a code was accepted from it */
+};
+
 struct ct_user_tokens {
 	struct ct_token tok[CT_TOKENS_MAX];
 	size_t n;
+	struct ct_source src[CT_SOURCES_MAX]; /* kept only while the user has tokens */
+	size_t n_src;
 };
 
 /* Wipe every secret in T and empty it. */
@@ -87,8 +106,13 @@ int ct_tokens_hex_valid(const char *s, size_t max);
 /* What is wrong with token T ("bad serial", ...), or NULL. */
 const char *ct_token_problem(const struct ct_token *t);
 
+/* What is wrong with source S ("bad id", ...), or NULL. */
+const char *ct_source_problem(const struct ct_source *s);
+
 /* CT_EINVAL with the reason unless IN is a storable set: at most
- * CT_TOKENS_MAX tokens, each without a problem, no serial twice. */
+ * CT_TOKENS_MAX tokens, each without a problem, no serial twice; at most
+ * CT_SOURCES_MAX sources, each without a problem, no id twice, at most
+ * CT_SOURCES_KNOWN_MAX known. */
 int ct_tokens_check(const struct ct_user_tokens *in, struct ct_err *err);
 
 struct ct_store;

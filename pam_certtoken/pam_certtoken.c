@@ -327,10 +327,29 @@ has_token(struct ct_store *db, const char *user)
 	return rc != CT_ENOENT;
 }
 
+/* Who is trying, for the throttle (auth.h): the remote host sshd or login
+ * names (PAM_RHOST), else the local user the application names
+ * (PAM_RUSER: su, sudo, certtokend), else the real uid. */
+static void
+attempt_source(pam_handle_t *pamh, char *out, size_t size)
+{
+	const void *rhost = NULL, *ruser = NULL;
+
+	(void)pam_get_item(pamh, PAM_RHOST, &rhost);
+	(void)pam_get_item(pamh, PAM_RUSER, &ruser);
+	if (rhost != NULL && ((const char *)rhost)[0] != '\0')
+		snprintf(out, size, "host:%s", (const char *)rhost);
+	else if (ruser != NULL && ((const char *)ruser)[0] != '\0')
+		snprintf(out, size, "user:%s", (const char *)ruser);
+	else
+		snprintf(out, size, "uid:%lu", (unsigned long)getuid());
+}
+
 static int
 otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg, struct ct_store *db,
     const char *user)
 {
+	char source[512];
 	struct ct_auth_result res;
 	struct ct_err err = {0};
 	char *code = NULL;
@@ -352,8 +371,9 @@ otp_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg, 
 		decision(pamh, LOG_WARNING, user, "no OTP entered (%s)", pam_strerror(pamh, prc));
 		return prc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : prc;
 	}
+	attempt_source(pamh, source, sizeof(source));
 	if (rc == CT_OK)
-		rc = ct_auth_otp(db, &cfg->otp, user, code, time(NULL), &res, &err);
+		rc = ct_auth_otp(db, &cfg->otp, user, code, source, time(NULL), &res, &err);
 	ct_free_secret(code);
 	log_auth(pamh, user, rc, &res, &err);
 	return map_auth(rc, a);

@@ -223,7 +223,7 @@ op_enable(struct ct_user_tokens *u, size_t i, void *ctx, struct ct_err *err)
 }
 
 /* The failure count and the throttle are the user's: clear them on every
- * token of U. */
+ * token of U, and each source's (which stays known or not). */
 static void
 clear_failures(struct ct_user_tokens *u)
 {
@@ -232,6 +232,10 @@ clear_failures(struct ct_user_tokens *u)
 	for (j = 0; j < u->n; j++) {
 		u->tok[j].failcount = 0;
 		u->tok[j].lock_until = 0;
+	}
+	for (j = 0; j < u->n_src; j++) {
+		u->src[j].failcount = 0;
+		u->src[j].until = 0;
 	}
 }
 
@@ -387,22 +391,22 @@ static void
 print_token(struct lister *l, const char *user, const struct ct_token *t)
 {
 	time_t now = time(NULL);
-	int locked = t->lock_until != 0 && now < t->lock_until; /* throttled */
+	int throttled = t->lock_until != 0 && now < t->lock_until;
+	long long until = throttled ? (long long)t->lock_until : 0LL;
 
 	if (!l->json) {
-		printf("%-22s %-12s %-11s %-8s fail=%-3d %-8s %s\n", t->serial, user,
+		printf("%-22s %-12s %-11s %-8s fail=%-3d %-9s %s\n", t->serial, user,
 		    ct_token_type_name(t->type), t->active ? "active" : "disabled", t->failcount,
-		    locked ? "locked" : "-", t->rollout_state);
+		    throttled ? "throttled" : "-", t->rollout_state);
 		return;
 	}
 	printf("%s{\"serial\":", l->count ? ",\n " : " ");
 	ct_json_string(stdout, t->serial);
 	printf(",\"user\":");
 	ct_json_string(stdout, user);
-	printf(",\"type\":\"%s\",\"active\":%s,\"failcount\":%d,\"locked_until\":%lld,"
-	       "\"rollout_state\":",
-	    ct_token_type_name(t->type), t->active ? "true" : "false", t->failcount,
-	    locked ? (long long)t->lock_until : 0LL);
+	printf(",\"type\":\"%s\",\"active\":%s,\"failcount\":%d,\"throttled_until\":%lld,"
+	       "\"locked_until\":%lld,\"rollout_state\":",
+	    ct_token_type_name(t->type), t->active ? "true" : "false", t->failcount, until, until);
 	ct_json_string(stdout, t->rollout_state);
 	printf(",\"description\":");
 	ct_json_string(stdout, t->description);

@@ -70,8 +70,9 @@ print_token(const struct token_info *ti, int json, int first, time_t now)
 		ct_json_string(stdout, ti->rollout);
 		printf(",\"description\":");
 		ct_json_string(stdout, ti->desc);
-		printf(",\"failcount\":%lld,\"locked_until\":%lld,\"target\":", ti->failcount,
-		    ti->locked_until);
+		printf(",\"failcount\":%lld,\"throttled_until\":%lld,\"locked_until\":%lld,"
+		       "\"target\":",
+		    ti->failcount, ti->locked_until, ti->locked_until);
 		ct_json_string(stdout, ti->target);
 		printf(",\"cert_serial\":");
 		ct_json_string(stdout, ti->cert_serial);
@@ -94,7 +95,7 @@ print_token(const struct token_info *ti, int json, int first, time_t now)
 		printf(" failcount %lld", ti->failcount);
 		if (ti->locked_until > (long long)now) {
 			ct_time_utc(ti->locked_until, CT_TIME_SPACED, when, sizeof(when));
-			printf(", locked until %s", when);
+			printf(", throttled until %s", when);
 		}
 	}
 	putchar('\n');

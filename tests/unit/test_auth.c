@@ -176,7 +176,17 @@ otp(struct store_fixture *f, const struct ct_otp_conf *conf, const char *user, c
 {
 	struct ct_err err = {0};
 
-	return ct_auth_otp(f->db, conf, user, code, now, res, &err);
+	return ct_auth_otp(f->db, conf, user, code, "host:192.0.2.1", now, res, &err);
+}
+
+/* otp() from SOURCE. */
+static int
+otp_from(struct store_fixture *f, const struct ct_otp_conf *conf, const char *user,
+    const char *code, const char *source, time_t now, struct ct_auth_result *res)
+{
+	struct ct_err err = {0};
+
+	return ct_auth_otp(f->db, conf, user, code, source, now, res, &err);
 }
 
 /* The TOTP code (RFC secret, 8 digits) of time step STEP. */
@@ -581,6 +591,162 @@ test_throttle_escalates(void **state)
 	assert_true(res.lock_until == 0);
 }
 
+/* ---- sources (the throttle must not be a lockout switch) ---- */
+
+/* An attacker at another host throttles the user, but not the host the
+ * user logged in from before: the user's code is tried and accepted
+ * there, while a new host waits out the user's throttle. */
+static void
+test_source_known_not_held(void **state)
+{
+	struct store_fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	time_t now = 5000;
+	int i;
+
+	put_one(f, "alice", CT_TOKEN_HOTP);
+	assert_int_equal(otp_from(f, &conf, "alice", hotp_rfc[0], "host:B", now, &res), CT_OK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(
+		    otp_from(f, &conf, "alice", "000000", "host:A", now, &res), CT_EPERM);
+	assert_true(res.lock_until == now + 300);
+	/* the attacker is held back, and so is a host the user never used */
+	assert_int_equal(
+	    otp_from(f, &conf, "alice", hotp_rfc[1], "host:A", now + 1, &res), CT_EPERM);
+	assert_int_equal(res.throttled, 1);
+	assert_int_equal(
+	    otp_from(f, &conf, "alice", hotp_rfc[1], "host:C", now + 1, &res), CT_EPERM);
+	assert_int_equal(res.throttled, 1);
+	/* the user's own host is not */
+	assert_int_equal(otp_from(f, &conf, "alice", hotp_rfc[1], "host:B", now + 1, &res), CT_OK);
+	assert_int_equal(res.throttled, 0);
+	/* the user's success clears the user's count, not the attacker's own */
+	assert_int_equal(
+	    otp_from(f, &conf, "alice", hotp_rfc[2], "host:A", now + 2, &res), CT_EPERM);
+	assert_int_equal(res.throttled, 1);
+	assert_int_equal(otp_from(f, &conf, "alice", hotp_rfc[2], "host:C", now + 2, &res), CT_OK);
+	assert_counter(f, "alice", 3);
+}
+
+/* A known source has its own throttle: wrong codes from it hold it back. */
+static void
+test_source_own_throttle(void **state)
+{
+	struct store_fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	time_t now = 5000;
+	int i;
+
+	put_one(f, "alice", CT_TOKEN_HOTP);
+	assert_int_equal(otp_from(f, &conf, "alice", hotp_rfc[0], "user:bob", now, &res), CT_OK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(
+		    otp_from(f, &conf, "alice", "000000", "user:bob", now, &res), CT_EPERM);
+	assert_int_equal(
+	    otp_from(f, &conf, "alice", hotp_rfc[1], "user:bob", now + 299, &res), CT_EPERM);
+	assert_int_equal(res.throttled, 1);
+	assert_int_equal(
+	    otp_from(f, &conf, "alice", hotp_rfc[1], "user:bob", now + 300, &res), CT_OK);
+}
+
+/* Many sources: the table stays bounded, known sources survive a flood of
+ * attackers' hosts, and at most CT_SOURCES_KNOWN_MAX are known (the most
+ * recent).  Every attacker host counts in the user's throttle, so using
+ * many hosts gives no more guesses. */
+static void
+test_sources_bounded(void **state)
+{
+	struct store_fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+	char src[32];
+	size_t i, known = 0, tried = 0;
+	time_t now = 5000;
+
+	put_one(f, "alice", CT_TOKEN_HOTP);
+	for (i = 0; i < 6; i++) {
+		snprintf(src, sizeof(src), "host:10.0.0.%zu", i);
+		assert_int_equal(
+		    otp_from(f, &conf, "alice", hotp_rfc[i], src, now + (time_t)i, &res), CT_OK);
+	}
+	now += 10;
+	for (i = 0; i < 40; i++) {
+		snprintf(src, sizeof(src), "host:192.0.2.%zu", i);
+		assert_int_equal(otp_from(f, &conf, "alice", "000000", src, now, &res), CT_EPERM);
+		tried += !res.throttled;
+	}
+	assert_int_equal(tried, 3); /* the user's throttle: 3 failures, then wait */
+	/* without a user's throttle every host is tried and kept, in a
+	 * bounded table that gives up unknown hosts first */
+	conf.throttle_after = 1000;
+	now += 300;
+	for (i = 0; i < 20; i++) {
+		snprintf(src, sizeof(src), "host:198.51.100.%zu", i);
+		assert_int_equal(otp_from(f, &conf, "alice", "000000", src, now, &res), CT_EPERM);
+	}
+	reread(f, "alice", &u);
+	assert_int_equal(u.n_src, CT_SOURCES_MAX);
+	for (i = 0; i < u.n_src; i++)
+		known += (size_t)u.src[i].known;
+	assert_int_equal(known, CT_SOURCES_KNOWN_MAX);
+	ct_user_tokens_clear(&u);
+	/* the oldest two known hosts were forgotten, the newest still get in */
+	conf.throttle_after = 3;
+	assert_int_equal(otp_from(f, &conf, "alice", "000000", "host:A", now, &res), CT_EPERM);
+	assert_true(res.lock_until == now + 300);
+	assert_int_equal(
+	    otp_from(f, &conf, "alice", hotp_rfc[6], "host:10.0.0.0", now, &res), CT_EPERM);
+	assert_int_equal(res.throttled, 1);
+	assert_int_equal(
+	    otp_from(f, &conf, "alice", hotp_rfc[6], "host:10.0.0.5", now, &res), CT_OK);
+}
+
+/* The sources are stored with the tokens, and `token reset`'s clearing
+ * (here: a rewrite) keeps them; a token file of version 3 (no sources)
+ * still reads. */
+static void
+test_sources_stored(void **state)
+{
+	struct store_fixture *f = *state;
+	struct ct_otp_conf conf = conf_default();
+	struct ct_auth_result res;
+	struct ct_user_tokens u;
+	struct ct_err err = {0};
+	char *text;
+	FILE *fp;
+
+	put_one(f, "alice", CT_TOKEN_HOTP);
+	assert_int_equal(otp_from(f, &conf, "alice", "000000", "host:A", 5000, &res), CT_EPERM);
+	assert_int_equal(otp_from(f, &conf, "alice", hotp_rfc[0], "host:B", 5000, &res), CT_OK);
+	reread(f, "alice", &u);
+	assert_int_equal(u.n_src, 2);
+	assert_int_equal(u.src[0].failcount, 1);
+	assert_true(u.src[0].until == 0 && u.src[0].last == 5000 && !u.src[0].known);
+	assert_true(u.src[1].known && u.src[1].failcount == 0);
+	assert_int_equal(strlen(u.src[0].id), CT_SOURCE_ID_LEN);
+	assert_string_not_equal(u.src[0].id, u.src[1].id);
+	ct_user_tokens_clear(&u);
+	/* the file says version 4 and has the source lines, without the names */
+	text = slurp(user_path(f, "alice"));
+	assert_non_null(strstr(text, "certtoken-tokens 4\n"));
+	assert_non_null(strstr(text, "\nsource id="));
+	assert_null(strstr(text, "host:"));
+	/* the same file as version 3, without sources, reads */
+	*strstr(text, "\nsource id=") = '\0';
+	memcpy(strstr(text, "certtoken-tokens 4"), "certtoken-tokens 3", 18);
+	assert_non_null(fp = fopen(user_path(f, "alice"), "w"));
+	fprintf(fp, "%s\n", text);
+	fclose(fp);
+	free(text);
+	assert_int_equal(ct_tokens_peek(f->db, "alice", &u, &err), CT_OK);
+	assert_int_equal(u.n, 1);
+	assert_int_equal(u.n_src, 0);
+	ct_user_tokens_clear(&u);
+}
+
 /* Two TOTP tokens of one user with the same secret (issue 13 item 6): a
  * code accepted on one is refused on the other, and so is an earlier step. */
 static void
@@ -927,6 +1093,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_success_clears_disabled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock_settings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_throttle_escalates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_source_known_not_held, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_source_own_throttle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sources_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sources_stored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_twin_totp_no_replay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_twin_hotp_no_replay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timing_no_token, setup, teardown),

@@ -280,17 +280,17 @@ test_otp_not_replayed_after_conflict(void **state)
 	 * the retry verifies again against the new counter and refuses it */
 	toy.interfere = 1;
 	toy.concurrent = other_login;
-	assert_int_equal(ct_auth_otp(*state, &conf, "alice", code, 0, &res, &err), CT_EPERM);
+	assert_int_equal(ct_auth_otp(*state, &conf, "alice", code, NULL, 0, &res, &err), CT_EPERM);
 	assert_int_equal(toy.conflicts, 1);
 	assert_int_equal(toy.u.tok[0].counter, 1);
 	assert_int_equal(toy.u.tok[0].failcount, 1);
 	assert_int_equal(res.failcount, 1);
 	/* the next code is accepted once */
 	assert_int_equal(ct_hotp(CT_OTP_SHA1, toy.u.tok[0].secret, 20, 1, 6, code), CT_OK);
-	assert_int_equal(ct_auth_otp(*state, &conf, "alice", code, 0, &res, &err), CT_OK);
+	assert_int_equal(ct_auth_otp(*state, &conf, "alice", code, NULL, 0, &res, &err), CT_OK);
 	assert_int_equal(toy.u.tok[0].counter, 2);
 	assert_int_equal(toy.u.tok[0].failcount, 0);
-	assert_int_equal(ct_auth_otp(*state, &conf, "alice", code, 0, &res, &err), CT_EPERM);
+	assert_int_equal(ct_auth_otp(*state, &conf, "alice", code, NULL, 0, &res, &err), CT_EPERM);
 }
 
 static void

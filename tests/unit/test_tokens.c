@@ -139,6 +139,17 @@ spit(const char *path, const char *data, size_t len)
 	assert_int_equal(ct_file_write_atomic(path, data, len, 0600, 0, &err), CT_OK);
 }
 
+/* Add TEXT at the end of the file at PATH. */
+static void
+append_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "a");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
 /* Replace the first FROM in the file at PATH with TO. */
 static void
 edit_file(const char *path, const char *from, const char *to)
@@ -520,21 +531,36 @@ test_corrupt_header_and_size(void **state)
 
 	put_n(f, "alice", 1);
 	text = slurp(path);
-	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 4");
+	edit_file(path, "certtoken-tokens 4", "certtoken-tokens 5");
 	expect_corrupt(f, "alice", 1, "header");
 	spit(path, text, strlen(text));
-	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 3 ");
+	edit_file(path, "certtoken-tokens 4", "certtoken-tokens 3 ");
 	expect_corrupt(f, "alice", 1, "header");
 	/* version 1 has no certificate fields: with them it is corrupt */
 	spit(path, text, strlen(text));
-	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 1");
+	edit_file(path, "certtoken-tokens 4", "certtoken-tokens 1");
 	expect_corrupt(f, "alice", 2, "where secret= was expected");
 	/* nor has version 2 not_before= and issuer= */
 	spit(path, text, strlen(text));
-	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 2");
+	edit_file(path, "certtoken-tokens 4", "certtoken-tokens 2");
 	expect_corrupt(f, "alice", 2, "where secret= was expected");
+	/* version 3 has no source lines */
+	spit(path, text, strlen(text));
+	edit_file(path, "certtoken-tokens 4", "certtoken-tokens 3");
+	append_file(path, "source id=0123456789abcdef failcount=0 until=0 last=0 known=0\n");
+	expect_corrupt(f, "alice", 3, "expected a token line");
+	/* nor a bad one in version 4 */
+	spit(path, text, strlen(text));
+	append_file(path, "source id=0123456789abcdeg failcount=0 until=0 last=0 known=0\n");
+	expect_corrupt(f, "alice", 3, "bad source");
+	spit(path, text, strlen(text));
+	append_file(path, "source id=0123456789abcdef failcount=-1 until=0 last=0 known=0\n");
+	expect_corrupt(f, "alice", 3, "failcount: bad number");
+	spit(path, text, strlen(text));
+	append_file(path, "source id=0123456789abcdef failcount=0 until=0 last=0 known=2\n");
+	expect_corrupt(f, "alice", 3, "bad source");
 	/* a header and nothing else is never "no tokens" */
-	spit(path, "certtoken-tokens 3\n", 19);
+	spit(path, "certtoken-tokens 4\n", 19);
 	expect_corrupt(f, "alice", 1, "no tokens");
 	spit(path, "", 0);
 	expect_corrupt(f, "alice", 1, "empty");
@@ -564,7 +590,7 @@ test_version1_file(void **state)
 	char *text;
 
 	put_n(f, "alice", 2);
-	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 1");
+	edit_file(path, "certtoken-tokens 4", "certtoken-tokens 1");
 	edit_file(path, " target= cert= not_after=0 not_before=0 issuer=", "");
 	edit_file(path, " target= cert= not_after=0 not_before=0 issuer=", "");
 	text = slurp(path);
@@ -579,13 +605,13 @@ test_version1_file(void **state)
 	assert_string_equal(t.tok[1].target, "");
 	put_tokens(f, "alice", &t);
 	text = slurp(path);
-	assert_true(strncmp(text, "certtoken-tokens 3\n", 19) == 0);
+	assert_true(strncmp(text, "certtoken-tokens 4\n", 19) == 0);
 	free(text);
 	ct_user_tokens_clear(&t);
 
 	/* version 2: certificate fields without not_before= and issuer= */
 	put_n(f, "alice", 2);
-	edit_file(path, "certtoken-tokens 3", "certtoken-tokens 2");
+	edit_file(path, "certtoken-tokens 4", "certtoken-tokens 2");
 	edit_file(path, " not_before=0 issuer=", "");
 	edit_file(path, " not_before=0 issuer=", "");
 	memset(&t, 0, sizeof(t));
