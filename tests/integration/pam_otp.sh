@@ -81,6 +81,20 @@ serial=$(sed -n 's/.*"serial":"\([A-Z0-9]*\)".*/\1/p' "$OUT")
 run_status 0 "token reset clears the throttle" ADM token reset "$serial"
 auth_is "Success" "after reset the next step's code logs in" otp alice "$next"
 
+# --- throttle per source (issue 13: an attacker elsewhere cannot keep the user out) ---
+run_status 0 "token init for heidi" ADM token init --user heidi --type totp --secret "$SECRET"
+auth_is "Success" "heidi logs in from 127.0.0.1 (now a known host)" otp heidi "$(oathtool --totp -b "$SECRET")"
+for i in 1 2 3 4 5 6; do login --rhost 192.0.2.66 "$T/pam.d" otp heidi 000000; done
+grep_ok "an attacker at another host sends six wrong codes" \
+	"^authenticate: Authentication failure" "$OUT"
+code=$(oathtool --totp -b -N 'now + 30 seconds' "$SECRET")
+login --rhost 198.51.100.7 "$T/pam.d" otp heidi "$code"
+grep_ok "...a host heidi never used waits for her throttle" "^authenticate: Authentication failure" "$OUT"
+auth_is "Success" "...but the host she logged in from before is not held back" otp heidi "$code"
+login --rhost 192.0.2.66 "$T/pam.d" otp heidi "$(oathtool --totp -b -N 'now + 60 seconds' "$SECRET")"
+grep_ok "...and her success does not clear the attacker's own throttle (a right code from there is refused)" \
+	"^authenticate: Authentication failure" "$OUT"
+
 # --- account -----------------------------------------------------------------------
 login --account "$T/pam.d" otp alice "$(oathtool --totp -b -N 'now + 60 seconds' "$SECRET")"
 grep_ok "account succeeds for an active token" "^account: Success" "$OUT"

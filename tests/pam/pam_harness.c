@@ -98,6 +98,7 @@ main(int argc, char **argv)
 	struct answers a = {NULL, 0, 0, NULL};
 	struct pam_conv c = {conv, &a};
 	pam_handle_t *pamh = NULL;
+	const char *rhost = "127.0.0.1";
 	int account = 0, rc, i = 1;
 
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -105,10 +106,12 @@ main(int argc, char **argv)
 			account = 1;
 		else if (strcmp(argv[i], "--respond") == 0 && i + 1 < argc)
 			a.respond = argv[++i];
+		else if (strcmp(argv[i], "--rhost") == 0 && i + 1 < argc)
+			rhost = argv[++i];
 	}
 	if (argc - i < 3) {
 		fprintf(stderr,
-		    "usage: pam_harness [--account] [--respond CMD] CONFDIR SERVICE USER "
+		    "usage: pam_harness [--account] [--respond CMD] [--rhost HOST] CONFDIR SERVICE USER "
 		    "[ANSWER...]\n");
 		return 2;
 	}
@@ -118,7 +121,7 @@ main(int argc, char **argv)
 		printf("pam_start: %s\n", pam_strerror(NULL, rc));
 		return rc;
 	}
-	pam_set_item(pamh, PAM_RHOST, "127.0.0.1");
+	pam_set_item(pamh, PAM_RHOST, rhost);
 	rc = pam_authenticate(pamh, 0);
 	printf("authenticate: %s\n", pam_strerror(pamh, rc));
 	if (rc == PAM_SUCCESS && account) {
