@@ -15,7 +15,10 @@
 #include "conf.h"
 #include "store_backend.h"
 
-#define SNAP_TRIES 5 /* reads of a group's CA material that rotations keep replacing */
+#define SNAP_TRIES                                                                                 \
+	5 /* reads of a group's CA material that rotations keep replacing; the                     \
+	     last one holds the group against changes, so a reader is never                        \
+	     starved by a run of rotations */
 
 int
 ct_ca_item_is_key(enum ct_ca_item item)
@@ -176,7 +179,9 @@ ct_cadir_run(struct ct_store *st, const char *group,
 	int rc, tries, current;
 
 	for (tries = 0; tries < SNAP_TRIES; tries++) {
-		if ((rc = ct_cadir_open(st, group, 0, &s, err)) != CT_OK)
+		rc =
+		    ct_cadir_open(st, group, tries + 1 < SNAP_TRIES ? 0 : CT_CADIR_CHANGE, &s, err);
+		if (rc != CT_OK)
 			return rc;
 		rc = read(s, ctx, err);
 		current = ct_cadir_current(s);

@@ -129,8 +129,10 @@ int ct_cadir_until(const struct ct_cadir *s, time_t *until, struct ct_err *err);
 
 /* Run READ on a snapshot of GROUP's CA material in ST, and again (after
  * RESET has dropped what it gave) when a rotation replaced it while READ
- * was reading: the result always comes from one snapshot.  CT_EIO when it
- * kept changing. */
+ * was reading: the result always comes from one snapshot.  The last try
+ * holds the group against changes (CT_CADIR_CHANGE, waiting at most
+ * store.lock_timeout), so a run of rotations cannot starve a reader;
+ * CT_EIO when it changed even then (a backend that cannot hold it). */
 int ct_cadir_run(struct ct_store *st, const char *group,
     int (*read)(const struct ct_cadir *, void *, struct ct_err *), void (*reset)(void *), void *ctx,
     struct ct_err *err);
