@@ -19,13 +19,14 @@ is_otp(const struct ct_token *t)
 }
 
 /* Is B a twin of A: another OTP token of the user that makes the same codes
- * (same type, secret, algorithm, digits and, for TOTP, period)?  A code
- * used on one twin must not be accepted on the other. */
+ * (same type, secret, algorithm and, for TOTP, period; the digits may
+ * differ, since a shorter code is the tail of the longer one)?  A code used
+ * on one twin must not be accepted on the other. */
 static int
 is_twin(const struct ct_token *a, const struct ct_token *b)
 {
 	return a != b && is_otp(b) && a->type == b->type && a->algo == b->algo &&
-	    a->digits == b->digits && (a->type == CT_TOKEN_HOTP || a->period == b->period) &&
+	    (a->type == CT_TOKEN_HOTP || a->period == b->period) &&
 	    a->secret_len == b->secret_len &&
 	    CRYPTO_memcmp(a->secret, b->secret, a->secret_len) == 0;
 }

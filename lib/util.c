@@ -138,14 +138,16 @@ utf8_decode(const unsigned char *s, size_t left, uint32_t *cp)
 	return n;
 }
 
-/* Code points that rearrange or break a line when shown: C0 and C1
- * controls, DEL, the bidi marks, embeddings, overrides and isolates, and
- * the line and paragraph separators. */
+/* Code points that rearrange, break or hide part of a line when shown: C0
+ * and C1 controls, DEL, the bidi marks, embeddings, overrides and
+ * isolates, the line and paragraph separators, and the invisible ones
+ * (zero-width spaces and joiners, word joiner, invisible operators, BOM). */
 static int
 unsafe_code_point(uint32_t c)
 {
-	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
-	    (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c ||
+	    (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) ||
+	    (c >= 0x2060 && c <= 0x2064) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
 }
 
 /* Write the escape of the N bytes at S into BUF at *O (when it fits in

@@ -32,9 +32,8 @@ int ct_nss_getgrnam(const char *name, struct group *gr, char **buf, int *errnum)
 #define CT_TEXT_ASCII 0x1 /* every byte above 0x7e becomes '?' (or \XX) */
 #define CT_TEXT_ELLIPSIS 0x2 /* text cut to fit ends in "..." (when SIZE > 4) */
 #define CT_TEXT_HEX 0x4 /* escapes are \XX per byte, as RFC 4514 writes names */
-#define CT_TEXT_KEEP_ASCII                                                                         \
-	0x8 /* ASCII stays as it is, controls too (for a                                           \
-	     * caller that deals with them itself) */
+/* ASCII stays as it is, controls too (for a caller that deals with them itself) */
+#define CT_TEXT_KEEP_ASCII 0x8
 
 /* Copy at most LEN bytes of untrusted S (fewer at its NUL; NULL is "") into
  * BUF of SIZE bytes (at least 1) for a one-line message or a stored field:
@@ -42,7 +41,9 @@ int ct_nss_getgrnam(const char *name, struct group *gr, char **buf, int *errnum)
  * line - C0 controls, DEL, C1 controls (U+0080-U+009F), the bidi marks,
  * embeddings, overrides and isolates (U+061C, U+200E, U+200F,
  * U+202A-U+202E, U+2066-U+2069), the line and paragraph separators (U+2028,
- * U+2029) - becomes one '?', as does each byte that is not part of
+ * U+2029), and the invisible ones that can disguise a name (zero-width
+ * space, non-joiner and joiner U+200B-U+200D, word joiner and invisible
+ * operators U+2060-U+2064, U+FEFF) - becomes one '?', as does each byte that is not part of
  * well-formed UTF-8 (overlong, surrogate, above U+10FFFF, cut short).
  * Other UTF-8 is kept.  FLAGS (CT_TEXT_*) say more.  Text is cut between
  * two characters, never inside one; BUF is always terminated; returns BUF. */
