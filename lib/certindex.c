@@ -123,9 +123,9 @@ ct_certindex_add(struct ct_store *st, const char *serial, const char *user, cons
 }
 
 int
-ct_certindex_add_ssh(struct ct_store *st, const char *serial, const char *user,
-    const char *target, const char *group, const char *token, uint64_t ssh_serial,
-    const unsigned char *der, size_t len, struct ct_err *err)
+ct_certindex_add_ssh(struct ct_store *st, const char *serial, const char *user, const char *target,
+    const char *group, const char *token, uint64_t ssh_serial, const unsigned char *der, size_t len,
+    struct ct_err *err)
 {
 	struct ct_cert_entry e;
 

@@ -55,8 +55,8 @@ ct_sshca_generate(
 		    ct_key_type_name(t));
 	snprintf(comment, sizeof(comment), "certtoken:%s", group);
 	if ((k = ct_key_generate(t)) == NULL || key_pem(k, &res.key) != 0) {
-		rc = ct_err_set(err, CT_ECRYPTO, "cannot create the SSH CA of access group '%s'",
-		    group);
+		rc = ct_err_set(
+		    err, CT_ECRYPTO, "cannot create the SSH CA of access group '%s'", group);
 		ct_err_openssl(err);
 		goto out;
 	}
@@ -279,8 +279,8 @@ principals(const struct ct_sshca_req *r, char **p, size_t *n, struct ct_err *err
 /* The critical options and extensions of R's target into F (arrays OPTS and
  * EXTS, each with room for every option). */
 static void
-options(const struct ct_ssh_conf *conf, struct ct_sshcert_opt *opts,
-    struct ct_sshcert_opt *exts, struct ct_sshcert_fields *f)
+options(const struct ct_ssh_conf *conf, struct ct_sshcert_opt *opts, struct ct_sshcert_opt *exts,
+    struct ct_sshcert_fields *f)
 {
 	unsigned bit;
 
@@ -307,7 +307,8 @@ subject_key(const struct ct_sshca_req *r, EVP_PKEY **key, struct ct_err *err)
 
 	if ((*key = d2i_PUBKEY(NULL, &p, (long)r->spki_len)) == NULL) {
 		ERR_clear_error();
-		return ct_err_set(err, CT_EINVAL, "ssh certificate: the public key is not readable");
+		return ct_err_set(
+		    err, CT_EINVAL, "ssh certificate: the public key is not readable");
 	}
 	return CT_OK;
 }
@@ -390,8 +391,8 @@ krl_collect(void *ctx, const struct ct_cert_entry *e)
 	    ct_revoked_find(r->list, r->n_list, e->serial) == NULL)
 		return 0;
 	if (r->n == r->cap) {
-		if ((bigger = reallocarray(r->serials, r->cap ? r->cap * 2 : 64, sizeof(*bigger))) ==
-		    NULL)
+		if ((bigger = reallocarray(
+		         r->serials, r->cap ? r->cap * 2 : 64, sizeof(*bigger))) == NULL)
 			return CT_ENOMEM;
 		r->serials = bigger;
 		r->cap = r->cap ? r->cap * 2 : 64;
@@ -440,8 +441,8 @@ ct_sshca_krl(struct ct_store *st, const char *group, time_t now, unsigned char *
 		cas[i].n_serials = r.n;
 	}
 	snprintf(comment, sizeof(comment), "certtoken access group %s", group);
-	if ((rc = ct_sshkrl_build(cas, t.n, (uint64_t)now, (int64_t)now, comment, out, out_len,
-	         err)) == CT_OK)
+	if ((rc = ct_sshkrl_build(
+	         cas, t.n, (uint64_t)now, (int64_t)now, comment, out, out_len, err)) == CT_OK)
 		*n_serials = r.n;
 out:
 	free(r.serials);

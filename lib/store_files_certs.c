@@ -42,8 +42,8 @@ ct_files_cert_add(struct ct_store *st, const struct ct_cert_entry *e, const unsi
 	if (e->ssh_serial != 0)
 		snprintf(ssh, sizeof(ssh), "ssh_serial=%" PRIu64 "\n", e->ssh_serial);
 	if (entry_path(st, e->serial, path, sizeof(path)) != 0 ||
-	    (n = snprintf(head, sizeof(head), "user=%s\ntarget=%s\ngroup=%s\ntoken=%s\n%s",
-	         e->user, e->target, e->group, e->token, ssh)) < 0 ||
+	    (n = snprintf(head, sizeof(head), "user=%s\ntarget=%s\ngroup=%s\ntoken=%s\n%s", e->user,
+	         e->target, e->group, e->token, ssh)) < 0 ||
 	    (size_t)n >= sizeof(head))
 		return ct_err_set(err, CT_EINVAL, "certificate index: bad serial or name");
 	snprintf(dir, sizeof(dir), "%s/certs", ct_files_of(st)->path);
