@@ -57,8 +57,9 @@ int ct_sshcert_fingerprint(
     const unsigned char *blob, size_t len, char *out, size_t size, struct ct_err *err);
 
 /* The line "TYPE BASE64[ COMMENT]\n" for a key or certificate blob (TYPE
- * read from the blob's first string; COMMENT may be NULL and must not hold
- * a line break) as a new string (free()).  This is the form of a .pub file,
+ * read from the blob's first string; a plain key's fields are checked as
+ * ct_sshcert_line_parse does; COMMENT may be NULL and must not hold a line
+ * break) as a new string (free()).  This is the form of a .pub file,
  * a -cert.pub file and a TrustedUserCAKeys line. */
 int ct_sshcert_line_format(
     const unsigned char *blob, size_t len, const char *comment, char **line, struct ct_err *err);
@@ -66,7 +67,8 @@ int ct_sshcert_line_format(
 /* The blob of a line "TYPE BASE64[ COMMENT]" of LEN bytes (at most
  * CT_SSHCERT_LINE_MAX; one trailing newline allowed; no options before
  * TYPE) in a new buffer (free()), after checking that the blob's own type
- * string is TYPE.  *TYPE_OUT (may be NULL) points at TYPE's copy
+ * string is TYPE and, for a plain key, that its fields are well formed (a
+ * certificate's are for ct_sshcert_parse).  *TYPE_OUT (may be NULL) points at TYPE's copy
  * (free()).  CT_EINVAL. */
 int ct_sshcert_line_parse(const char *line, size_t len, unsigned char **blob, size_t *blob_len,
     char **type_out, struct ct_err *err);
