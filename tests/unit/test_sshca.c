@@ -410,7 +410,7 @@ test_issue_fields(void **state)
 
 	(void)state;
 	assert_int_equal(ct_attrs_set(a, "unix_account", "alice", &err), CT_OK);
-	assert_int_equal(ct_attrs_add_raw(a, "department", "db", &err), CT_OK);
+	assert_int_equal(ct_attrs_set(a, "department", "db", &err), CT_OK);
 	issue(f, "t", a, &sc, &c);
 	assert_int_equal(sc.type, CT_SSHCERT_USER);
 	assert_string_equal(sc.key_id, "certtoken:alice:t:0A1B");
