@@ -90,6 +90,8 @@ grep_ok "ssh-keygen -L: key id certtoken:USER:TARGET:X509SERIAL" "Key ID: \"cert
 SSERIAL=$(sed -n 's/^ *Serial: //p' "$T/L")
 check "the SSH serial is not 0" test -n "$SSERIAL" -a "$SSERIAL" != 0
 grep_ok "the index records the SSH serial beside the X.509 serial" "^ssh_serial=$SSERIAL$" "$T/store/certs/$XSERIAL.pem"
+ADM cert list --json >"$T/list.json"
+grep_ok "cert list --json shows the SSH serial" "\"serial\":\"$XSERIAL\",[^}]*\"ssh_serial\":\"$SSERIAL\"" "$T/list.json"
 check "ssh-keygen -L: principals from the patterns, in order" \
 	test "$(sed -n '/Principals:/,/Critical Options:/p' "$T/L" | sed -n '2,3p' | tr -d ' \t' | tr '\n' ' ')" = "$U ops-$U "
 grep_ok "ssh-keygen -L: the signing CA is the exported key" "Signing CA: ED25519 $(re "$CAFP") " "$T/L"
