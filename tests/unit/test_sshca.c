@@ -608,8 +608,20 @@ test_krl(void **state)
 		assert_int_equal(krl_revoked(krl, len, t.key[i].blob, t.key[i].len, 1002), 0);
 	}
 	ct_sshca_trust_clear(&t);
-	ct_rotation_clear(&r);
 	free(krl);
+	/* another group's revocation, and one never in the index, change nothing */
+	assert_int_equal(ct_revoke(f->st, s2, "other", 1, now, &err), CT_OK);
+	assert_int_equal(ct_revoke(f->st, "0BAD", "g", 1, now, &err), CT_OK);
+	assert_int_equal(ct_sshca_krl(f->st, "g", now, &krl, &len, &n, &err), CT_OK);
+	assert_int_equal(n, 1);
+	free(krl);
+	/* a revoked certificate's entry that cannot be read fails the KRL */
+	rewrite_entry(f, s1, "ssh_serial=x\n");
+	krl = NULL;
+	assert_int_equal(ct_sshca_krl(f->st, "g", now, &krl, &len, &n, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, s1));
+	assert_null(krl);
+	ct_rotation_clear(&r);
 	free_fixture(f);
 }
 
