@@ -53,6 +53,7 @@ re() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g'; }
 
 # --- the SSH CA made with the group's CA -------------------------------------
 run_status 0 "ca init makes the X.509 and the SSH CA" ADM ca init sshg
+grep_ok "ca init says it made the SSH CA and how to export it" "^and its SSH CA \(ed25519\): 'certtoken-admin ca export sshg --ssh'" "$OUT"
 ADM ca init ecg >/dev/null
 G=$T/store/groups/sshg
 check "ssh_ca.key is 0600" test "$(stat -c %a "$G/ssh_ca.key")" = 600
