@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -28,6 +29,7 @@
 #include "sshcert.h"
 #include "sshkrl.h"
 #include "store.h"
+#include "store_backend.h"
 
 struct fixture {
 	char dir[32];
@@ -144,7 +146,25 @@ same_blob(const unsigned char *a, size_t alen, const unsigned char *b, size_t bl
 static void
 test_items_are_keys(void **state)
 {
+	struct fixture *f = make_fixture("", 1);
+	struct ct_cadir *dir = NULL;
+	struct ct_err err = {0};
+	unsigned char *data = NULL;
+	size_t len = 0;
+
 	(void)state;
+	/* the backend's public read refuses the SSH CA's key; the key read has it */
+	assert_int_equal(ct_cadir_open(f->st, "g", 0, &dir, &err), CT_OK);
+	assert_int_equal(f->st->ops->ca_read(dir, CT_CA_SSH_KEY, &data, &len, &err), CT_EINVAL);
+	assert_null(data);
+	assert_int_equal(f->st->ops->ca_key_read(dir, CT_CA_SSH_KEY, &data, &len, &err), CT_OK);
+	OPENSSL_cleanse(data, len);
+	free(data);
+	data = NULL;
+	assert_int_equal(f->st->ops->ca_read(dir, CT_CA_SSH_PUB, &data, &len, &err), CT_OK);
+	free(data);
+	ct_cadir_close(dir);
+	free_fixture(f);
 	assert_true(ct_ca_item_is_key(CT_CA_SSH_KEY));
 	assert_true(ct_ca_item_is_key(CT_CA_PREVIOUS_SSH_KEY));
 	assert_true(ct_ca_item_is_key(CT_CA_NEXT_SSH_KEY));
