@@ -44,6 +44,7 @@ put_opts(struct ct_sshw *w, const char *what, const struct ct_sshcert_opt *opts,
 {
 	const struct ct_sshcert_opt *sorted[CT_SSHCERT_OPTIONS_MAX];
 	struct ct_sshw inner = {0}, data = {0};
+	char text[128];
 	size_t i;
 
 	if (n > CT_SSHCERT_OPTIONS_MAX)
@@ -60,8 +61,10 @@ put_opts(struct ct_sshw *w, const char *what, const struct ct_sshcert_opt *opts,
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(sorted[i - 1]->name, sorted[i]->name) == 0) {
 			ct_sshw_wipe(&inner);
-			return ct_err_set(
-			    err, CT_EINVAL, CTX ": %s: \"%s\" given twice", what, sorted[i]->name);
+			ct_sshw_wipe(&data);
+			return ct_err_set(err, CT_EINVAL, CTX ": %s: \"%s\" given twice", what,
+			    ct_text_printable(
+			        sorted[i]->name, strlen(sorted[i]->name), 0, text, sizeof(text)));
 		}
 		ct_sshw_cstring(&inner, sorted[i]->name);
 		data.len = 0;
@@ -113,6 +116,8 @@ put_body(struct ct_sshw *w, const struct ct_sshcert_fields *f, const unsigned ch
 		    err, CT_EINVAL, CTX ": type %u is neither user nor host", f->type);
 	if (check_text("key id", f->key_id, err) != CT_OK)
 		return CT_EINVAL;
+	if (f->valid_after >= f->valid_before)
+		return ct_err_set(err, CT_EINVAL, CTX ": valid after is not before valid before");
 	ct_sshw_cstring(w, kt->cert_name);
 	ct_sshw_string(w, nonce, nonce_len);
 	if (ct_sshkey_put(w, kt, f->key, err) != CT_OK)
@@ -209,21 +214,25 @@ read_opt(struct ct_sshr *r, const char *what, const char *prev, struct ct_sshcer
 	struct ct_sshr d;
 	const unsigned char *p;
 	size_t n;
+	char *name = NULL, *value;
 
-	if (ct_sshr_cstring(r, what, CT_SSHCERT_FIELD_MAX, &o->name, err) != CT_OK ||
-	    ct_sshr_string(r, what, CT_SSHCERT_BLOB_MAX, &o->data, &o->data_len, err) != CT_OK)
+	if (ct_sshr_cstring(r, what, CT_SSHCERT_FIELD_MAX, &name, err) != CT_OK)
 		return CT_EINVAL;
-	if (prev != NULL && strcmp(prev, o->name) >= 0)
+	o->name = name;
+	if (ct_sshr_string(r, what, CT_SSHCERT_BLOB_MAX, &o->data, &o->data_len, err) != CT_OK)
+		return CT_EINVAL;
+	if (prev != NULL && strcmp(prev, name) >= 0)
 		return ct_err_set(
 		    err, CT_EINVAL, "%s: %s: not sorted by name, or a name twice", r->ctx, what);
 	ct_sshr_init(&d, o->data, o->data_len, r->ctx);
 	if (o->data_len >= 4 && ct_sshr_string(&d, what, CT_SSHCERT_FIELD_MAX, &p, &n, NULL) == 0 &&
 	    d.left == 0 && memchr(p, '\0', n) == NULL) {
-		o->value = malloc(n + 1);
-		if (o->value == NULL)
+		value = malloc(n + 1);
+		if (value == NULL)
 			return ct_err_set(err, CT_ENOMEM, "%s: %s: out of memory", r->ctx, what);
-		memcpy(o->value, p, n);
-		o->value[n] = '\0';
+		memcpy(value, p, n);
+		value[n] = '\0';
+		o->value = value;
 	}
 	return CT_OK;
 }
@@ -459,8 +468,8 @@ free_opts(struct ct_sshcert_opt *opts, size_t n)
 	size_t i;
 
 	for (i = 0; opts != NULL && i < n; i++) {
-		free(opts[i].name);
-		free(opts[i].value);
+		free((char *)opts[i].name);
+		free((char *)opts[i].value);
 	}
 	free(opts);
 }

@@ -81,8 +81,8 @@ int ct_sshcert_line_parse(const char *line, size_t len, unsigned char **blob, si
  * unknown option's data is kept), and VALUE is set only when that data is
  * exactly one string without a NUL byte. */
 struct ct_sshcert_opt {
-	char *name;
-	char *value;
+	const char *name; /* in a parsed certificate: owned by it */
+	const char *value;
 	const unsigned char *data;
 	size_t data_len;
 };
@@ -112,8 +112,9 @@ struct ct_sshcert_fields {
  * rsa-sha2-512; the signature key field is CA's public blob): the blob in a
  * new buffer (free()), and when LINE is not NULL also its -cert.pub line
  * with COMMENT (may be NULL) as ct_sshcert_line_format makes it.  Strings
- * must be at most CT_SSHCERT_FIELD_MAX bytes and hold no NUL; CT_EINVAL
- * otherwise, CT_ECRYPTO when signing fails. */
+ * must be at most CT_SSHCERT_FIELD_MAX bytes and hold no NUL, and
+ * valid_after must be below valid_before; CT_EINVAL otherwise, CT_ECRYPTO
+ * when signing fails. */
 int ct_sshcert_sign(const struct ct_sshcert_fields *f, EVP_PKEY *ca, const char *comment,
     unsigned char **blob, size_t *blob_len, char **line, struct ct_err *err);
 
@@ -147,12 +148,14 @@ struct ct_sshcert {
 
 /* Parse the certificate blob of LEN bytes at BLOB (at most
  * CT_SSHCERT_BLOB_MAX) into *C: a certificate type we know, each field
- * consumed in order with its length checked, the subject key well formed,
- * principals, key id and option names without NUL bytes, options and
- * extensions each strictly sorted by name (so no name twice), a plain key
- * as signature key, nothing after the signature.  It does not verify the
- * signature.  On failure *C is zeroed and CT_EINVAL (or CT_ENOMEM) says
- * which field is wrong. */
+ * consumed in order with its length checked, the subject key's fields of
+ * the right form (lengths, curve, uncompressed point, RSA sizes; the key
+ * itself is made by ct_sshcert_key_from_blob(C->key_blob)), principals,
+ * key id and option names without NUL bytes, options and extensions each
+ * strictly sorted by name (so no name twice), a plain key as signature key,
+ * nothing after the signature.  It does not verify the signature.  On
+ * failure *C is zeroed and CT_EINVAL (or CT_ENOMEM) says which field is
+ * wrong. */
 int ct_sshcert_parse(
     const unsigned char *blob, size_t len, struct ct_sshcert *c, struct ct_err *err);
 

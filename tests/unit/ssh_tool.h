@@ -8,57 +8,60 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
-/* The absolute path of ssh-keygen (from PATH, then /usr/bin), or NULL. */
+/* The absolute path of the OpenSSH program NAME (from PATH, then
+ * /usr/bin) in a static buffer, or NULL. */
 static inline const char *
-ssh_keygen_path(void)
+ssh_tool_path(const char *name)
 {
 	static char path[512];
 	const char *env = getenv("PATH"), *p, *q;
 	size_t n;
 
-	if (path[0] != '\0')
-		return path;
 	for (p = env != NULL ? env : ""; *p != '\0'; p = *q != '\0' ? q + 1 : q) {
 		q = strchr(p, ':');
 		if (q == NULL)
 			q = p + strlen(p);
 		n = (size_t)(q - p);
-		if (n > 0 && p[0] == '/' && n + 12 < sizeof(path)) {
-			snprintf(path, sizeof(path), "%.*s/ssh-keygen", (int)n, p);
+		if (n > 0 && p[0] == '/' && n + strlen(name) + 2 < sizeof(path)) {
+			snprintf(path, sizeof(path), "%.*s/%s", (int)n, p, name);
 			if (access(path, X_OK) == 0)
 				return path;
 		}
 	}
-	snprintf(path, sizeof(path), "/usr/bin/ssh-keygen");
-	if (access(path, X_OK) == 0)
-		return path;
-	path[0] = '\0';
-	return NULL;
+	snprintf(path, sizeof(path), "/usr/bin/%s", name);
+	return access(path, X_OK) == 0 ? path : NULL;
 }
 
-/* Run ssh-keygen with ARGS (NULL-terminated, without argv[0]) in DIR, its
- * standard output (and error, when ERR_TOO) into OUT of SIZE bytes; gives
- * its exit status, or -1. */
-static inline int
-ssh_keygen_run(const char *dir, const char *const *args, int err_too, char *out, size_t size)
+/* The absolute path of ssh-keygen, or NULL. */
+static inline const char *
+ssh_keygen_path(void)
 {
-	const char *argv[32];
-	int fds[2], status;
-	size_t n = 0, i;
-	ssize_t got;
+	return ssh_tool_path("ssh-keygen");
+}
+
+/* Start the OpenSSH program TOOL with ARGS (NULL-terminated, without
+ * argv[0]) in DIR, its standard output (and error, when ERR_TOO) into the
+ * pipe *FD: its pid, or -1. */
+static inline pid_t
+ssh_tool_start(const char *dir, const char *tool, const char *const *args, int err_too, int *fd)
+{
+	const char *argv[32], *path = ssh_tool_path(tool);
+	int fds[2];
+	size_t i;
 	pid_t pid;
 
-	argv[0] = ssh_keygen_path();
+	if (path == NULL || pipe(fds) != 0)
+		return -1;
+	argv[0] = path;
 	for (i = 0; args[i] != NULL && i + 2 < 32; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
-	if (argv[0] == NULL || pipe(fds) != 0)
-		return -1;
 	pid = fork();
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR);
@@ -72,14 +75,38 @@ ssh_keygen_run(const char *dir, const char *const *args, int err_too, char *out,
 		_exit(127);
 	}
 	close(fds[1]);
-	while (size > 0 && (got = read(fds[0], out + n, size - 1 - n)) > 0)
+	*fd = fds[0];
+	return pid;
+}
+
+/* Run TOOL as ssh_tool_start does, its output into OUT of SIZE bytes;
+ * gives its exit status, or -1. */
+static inline int
+ssh_tool_run(
+    const char *dir, const char *tool, const char *const *args, int err_too, char *out, size_t size)
+{
+	int fd, status;
+	size_t n = 0;
+	ssize_t got;
+	pid_t pid = ssh_tool_start(dir, tool, args, err_too, &fd);
+
+	if (pid < 0)
+		return -1;
+	while (size > 0 && (got = read(fd, out + n, size - 1 - n)) > 0)
 		n += (size_t)got;
 	if (size > 0)
 		out[n] = '\0';
-	close(fds[0]);
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+	close(fd);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+/* Run ssh-keygen with ARGS in DIR (see ssh_tool_run). */
+static inline int
+ssh_keygen_run(const char *dir, const char *const *args, int err_too, char *out, size_t size)
+{
+	return ssh_tool_run(dir, "ssh-keygen", args, err_too, out, size);
 }
 
 /* Write N bytes at P to DIR/NAME with MODE. */

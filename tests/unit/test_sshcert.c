@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -462,7 +463,7 @@ test_options(void **state)
 	f.n_extensions = 2;
 	assert_int_equal(
 	    ct_sshcert_sign(&f, keys[SK_ED25519], NULL, &blob, &len, NULL, &err), CT_EINVAL);
-	assert_non_null(strstr(err.msg, "\"permit-pty\" given twice"));
+	assert_string_equal(err.msg, "ssh certificate: extensions: \"permit-pty\" given twice");
 	f.extensions = NULL;
 	f.n_extensions = 0;
 	f.options = odd;
@@ -493,6 +494,8 @@ test_options(void **state)
 static void
 test_check(void **state)
 {
+	const char *args[] = {"-L", "-f", "host-cert.pub", NULL};
+	char out[OUT_MAX], *line = NULL;
 	struct ct_err err = {0};
 	struct ct_sshcert_fields f = test_fields(keys[SK_ED25519], NULL, 0);
 	struct ct_sshcert c;
@@ -526,10 +529,31 @@ test_check(void **state)
 	    ct_sshcert_check(&c, CT_SSHCERT_HOST, "alice", VALID_AFTER, 0, &err), CT_EPERM);
 	ct_sshcert_free(&c);
 	free(blob);
-	/* no principals: matches nobody */
+	/* an empty validity window is refused */
+	ct_err_clear(&err);
+	f.valid_before = f.valid_after;
+	assert_int_equal(
+	    ct_sshcert_sign(&f, keys[SK_P256], NULL, &blob, &len, NULL, &err), CT_EINVAL);
+	assert_string_equal(err.msg, "ssh certificate: valid after is not before valid before");
+	ct_err_clear(&err);
+	f.valid_before = VALID_BEFORE;
+	/* a host certificate with no principals: matches nobody; ssh-keygen -L
+	 * lists it as a host certificate */
 	f.n_principals = 0;
 	f.type = CT_SSHCERT_HOST;
-	assert_int_equal(ct_sshcert_sign(&f, keys[SK_P256], NULL, &blob, &len, NULL, &err), CT_OK);
+	f.options = NULL;
+	f.n_options = 0;
+	f.extensions = NULL;
+	f.n_extensions = 0;
+	assert_int_equal(ct_sshcert_sign(&f, keys[SK_P256], NULL, &blob, &len, &line, &err), CT_OK);
+	assert_int_equal(ssh_write_file(dir, "host-cert.pub", line, strlen(line), 0644), 0);
+	assert_int_equal(ssh_keygen_run(dir, args, 1, out, sizeof(out)), 0);
+	assert_non_null(
+	    strstr(out, "        Type: ssh-ed25519-cert-v01@openssh.com host certificate\n"));
+	assert_non_null(strstr(out, "        Principals: (none)\n"));
+	assert_non_null(strstr(out, "        Critical Options: (none)\n"));
+	assert_non_null(strstr(out, "        Extensions: (none)\n"));
+	free(line);
 	assert_int_equal(ct_sshcert_parse(blob, len, &c, &err), CT_OK);
 	assert_int_equal(c.type, CT_SSHCERT_HOST);
 	assert_int_equal(ct_sshcert_check(&c, CT_SSHCERT_HOST, NULL, VALID_AFTER, 0, &err), CT_OK);
@@ -561,6 +585,54 @@ test_rsa_signature_algorithms(void **state)
 	assert_int_equal(ct_sshcert_verify(&c, &err), CT_OK);
 	ct_sshcert_free(&c);
 	free(kg);
+}
+
+/* ssh-add loads our private key file and our certificate beside it (as
+ * certtoken-enroll will write them) into a real ssh-agent, with a
+ * lifetime, and ssh-add -l lists both. */
+static void
+test_agent_loads_ours(void **state)
+{
+	const char *add[] = {"-t", "600", "agent", NULL}, *list[] = {"-l", NULL};
+	struct ct_err err = {0};
+	struct ct_sshcert_fields f = test_fields(keys[SK_P256], NULL, 0);
+	char sock[128], out[OUT_MAX], added[1024], fp[64], *line = NULL;
+	unsigned char *blob = NULL, *key = NULL;
+	size_t len = 0, key_len = 0;
+	const char *agent[] = {"-D", "-a", sock, NULL};
+	struct stat st;
+	int fd = -1, i, rc, rc_list;
+	pid_t pid;
+
+	(void)state;
+	f.valid_before = UINT64_MAX; /* ssh-add refuses an expired certificate */
+	write_key("agent", keys[SK_P256]);
+	assert_int_equal(
+	    ct_sshcert_sign(&f, keys[SK_ED25519], "u", &blob, &len, &line, &err), CT_OK);
+	assert_int_equal(ssh_write_file(dir, "agent-cert.pub", line, strlen(line), 0644), 0);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+	pid = ssh_tool_start(dir, "ssh-agent", agent, 0, &fd);
+	assert_true(pid > 0);
+	for (i = 0; i < 500 && stat(sock, &st) != 0; i++)
+		usleep(10000);
+	setenv("SSH_AUTH_SOCK", sock, 1);
+	rc = ssh_tool_run(dir, "ssh-add", add, 1, added, sizeof(added));
+	rc_list = ssh_tool_run(dir, "ssh-add", list, 1, out, sizeof(out));
+	unsetenv("SSH_AUTH_SOCK");
+	kill(pid, SIGTERM); /* before any assertion can leave */
+	waitpid(pid, NULL, 0);
+	close(fd);
+	if (rc != 0 || strstr(added, "Certificate added: agent-cert.pub") == NULL)
+		fail_msg("ssh-add exited %d: %s", rc, added);
+	assert_int_equal(rc_list, 0);
+	assert_int_equal(ct_sshcert_key_to_blob(keys[SK_P256], &key, &key_len, &err), CT_OK);
+	assert_int_equal(ct_sshcert_fingerprint(key, key_len, fp, sizeof(fp), &err), CT_OK);
+	assert_non_null(strstr(out, fp));
+	assert_non_null(strstr(out, " u (ECDSA)\n"));
+	assert_non_null(strstr(out, " u (ECDSA-CERT)\n"));
+	free(key);
+	free(line);
+	free(blob);
 }
 
 /* Lines that are not "TYPE BASE64 [COMMENT]" of a known type are refused. */
@@ -611,6 +683,7 @@ main(void)
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_rsa_signature_algorithms),
 	    cmocka_unit_test(test_bad_lines),
+	    cmocka_unit_test(test_agent_loads_ours),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
