@@ -60,24 +60,34 @@ cmd_ca_init(struct admin *ad, int argc, char **argv)
 	if ((rc = ct_store_open(ad->cfg, CT_STORE_CREATE, &ad->store, &ad->err)) != CT_OK ||
 	    (rc = ct_ca_init(ad->store, &copy, time(NULL), &ad->err)) != CT_OK)
 		return admin_fail(ad, rc);
-	syslog(LOG_AUTHPRIV | LOG_NOTICE, "created the CA of access group %s (%s)", copy.name,
-	    ct_key_type_name(copy.key_type));
-	printf("created the CA of access group '%s' (%s) in %s\n", copy.name,
-	    ct_key_type_name(copy.key_type), ad->cfg->store_path);
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "created the CA of access group %s (%s; SSH CA %s)",
+	    copy.name, ct_key_type_name(copy.key_type), ct_key_type_name(copy.ssh_key_type));
+	printf("created the CA of access group '%s' (%s) in %s\n"
+	       "and its SSH CA (%s): '" PROG " ca export %s --ssh' prints it for sshd\n",
+	    copy.name, ct_key_type_name(copy.key_type), ad->cfg->store_path,
+	    ct_key_type_name(copy.ssh_key_type), copy.name);
 	return 0;
 }
 
 static int
 cmd_ca_export(struct admin *ad, int argc, char **argv)
 {
+	static const struct option opts[] = {{"ssh", no_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
 	const struct ct_group *g;
 	STACK_OF(X509) *anchors = NULL;
-	int i, rc;
+	int i, rc, c, ssh = 0;
 
-	if (argc != 2)
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 's')
+			return admin_usage_error("ca export GROUP [--ssh]");
+		ssh = 1;
+	}
+	if (optind + 1 != argc)
 		return admin_usage_error("ca export takes one GROUP");
-	if ((rc = admin_load_config(ad)) != CT_OK || (g = find_group(ad, argv[1])) == NULL)
+	if ((rc = admin_load_config(ad)) != CT_OK || (g = find_group(ad, argv[optind])) == NULL)
 		return admin_fail(ad, rc ? rc : CT_ENOENT);
+	if (ssh)
+		return admin_ca_export_ssh(ad, g);
 	/* the bundle: the current CA, then the previous one during an overlap */
 	if ((rc = admin_open_ca_store(ad, g->name)) != CT_OK ||
 	    (rc = ct_ca_trust(ad->store, g, time(NULL), &anchors, &ad->err)) != CT_OK)
@@ -163,6 +173,9 @@ print_rotation(const struct ct_group *g, const struct ct_rotation *r, time_t now
 	    r->until > now ? (r->prepared ? "that have not, and again after the overlap"
 	                                  : "before the overlap ends")
 	                   : "now: they refuse certificates of the previous CA");
+	printf("the SSH CA rotated with it: install '" PROG " ca export %s --ssh' in sshd's "
+	       "TrustedUserCAKeys likewise\n",
+	    g->name);
 }
 
 /* Log rotation R of group G at NOW to syslog. */
@@ -206,9 +219,11 @@ report_prepared(const struct ct_group *g, X509 *next, X509 *replaced)
 		printf("replaced:    %s\n             (prepared before) discarded, no longer "
 		       "trusted\n",
 		    cert_id(replaced, id, sizeof(id)));
-	printf("install the output of '" PROG " ca export %s' on the group's targets now;\n"
+	printf("install the output of '" PROG " ca export %s' on the group's targets now,\n"
+	       "and of '" PROG " ca export %s --ssh' in sshd's TrustedUserCAKeys (a next SSH CA "
+	       "was made too);\n"
 	       "once they all have it, run '" PROG " ca rotate %s'\n",
-	    g->name, g->name);
+	    g->name, g->name, g->name);
 	(void)ct_cert_serial_hex(next, serial);
 	if (replaced != NULL)
 		(void)ct_cert_serial_hex(replaced, old);
@@ -226,8 +241,8 @@ ca_prepare(struct admin *ad, const struct ct_group *g, int replace)
 	int rc;
 
 	if ((rc = admin_open_ca_store(ad, g->name)) != CT_OK ||
-	    (rc = ct_ca_prepare(
-	         ad->store, g, time(NULL), replace, &next, &replaced, &ad->err)) != CT_OK)
+	    (rc = ct_ca_prepare(ad->store, g, time(NULL), replace, &next, &replaced, &ad->err)) !=
+	        CT_OK)
 		return admin_fail(ad, rc);
 	report_prepared(g, next, replaced);
 	X509_free(next);
@@ -305,7 +320,10 @@ const struct admin_cmd admin_ca_cmds[] = {
     {"init", cmd_ca_init, NULL,
         "  ca init GROUP [--key-type TYPE]   create the access group's CA\n"},
     {"export", cmd_ca_export, NULL,
-        "  ca export GROUP                   print the trusted CA certificates (PEM bundle)\n"},
+        "  ca export GROUP                   print the trusted CA certificates (PEM bundle)\n"
+        "  ca export GROUP --ssh             print the trusted SSH CA keys (TrustedUserCAKeys)\n"},
+    {"ssh-init", admin_cmd_ca_ssh_init, NULL,
+        "  ca ssh-init GROUP                 give a group made before SSH CAs its SSH CA\n"},
     {"rotate", cmd_ca_rotate, NULL,
         "  ca rotate GROUP --prepare [--replace] [--key-type TYPE]\n"
         "                                    make the next CA: exported and trusted, not yet "
