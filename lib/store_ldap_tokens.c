@@ -208,10 +208,17 @@ state_mods(struct ct_lstore_mods *m, const struct token_lines *l, const char *re
 }
 
 /* Give CT_ECONFLICT for what says another writer came first (RC from the
- * provider), else RC; the message names the user. */
+ * provider; ADDED: the write was an add), else RC; the message names the
+ * user. */
 static int
-conflict(int rc, const char *user, struct ct_err *local, struct ct_err *err)
+conflict(int rc, int added, const char *user, struct ct_err *local, struct ct_err *err)
 {
+	/* an add's noSuchObject is a missing ou=users, not another writer */
+	if (rc == CT_ENOENT && added)
+		return ct_err_set(err, CT_EIO,
+		    "token store: cannot add user %s: the store's containers are missing "
+		    "(certtoken-admin store init) (%s)",
+		    user, local->msg);
 	if (rc == CT_ENOENT || rc == CT_EEXIST || rc == CT_ECONFLICT)
 		return ct_err_set(err, CT_ECONFLICT,
 		    "token store: the state of user %s changed since it was read (%s)", user,
@@ -247,7 +254,7 @@ write_state(struct lstore_tx *tx, const struct token_lines *l, int failures, int
 		rc = ct_lstore_delete(ls, tx->deadline_ms, tx->dn, assertion, &local);
 	else
 		rc = ct_lstore_modify(ls, tx->deadline_ms, tx->dn, &m, assertion, &local);
-	return conflict(rc, tx->base.user, &local, err);
+	return conflict(rc, !tx->exists, tx->base.user, &local, err);
 }
 
 /* A write without a read replaces what is there: the revision it replaces

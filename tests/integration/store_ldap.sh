@@ -50,5 +50,6 @@ slapd_load "$T/base.ldif" || { echo "Bail out! cannot add the store's base"; exi
 
 CT_TEST_BASE=ou=certtoken,dc=example,dc=org
 CT_TEST_TMP=$T
-export CT_TEST_BASE CT_TEST_TMP
+SLAPD_LDAPI_URI="ldapi://$(slapd_urlencode "$SLAPD_DIR/ldapi")"
+export CT_TEST_BASE CT_TEST_TMP SLAPD_LDAPI_URI
 "$PROG"

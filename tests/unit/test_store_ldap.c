@@ -1,7 +1,7 @@
 /* The LDAP store backend (lib/store_ldap*.c) against a real slapd with the
  * shipped schema.  tests/integration/store_ldap.sh starts the server and
  * runs this program with its address in the environment (SLAPD_URI,
- * SLAPD_BIND_DN, SLAPD_BIND_PW_FILE, SLAPD_PIDFILE, CT_TEST_BASE,
+ * SLAPD_LDAPI_URI, SLAPD_BIND_DN, SLAPD_BIND_PW_FILE, SLAPD_PIDFILE, CT_TEST_BASE,
  * CT_TEST_TMP); run alone, the cases that need it skip.  The
  * configuration cases need no server. */
 #include "config.h"
@@ -52,6 +52,8 @@ struct fixture {
 
 static int users_made; /* each test's user name is new: one directory for all */
 
+static const char *base_override; /* the base of the stores opened next, or NULL: $CT_TEST_BASE */
+
 /* The configuration of an LDAP store at DIR: reads from URI, writes to
  * WRITE (NULL: URI), TIMEOUT seconds. */
 static void
@@ -66,7 +68,7 @@ conf_text(char *buf, size_t size, const char *dir, const char *uri, const char *
 	    "starttls = false; bind_dn = \"%s\"; bind_password_file = \"%s\"; base = \"%s\"; "
 	    "timeout = %d; }; };\n",
 	    dir, uri, wline, getenv("SLAPD_BIND_DN"), getenv("SLAPD_BIND_PW_FILE"),
-	    getenv("CT_TEST_BASE"), timeout);
+	    base_override != NULL ? base_override : getenv("CT_TEST_BASE"), timeout);
 }
 
 /* Open the LDAP store as conf_text describes it, with FLAGS. */
@@ -758,6 +760,91 @@ test_stopped_server(void **state)
 	ct_user_tokens_clear(&in);
 }
 
+/* SASL EXTERNAL over ldapi://: the identity the socket proves, which the
+ * test directory lets read everything and write nothing: reads work, an
+ * update is refused (CT_EPERM) and writes nothing. */
+static void
+test_sasl_external(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *db = NULL;
+	struct ct_config *cfg = NULL;
+	struct ct_user_tokens in, out;
+	struct ct_err err = {0};
+	char text[2048];
+	const char *uri, *ldapi;
+
+	NEED(uri, "SLAPD_URI");
+	NEED(ldapi, "SLAPD_LDAPI_URI");
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 4);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in);
+	snprintf(text, sizeof(text),
+	    "store: { backend = \"ldap\"; path = \"%s\"; ldap: { uri = \"%s\"; "
+	    "sasl_external = true; base = \"%s\"; timeout = 2; }; };\n",
+	    f->dir, ldapi, getenv("CT_TEST_BASE"));
+	assert_int_equal(ct_config_load_string(text, "t.conf", &cfg, NULL, &err), CT_OK);
+	assert_int_equal(ct_store_open(cfg, CT_STORE_TOKENS, &db, &err), CT_OK);
+	ct_config_free(cfg);
+	assert_int_equal(ct_tokens_peek(db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, 4);
+	ct_user_tokens_clear(&out);
+	assert_int_equal(ct_store_update(db, f->user, increment, NULL, &err), CT_EPERM);
+	assert_non_null(strstr(err.msg, "Insufficient access"));
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, 4);
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+	ct_store_close(db);
+}
+
+/* Under a base without its containers: a store that may create them makes
+ * them on its first write; one that may not says so, not "conflict". */
+static void
+test_containers(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *plain = NULL, *creating = NULL;
+	struct ct_lstore_mods m;
+	struct ct_user_tokens in, out;
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_err err = {0};
+	char *base = NULL, name[32];
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	snprintf(name, sizeof(name), "fresh%d", (int)getpid());
+	assert_int_equal(
+	    ct_lstore_dn(ct_ldap_store_of(f->db), "ou", name, NULL, &base, &err), CT_OK);
+	ct_lstore_mods_init(&m);
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "objectClass", "organizationalUnit");
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ou", name);
+	assert_int_equal(ct_lstore_add(ct_ldap_store_of(f->db), 0, base, &m, &err), CT_OK);
+	base_override = base;
+	assert_int_equal(open_ldap(f->dir, uri, NULL, 3, CT_STORE_TOKENS, &plain, &err), CT_OK);
+	assert_int_equal(
+	    open_ldap(f->dir, uri, NULL, 3, CT_STORE_TOKENS | CT_STORE_CREATE, &creating, &err),
+	    CT_OK);
+	base_override = NULL;
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 1);
+	in.n = 1;
+	assert_int_equal(ct_tokens_begin(plain, f->user, &tx, &err), CT_OK);
+	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "containers are missing"));
+	ct_tokens_end(tx);
+	ct_err_clear(&err);
+	put_tokens(creating, f->user, &in);
+	assert_int_equal(ct_tokens_peek(plain, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, 1);
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+	ct_store_close(plain);
+	ct_store_close(creating);
+	free(base);
+}
+
 /* ---- malformed entries ---- */
 
 /* Add USER's entry with REVISION (NULL: none) and the token line LINE. */
@@ -1060,6 +1147,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_absent_server, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_provider_down, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stopped_server, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sasl_external, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_containers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_index_round_trip, setup, teardown),
