@@ -108,4 +108,13 @@ printf 'dn: ctGroup=default,ou=groups,%s\nchangetype: modify\nreplace: ctCaCerti
 run_status 74 "a certificate that is not DER is an error naming the entry" V0 ca export default
 grep_ok "...and the attribute" "ctGroup=default,ou=groups,$BASE: ctCaCertificate: not one DER" "$ERR"
 
+# --- a change that races another writer: the C cases ----------------------------------
+if [ -x "$top_builddir/tests/unit/test_store_ldap_ca" ]; then
+	run_status 0 "a change whose entry changed meanwhile conflicts, writes nothing, restores the files" \
+		env CT_TEST_BASE="$BASE" CT_TEST_TMP="$T" "$top_builddir/tests/unit/test_store_ldap_ca"
+	grep_not "...none skipped" "^ok .* # SKIP" "$OUT"
+else
+	not_ok "tests/unit/test_store_ldap_ca is not built"
+fi
+
 tap_done
