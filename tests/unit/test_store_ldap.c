@@ -380,6 +380,67 @@ test_entry_readable(void **state)
 	ct_user_tokens_clear(&in);
 }
 
+/* What `ldapsearch` shows of the entry DN: its LDIF in OUT. */
+static void
+ldapsearch(const char *dn, char *out, size_t size)
+{
+	char cmd[2048];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+	    "ldapsearch -x -LLL -o ldif-wrap=no -o nettimeout=5 -H '%s' -D '%s' -y '%s' -b '%s' -s "
+	    "base 2>&1",
+	    getenv("SLAPD_URI"), getenv("SLAPD_BIND_DN"), getenv("SLAPD_BIND_PW_FILE"), dn);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+}
+
+/* ldapsearch shows a user's tokens as text, the secret sealed. */
+static void
+test_ldapsearch_readable(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_user_tokens in;
+	struct ct_err err = {0};
+	char *dn = NULL, out[8192];
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 7);
+	hotp_token(&in.tok[1], "TOTP2", 0);
+	in.tok[1].type = CT_TOKEN_TOTP;
+	in.tok[1].period = 30;
+	in.tok[1].last_step = 58829760;
+	strcpy(in.tok[1].description, "phone");
+	in.n = 2;
+	put_tokens(f->db, f->user, &in);
+	assert_int_equal(
+	    ct_lstore_dn(ct_ldap_store_of(f->db), "ctUser", f->user, CT_LSTORE_USERS, &dn, &err),
+	    CT_OK);
+	ldapsearch(dn, out, sizeof(out));
+	if (getenv("CT_TEST_SHOW") != NULL)
+		print_message("%s", out);
+	assert_non_null(strstr(out, "\nobjectClass: ctUserState\n"));
+	assert_non_null(strstr(out, "\nctRevision: 1\n"));
+	assert_non_null(strstr(out, "\nctFailures: 0\n"));
+	assert_non_null(strstr(out,
+	    "\nctToken: serial=HOTP1 type=hotp active=1 algo=sha1 digits=6 "
+	    "period=0 counter=7 last_step=-1 failcount=0 lock_until=0 "
+	    "rollout=enrolled created=1763800000 desc= target= cert= "
+	    "not_after=0 not_before=0 issuer= secret="));
+	assert_non_null(strstr(out,
+	    "\nctToken: serial=TOTP2 type=totp active=1 algo=sha1 digits=6 "
+	    "period=30 counter=0 last_step=58829760 "));
+	assert_null(strstr(out, "12345678901234567890"));
+	assert_null(strstr(out, "3132333435363738393031323334353637383930")); /* hex of it */
+	free(dn);
+	ct_user_tokens_clear(&in);
+}
+
 /* Two transactions read the same revision: the second write is refused and
  * writes nothing. */
 static void
@@ -647,7 +708,8 @@ slapd_pid(void)
 }
 
 /* A server stopped with SIGSTOP: CT_EUNAVAIL within the timeout (+1 s), on
- * a connection already open and on a new one. */
+ * a connection already open (the OTP step's two operations together) and
+ * on a new one. */
 static void
 test_stopped_server(void **state)
 {
@@ -657,7 +719,7 @@ test_stopped_server(void **state)
 	struct ct_err err = {0};
 	const char *uri;
 	int64_t t0, took1, took2;
-	int rc1, rc2;
+	int rc1, rc2, exists;
 	pid_t pid;
 
 	NEED(uri, "SLAPD_URI");
@@ -671,7 +733,9 @@ test_stopped_server(void **state)
 	assert_int_equal(ct_tokens_peek(db, f->user, &out, &err), CT_OK); /* opens a connection */
 	ct_user_tokens_clear(&out);
 	assert_int_equal(kill(pid, SIGSTOP), 0);
+	/* as the OTP step does: does the user have tokens?  Then the update */
 	t0 = ct_now_ms();
+	exists = ct_tokens_exists(db, f->user);
 	rc1 = ct_store_update(db, f->user, increment, NULL, &err);
 	took1 = ct_now_ms() - t0;
 	ct_store_close(db);
@@ -680,6 +744,7 @@ test_stopped_server(void **state)
 	rc2 = ct_tokens_peek(db, f->user, &out, &err);
 	took2 = ct_now_ms() - t0;
 	assert_int_equal(kill(pid, SIGCONT), 0);
+	assert_int_equal(exists, 1); /* cannot tell: not "no tokens" */
 	assert_int_equal(rc1, CT_EUNAVAIL);
 	assert_int_equal(rc2, CT_EUNAVAIL);
 	assert_non_null(strstr(err.msg, uri));
@@ -987,6 +1052,7 @@ main(void)
 	    cmocka_unit_test(test_time_and_dn),
 	    cmocka_unit_test_setup_teardown(test_tokens_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_entry_readable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ldapsearch_readable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_assertion_conflict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_user_conflict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_race, setup, teardown),
