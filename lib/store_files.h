@@ -20,6 +20,8 @@
  *     ssh_ca.key, ssh_ca.pub      the SSH CA's private key and public key line
  *     previous_ssh.key, .pub      the SSH CA the last rotation replaced
  *     next_ssh.key, next_ssh.pub  the prepared SSH CA
+ *   crl/GROUP.pem           the group's latest published CRL (`certtoken-admin crl`),
+ *                           outside the group directory: not part of its snapshot
  *   groups/.GROUP.lock      taken by the rotations and preparations of GROUP
  *                           (never unlinked)
  *   groups/.GROUP.rotate    a rotation's work directory (removed when it is done,
@@ -201,5 +203,11 @@ int ct_files_ca_version(
 int ct_files_ca_create(
     struct ct_store *st, const char *group, const struct ct_ca_content *c, struct ct_err *err);
 int ct_files_ca_replace(struct ct_cadir *s, const struct ct_ca_content *c, struct ct_err *err);
+/* The group's latest CRL, STORE/crl/GROUP.pem, outside the group directory
+ * (a rotation swaps that whole). */
+int ct_files_crl_publish(
+    struct ct_store *st, const char *group, const char *pem, size_t len, struct ct_err *err);
+int ct_files_crl_read(
+    struct ct_store *st, const char *group, unsigned char **pem, size_t *len, struct ct_err *err);
 
 #endif
