@@ -332,24 +332,115 @@ is_absolute(const char *p)
 	return p != NULL && p[0] == '/';
 }
 
+/* Where the connection keys of an LDAP group go (attributes.ldap, store.ldap). */
+struct ldap_conn_keys {
+	char **uri;
+	int *starttls;
+	char **ca_file;
+	char **bind_dn;
+	char **bind_password_file;
+	int *timeout;
+};
+
+/* The connection keys of the LDAP group G, shared by attributes.ldap and
+ * store.ldap: uri, starttls, ca_file, the simple bind's pair, timeout. */
+static void
+load_ldap_conn(struct loader *L, const config_setting_t *g, const struct ldap_conn_keys *k)
+{
+	get_string(L, g, "uri", 0, k->uri);
+	get_bool(L, g, "starttls", k->starttls);
+	get_string(L, g, "ca_file", 0, k->ca_file);
+	get_string(L, g, "bind_dn", 0, k->bind_dn);
+	get_string(L, g, "bind_password_file", 0, k->bind_password_file);
+	get_int(L, g, "timeout", 1, 120, k->timeout);
+	if ((*k->bind_dn == NULL) != (*k->bind_password_file == NULL))
+		problem(
+		    L, g, "bind_dn and bind_password_file go together (neither: anonymous bind)");
+	if (*k->bind_password_file != NULL && !is_absolute(*k->bind_password_file))
+		problem(L, g, "bind_password_file must be an absolute path");
+}
+
+/* Report each URI of the space-separated list URIS of store.ldap's KEY
+ * that is not one ldap://, ldaps:// or ldapi:// URL, and a list that is
+ * empty or longer than CT_LDAP_URIS_MAX (ONE: exactly one URI). */
+static void
+check_store_uris(
+    struct loader *L, const config_setting_t *g, const char *key, const char *uris, int one)
+{
+	char *copy = strdup(uris), *save = NULL, *u;
+	int n = 0;
+
+	if (copy == NULL) {
+		problem(L, g, "out of memory");
+		return;
+	}
+	for (u = strtok_r(copy, " \t", &save); u != NULL; u = strtok_r(NULL, " \t", &save)) {
+		n++;
+		if (!ct_ldap_uri_valid(u))
+			problem(L, g,
+			    "store.ldap %s '%s' is not an ldap://, ldaps:// or ldapi:// URL", key,
+			    u);
+	}
+	free(copy);
+	if (n == 0 || n > (one ? 1 : CT_LDAP_URIS_MAX))
+		problem(L, g, "store.ldap %s must be %s", key,
+		    one ? "one URL" : "1 to 16 URLs separated by spaces");
+}
+
+/* store.ldap: the directory of the ldap backend (checked whenever given). */
+static void
+load_store_ldap(struct loader *L, const config_setting_t *store)
+{
+	static const char *const keys[] = {"uri", "write_uri", "starttls", "ca_file", "bind_dn",
+	    "bind_password_file", "sasl_external", "base", "timeout", "connections",
+	    "cache_max_age", NULL};
+	struct ct_store_ldap_conf *sl = &L->cfg->store_ldap;
+	const struct ldap_conn_keys k = {&sl->uri, &sl->starttls, &sl->ca_file, &sl->bind_dn,
+	    &sl->bind_password_file, &sl->timeout};
+	const config_setting_t *g = store != NULL ? get_group(L, store, "ldap") : NULL;
+
+	if (g == NULL) {
+		if (strcmp(L->cfg->store_backend, "ldap") == 0)
+			problem(L, store, "store backend is ldap but there is no ldap { } group");
+		return;
+	}
+	sl->present = 1;
+	check_keys(L, g, keys, "store.ldap");
+	load_ldap_conn(L, g, &k);
+	get_string(L, g, "write_uri", 0, &sl->write_uri);
+	get_bool(L, g, "sasl_external", &sl->sasl_external);
+	get_string(L, g, "base", 1, &sl->base);
+	get_int(L, g, "connections", 1, 64, &sl->connections);
+	get_int(L, g, "cache_max_age", 0, 86400, &sl->cache_max_age);
+	if (sl->uri == NULL)
+		problem(L, g, "missing required key 'uri'");
+	else
+		check_store_uris(L, g, "uri", sl->uri, 0);
+	if (sl->write_uri != NULL)
+		check_store_uris(L, g, "write_uri", sl->write_uri, 1);
+	if (sl->sasl_external && sl->bind_dn != NULL)
+		problem(L, g, "sasl_external and bind_dn exclude each other");
+}
+
 static void
 load_store(struct loader *L, const config_setting_t *root)
 {
-	static const char *const keys[] = {"backend", "path", "lock_timeout", NULL};
+	static const char *const keys[] = {"backend", "path", "lock_timeout", "ldap", NULL};
 	const config_setting_t *g = get_section(L, root, "store", keys);
 	char names[128];
 
-	if (g == NULL)
-		return;
-	get_string(L, g, "backend", 0, &L->cfg->store_backend);
-	get_string(L, g, "path", 0, &L->cfg->store_path);
-	get_int(L, g, "lock_timeout", 1, 60, &L->cfg->store_lock_timeout);
-	if (!ct_store_backend_known(L->cfg->store_backend, names, sizeof(names)))
-		problem(L, config_setting_get_member(g, "backend"),
-		    "store backend '%s' is not supported (supported: %s)", L->cfg->store_backend,
-		    names);
-	if (!is_absolute(L->cfg->store_path))
-		problem(L, g, "store path '%s' must be absolute", L->cfg->store_path);
+	if (g != NULL) {
+		get_string(L, g, "backend", 0, &L->cfg->store_backend);
+		get_string(L, g, "path", 0, &L->cfg->store_path);
+		get_int(L, g, "lock_timeout", 1, 60, &L->cfg->store_lock_timeout);
+		if (!ct_store_backend_known(L->cfg->store_backend, names, sizeof(names)))
+			problem(L, config_setting_get_member(g, "backend"),
+			    "store backend '%s' is not supported (supported: %s)",
+			    L->cfg->store_backend, names);
+		if (!is_absolute(L->cfg->store_path))
+			problem(L, g, "store path '%s' must be absolute", L->cfg->store_path);
+	}
+	load_store_ldap(L, g);
 }
 
 static void
@@ -405,6 +496,8 @@ load_ldap(struct loader *L, const config_setting_t *attrs)
 	static const char *const keys[] = {"uri", "starttls", "ca_file", "bind_dn",
 	    "bind_password_file", "base", "filter", "timeout", "map", NULL};
 	struct ct_ldap_conf *lc = &L->cfg->attributes.ldap;
+	const struct ldap_conn_keys k = {&lc->uri, &lc->starttls, &lc->ca_file, &lc->bind_dn,
+	    &lc->bind_password_file, &lc->timeout};
 	const config_setting_t *g = get_group(L, attrs, "ldap");
 
 	if (g == NULL) {
@@ -414,24 +507,14 @@ load_ldap(struct loader *L, const config_setting_t *attrs)
 		return;
 	}
 	check_keys(L, g, keys, "attributes.ldap");
-	get_string(L, g, "uri", 0, &lc->uri);
-	get_bool(L, g, "starttls", &lc->starttls);
-	get_string(L, g, "ca_file", 0, &lc->ca_file);
-	get_string(L, g, "bind_dn", 0, &lc->bind_dn);
-	get_string(L, g, "bind_password_file", 0, &lc->bind_password_file);
+	load_ldap_conn(L, g, &k);
 	get_string(L, g, "base", L->cfg->attributes.source == CT_ATTR_SOURCE_LDAP, &lc->base);
 	get_string(L, g, "filter", 0, &lc->filter);
-	get_int(L, g, "timeout", 1, 120, &lc->timeout);
 	load_ldap_map(L, g, lc);
 	if (strncmp(lc->uri, "ldap://", 7) != 0 && strncmp(lc->uri, "ldaps://", 8) != 0 &&
 	    strncmp(lc->uri, "ldapi://", 8) != 0)
 		problem(
 		    L, g, "ldap uri '%s' must start with ldap://, ldaps:// or ldapi://", lc->uri);
-	if ((lc->bind_dn == NULL) != (lc->bind_password_file == NULL))
-		problem(
-		    L, g, "bind_dn and bind_password_file go together (neither: anonymous bind)");
-	if (lc->bind_password_file != NULL && !is_absolute(lc->bind_password_file))
-		problem(L, g, "bind_password_file must be an absolute path");
 	if (strstr(lc->filter, "%u") == NULL)
 		problem(L, g, "ldap filter '%s' must contain %%u (the user name)", lc->filter);
 }
@@ -1050,6 +1133,8 @@ config_defaults(struct ct_config *c)
 	c->store_backend = strdup("files");
 	c->store_path = strdup(LOCALSTATEDIR "/lib/certtoken");
 	c->store_lock_timeout = 5;
+	c->store_ldap = (struct ct_store_ldap_conf){
+	    .starttls = 1, .timeout = 5, .connections = 4, .cache_max_age = 300};
 	c->socket_path = strdup("/run/certtoken/enroll.sock");
 	c->otp = (struct ct_otp_conf){.digits = 6,
 	    .period = 30,
@@ -1266,6 +1351,12 @@ ct_config_free(struct ct_config *c)
 	free(c->path);
 	free(c->store_backend);
 	free(c->store_path);
+	free(c->store_ldap.uri);
+	free(c->store_ldap.write_uri);
+	free(c->store_ldap.ca_file);
+	free(c->store_ldap.bind_dn);
+	free(c->store_ldap.bind_password_file);
+	free(c->store_ldap.base);
 	free(c->socket_path);
 	free(c);
 }

@@ -129,11 +129,29 @@ struct ct_event {
 	int line; /* in the configuration file, for log lines */
 };
 
+/* store.ldap: the directory of store.backend = "ldap" (validated whenever
+ * present, so that a files store can name the directory it migrates to). */
+struct ct_store_ldap_conf {
+	int present; /* the group was given */
+	char *uri; /* read URIs, separated by spaces, tried in order */
+	char *write_uri; /* the one write address (the provider); NULL: the first of uri */
+	int starttls; /* 1: StartTLS on ldap:// (required to succeed) */
+	char *ca_file; /* CA bundle for ldaps/StartTLS (NULL: system default) */
+	char *bind_dn; /* simple bind (with bind_password_file); NULL: see sasl_external */
+	char *bind_password_file;
+	int sasl_external; /* 1: SASL EXTERNAL (ldapi://, or a TLS client certificate) */
+	char *base; /* the certtoken subtree, e.g. ou=certtoken,dc=example,dc=org */
+	int timeout; /* seconds: connect, and each operation */
+	int connections; /* connections per pool (reads, writes) */
+	int cache_max_age; /* seconds a cached CA certificate set or CRL is used; 0: none */
+};
+
 struct ct_config {
 	char *path; /* the file read, or "(embedded default)" */
 	char *store_backend;
 	char *store_path;
 	int store_lock_timeout; /* seconds a lock of the store is waited for */
+	struct ct_store_ldap_conf store_ldap;
 	char *socket_path;
 	struct ct_attr_conf attributes;
 	struct ct_otp_conf otp;

@@ -6,9 +6,10 @@
 
 #include "proto.h"
 #include "store_backend.h"
+#include "store_ldap.h"
 
 /* Every backend, in one place. */
-static const struct ct_store_ops *const backends[] = {&ct_store_files_ops};
+static const struct ct_store_ops *const backends[] = {&ct_store_files_ops, &ct_store_ldap_ops};
 
 static const struct ct_store_ops *test_backend;
 
