@@ -22,7 +22,9 @@
 #                           both providers hold DN matching FILTER (default:
 #                           the entry exists); fails when the time is up
 #   slapd_mirror_wait_gone DN [SECONDS]      until neither holds DN
+#   slapd_mirror_value N DN ATTR    print ATTR of DN on provider N (as the rootdn)
 #   slapd_mirror_freeze N / slapd_mirror_thaw N   SIGSTOP/SIGCONT provider N
+#   slapd_mirror_down N     stop provider N (its database stays)
 #   slapd_mirror_detach N   restart provider N from its database without
 #                           replication: it answers, with the state it had
 #                           (a replica that lags as long as the test wants)
@@ -189,14 +191,21 @@ slapd_mirror_wait_gone() {
 	return 1
 }
 
+slapd_mirror_value() {
+	ldapsearch -x -LLL -o nettimeout=1 -o ldif-wrap=no -l 1 -H "$(slapd_mirror_uri "$1")" \
+		-D "$MIRROR_ROOT_DN" -y "$MIRROR_ROOT_PW_FILE" -b "$2" -s base "($3=*)" "$3" 2>/dev/null |
+		sed -n "s/^$3: //p"
+}
+
 slapd_mirror_freeze() { SLAPD_PIDFILE=$SLAPD_MIRROR_DIR/$1/slapd.pid slapd_freeze; }
 slapd_mirror_thaw() { SLAPD_PIDFILE=$SLAPD_MIRROR_DIR/$1/slapd.pid slapd_thaw; }
+slapd_mirror_down() { SLAPD_PIDFILE=$SLAPD_MIRROR_DIR/$1/slapd.pid slapd_stop; }
 
 # slapd_mirror_restart N CONF: stop provider N, start it from CONF on its port.
 slapd_mirror_restart() {
 	local uri
 	uri=$(slapd_mirror_uri "$1")
-	SLAPD_PIDFILE=$SLAPD_MIRROR_DIR/$1/slapd.pid slapd_stop
+	slapd_mirror_down "$1"
 	"$SLAPD_BIN" -f "$2" -h "$uri/" >"$SLAPD_MIRROR_DIR/$1/start.log" 2>&1 &&
 		slapd_mirror_up "$uri/"
 }
