@@ -72,7 +72,7 @@ struct ct_store;
 
 #define CT_STORE_CREATE 0x1 /* create what is missing (the service, enrolment) */
 #define CT_STORE_TOKENS 0x2 /* the caller uses token state: make it ready now */
-#define CT_STORE_RETRIES 8 /* attempts of ct_store_update on CT_ECONFLICT */
+#define CT_STORE_RETRIES 16 /* attempts of ct_store_update on CT_ECONFLICT */
 
 /* Is NAME a registered backend?  The names of all of them go to NAMES
  * (SIZE bytes, ", " between them), for messages. */
@@ -98,7 +98,9 @@ typedef int (*ct_store_update_fn)(
     void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err);
 
 /* Run begin -> read -> FN -> write -> end on USER; on CT_ECONFLICT start
- * again, at most CT_STORE_RETRIES times (then CT_ECONFLICT).  Gives CT_OK
+ * again after a random wait that doubles with each conflict (4 ms at first,
+ * at most 128 ms), at most CT_STORE_RETRIES times (then CT_ECONFLICT).
+ * Gives CT_OK
  * when FN's answer was written or kept, FN's negative code, or the store's
  * error (never half a write): CT_EUNAVAIL when USER's lock is still held
  * after store.lock_timeout. */

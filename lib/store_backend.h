@@ -34,6 +34,10 @@ struct ct_store {
 struct ct_tokens_tx {
 	struct ct_store *st;
 	char user[CT_USER_MAX];
+	/* set by ct_store_update right after tx_begin (0 otherwise): which
+	 * attempt this is, from 0; a backend that reads from replicas reads a
+	 * retry (attempt > 0) from where it writes */
+	int attempt;
 };
 
 typedef int (*ct_user_fn)(void *ctx, const char *user);

@@ -38,6 +38,7 @@
 #include <openssl/evp.h>
 
 #include "store_backend.h"
+#include "util.h"
 
 #define CT_FILES_KEY_LEN 32
 #define CT_FILES_NONCE_LEN 12
@@ -90,6 +91,21 @@ int ct_files_tokens_load(const struct ct_files_keys *k, const char *user, const 
 /* Write IN (checked, not empty) as USER's token file PATH, atomically. */
 int ct_files_tokens_save(const struct ct_files_keys *k, const char *user, const char *path,
     const struct ct_user_tokens *in, struct ct_err *err);
+
+#define CT_FILES_TOKEN_LINE_MAX 4096 /* bytes of one token's line */
+
+/* Append token T of USER to B as its line in the token file, without
+ * "token " and the newline ("serial=S type=... secret=HEX"): the one
+ * format a token is kept in by every backend.  WHERE names the place in
+ * messages. */
+int ct_files_token_line_format(const struct ct_files_keys *k, const char *user, const char *where,
+    const struct ct_token *t, struct ct_textbuf *b, struct ct_err *err);
+
+/* Parse LINE (LEN bytes, as ct_files_token_line_format writes it) as a
+ * token of USER into T, the secret decrypted: CT_EIO "WHERE:N: what" when
+ * it is not one (T cleared). */
+int ct_files_token_line_parse(const struct ct_files_keys *k, const char *user, const char *where,
+    unsigned n, const char *line, size_t len, struct ct_token *t, struct ct_err *err);
 
 /* ---- store_files_tokens.c: transactions under flock ---- */
 

@@ -427,18 +427,16 @@ set_field(struct parser *ps, struct ct_token *t, enum field idx, const char *val
 	}
 }
 
+/* Parse the fields of one token, " serial=... secret=...", at LINE (LEN
+ * bytes) into T. */
 static int
-parse_token(struct parser *ps, const char *line, size_t len, struct ct_token *t)
+parse_fields(struct parser *ps, const char *line, size_t len, struct ct_token *t)
 {
 	char val[VALUE_MAX];
 	const char *why;
 	enum field i;
 	int rc = CT_OK;
 
-	if (len < 5 || memcmp(line, "token", 5) != 0)
-		return perr(ps, "expected a token line");
-	line += 5;
-	len -= 5;
 	for (i = F_SERIAL; i < F_COUNT && rc == CT_OK; i++) {
 		if ((ps->version == 1 && i >= F_TARGET && i <= F_ISSUER) ||
 		    (ps->version == 2 && i >= F_NOT_BEFORE && i <= F_ISSUER))
@@ -454,6 +452,41 @@ parse_token(struct parser *ps, const char *line, size_t len, struct ct_token *t)
 	if ((why = ct_token_problem(t)) != NULL)
 		return perr(ps, "token %s: %s", t->serial, why);
 	return CT_OK;
+}
+
+static int
+parse_token(struct parser *ps, const char *line, size_t len, struct ct_token *t)
+{
+	if (len < 5 || memcmp(line, "token", 5) != 0)
+		return perr(ps, "expected a token line");
+	return parse_fields(ps, line + 5, len - 5, t);
+}
+
+int
+ct_files_token_line_parse(const struct ct_files_keys *k, const char *user, const char *where,
+    unsigned n, const char *line, size_t len, struct ct_token *t, struct ct_err *err)
+{
+	struct parser ps = {0};
+	char buf[CT_FILES_TOKEN_LINE_MAX + 1];
+	int rc;
+
+	ps.keys = k;
+	ps.user = user;
+	ps.path = where;
+	ps.line = n;
+	ps.version = 3;
+	ps.err = err;
+	memset(t, 0, sizeof(*t));
+	if (len >= CT_FILES_TOKEN_LINE_MAX || memchr(line, '\0', len) != NULL ||
+	    memchr(line, '\n', len) != NULL)
+		return perr(&ps, "not one token line");
+	buf[0] = ' '; /* the fields as they follow "token" in the file */
+	memcpy(buf + 1, line, len);
+	rc = parse_fields(&ps, buf, len + 1, t);
+	OPENSSL_cleanse(buf, len + 1);
+	if (rc != CT_OK)
+		OPENSSL_cleanse(t, sizeof(*t));
+	return rc;
 }
 
 static int
@@ -539,8 +572,8 @@ ct_files_tokens_load(const struct ct_files_keys *k, const char *user, const char
 
 /* ---- the writer ---- */
 
-static int
-format_token(const struct ct_files_keys *k, const char *user, const char *path,
+int
+ct_files_token_line_format(const struct ct_files_keys *k, const char *user, const char *where,
     const struct ct_token *t, struct ct_textbuf *b, struct ct_err *err)
 {
 	unsigned char sealed[CT_FILES_SEALED_MAX];
@@ -549,7 +582,7 @@ format_token(const struct ct_files_keys *k, const char *user, const char *path,
 	int rc;
 
 	if (t->secret_len > 0 && (rc = ct_files_seal(k, user, t, sealed, &sealed_len)) != CT_OK) {
-		ct_err_set(err, rc, "%s: cannot encrypt the secret of token %s", path, t->serial);
+		ct_err_set(err, rc, "%s: cannot encrypt the secret of token %s", where, t->serial);
 		ct_err_openssl(err);
 		return rc;
 	}
@@ -557,14 +590,26 @@ format_token(const struct ct_files_keys *k, const char *user, const char *path,
 	issuer_encode(t->issuer, issuer);
 	hex_encode(sealed, sealed_len, hex);
 	ct_textbuf_add(b,
-	    "token serial=%s type=%s active=%d algo=%s digits=%d period=%d counter=%" PRIu64
+	    "serial=%s type=%s active=%d algo=%s digits=%d period=%d counter=%" PRIu64
 	    " last_step=%" PRId64 " failcount=%d lock_until=%" PRId64 " rollout=%s created=%" PRId64
 	    " desc=%s target=%s cert=%s not_after=%" PRId64 " not_before=%" PRId64
-	    " issuer=%s secret=%s\n",
+	    " issuer=%s secret=%s",
 	    t->serial, ct_token_type_name(t->type), t->active, ct_otp_algo_name(t->algo), t->digits,
 	    t->period, t->counter, t->last_step, t->failcount, t->lock_until, t->rollout_state,
 	    t->created, desc, t->target, t->cert_serial, t->not_after, t->not_before, issuer, hex);
 	return CT_OK;
+}
+
+static int
+format_token(const struct ct_files_keys *k, const char *user, const char *path,
+    const struct ct_token *t, struct ct_textbuf *b, struct ct_err *err)
+{
+	int rc;
+
+	ct_textbuf_add(b, "token ");
+	if ((rc = ct_files_token_line_format(k, user, path, t, b, err)) == CT_OK)
+		ct_textbuf_add(b, "\n");
+	return rc;
 }
 
 int

@@ -147,4 +147,11 @@ const struct ct_store_ops ct_store_ldap_ops = {
     .name = "ldap",
     .open = ldap_open,
     .close = ldap_close,
+    .tx_begin = ct_lstore_tx_begin,
+    .tx_read = ct_lstore_tx_read,
+    .tx_write = ct_lstore_tx_write,
+    .tx_end = ct_lstore_tx_end,
+    .tokens_exists = ct_lstore_tokens_exists,
+    .tokens_peek = ct_lstore_tokens_peek,
+    .tokens_foreach_user = ct_lstore_tokens_foreach_user,
 };

@@ -529,16 +529,38 @@ change(struct ct_ldap_store *ls, int64_t deadline_ms, struct change_op *c,
 	return lrun(ls, CT_LSTORE_WRITE, deadline_ms, change_op, c, what, err);
 }
 
+/* Add DN with M's values (M's valueless changes left out). */
+static int
+add_raw(struct ct_ldap_store *ls, int64_t deadline_ms, const char *dn, struct ct_lstore_mods *m,
+    struct ct_err *err)
+{
+	struct change_op c = {'a', dn, m->list, NULL};
+	size_t i, n = 0;
+
+	for (i = 0; i < m->n_mod; i++) {
+		m->mod[i].mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
+		if (m->mod[i].mod_bvalues[0] != NULL)
+			m->list[n++] = &m->mod[i];
+	}
+	m->list[n] = NULL;
+	return change(ls, deadline_ms, &c, m, "add", err);
+}
+
 int
 ct_lstore_add(struct ct_ldap_store *ls, int64_t deadline_ms, const char *dn,
     struct ct_lstore_mods *m, struct ct_err *err)
 {
-	struct change_op c = {'a', dn, m->list, NULL};
-	size_t i;
+	struct ct_err local = {0};
+	int rc;
 
-	for (i = 0; i < m->n_mod; i++)
-		m->mod[i].mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
-	return change(ls, deadline_ms, &c, m, "add", err);
+	rc = add_raw(ls, deadline_ms, dn, m, &local);
+	/* a container missing: made when the store may create what is missing */
+	if (rc == CT_ENOENT && (ls->base.flags & CT_STORE_CREATE) &&
+	    ct_lstore_init_tree(ls, deadline_ms, err) == CT_OK) {
+		ct_err_clear(&local);
+		rc = add_raw(ls, deadline_ms, dn, m, &local);
+	}
+	return rc < 0 ? ct_err_set(err, rc, "%s", local.msg) : rc;
 }
 
 int
@@ -577,7 +599,7 @@ ct_lstore_init_tree(struct ct_ldap_store *ls, int64_t deadline_ms, struct ct_err
 		ct_lstore_mods_str(&m, LDAP_MOD_ADD, "objectClass", "organizationalUnit");
 		ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ou", ous[i]);
 		ct_err_clear(&local);
-		if ((rc = ct_lstore_add(ls, deadline_ms, dn, &m, &local)) == CT_EEXIST)
+		if ((rc = add_raw(ls, deadline_ms, dn, &m, &local)) == CT_EEXIST)
 			rc = CT_OK;
 		else if (rc < 0)
 			ct_err_set(err, rc, "%s", local.msg);

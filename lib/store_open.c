@@ -3,6 +3,9 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
 
 #include "proto.h"
 #include "store_backend.h"
@@ -86,8 +89,8 @@ ct_store_lock_deadline(const struct ct_store *st, int64_t deadline_ms)
 
 /* One attempt of ct_store_update_until. */
 static int
-update_once(struct ct_store *st, const char *user, int64_t deadline_ms, ct_store_update_fn fn,
-    void *ctx, struct ct_err *err)
+update_once(struct ct_store *st, const char *user, int64_t deadline_ms, int attempt,
+    ct_store_update_fn fn, void *ctx, struct ct_err *err)
 {
 	struct ct_user_tokens u;
 	struct ct_tokens_tx *tx = NULL;
@@ -96,6 +99,7 @@ update_once(struct ct_store *st, const char *user, int64_t deadline_ms, ct_store
 	memset(&u, 0, sizeof(u));
 	if ((rc = ct_tokens_begin_until(st, user, deadline_ms, &tx, err)) != CT_OK)
 		goto out;
+	tx->attempt = attempt;
 	if ((rc = ct_tokens_read(tx, &u, err)) == CT_ENOENT) {
 		ct_err_clear(err); /* no tokens yet: FN sees an empty set */
 		rc = CT_OK;
@@ -119,6 +123,30 @@ ct_store_update(
 	return ct_store_update_until(st, user, 0, fn, ctx, err);
 }
 
+/* Before the attempt after ATTEMPT (a conflict): wait a random 0 to
+ * 4 * 2^ATTEMPT ms (at most 128, never past DEADLINE_MS), so that writers
+ * that keep colliding on one user's state spread out instead of colliding
+ * again. */
+static void
+conflict_backoff(int attempt, int64_t deadline_ms)
+{
+	unsigned char r[2] = {0, 0};
+	int64_t ms, left;
+	struct timespec ts;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		r[0] = r[1] = 0x55;
+	ms = ((r[0] << 8) | r[1]) % ((4 << (attempt < 5 ? attempt : 5)) + 1);
+	left = deadline_ms > 0 ? deadline_ms - ct_now_ms() : ms;
+	if (ms > left)
+		ms = left;
+	if (ms <= 0)
+		return;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ms * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
 int
 ct_store_update_until(struct ct_store *st, const char *user, int64_t deadline_ms,
     ct_store_update_fn fn, void *ctx, struct ct_err *err)
@@ -128,8 +156,11 @@ ct_store_update_until(struct ct_store *st, const char *user, int64_t deadline_ms
 
 	for (attempt = 0; attempt < CT_STORE_RETRIES; attempt++) {
 		ct_err_clear(&local);
-		if ((rc = update_once(st, user, deadline_ms, fn, ctx, &local)) != CT_ECONFLICT)
+		if ((rc = update_once(st, user, deadline_ms, attempt, fn, ctx, &local)) !=
+		    CT_ECONFLICT)
 			break;
+		if (attempt + 1 < CT_STORE_RETRIES)
+			conflict_backoff(attempt, deadline_ms);
 	}
 	if (rc == CT_ECONFLICT)
 		return ct_err_set(err, rc, "%s (gave up after %d attempts)", local.msg, attempt);

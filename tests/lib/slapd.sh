@@ -10,6 +10,8 @@
 #       SLAPD_BIND_DN       the rootdn
 #       SLAPD_BIND_PW_FILE  a 0600 file holding the rootdn password
 #       SLAPD_PIDFILE       slapd's pidfile
+#   SLAPD_SCHEMA_EXTRA      (set before slapd_start) more schema files to
+#                           include, separated by spaces
 #   slapd_load LDIF         add entries as the rootdn
 #   slapd_freeze/thaw       SIGSTOP/SIGCONT the server (a server that hangs)
 #   slapd_stop              stop it and wait (bounded) for it to go away
@@ -60,6 +62,9 @@ slapd_write_conf() {
 	{
 		for s in core cosine nis inetorgperson; do
 			echo "include /etc/ldap/schema/$s.schema"
+		done
+		for s in ${SLAPD_SCHEMA_EXTRA:-}; do
+			echo "include $s"
 		done
 		echo "modulepath /usr/lib/ldap"
 		echo "moduleload back_mdb"

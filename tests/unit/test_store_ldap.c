@@ -1,0 +1,777 @@
+/* The LDAP store backend (lib/store_ldap*.c) against a real slapd with the
+ * shipped schema.  tests/integration/store_ldap.sh starts the server and
+ * runs this program with its address in the environment (SLAPD_URI,
+ * SLAPD_BIND_DN, SLAPD_BIND_PW_FILE, SLAPD_PIDFILE, CT_TEST_BASE,
+ * CT_TEST_TMP); run alone, the cases that need it skip.  The
+ * configuration cases need no server. */
+#include "config.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "certindex.h"
+#include "conf.h"
+#include "proto.h"
+#include "requests.h"
+#include "store.h"
+#include "store_ldap.h"
+#include "tokens.h"
+
+#define DOWN "ldap://127.0.0.1:1" /* nothing listens: connection refused */
+#define RACE_THREADS 4
+#define RACE_EACH 15
+
+/* The environment variable NAME, or skip the test when it is not set. */
+#define NEED(var, name)                                                                            \
+	do {                                                                                       \
+		if ((var = getenv(name)) == NULL || *var == '\0')                                  \
+			skip();                                                                    \
+	} while (0)
+
+struct fixture {
+	char dir[96]; /* store.path: secret.key */
+	struct ct_store *db;
+	char user[CT_USER_MAX]; /* a user of this test alone */
+};
+
+static int users_made; /* each test's user name is new: one directory for all */
+
+/* The configuration of an LDAP store at DIR: reads from URI, writes to
+ * WRITE (NULL: URI), TIMEOUT seconds. */
+static void
+conf_text(char *buf, size_t size, const char *dir, const char *uri, const char *write, int timeout)
+{
+	char wline[256] = "";
+
+	if (write != NULL)
+		snprintf(wline, sizeof(wline), "write_uri = \"%s\";", write);
+	snprintf(buf, size,
+	    "store: { backend = \"ldap\"; path = \"%s\"; ldap: { uri = \"%s\"; %s "
+	    "starttls = false; bind_dn = \"%s\"; bind_password_file = \"%s\"; base = \"%s\"; "
+	    "timeout = %d; }; };\n",
+	    dir, uri, wline, getenv("SLAPD_BIND_DN"), getenv("SLAPD_BIND_PW_FILE"),
+	    getenv("CT_TEST_BASE"), timeout);
+}
+
+/* Open the LDAP store as conf_text describes it, with FLAGS. */
+static int
+open_ldap(const char *dir, const char *uri, const char *write, int timeout, unsigned flags,
+    struct ct_store **out, struct ct_err *err)
+{
+	struct ct_config *cfg = NULL;
+	char text[2048];
+	int rc;
+
+	conf_text(text, sizeof(text), dir, uri, write, timeout);
+	if ((rc = ct_config_load_string(text, "test.conf", &cfg, NULL, err)) == CT_OK)
+		rc = ct_store_open(cfg, flags, out, err);
+	ct_config_free(cfg);
+	return rc;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *uri = getenv("SLAPD_URI");
+	struct ct_err err = {0};
+
+	if (f == NULL)
+		return -1;
+	*state = f;
+	snprintf(f->user, sizeof(f->user), "user%d-%d", (int)getpid(), ++users_made);
+	snprintf(f->dir, sizeof(f->dir), "%s/store-XXXXXX",
+	    getenv("CT_TEST_TMP") != NULL ? getenv("CT_TEST_TMP") : "/tmp");
+	if (uri == NULL || *uri == '\0')
+		return 0; /* the test skips */
+	if (mkdtemp(f->dir) == NULL ||
+	    open_ldap(f->dir, uri, NULL, 3, CT_STORE_TOKENS | CT_STORE_CREATE, &f->db, &err) !=
+	        CT_OK) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	ct_store_close(f->db);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (f->db != NULL && system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* A HOTP token SERIAL with a secret and COUNTER. */
+static void
+hotp_token(struct ct_token *t, const char *serial, uint64_t counter)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->serial, sizeof(t->serial), "%s", serial);
+	t->type = CT_TOKEN_HOTP;
+	t->active = 1;
+	t->algo = CT_OTP_SHA1;
+	t->digits = 6;
+	t->secret_len = 20;
+	memcpy(t->secret, "12345678901234567890", 20);
+	t->counter = counter;
+	t->last_step = -1;
+	strcpy(t->rollout_state, "enrolled");
+	t->created = 1763800000;
+}
+
+/* Write IN as USER's tokens in one transaction. */
+static void
+put_tokens(struct ct_store *db, const char *user, const struct ct_user_tokens *in)
+{
+	struct ct_user_tokens old;
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_err err = {0};
+	int rc;
+
+	assert_int_equal(ct_tokens_begin(db, user, &tx, &err), CT_OK);
+	rc = ct_tokens_read(tx, &old, &err);
+	assert_true(rc == CT_OK || rc == CT_ENOENT);
+	ct_user_tokens_clear(&old);
+	if (ct_tokens_write(tx, in, &err) != CT_OK)
+		fail_msg("write: %s", err.msg);
+	ct_tokens_end(tx);
+}
+
+/* ---- configuration ---- */
+
+/* The CT_ code of loading TEXT, its first problem in ERR. */
+static int
+load(const char *text, struct ct_err *err)
+{
+	struct ct_config *cfg = NULL;
+	int rc;
+
+	ct_err_clear(err);
+	rc = ct_config_load_string(text, "t.conf", &cfg, NULL, err);
+	ct_config_free(cfg);
+	return rc;
+}
+
+static void
+test_conf_store_ldap(void **state)
+{
+	struct ct_config *cfg = NULL;
+	struct ct_err err = {0};
+
+	(void)state;
+	assert_int_equal(ct_config_load_string("store: { backend = \"ldap\"; ldap: { uri = "
+	                                       "\"ldap://a ldaps://b:636\"; write_uri = "
+	                                       "\"ldap://p\"; base = \"ou=ct,dc=x\"; }; };",
+	                     "t.conf", &cfg, NULL, &err),
+	    CT_OK);
+	assert_true(cfg->store_ldap.present);
+	assert_string_equal(cfg->store_ldap.uri, "ldap://a ldaps://b:636");
+	assert_string_equal(cfg->store_ldap.write_uri, "ldap://p");
+	assert_string_equal(cfg->store_ldap.base, "ou=ct,dc=x");
+	assert_int_equal(cfg->store_ldap.timeout, 5);
+	assert_int_equal(cfg->store_ldap.connections, 4);
+	assert_int_equal(cfg->store_ldap.cache_max_age, 300);
+	assert_int_equal(cfg->store_ldap.starttls, 1);
+	ct_config_free(cfg);
+}
+
+static void
+test_conf_store_ldap_bad(void **state)
+{
+	struct ct_err err;
+
+	(void)state;
+	assert_int_equal(load("store: { backend = \"ldap\"; };", &err), CT_ECONFIG);
+	assert_non_null(strstr(err.msg, "no ldap { } group"));
+	assert_int_equal(load("store: { ldap: { uri = \"ldap://a\"; }; };", &err), CT_ECONFIG);
+	assert_non_null(strstr(err.msg, "'base'"));
+	assert_int_equal(
+	    load("store: { ldap: { uri = \"ldap://a http://b\"; base = \"o=x\"; }; };", &err),
+	    CT_ECONFIG);
+	assert_non_null(strstr(err.msg, "'http://b' is not"));
+	assert_int_equal(
+	    load("store: { ldap: { uri = \"ldap://a\"; write_uri = \"ldap://p ldap://q\"; base = "
+	         "\"o=x\"; }; };",
+	        &err),
+	    CT_ECONFIG);
+	assert_non_null(strstr(err.msg, "write_uri must be one URL"));
+	assert_int_equal(
+	    load("store: { ldap: { uri = \"ldap://a\"; base = \"o=x\"; sasl_external = "
+	         "true; bind_dn = \"cn=h\"; bind_password_file = \"/p\"; }; };",
+	        &err),
+	    CT_ECONFIG);
+	assert_non_null(strstr(err.msg, "exclude each other"));
+	assert_int_equal(load("store: { ldap: { uri = \"ldap://a\"; base = \"o=x\"; bind_dn = "
+	                      "\"cn=h\"; }; };",
+	                     &err),
+	    CT_ECONFIG);
+	assert_non_null(strstr(err.msg, "go together"));
+	assert_int_equal(
+	    load("store: { ldap: { uri = \"ldap://a\"; base = \"o=x\"; colour = 1; }; };", &err),
+	    CT_ECONFIG);
+	assert_non_null(strstr(err.msg, "unknown key 'colour' in store.ldap"));
+	assert_int_equal(
+	    load("store: { ldap: { uri = \"ldap://a\"; base = \"o=x\"; timeout = 0; }; };", &err),
+	    CT_ECONFIG);
+	/* a files store may name a directory (to migrate to) */
+	assert_int_equal(
+	    load("store: { backend = \"files\"; ldap: { uri = \"ldap://a\"; base = \"o=x\"; }; };",
+	        &err),
+	    CT_OK);
+}
+
+/* ---- helpers of the backend ---- */
+
+static void
+test_time_and_dn(void **state)
+{
+	struct ct_ldap_store ls = {.base_dn = (char *)"ou=ct,dc=x"};
+	char t[CT_LSTORE_TIME_LEN], *dn = NULL;
+	struct ct_err err = {0};
+	int64_t back = 0;
+
+	(void)state;
+	assert_int_equal(ct_lstore_time_format(1764892800, t), 0);
+	assert_string_equal(t, "20251205000000Z");
+	assert_int_equal(ct_lstore_time_parse(t, strlen(t), &back), 0);
+	assert_int_equal(back, 1764892800);
+	assert_int_equal(ct_lstore_time_parse("20250230000000Z", 15, &back), -1);
+	assert_int_equal(ct_lstore_time_parse("2025120500000Z", 14, &back), -1);
+	assert_int_equal(ct_lstore_time_parse("20251205000000+", 15, &back), -1);
+	assert_int_equal(ct_lstore_time_format(-1, t), -1);
+	assert_int_equal(
+	    ct_lstore_dn(&ls, "ctUser", "a,b+c=d\"<>;\\ #", CT_LSTORE_USERS, &dn, &err), CT_OK);
+	assert_string_equal(dn, "ctUser=a\\,b\\+c\\=d\\\"\\<\\>\\;\\\\ #,ou=users,ou=ct,dc=x");
+	free(dn);
+	assert_int_equal(ct_lstore_dn(&ls, "ou", " #x ", NULL, &dn, &err), CT_OK);
+	assert_string_equal(dn, "ou=\\20#x\\20,ou=ct,dc=x");
+	free(dn);
+}
+
+/* ---- tokens ---- */
+
+static int
+count_user(void *ctx, const char *user)
+{
+	const char *want = ((const char *const *)ctx)[0];
+	int *seen = (int *)(uintptr_t)((const void *const *)ctx)[1];
+
+	if (strcmp(user, want) == 0)
+		(*seen)++;
+	return 0;
+}
+
+static void
+test_tokens_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_user_tokens in, out;
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_err err = {0};
+	const char *uri;
+	int seen = 0;
+	const void *ctx[2] = {f->user, &seen};
+
+	NEED(uri, "SLAPD_URI");
+	memset(&in, 0, sizeof(in));
+	assert_int_equal(ct_tokens_exists(f->db, f->user), 0);
+	hotp_token(&in.tok[0], "HOTP1", 5);
+	hotp_token(&in.tok[1], "HOTP2", 9);
+	in.tok[1].failcount = 2;
+	in.tok[1].lock_until = 1764892800;
+	strcpy(in.tok[1].description, "a phone, with spaces");
+	in.n = 2;
+	put_tokens(f->db, f->user, &in);
+	assert_int_equal(ct_tokens_exists(f->db, f->user), 1);
+	/* read in a transaction */
+	assert_int_equal(ct_tokens_begin(f->db, f->user, &tx, &err), CT_OK);
+	assert_int_equal(ct_tokens_read(tx, &out, &err), CT_OK);
+	ct_tokens_end(tx);
+	assert_int_equal(out.n, 2);
+	assert_string_equal(out.tok[0].serial, "HOTP1");
+	assert_int_equal(out.tok[0].counter, 5);
+	assert_int_equal(out.tok[1].counter, 9);
+	assert_int_equal(out.tok[1].failcount, 2);
+	assert_string_equal(out.tok[1].description, "a phone, with spaces");
+	assert_int_equal(out.tok[1].secret_len, 20);
+	assert_memory_equal(out.tok[1].secret, "12345678901234567890", 20);
+	ct_user_tokens_clear(&out);
+	/* peek, and through a second handle */
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.n, 2);
+	ct_user_tokens_clear(&out);
+	assert_int_equal(ct_tokens_foreach_user(f->db, count_user, ctx, &err), CT_OK);
+	assert_int_equal(seen, 1);
+	/* the empty set removes the entry */
+	in.n = 0;
+	put_tokens(f->db, f->user, &in);
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_ENOENT);
+	assert_int_equal(ct_tokens_exists(f->db, f->user), 0);
+	ct_user_tokens_clear(&in);
+}
+
+/* The entry of USER as the directory has it: ctToken values, copies. */
+static void
+test_entry_readable(void **state)
+{
+	static const char *const attrs[] = {
+	    "ctToken", "ctRevision", "ctFailures", "ctThrottleUntil", NULL};
+	struct fixture *f = *state;
+	struct ct_ldap_store *ls;
+	struct ct_lstore_entry e = {0};
+	struct ct_user_tokens in;
+	struct ct_err err = {0};
+	struct berval **v;
+	char *dn = NULL, buf[32];
+	int64_t n = 0;
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	ls = ct_ldap_store_of(f->db);
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 7);
+	in.tok[0].failcount = 3;
+	in.tok[0].lock_until = 1764892800;
+	in.n = 1;
+	put_tokens(f->db, f->user, &in);
+	put_tokens(f->db, f->user, &in);
+	assert_int_equal(ct_lstore_dn(ls, "ctUser", f->user, CT_LSTORE_USERS, &dn, &err), CT_OK);
+	assert_int_equal(ct_lstore_get(ls, CT_LSTORE_READ, 0, dn, attrs, &e, &err), CT_OK);
+	v = ct_lstore_values(&e, "ctToken");
+	assert_non_null(v);
+	assert_non_null(v[0]);
+	assert_null(v[1]);
+	snprintf(buf, sizeof(buf), "%.*s", 31, v[0]->bv_val);
+	assert_string_equal(buf, "serial=HOTP1 type=hotp active=1");
+	assert_non_null(strstr(v[0]->bv_val, " counter=7 "));
+	assert_null(strstr(v[0]->bv_val, "12345678901234567890"));
+	assert_int_equal(ct_lstore_integer(&e, "ctRevision", 0, 100, &n, &err), CT_OK);
+	assert_int_equal(n, 2); /* two writes */
+	assert_int_equal(ct_lstore_integer(&e, "ctFailures", 0, 100, &n, &err), CT_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(ct_lstore_string(&e, "ctThrottleUntil", buf, sizeof(buf), &err), CT_OK);
+	assert_string_equal(buf, "20251205000000Z");
+	ct_lstore_entry_clear(&e);
+	free(dn);
+	ct_user_tokens_clear(&in);
+}
+
+/* Two transactions read the same revision: the second write is refused and
+ * writes nothing. */
+static void
+test_assertion_conflict(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_tokens_tx *a = NULL, *b = NULL;
+	struct ct_user_tokens in, ua, ub, out;
+	struct ct_err err = {0};
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 1);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in);
+	assert_int_equal(ct_tokens_begin(f->db, f->user, &a, &err), CT_OK);
+	assert_int_equal(ct_tokens_begin(f->db, f->user, &b, &err), CT_OK);
+	assert_int_equal(ct_tokens_read(a, &ua, &err), CT_OK);
+	assert_int_equal(ct_tokens_read(b, &ub, &err), CT_OK);
+	ua.tok[0].counter = 10;
+	ub.tok[0].counter = 20;
+	assert_int_equal(ct_tokens_write(a, &ua, &err), CT_OK);
+	assert_int_equal(ct_tokens_write(b, &ub, &err), CT_ECONFLICT);
+	assert_non_null(strstr(err.msg, f->user));
+	ct_tokens_end(a);
+	ct_tokens_end(b);
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, 10);
+	/* a new user twice: the second add is a conflict too */
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&ua);
+	ct_user_tokens_clear(&ub);
+	ct_user_tokens_clear(&in);
+}
+
+static void
+test_new_user_conflict(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_tokens_tx *a = NULL, *b = NULL;
+	struct ct_user_tokens ua, ub, out;
+	struct ct_err err = {0};
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	assert_int_equal(ct_tokens_begin(f->db, f->user, &a, &err), CT_OK);
+	assert_int_equal(ct_tokens_begin(f->db, f->user, &b, &err), CT_OK);
+	assert_int_equal(ct_tokens_read(a, &ua, &err), CT_ENOENT);
+	assert_int_equal(ct_tokens_read(b, &ub, &err), CT_ENOENT);
+	hotp_token(&ua.tok[0], "A", 1);
+	ua.n = 1;
+	hotp_token(&ub.tok[0], "B", 1);
+	ub.n = 1;
+	assert_int_equal(ct_tokens_write(a, &ua, &err), CT_OK);
+	ct_err_clear(&err);
+	assert_int_equal(ct_tokens_write(b, &ub, &err), CT_ECONFLICT);
+	ct_tokens_end(a);
+	ct_tokens_end(b);
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.tok[0].serial, "A");
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&ua);
+	ct_user_tokens_clear(&ub);
+}
+
+/* ---- racing updates ---- */
+
+static int
+increment(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
+{
+	(void)ctx;
+	(void)user;
+	if (u->n != 1)
+		return ct_err_set(err, CT_EIO, "no token");
+	u->tok[0].counter++;
+	return CT_OK;
+}
+
+struct racer {
+	struct ct_store *db;
+	const char *user;
+	int ok; /* updates that returned CT_OK */
+	char why[CT_ERR_MAX];
+};
+
+static void *
+race(void *arg)
+{
+	struct racer *r = arg;
+	struct ct_err err;
+	int i;
+
+	for (i = 0; i < RACE_EACH; i++) {
+		ct_err_clear(&err);
+		if (ct_store_update(r->db, r->user, increment, NULL, &err) == CT_OK)
+			r->ok++;
+		else
+			snprintf(r->why, sizeof(r->why), "%s", err.msg);
+	}
+	return NULL;
+}
+
+/* Threads sharing one handle and a second process with its own increment
+ * one counter: every increment that succeeded is there exactly once. */
+static void
+test_update_race(void **state)
+{
+	struct fixture *f = *state;
+	struct racer r[RACE_THREADS];
+	struct ct_user_tokens in, out;
+	struct ct_err err = {0};
+	pthread_t th[RACE_THREADS];
+	int i, ok = 0, status = 0;
+	const char *uri;
+	pid_t pid;
+
+	NEED(uri, "SLAPD_URI");
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 0);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in);
+	if ((pid = fork()) == 0) {
+		struct ct_store *db = NULL;
+		struct racer child = {0};
+
+		if (open_ldap(f->dir, uri, NULL, 3, CT_STORE_TOKENS, &db, &err) != CT_OK)
+			_exit(100);
+		child.db = db;
+		child.user = f->user;
+		race(&child);
+		ct_store_close(db);
+		_exit(child.ok);
+	}
+	assert_true(pid > 0);
+	for (i = 0; i < RACE_THREADS; i++) {
+		r[i] = (struct racer){f->db, f->user, 0, ""};
+		assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+	}
+	for (i = 0; i < RACE_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		if (r[i].ok != RACE_EACH)
+			print_message(
+			    "# thread %d: %d of %d (%s)\n", i, r[i].ok, RACE_EACH, r[i].why);
+		ok += r[i].ok;
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) <= RACE_EACH);
+	ok += WEXITSTATUS(status);
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, (uint64_t)ok);
+	assert_int_equal(ok, (RACE_THREADS + 1) * RACE_EACH);
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+}
+
+/* A retry reads from the provider: with the read URI down, the first read
+ * fails and a retry's read works. */
+static void
+test_retry_reads_provider(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *db = NULL;
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_user_tokens in, out;
+	struct ct_err err = {0};
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 3);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in);
+	assert_int_equal(open_ldap(f->dir, DOWN, uri, 2, CT_STORE_TOKENS, &db, &err), CT_OK);
+	assert_int_equal(ct_tokens_begin(db, f->user, &tx, &err), CT_OK);
+	assert_int_equal(ct_tokens_read(tx, &out, &err), CT_EUNAVAIL);
+	assert_non_null(strstr(err.msg, DOWN));
+	ct_tokens_end(tx);
+	ct_err_clear(&err);
+	assert_int_equal(ct_tokens_begin(db, f->user, &tx, &err), CT_OK);
+	tx->attempt = 1;
+	assert_int_equal(ct_tokens_read(tx, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, 3);
+	ct_tokens_end(tx);
+	ct_store_close(db);
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+}
+
+/* ---- a directory that is not there or does not answer ---- */
+
+static int
+keep(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
+{
+	(void)ctx;
+	(void)user;
+	(void)u;
+	(void)err;
+	return CT_STORE_KEEP;
+}
+
+static void
+test_absent_server(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *db = NULL;
+	struct ct_user_tokens out;
+	struct ct_err err = {0};
+	const char *uri;
+	int64_t t0;
+
+	NEED(uri, "SLAPD_URI");
+	assert_int_equal(open_ldap(f->dir, DOWN, NULL, 1, CT_STORE_TOKENS, &db, &err), CT_OK);
+	t0 = ct_now_ms();
+	assert_int_equal(ct_tokens_peek(db, f->user, &out, &err), CT_EUNAVAIL);
+	assert_non_null(strstr(err.msg, DOWN));
+	ct_err_clear(&err);
+	assert_int_equal(ct_store_update(db, f->user, keep, NULL, &err), CT_EUNAVAIL);
+	assert_non_null(strstr(err.msg, DOWN));
+	assert_true(ct_now_ms() - t0 < 2000);
+	assert_int_equal(ct_tokens_exists(db, f->user), 1); /* cannot tell: not "no" */
+	ct_store_close(db);
+}
+
+/* Reads work, the provider is down: the update fails and nothing is written. */
+static void
+test_provider_down(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *db = NULL;
+	struct ct_user_tokens in, out;
+	struct ct_err err = {0};
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 4);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in);
+	assert_int_equal(open_ldap(f->dir, uri, DOWN, 1, CT_STORE_TOKENS, &db, &err), CT_OK);
+	assert_int_equal(ct_store_update(db, f->user, increment, NULL, &err), CT_EUNAVAIL);
+	assert_non_null(strstr(err.msg, DOWN));
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, 4);
+	ct_store_close(db);
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+}
+
+/* The server's pid, from SLAPD_PIDFILE. */
+static pid_t
+slapd_pid(void)
+{
+	const char *path = getenv("SLAPD_PIDFILE");
+	FILE *fp = path != NULL ? fopen(path, "r") : NULL;
+	long pid = 0;
+
+	if (fp == NULL)
+		return 0;
+	if (fscanf(fp, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(fp);
+	return (pid_t)pid;
+}
+
+/* A server stopped with SIGSTOP: CT_EUNAVAIL within the timeout (+1 s), on
+ * a connection already open and on a new one. */
+static void
+test_stopped_server(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *db = NULL;
+	struct ct_user_tokens in, out;
+	struct ct_err err = {0};
+	const char *uri;
+	int64_t t0, took1, took2;
+	int rc1, rc2;
+	pid_t pid;
+
+	NEED(uri, "SLAPD_URI");
+	if ((pid = slapd_pid()) <= 0)
+		skip();
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 4);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in);
+	assert_int_equal(open_ldap(f->dir, uri, NULL, 1, CT_STORE_TOKENS, &db, &err), CT_OK);
+	assert_int_equal(ct_tokens_peek(db, f->user, &out, &err), CT_OK); /* opens a connection */
+	ct_user_tokens_clear(&out);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	t0 = ct_now_ms();
+	rc1 = ct_store_update(db, f->user, increment, NULL, &err);
+	took1 = ct_now_ms() - t0;
+	ct_store_close(db);
+	assert_int_equal(open_ldap(f->dir, uri, NULL, 1, CT_STORE_TOKENS, &db, &err), CT_OK);
+	t0 = ct_now_ms();
+	rc2 = ct_tokens_peek(db, f->user, &out, &err);
+	took2 = ct_now_ms() - t0;
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	assert_int_equal(rc1, CT_EUNAVAIL);
+	assert_int_equal(rc2, CT_EUNAVAIL);
+	assert_non_null(strstr(err.msg, uri));
+	assert_true(took1 < 2000);
+	assert_true(took2 < 2000);
+	ct_store_close(db);
+	/* nothing was written */
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, 4);
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+}
+
+/* ---- malformed entries ---- */
+
+/* Add USER's entry with REVISION (NULL: none) and the token line LINE. */
+static void
+add_raw_user(struct fixture *f, const char *revision, const char *line)
+{
+	struct ct_ldap_store *ls = ct_ldap_store_of(f->db);
+	struct ct_lstore_mods m;
+	struct ct_err err = {0};
+	char *dn = NULL;
+
+	assert_int_equal(ct_lstore_dn(ls, "ctUser", f->user, CT_LSTORE_USERS, &dn, &err), CT_OK);
+	ct_lstore_mods_init(&m);
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "objectClass", "ctUserState");
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctUser", f->user);
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctRevision", revision);
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctToken", line);
+	if (ct_lstore_add(ls, 0, dn, &m, &err) != CT_OK)
+		fail_msg("add: %s", err.msg);
+	free(dn);
+}
+
+static void
+test_malformed_entry(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_user_tokens out;
+	struct ct_err err = {0};
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	add_raw_user(f, "1", "serial=X type=smoke active=1");
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, f->user));
+	assert_non_null(strstr(err.msg, "ou=users"));
+	ct_err_clear(&err);
+	/* an update does not take it for "no tokens" either */
+	assert_int_equal(ct_store_update(f->db, f->user, keep, NULL, &err), CT_EIO);
+}
+
+/* A secret that does not decrypt: the line of another user. */
+static void
+test_foreign_secret(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_ldap_store *ls;
+	struct ct_user_tokens in, out;
+	struct ct_textbuf b;
+	struct ct_err err = {0};
+	char line[CT_FILES_TOKEN_LINE_MAX];
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	ls = ct_ldap_store_of(f->db);
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 0);
+	b = (struct ct_textbuf){line, 0, sizeof(line), 0};
+	assert_int_equal(
+	    ct_files_token_line_format(&ls->keys, "someone-else", "x", &in.tok[0], &b, &err),
+	    CT_OK);
+	add_raw_user(f, "1", line);
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "does not decrypt"));
+	assert_non_null(strstr(err.msg, f->user));
+	ct_user_tokens_clear(&in);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_conf_store_ldap),
+	    cmocka_unit_test(test_conf_store_ldap_bad),
+	    cmocka_unit_test(test_time_and_dn),
+	    cmocka_unit_test_setup_teardown(test_tokens_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_entry_readable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_assertion_conflict, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_user_conflict, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_update_race, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_reads_provider, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_absent_server, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_provider_down, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stopped_server, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_entry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreign_secret, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
