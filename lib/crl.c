@@ -15,6 +15,7 @@
 #include "ca.h"
 #include "cadir.h"
 #include "crl.h"
+#include "store_backend.h"
 
 #define CRL_NUMBER_DIGITS 18 /* below INT64_MAX, and far within RFC 5280's 20 octets */
 #define CRL_TAKE_TRIES 3 /* ct_cadir_replace may ask to run the change again */
@@ -228,4 +229,42 @@ ct_crl_number_take(struct ct_store *st, const char *group, time_t now, int count
 		s = NULL;
 	}
 	return rc;
+}
+
+/* Does the backend of ST keep CRLs, and is GROUP a group name? */
+static int
+crl_check(struct ct_store *st, const char *group, struct ct_err *err)
+{
+	if (!ct_name_valid(group))
+		return ct_err_set(err, CT_EINVAL, "'%s' is not a valid access group name", group);
+	if (st->ops->crl_publish == NULL || st->ops->crl_read == NULL)
+		return ct_err_set(
+		    err, CT_ECONFIG, "store backend '%s' keeps no CRLs", st->ops->name);
+	return CT_OK;
+}
+
+int
+ct_crl_publish(
+    struct ct_store *st, const char *group, const char *pem, size_t len, struct ct_err *err)
+{
+	int rc;
+
+	if ((rc = crl_check(st, group, err)) != CT_OK)
+		return rc;
+	if (len == 0 || memmem(pem, len, "-----BEGIN X509 CRL-----", 24) == NULL)
+		return ct_err_set(err, CT_EINVAL, "access group '%s': no CRL to publish", group);
+	return st->ops->crl_publish(st, group, pem, len, err);
+}
+
+int
+ct_crl_published(
+    struct ct_store *st, const char *group, unsigned char **pem, size_t *len, struct ct_err *err)
+{
+	int rc;
+
+	*pem = NULL;
+	*len = 0;
+	if ((rc = crl_check(st, group, err)) != CT_OK)
+		return rc;
+	return st->ops->crl_read(st, group, pem, len, err);
 }

@@ -27,4 +27,17 @@ int ct_crl_make(struct ct_ca *ca, const char *const *serials, const int64_t *whe
 int ct_crl_number_take(struct ct_store *st, const char *group, time_t now, int count,
     int64_t *first, struct ct_err *err);
 
+/* Publish PEM (LEN bytes: the CRLs `certtoken-admin crl` printed) as
+ * GROUP's latest CRL in ST, replacing the one before whole (files:
+ * STORE/crl/GROUP.pem, written atomically).  It is kept outside the CA
+ * material's snapshot: the CA version does not change.  CT_EINVAL for a
+ * group name that is not valid or a PEM that holds no CRL. */
+int ct_crl_publish(
+    struct ct_store *st, const char *group, const char *pem, size_t len, struct ct_err *err);
+
+/* GROUP's latest published CRL (PEM) in a new buffer; CT_ENOENT when none
+ * was published. */
+int ct_crl_published(
+    struct ct_store *st, const char *group, unsigned char **pem, size_t *len, struct ct_err *err);
+
 #endif

@@ -122,6 +122,15 @@ struct ct_store_ops {
 	int (*ca_create)(struct ct_store *st, const char *group, const struct ct_ca_content *c,
 	    struct ct_err *err);
 	int (*ca_replace)(struct ct_cadir *s, const struct ct_ca_content *c, struct ct_err *err);
+	/* the group's latest CRL (PEM, one block per trusted CA), kept beside
+	 * its CA material but outside the snapshot: publishing one replaces
+	 * the last one whole and changes neither the CA material nor its
+	 * version.  crl_read gives CT_ENOENT when none was published.  NULL
+	 * (a backend without CA material): CT_ECONFIG. */
+	int (*crl_publish)(struct ct_store *st, const char *group, const char *pem, size_t len,
+	    struct ct_err *err);
+	int (*crl_read)(struct ct_store *st, const char *group, unsigned char **pem, size_t *len,
+	    struct ct_err *err);
 };
 
 /* The files backend (store_files.c). */

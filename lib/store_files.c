@@ -95,4 +95,6 @@ const struct ct_store_ops ct_store_files_ops = {
     .ca_key_read = ct_files_ca_key_read,
     .ca_create = ct_files_ca_create,
     .ca_replace = ct_files_ca_replace,
+    .crl_publish = ct_files_crl_publish,
+    .crl_read = ct_files_crl_read,
 };

@@ -17,6 +17,8 @@
  *     next.key, next.pem          the prepared CA (there is one when next.pem
  *                                 exists)
  *     crl.number                  the last CRL number given out
+ *   crl/GROUP.pem           the group's latest published CRL (`certtoken-admin crl`),
+ *                           outside the group directory: not part of its snapshot
  *   groups/.GROUP.lock      taken by the rotations and preparations of GROUP
  *                           (never unlinked)
  *   groups/.GROUP.rotate    a rotation's work directory (removed when it is done,
@@ -198,5 +200,11 @@ int ct_files_ca_version(
 int ct_files_ca_create(
     struct ct_store *st, const char *group, const struct ct_ca_content *c, struct ct_err *err);
 int ct_files_ca_replace(struct ct_cadir *s, const struct ct_ca_content *c, struct ct_err *err);
+/* The group's latest CRL, STORE/crl/GROUP.pem, outside the group directory
+ * (a rotation swaps that whole). */
+int ct_files_crl_publish(
+    struct ct_store *st, const char *group, const char *pem, size_t len, struct ct_err *err);
+int ct_files_crl_read(
+    struct ct_store *st, const char *group, unsigned char **pem, size_t *len, struct ct_err *err);
 
 #endif

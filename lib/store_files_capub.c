@@ -175,3 +175,52 @@ ct_files_ca_replace(struct ct_cadir *base, const struct ct_ca_content *c, struct
 	free(tmp);
 	return rc;
 }
+
+/* STORE/crl/GROUP.pem into *OUT (malloc'd); STORE/crl is created when
+ * CREATE, else checked. */
+static int
+crl_path(struct ct_store *st, const char *group, int create, char **out, struct ct_err *err)
+{
+	char *dir = ct_path_join(ct_files_of(st)->path, "crl"), *path = NULL;
+	size_t len;
+	int rc;
+
+	if (dir == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if ((rc = create ? ct_store_mkdir(dir, err) : ct_store_check_dir(dir, err)) == CT_OK) {
+		len = strlen(dir) + strlen(group) + 6;
+		if ((path = malloc(len)) == NULL)
+			rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		else
+			snprintf(path, len, "%s/%s.pem", dir, group);
+	}
+	free(dir);
+	*out = path;
+	return rc;
+}
+
+int
+ct_files_crl_publish(
+    struct ct_store *st, const char *group, const char *pem, size_t len, struct ct_err *err)
+{
+	char *path = NULL;
+	int rc;
+
+	if ((rc = crl_path(st, group, 1, &path, err)) == CT_OK)
+		rc = ct_file_write_atomic(path, pem, len, 0600, 0, err);
+	free(path);
+	return rc;
+}
+
+int
+ct_files_crl_read(
+    struct ct_store *st, const char *group, unsigned char **pem, size_t *len, struct ct_err *err)
+{
+	char *path = NULL;
+	int rc;
+
+	if ((rc = crl_path(st, group, 0, &path, err)) == CT_OK)
+		rc = ct_file_read(path, CT_FILE_MAX, pem, len, err);
+	free(path);
+	return rc;
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store_ldap.h"
+#include "store_ldap_ca.h"
 
 static void
 ldap_close(struct ct_store *st)
@@ -154,4 +155,15 @@ const struct ct_store_ops ct_store_ldap_ops = {
     .tokens_exists = ct_lstore_tokens_exists,
     .tokens_peek = ct_lstore_tokens_peek,
     .tokens_foreach_user = ct_lstore_tokens_foreach_user,
+    .ca_open = ct_lstore_ca_open,
+    .ca_close = ct_lstore_ca_close,
+    .ca_current = ct_lstore_ca_current,
+    .ca_has = ct_lstore_ca_has,
+    .ca_read = ct_lstore_ca_read,
+    .ca_version = ct_lstore_ca_version,
+    .ca_key_read = ct_lstore_ca_key_read,
+    .ca_create = ct_lstore_ca_create,
+    .ca_replace = ct_lstore_ca_replace,
+    .crl_publish = ct_lstore_crl_publish,
+    .crl_read = ct_lstore_crl_read,
 };

@@ -29,7 +29,10 @@ static const struct admin_cmd commands[] = {
     {"cert", NULL, admin_cert_cmds, NULL},
     {"crl", admin_cmd_crl, NULL,
         "  crl GROUP [--hours N]             print the access group's CRL (next update in N "
-        "hours, 24)\n"},
+        "hours, 24)\n"
+        "                                    and publish it in the store\n"
+        "  crl GROUP --published             print the CRL last published in the store\n"},
+    {"store", NULL, admin_store_cmds, NULL},
     {NULL, NULL, NULL, NULL},
 };
 

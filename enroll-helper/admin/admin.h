@@ -98,6 +98,9 @@ extern const struct admin_cmd admin_token_cmds[];
 extern const struct admin_cmd admin_cert_cmds[];
 int admin_cmd_crl(struct admin *ad, int argc, char **argv);
 
+/* certtoken-admin store check|migrate (admin_store.c) */
+extern const struct admin_cmd admin_store_cmds[];
+
 /* certtoken-admin cert pending|approve|reject|expiring (admin_request.c) */
 int admin_cmd_pending(struct admin *ad, int argc, char **argv);
 int admin_cmd_decide(struct admin *ad, int argc, char **argv);

@@ -283,11 +283,53 @@ crl_split(struct admin *ad, const struct ct_group *g, const struct ct_revocation
 	return CT_OK;
 }
 
+/* Publish the N CRLs in PEM (printed already) as GROUP's latest in the
+ * store, after flushing the output: a failure says the CRL was printed. */
+static int
+crl_publish(struct admin *ad, const char *group, char *const *pem, size_t n)
+{
+	size_t len[2] = {strlen(pem[0]), n > 1 ? strlen(pem[1]) : 0};
+	char *all = malloc(len[0] + len[1] + 1);
+	int rc;
+
+	fflush(stdout);
+	if (all == NULL)
+		return ct_err_set(&ad->err, CT_ENOMEM, "out of memory");
+	memcpy(all, pem[0], len[0]);
+	if (n > 1)
+		memcpy(all + len[0], pem[1], len[1]);
+	if ((rc = ct_crl_publish(ad->store, group, all, len[0] + len[1], &ad->err)) != CT_OK)
+		ct_err_prefix(&ad->err, "the CRL was printed but not published in the store: ");
+	free(all);
+	return rc;
+}
+
+/* crl GROUP --published: print the CRL last published for G. */
+static int
+crl_print_published(struct admin *ad, const struct ct_group *g)
+{
+	unsigned char *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = admin_open_ca_store(ad, g->name)) == CT_OK &&
+	    (rc = ct_crl_published(ad->store, g->name, &pem, &len, &ad->err)) == CT_ENOENT) {
+		ct_err_clear(&ad->err);
+		ct_err_set(&ad->err, rc,
+		    "no CRL of access group '%s' was published yet (run: " PROG " crl %s)", g->name,
+		    g->name);
+	}
+	if (rc == CT_OK)
+		fwrite(pem, 1, len, stdout);
+	free(pem);
+	return rc == CT_OK ? 0 : admin_fail(ad, rc);
+}
+
 int
 admin_cmd_crl(struct admin *ad, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"hours", required_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"hours", required_argument, NULL, 'H'},
+	    {"published", no_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
 	struct crl_entries e[2] = {{0}};
 	struct ct_revocation *list = NULL;
 	const struct ct_group *g;
@@ -297,15 +339,17 @@ admin_cmd_crl(struct admin *ad, int argc, char **argv)
 	int64_t number = 0;
 	long hours = 24;
 	size_t n = 0, c, n_cas;
-	int opt, rc;
+	int opt, rc, published = 0;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt != 'H' || (hours = strtol(optarg, &end, 10)) < 1 || hours > 8760 ||
+		if (opt == 'P')
+			published = 1;
+		else if (opt != 'H' || (hours = strtol(optarg, &end, 10)) < 1 || hours > 8760 ||
 		    *end != '\0')
-			return admin_usage_error("crl GROUP [--hours 1..8760]");
+			return admin_usage_error("crl GROUP [--hours 1..8760 | --published]");
 	}
 	if (optind + 1 != argc)
-		return admin_usage_error("crl GROUP [--hours N]");
+		return admin_usage_error("crl GROUP [--hours N | --published]");
 	if ((rc = admin_load_config(ad)) != CT_OK)
 		return admin_fail(ad, rc);
 	if ((g = ct_config_group(ad->cfg, argv[optind])) == NULL) {
@@ -313,6 +357,8 @@ admin_cmd_crl(struct admin *ad, int argc, char **argv)
 		    argv[optind], ad->cfg->path);
 		return admin_fail(ad, CT_EINVAL);
 	}
+	if (published)
+		return crl_print_published(ad, g);
 	/* during a rotation's overlap both CAs are trusted: a CRL from each */
 	if ((rc = admin_open_ca_store(ad, g->name)) != CT_OK ||
 	    (rc = ct_ca_load_trusted(ad->store, g, now, &cas[0], &cas[1], &ad->err)) != CT_OK ||
@@ -329,6 +375,8 @@ admin_cmd_crl(struct admin *ad, int argc, char **argv)
 		    hours * 3600, number + (int64_t)c, &pem[c], &ad->err);
 	for (c = 0; c < n_cas && rc == CT_OK; c++)
 		fputs(pem[c], stdout);
+	if (rc == CT_OK)
+		rc = crl_publish(ad, g->name, pem, n_cas);
 out:
 	for (c = 0; c < 2; c++) {
 		free(pem[c]);

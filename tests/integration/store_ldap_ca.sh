@@ -1,0 +1,111 @@
+#!/bin/bash
+# The LDAP store's CA material against a real slapd with the shipped schema:
+# a CA created on the CA host (keys in its own files, the certificates in
+# the group entry), prepared and rotated, and trusted on a second host that
+# has no keys (a verifier) through its local cache: a cache hit while slapd
+# is stopped (SIGSTOP) and the cache is younger than cache_max_age, fail
+# closed when it is older; the CRL published in the directory.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/slapd.sh"
+
+[ -x "$SLAPD_BIN" ] || skip_all "slapd is not installed"
+command -v ldapsearch >/dev/null || skip_all "ldapsearch is not installed"
+
+export SLAPD_SCHEMA_EXTRA="$top_srcdir/schema/certtoken.schema"
+at_exit slapd_stop
+if ! slapd_start "$T/slapd" 2>"$T/slapd.err"; then
+	echo "Bail out! cannot start a test slapd: $(tr '\n' ' ' <"$T/slapd.err")"
+	exit 1
+fi
+BASE="ou=certtoken,dc=example,dc=org"
+printf 'dn: %s\nobjectClass: organizationalUnit\nou: certtoken\n' "$BASE" >"$T/base.ldif"
+slapd_load "$T/base.ldif" || { echo "Bail out! cannot load the base"; exit 1; }
+
+conf() { # conf NAME STORE_PATH CACHE_MAX_AGE
+	cat >"$T/$1" <<CONF
+store: { backend = "ldap"; path = "$2";
+  ldap: { uri = "$SLAPD_URI"; starttls = false; base = "$BASE"; bind_dn = "$SLAPD_BIND_DN";
+          bind_password_file = "$SLAPD_BIND_PW_FILE"; timeout = 1; cache_max_age = $3; }; };
+access_groups = ( { name = "default"; key_type = "ec-p256"; } );
+targets = ( { name = "api"; access_group = "default"; subject = "CN=%unix_account%"; } );
+CONF
+}
+mkdir -m 0700 "$T/ca" "$T/v" "$T/v0"
+conf ca.conf "$T/ca" 300
+conf v.conf "$T/v" 300
+conf v0.conf "$T/v0" 0
+CA() { "$ADMIN" -c "$T/ca.conf" "$@"; }
+V() { "$ADMIN" -c "$T/v.conf" "$@"; }
+V0() { "$ADMIN" -c "$T/v0.conf" "$@"; }
+group_attr() { # group_attr ATTR: its values in the group entry (base64 for binary ones)
+	ldapsearch -x -LLL -o ldif-wrap=no -H "$SLAPD_URI" -D "$SLAPD_BIND_DN" -y "$SLAPD_BIND_PW_FILE" \
+		-b "ctGroup=default,ou=groups,$BASE" -s base "$1" | sed -n "s/^$1:: *//p; s/^$1: *//p"
+}
+
+# --- the CA host creates the CA ----------------------------------------------------
+run_status 65 "a group without a CA: the verifier says to run ca init" V ca export default
+grep_ok "...as the files store does" "has no CA yet \\(run: certtoken-admin ca init default\\)" "$ERR"
+run_status 0 "ca init on the CA host creates the CA in the directory" CA ca init default
+check "the key stays in the CA host's files" test -f "$T/ca/groups/default/ca.key"
+attrs=$(ldapsearch -x -LLL -o ldif-wrap=no -H "$SLAPD_URI" -D "$SLAPD_BIND_DN" -y "$SLAPD_BIND_PW_FILE" \
+	-b "ctGroup=default,ou=groups,$BASE" -s base | sed -n 's/^\([A-Za-z]*\):.*/\1/p' | sort -u | tr '\n' ' ')
+check "...and never goes to the directory: the entry holds the certificate and version only" \
+	test "$attrs" = "ctCaCertificate ctCaVersion ctGroup dn objectClass "
+check "the group entry has version 1" test "$(group_attr ctCaVersion)" = 1
+group_attr ctCaCertificate | base64 -d >"$T/ca.der"
+run_status 0 "ctCaCertificate is the DER of the CA certificate" \
+	openssl x509 -inform DER -in "$T/ca.der" -noout
+CA ca export default >"$T/ca.export"
+run_status 0 "the verifier (no keys) trusts the same CA" V ca export default
+check "...byte for byte" cmp -s "$T/ca.export" "$OUT"
+check "...read from the directory into its cache" test -f "$T/v/cache/default.ca"
+check "the cache is 0600 in a 0700 directory" \
+	test "$(stat -c %a "$T/v/cache" "$T/v/cache/default.ca" | tr '\n' ' ')" = "700 600 "
+check "the verifier has no CA keys" test ! -e "$T/v/groups"
+run_status 73 "ca init of a group with a CA is refused" CA ca init default
+
+# --- a CA change needs the keys: only on the CA host -----------------------------
+run_status 77 "the verifier cannot prepare the next CA (its keys are not there)" V ca rotate default --prepare
+grep_ok "...saying so" "its CA keys are not on this host" "$ERR"
+run_status 0 "ca rotate --prepare on the CA host" CA ca rotate default --prepare
+check "the prepared CA is in the group entry, version 2" \
+	test "$(group_attr ctCaVersion)" = 2 -a -n "$(group_attr ctCaNextCertificate)"
+run_status 0 "a verifier without a cache trusts the prepared CA at once" V0 ca export default
+check "...two anchors" test "$(grep -c 'BEGIN CERTIFICATE' "$OUT")" = 2
+run_status 0 "the cached verifier still serves its cache (younger than cache_max_age)" V ca export default
+check "...the one CA it read" test "$(grep -c 'BEGIN CERTIFICATE' "$OUT")" = 1
+run_status 0 "ca rotate on the CA host" CA ca rotate default --overlap-hours 2
+check "the rotation is one new version" test "$(group_attr ctCaVersion)" = 3
+check "...with the previous CA and the end of its overlap" \
+	test -n "$(group_attr ctCaPreviousCertificate)" -a -n "$(group_attr ctCaOverlapEnd)"
+CA ca export default >"$T/rotated.export"
+run_status 0 "the uncached verifier trusts the new and the previous CA" V0 ca export default
+check "...as the CA host exports them" cmp -s "$T/rotated.export" "$OUT"
+
+# --- the cache while the directory hangs ---------------------------------------------
+rm -rf "$T/v/cache"
+V ca export default >/dev/null 2>&1
+slapd_freeze
+start=$(date +%s%N)
+run_status 0 "slapd stopped: a cache younger than cache_max_age is used" V ca export default
+check "...without waiting for the directory" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 900
+check "...the rotated trust" cmp -s "$T/rotated.export" "$OUT"
+old=$(( $(date +%s) - 301 ))
+sed -i "1s/^certtoken-cache 1 [0-9]*$/certtoken-cache 1 $old/" "$T/v/cache/default.ca"
+start=$(date +%s%N)
+run_status 69 "slapd stopped and the cache older than cache_max_age: fail closed (69)" V ca export default
+check "...within the timeout" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 4000
+grep_ok "...saying why" "the cached CA material was read 30[0-9] s ago, longer than store.ldap.cache_max_age \\(300 s\\)" "$ERR"
+run_status 69 "a verifier without a cache fails closed too" V0 ca export default
+slapd_thaw
+run_status 0 "the directory back: the verifier reads it again" V ca export default
+check "...and refreshes its cache" test "$(sed -n '1s/^certtoken-cache 1 //p' "$T/v/cache/default.ca")" -gt "$old"
+
+# --- a malformed group entry is named --------------------------------------------------
+printf 'dn: ctGroup=default,ou=groups,%s\nchangetype: modify\nreplace: ctCaCertificate\nctCaCertificate: not DER\n' \
+	"$BASE" | ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_BIND_DN" -y "$SLAPD_BIND_PW_FILE" >/dev/null
+run_status 74 "a certificate that is not DER is an error naming the entry" V0 ca export default
+grep_ok "...and the attribute" "ctGroup=default,ou=groups,$BASE: ctCaCertificate: not one DER" "$ERR"
+
+tap_done
