@@ -19,8 +19,8 @@ fi
 B=$MIRROR_BASE
 W=$MIRROR_URI1 # the one write address
 
-# as WHO TOOL ARGS...: run an ldap tool bound as CA, HOST1, HOST2 or ANON
-as() {
+# bound WHO TOOL ARGS...: run an ldap tool bound as CA, HOST1, HOST2 or ANON
+bound() {
 	local who=$1 tool=$2 dn pw
 	shift 2
 	if [ "$who" = ANON ]; then
@@ -36,7 +36,7 @@ mod() {
 	shift 3
 	[ "$1" != -e ] || { ctl=(-e "$2"); shift 2; }
 	printf '%s\n' "$1" >"$T/op.ldif"
-	run_status "$want" "$desc" as "$who" ldapmodify -H "$W" "${ctl[@]}" -f "$T/op.ldif"
+	run_status "$want" "$desc" bound "$who" ldapmodify -H "$W" "${ctl[@]}" -f "$T/op.ldif"
 }
 DER=$(printf 'not really DER' | base64 -w0)
 NOW=$(date -u +%Y%m%d%H%M%SZ)
@@ -179,15 +179,15 @@ userPassword: x"
 
 # --- who reads what ------------------------------------------------------------------------
 run_status 0 "a host reads the index on the other provider (a read replica)" \
-	as HOST2 ldapsearch -LLL -H "$MIRROR_URI2" -b "ou=certs,$B" "(ctUser=alice)" ctCertSerial
+	bound HOST2 ldapsearch -LLL -H "$MIRROR_URI2" -b "ou=certs,$B" "(ctUser=alice)" ctCertSerial
 grep_ok "...and finds the entry" "^ctCertSerial: 0A1B$" "$OUT"
-as HOST1 ldapsearch -LLL -H "$W" -b "$B" "(userPassword=*)" userPassword >"$OUT" 2>&1
+bound HOST1 ldapsearch -LLL -H "$W" -b "$B" "(userPassword=*)" userPassword >"$OUT" 2>&1
 grep_not "a host reads no password" "^userPassword" "$OUT"
-as ANON ldapsearch -LLL -H "$W" -b "$B" "(objectClass=*)" >"$OUT" 2>&1
+bound ANON ldapsearch -LLL -H "$W" -b "$B" "(objectClass=*)" >"$OUT" 2>&1
 grep_not "anonymous reads nothing under the base" "^dn:" "$OUT"
-as ANON ldapsearch -LLL -H "$MIRROR_URI2" -b "ctUser=alice,ou=users,$B" -s base >"$OUT" 2>&1
+bound ANON ldapsearch -LLL -H "$MIRROR_URI2" -b "ctUser=alice,ou=users,$B" -s base >"$OUT" 2>&1
 grep_not "...not even a user entry by its DN" "^(dn|ctToken):" "$OUT"
-as ANON ldapsearch -LLL -H "$W" -b "$MIRROR_SUFFIX" "(ctUser=*)" >"$OUT" 2>&1
+bound ANON ldapsearch -LLL -H "$W" -b "$MIRROR_SUFFIX" "(ctUser=*)" >"$OUT" 2>&1
 grep_not "...nor from the suffix down" "^dn:" "$OUT"
 mod 8 "anonymous writes nothing (8: modifications require authentication)" ANON "dn: ctUser=alice,ou=users,$B
 changetype: modify
