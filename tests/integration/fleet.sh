@@ -278,9 +278,10 @@ ncerts() {
 		-b "ou=certs,$B" -s one 1.1 | grep -c '^dn:'
 }
 before=$(ncerts)
+arev=$(slapd_mirror_value 1 "ctUser=alice,ou=users,$B" ctRevision)
 alice=5 # alice's next HOTP counter
 check "provider 1 (the write address) hangs" slapd_mirror_freeze 1
-timed $PAM_AUTHINFO_UNAVAIL "host B (reads provider 2, cannot write): PAM_AUTHINFO_UNAVAIL" \
+timed $PAM_AUTHINFO_UNAVAIL "host B (reads provider 2, verifies, cannot write): PAM_AUTHINFO_UNAVAIL" \
 	"$HARNESS" "$T/pamb" otp alice "$(hotp $alice)"
 grep_ok "...and says so" "^authenticate: $UNAVAIL" "$OUT"
 timed $PAM_AUTHINFO_UNAVAIL "host A (reads and writes provider 1): PAM_AUTHINFO_UNAVAIL" \
@@ -292,6 +293,8 @@ grep_not "...itself (it is not a client that found no service)" "not running|did
 check "...and keeps running" kill -0 "$DPID"
 check "provider 1 wakes up" slapd_mirror_thaw 1
 check "nothing was issued meanwhile ($before index entries)" test "$(ncerts)" = "$before"
+check "nothing was written to alice's entry (ctRevision $arev)" \
+	test "$(slapd_mirror_value 1 "ctUser=alice,ou=users,$B" ctRevision)" = "$arev"
 login b "$OK" "the code tried while it hung was not recorded: host B accepts it now" \
 	otp alice "$(hotp $alice)"
 login a "$NO" "...once" otp alice "$(hotp $alice)"
