@@ -166,18 +166,17 @@ struct berval **ct_lstore_values(const struct ct_lstore_entry *e, const char *at
 int ct_lstore_value(const struct ct_lstore_entry *e, const char *attr, const struct berval **out,
     struct ct_err *err);
 
-/* The one value of ATTR in E as a NUL-terminated string in BUF (SIZE
- * bytes): CT_EIO naming the DN when it is longer or holds a NUL. */
+/* The one value of the required ATTR in E as a NUL-terminated string in
+ * BUF (SIZE bytes): CT_EIO naming the DN when E has none or several, or it
+ * is longer or holds a NUL.  (So do the next two.) */
 int ct_lstore_string(
     const struct ct_lstore_entry *e, const char *attr, char *buf, size_t size, struct ct_err *err);
 
-/* The one value of ATTR in E as an integer in [MIN, MAX] (INTEGER syntax:
- * CT_EIO naming the DN when it is not). */
+/* The one value of the required ATTR in E as an integer in [MIN, MAX]. */
 int ct_lstore_integer(const struct ct_lstore_entry *e, const char *attr, int64_t min, int64_t max,
     int64_t *out, struct ct_err *err);
 
-/* The one value of ATTR in E as GeneralizedTime: CT_EIO naming the DN when
- * it is not one. */
+/* The one value of the required ATTR in E as GeneralizedTime (seconds). */
 int ct_lstore_time(
     const struct ct_lstore_entry *e, const char *attr, int64_t *out, struct ct_err *err);
 

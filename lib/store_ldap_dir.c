@@ -388,6 +388,16 @@ bad_value(const struct ct_lstore_entry *e, const char *attr, const char *why, st
 	    ct_text_printable(e->dn, SIZE_MAX, 0, vis, sizeof(vis)), attr, why);
 }
 
+/* The one value of the required ATTR: CT_EIO naming the DN when E has none. */
+static int
+required(
+    const struct ct_lstore_entry *e, const char *attr, const struct berval **v, struct ct_err *err)
+{
+	if (ct_lstore_values(e, attr) == NULL)
+		return bad_value(e, attr, "missing", err);
+	return ct_lstore_value(e, attr, v, err);
+}
+
 int
 ct_lstore_string(
     const struct ct_lstore_entry *e, const char *attr, char *buf, size_t size, struct ct_err *err)
@@ -395,7 +405,7 @@ ct_lstore_string(
 	const struct berval *v;
 	int rc;
 
-	if ((rc = ct_lstore_value(e, attr, &v, err)) < 0)
+	if ((rc = required(e, attr, &v, err)) < 0)
 		return rc;
 	if (v->bv_len >= size || memchr(v->bv_val, '\0', v->bv_len) != NULL)
 		return bad_value(e, attr, "too long or holds a NUL byte", err);
@@ -428,7 +438,7 @@ ct_lstore_time(const struct ct_lstore_entry *e, const char *attr, int64_t *out, 
 	const struct berval *v;
 	int rc;
 
-	if ((rc = ct_lstore_value(e, attr, &v, err)) < 0)
+	if ((rc = required(e, attr, &v, err)) < 0)
 		return rc;
 	if (ct_lstore_time_parse(v->bv_val, v->bv_len, out) != 0)
 		return bad_value(e, attr, "not a GeneralizedTime YYYYMMDDHHMMSSZ", err);

@@ -82,6 +82,25 @@ check "...with the previous CA and the end of its overlap" \
 CA ca export default >"$T/rotated.export"
 run_status 0 "the uncached verifier trusts the new and the previous CA" V0 ca export default
 check "...as the CA host exports them" cmp -s "$T/rotated.export" "$OUT"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null |
+	openssl pkey -pubout -out "$T/pub.pem"
+run_status 0 "the CA host issues with the rotated CA" CA issue --user "$(id -un)" --target api --pubkey "$T/pub.pem"
+cp "$OUT" "$T/leaf.pem"
+V0 ca export default >"$T/v0.export"
+run_status 0 "the certificate verifies under the verifier's trust" openssl verify -CAfile "$T/v0.export" "$T/leaf.pem"
+
+# --- the CRL -----------------------------------------------------------------------
+CA crl default >"$T/printed.crl"
+check "crl publishes into ctCrl (both CAs' CRLs during the overlap)" \
+	test "$(group_attr ctCrl | base64 -d | openssl crl -inform DER -noout 2>/dev/null; echo $?)" = 0
+check "...without a new CA version (but the CRL number's)" test "$(group_attr ctCaVersion)" = 4
+run_status 0 "the verifier reads the published CRL" V0 crl default --published
+check "...exactly as crl printed it" cmp -s "$T/printed.crl" "$OUT"
+check "...two CRLs" test "$(grep -c 'BEGIN X509 CRL' "$OUT")" = 2
+serial=$(openssl x509 -in "$T/leaf.pem" -noout -serial | cut -d= -f2)
+CA cert revoke "$serial" >/dev/null && CA crl default >/dev/null
+run_status 0 "after a revocation and crl, the verifier reads the new CRL" V0 crl default --published
+check "...which lists the revoked certificate" sh -c "openssl crl -in '$OUT' -noout -text | grep -q 'Serial Number: $serial'"
 
 # --- the cache while the directory hangs ---------------------------------------------
 rm -rf "$T/v/cache"
@@ -102,10 +121,27 @@ slapd_thaw
 run_status 0 "the directory back: the verifier reads it again" V ca export default
 check "...and refreshes its cache" test "$(sed -n '1s/^certtoken-cache 1 //p' "$T/v/cache/default.ca")" -gt "$old"
 
+# --- keys that do not belong to the directory's CA ---------------------------------------
+mkdir -m 0700 -p "$T/ca2/groups" && cp -a "$T/ca/groups/default" "$T/ca2/groups/"
+conf ca2.conf "$T/ca2" 0
+run_status 0 "another holder of the keys rotates the CA" "$ADMIN" -c "$T/ca2.conf" ca rotate default --overlap-hours 0
+run_status 74 "the CA host's keys now belong to another CA: it refuses to sign" \
+	CA issue --user "$(id -un)" --target api --pubkey "$T/pub.pem"
+grep_ok "...saying so" "groups/default/ca.key: the CA host's key belongs to another CA than ctCaCertificate \\(version [0-9]+\\) of the directory" "$ERR"
+
 # --- a malformed group entry is named --------------------------------------------------
 printf 'dn: ctGroup=default,ou=groups,%s\nchangetype: modify\nreplace: ctCaCertificate\nctCaCertificate: not DER\n' \
 	"$BASE" | ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_BIND_DN" -y "$SLAPD_BIND_PW_FILE" >/dev/null
 run_status 74 "a certificate that is not DER is an error naming the entry" V0 ca export default
 grep_ok "...and the attribute" "ctGroup=default,ou=groups,$BASE: ctCaCertificate: not one DER" "$ERR"
+
+# --- a change that races another writer: the C cases ----------------------------------
+if [ -x "$top_builddir/tests/unit/test_store_ldap_ca" ]; then
+	run_status 0 "a change whose entry changed meanwhile conflicts, writes nothing, restores the files" \
+		env CT_TEST_BASE="$BASE" CT_TEST_TMP="$T" "$top_builddir/tests/unit/test_store_ldap_ca"
+	grep_not "...none skipped" "^ok .* # SKIP" "$OUT"
+else
+	not_ok "tests/unit/test_store_ldap_ca is not built"
+fi
 
 tap_done

@@ -106,4 +106,61 @@ run_status 0 "the copy, which has no orphan, is consistent" B store check
 run_status 65 "migrate reports the planted difference too" A store migrate --to files --config-to "$T/b.conf"
 grep_ok "...as the index entry's token" "^certificate $orphan: token differs$" "$OUT"
 
+# --- files -> ldap (in place) -> files, with a real slapd ------------------------------
+. "$top_srcdir/tests/lib/slapd.sh"
+if [ ! -x "$SLAPD_BIN" ]; then
+	ok "# SKIP slapd is not installed"
+	tap_done
+fi
+SLAPD_SCHEMA_EXTRA=$top_srcdir/schema/certtoken.schema
+at_exit slapd_stop
+if ! slapd_start "$T/slapd" 2>"$T/slapd.err"; then
+	echo "Bail out! cannot start a test slapd: $(tr '\n' ' ' <"$T/slapd.err")"
+	exit 1
+fi
+BASE="ou=certtoken,dc=example,dc=org"
+printf 'dn: %s\nobjectClass: organizationalUnit\nou: certtoken\n' "$BASE" >"$T/base.ldif"
+slapd_load "$T/base.ldif" || { echo "Bail out! cannot load the base"; exit 1; }
+lconf() { # lconf NAME BACKEND STORE
+	conf "$1" "$3"
+	sed -i "s|^store: .*|store: { backend = \"$2\"; path = \"$3\"; ldap: { uri = \"$SLAPD_URI\"; starttls = false; base = \"$BASE\"; bind_dn = \"$SLAPD_BIND_DN\"; bind_password_file = \"$SLAPD_BIND_PW_FILE\"; timeout = 2; }; };|" "$T/$1"
+}
+lconf lf.conf files "$T/l"
+lconf ll.conf ldap "$T/l"
+lconf lb.conf files "$T/lb"
+LF() { "$ADMIN" -c "$T/lf.conf" "$@"; }
+LL() { "$ADMIN" -c "$T/ll.conf" "$@"; }
+LF ca init default >/dev/null && LF ca init ops >/dev/null && LF ca rotate ops --prepare >/dev/null &&
+	LF token init --user "$user" --type hotp --secret "$secret" >/dev/null &&
+	LF token init --user "$user" --type totp >/dev/null &&
+	LF issue --user "$user" --target api --pubkey "$T/pub.pem" >"$T/l1.pem" &&
+	LF issue --user "$user" --target ops --pubkey "$T/pub.pem" >/dev/null &&
+	LF cert revoke "$(openssl x509 -in "$T/l1.pem" -noout -serial | cut -d= -f2)" >/dev/null &&
+	LF crl default >/dev/null || { echo "Bail out! cannot populate the store"; exit 1; }
+run_status 0 "store migrate --to ldap copies a files store into the directory, in place, and verifies it" \
+	LF store migrate --to ldap
+grep_ok "...all of it" \
+	"copied into the ldap store: tokens of 1 users, 2 index entries, 1 revocations, 0 pending requests, 0 uploads, 2 CAs, 1 CRLs" "$OUT"
+grep_ok "...verified" "^verified: the ldap store holds what the files store holds$" "$OUT"
+check "the CA keys stayed where they were (the same store.path)" \
+	test "$(ls "$T/l/groups/ops")" = "$(printf 'ca.key\nca.pem\nnext.key\nnext.pem')"
+for c in "token list" "cert list" "ca export default" "ca export ops" "crl default --published"; do
+	LF $c >"$T/lf.out" 2>&1; LL $c >"$T/ll.out" 2>&1
+	check "the ldap store answers '$c' as the files store did" cmp -s "$T/lf.out" "$T/ll.out"
+done
+lhotp=$(LL token list --user "$user" | awk '$3 == "hotp" { print $1 }')
+if command -v oathtool >/dev/null; then
+	hex=$(echo "$secret" | base32 -d | od -An -tx1 | tr -d ' \n')
+	run_status 0 "the directory's HOTP secret decrypts with the shared key and verifies codes" \
+		LL token resync "$lhotp" "$(oathtool --hotp -c 3 "$hex")" "$(oathtool --hotp -c 4 "$hex")"
+	LF token resync "$lhotp" "$(oathtool --hotp -c 3 "$hex")" "$(oathtool --hotp -c 4 "$hex")" >/dev/null
+fi
+run_status 0 "the ldap store is consistent" LL store check
+run_status 0 "and back: ldap -> files in another store" LL store migrate --to files --config-to "$T/lb.conf"
+grep_ok "...verified" "^verified: the files store holds what the ldap store holds$" "$OUT"
+"$ADMIN" -c "$T/lb.conf" token list >"$T/lb.out" 2>&1; LF token list >"$T/lf.out" 2>&1
+check "...with the same tokens" cmp -s "$T/lf.out" "$T/lb.out"
+run_status 0 "ldap -> files in place finds the files store equal" LL store migrate --to files
+grep_ok "...and copies nothing" "tokens of 0 users, 0 index entries, 0 revocations, 0 pending requests, 0 uploads, 0 CAs, 0 CRLs" "$OUT"
+
 tap_done

@@ -16,9 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "certindex.h"
 #include "conf.h"
@@ -43,6 +47,7 @@ struct fixture {
 	char dir[96]; /* store.path: secret.key */
 	struct ct_store *db;
 	char user[CT_USER_MAX]; /* a user of this test alone */
+	char serial[CT_CERT_SERIAL_MAX]; /* a certificate serial of this test alone */
 };
 
 static int users_made; /* each test's user name is new: one directory for all */
@@ -91,6 +96,8 @@ setup(void **state)
 		return -1;
 	*state = f;
 	snprintf(f->user, sizeof(f->user), "user%d-%d", (int)getpid(), ++users_made);
+	snprintf(
+	    f->serial, sizeof(f->serial), "7%07X%04X", (unsigned)getpid(), (unsigned)users_made);
 	snprintf(f->dir, sizeof(f->dir), "%s/store-XXXXXX",
 	    getenv("CT_TEST_TMP") != NULL ? getenv("CT_TEST_TMP") : "/tmp");
 	if (uri == NULL || *uri == '\0')
@@ -753,6 +760,224 @@ test_foreign_secret(void **state)
 	ct_user_tokens_clear(&in);
 }
 
+/* ---- the index, revocations, requests, uploads ---- */
+
+/* A self-signed certificate with serial SERIAL (hex), as DER in *DER. */
+static size_t
+cert_der(const char *serial, unsigned char **der)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	BIGNUM *bn = NULL;
+	int len;
+
+	assert_non_null(key);
+	assert_non_null(x);
+	assert_true(BN_hex2bn(&bn, serial) > 0);
+	assert_non_null(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
+	X509_NAME_add_entry_by_txt(
+	    X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)"t", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	*der = NULL;
+	len = i2d_X509(x, der);
+	assert_true(len > 0);
+	BN_free(bn);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return (size_t)len;
+}
+
+static int
+find_cert(void *ctx, const struct ct_cert_entry *e)
+{
+	const char *serial = ((const char *const *)ctx)[0];
+	int *seen = (int *)(uintptr_t)((const void *const *)ctx)[1];
+
+	if (strcmp(e->serial, serial) == 0 && strcmp(e->user, "alice") == 0 && e->cert != NULL)
+		(*seen)++;
+	return 0;
+}
+
+static void
+test_index_round_trip(void **state)
+{
+	static const char *const attrs[] = {"ctNotAfter", NULL};
+	struct fixture *f = *state;
+	struct ct_ldap_store *ls;
+	struct ct_lstore_entry s = {0};
+	struct ct_cert_entry e;
+	struct ct_err err = {0};
+	unsigned char *der = NULL;
+	char hex[CT_CERT_SERIAL_MAX], *dn = NULL;
+	size_t len;
+	int seen = 0;
+	const void *ctx[2] = {f->serial, &seen};
+	int64_t na = 0;
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	ls = ct_ldap_store_of(f->db);
+	len = cert_der(f->serial, &der);
+	assert_int_equal(
+	    ct_certindex_add(f->db, f->serial, "alice", "api", "staff", "CERT01", der, len, &err),
+	    CT_OK);
+	assert_int_equal(
+	    ct_certindex_add(f->db, f->serial, "alice", "api", "staff", "CERT01", der, len, &err),
+	    CT_EEXIST);
+	ct_err_clear(&err);
+	assert_int_equal(ct_certindex_get(f->db, f->serial, &e, &err), CT_OK);
+	assert_string_equal(e.serial, f->serial);
+	assert_string_equal(e.user, "alice");
+	assert_string_equal(e.target, "api");
+	assert_string_equal(e.group, "staff");
+	assert_string_equal(e.token, "CERT01");
+	assert_int_equal(ct_cert_serial_hex(e.cert, hex), CT_OK);
+	assert_string_equal(hex, f->serial);
+	ct_cert_entry_clear(&e);
+	assert_int_equal(ct_certindex_foreach(f->db, find_cert, ctx, &err), CT_OK);
+	assert_int_equal(seen, 1);
+	/* the validity is readable in the directory */
+	assert_int_equal(
+	    ct_lstore_dn(ls, "ctCertSerial", f->serial, CT_LSTORE_CERTS, &dn, &err), CT_OK);
+	assert_int_equal(ct_lstore_get(ls, CT_LSTORE_READ, 0, dn, attrs, &s, &err), CT_OK);
+	assert_int_equal(ct_lstore_time(&s, "ctNotAfter", &na, &err), CT_OK);
+	assert_true(na > time(NULL) + 3000 && na <= time(NULL) + 3600);
+	ct_lstore_entry_clear(&s);
+	ct_certindex_remove(f->db, f->serial);
+	assert_int_equal(ct_certindex_get(f->db, f->serial, &e, &err), CT_ENOENT);
+	free(dn);
+	OPENSSL_free(der);
+}
+
+/* A revocation written through one handle is read through another at once;
+ * a second revocation of the same certificate is CT_EEXIST. */
+static void
+test_revocations(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *other = NULL;
+	struct ct_revocation *list = NULL;
+	const struct ct_revocation *r;
+	struct ct_err err = {0};
+	size_t n = 0;
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	assert_int_equal(open_ldap(f->dir, uri, NULL, 3, 0, &other, &err), CT_OK);
+	assert_int_equal(ct_revoke(f->db, f->serial, "staff", 1, 1764892800, &err), CT_OK);
+	assert_int_equal(ct_revoke(other, f->serial, "staff", 0, 1764892900, &err), CT_EEXIST);
+	assert_non_null(strstr(err.msg, "already revoked"));
+	ct_err_clear(&err);
+	assert_int_equal(ct_revoked_read(other, &list, &n, &err), CT_OK);
+	assert_non_null(r = ct_revoked_find(list, n, f->serial));
+	assert_string_equal(r->group, "staff");
+	assert_int_equal(r->when, 1764892800);
+	assert_int_equal(r->reason, 1);
+	free(list);
+	ct_store_close(other);
+}
+
+static unsigned char csr[] = {0x30, 0x03, 0x02, 0x01, 0x05, 0xff, 0x00};
+
+static int
+find_request(void *ctx, const struct ct_request *r)
+{
+	const char *token = ((const char *const *)ctx)[0];
+	int *seen = (int *)(uintptr_t)((const void *const *)ctx)[1];
+
+	if (strcmp(r->token, token) == 0 && r->csr_len == sizeof(csr))
+		(*seen)++;
+	return 0;
+}
+
+static void
+test_requests(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_request r, got;
+	struct ct_err err = {0};
+	char token[CT_SERIAL_MAX], token2[CT_SERIAL_MAX];
+	int seen = 0;
+	const void *ctx[2] = {token, &seen};
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	snprintf(token, sizeof(token), "CERT%.12s", f->serial);
+	snprintf(token2, sizeof(token2), "CERT%.12sB", f->serial);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.token, sizeof(r.token), "%s", token);
+	snprintf(r.user, sizeof(r.user), "%s", f->user);
+	strcpy(r.target, "api");
+	strcpy(r.ref, "-");
+	r.created = 1763800000;
+	r.csr = csr;
+	r.csr_len = sizeof(csr);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_OK);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_EEXIST);
+	ct_err_clear(&err);
+	assert_int_equal(ct_request_load(f->db, token, &got, &err), CT_OK);
+	assert_string_equal(got.user, f->user);
+	assert_string_equal(got.target, "api");
+	assert_string_equal(got.ref, "-");
+	assert_int_equal(got.created, 1763800000);
+	assert_int_equal(got.polled, 0);
+	assert_int_equal(got.csr_len, sizeof(csr));
+	assert_memory_equal(got.csr, csr, sizeof(csr));
+	ct_request_clear(&got);
+	/* a reference and a poll */
+	snprintf(r.token, sizeof(r.token), "%s", token2);
+	strcpy(r.ref, "ca:42/x");
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_OK);
+	assert_int_equal(ct_lstore_request_polled(f->db, token2, 1763800100, &err), CT_OK);
+	assert_int_equal(ct_request_load(f->db, token2, &got, &err), CT_OK);
+	assert_string_equal(got.ref, "ca:42/x");
+	assert_int_equal(got.polled, 1763800100);
+	ct_request_clear(&got);
+	assert_int_equal(ct_request_foreach(f->db, find_request, ctx, &err), CT_OK);
+	assert_int_equal(seen, 1);
+	assert_int_equal(ct_request_remove(f->db, token, &err), CT_OK);
+	assert_int_equal(ct_request_remove(f->db, token, &err), CT_OK); /* gone: no error */
+	assert_int_equal(ct_request_load(f->db, token, &got, &err), CT_ENOENT);
+	ct_err_clear(&err);
+	assert_int_equal(ct_lstore_request_polled(f->db, token, 1, &err), CT_ENOENT);
+	assert_int_equal(ct_request_remove(f->db, token2, &err), CT_OK);
+}
+
+static void
+test_uploads(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *der = NULL, *pem = NULL;
+	struct ct_err err = {0};
+	char token[CT_SERIAL_MAX];
+	size_t len, n = 0;
+	BIO *bio;
+	X509 *x;
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	snprintf(token, sizeof(token), "CERT%.12s", f->serial);
+	len = cert_der(f->serial, &der);
+	assert_int_equal(ct_upload_save(f->db, token, der, len, &err), CT_OK);
+	assert_int_equal(ct_upload_save(f->db, token, der, len, &err), CT_EEXIST);
+	ct_err_clear(&err);
+	assert_int_equal(ct_upload_load(f->db, token, &pem, &n, &err), CT_OK);
+	assert_int_equal(strlen((char *)pem), n);
+	assert_non_null(bio = BIO_new_mem_buf(pem, (int)n));
+	assert_non_null(x = PEM_read_bio_X509(bio, NULL, NULL, NULL));
+	assert_int_equal(i2d_X509(x, NULL), (int)len);
+	X509_free(x);
+	BIO_free(bio);
+	free(pem);
+	ct_upload_remove(f->db, token);
+	assert_int_equal(ct_upload_load(f->db, token, &pem, &n, &err), CT_ENOENT);
+	OPENSSL_free(der);
+}
+
 int
 main(void)
 {
@@ -771,6 +996,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_stopped_server, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_secret, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_index_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revocations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uploads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
