@@ -4,8 +4,9 @@
  * the issued-certificate index, the revocations, pending requests,
  * uploaded certificates and the access groups' CA material) is reached
  * through a struct ct_store opened from the configuration: store.backend
- * names the backend ("files", the default and for now the only one), the
- * backend reads its own settings (the files backend: store.path).  Callers
+ * names the backend ("files", the default, or "ldap"), the backend reads
+ * its own settings (the files backend: store.path; the LDAP backend:
+ * store.ldap, and store.path for what stays on the host).  Callers
  * never see how or where a backend keeps things.  The operations are
  * declared with their data: tokens.h, certindex.h, requests.h, and for the
  * CA material cadir.h (used through ca.h and rotate.h).

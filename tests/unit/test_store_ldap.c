@@ -380,6 +380,67 @@ test_entry_readable(void **state)
 	ct_user_tokens_clear(&in);
 }
 
+/* What `ldapsearch` shows of the entry DN: its LDIF in OUT. */
+static void
+ldapsearch(const char *dn, char *out, size_t size)
+{
+	char cmd[2048];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+	    "ldapsearch -x -LLL -o ldif-wrap=no -o nettimeout=5 -H '%s' -D '%s' -y '%s' -b '%s' -s "
+	    "base 2>&1",
+	    getenv("SLAPD_URI"), getenv("SLAPD_BIND_DN"), getenv("SLAPD_BIND_PW_FILE"), dn);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+}
+
+/* ldapsearch shows a user's tokens as text, the secret sealed. */
+static void
+test_ldapsearch_readable(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_user_tokens in;
+	struct ct_err err = {0};
+	char *dn = NULL, out[8192];
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 7);
+	hotp_token(&in.tok[1], "TOTP2", 0);
+	in.tok[1].type = CT_TOKEN_TOTP;
+	in.tok[1].period = 30;
+	in.tok[1].last_step = 58829760;
+	strcpy(in.tok[1].description, "phone");
+	in.n = 2;
+	put_tokens(f->db, f->user, &in);
+	assert_int_equal(
+	    ct_lstore_dn(ct_ldap_store_of(f->db), "ctUser", f->user, CT_LSTORE_USERS, &dn, &err),
+	    CT_OK);
+	ldapsearch(dn, out, sizeof(out));
+	if (getenv("CT_TEST_SHOW") != NULL)
+		print_message("%s", out);
+	assert_non_null(strstr(out, "\nobjectClass: ctUserState\n"));
+	assert_non_null(strstr(out, "\nctRevision: 1\n"));
+	assert_non_null(strstr(out, "\nctFailures: 0\n"));
+	assert_non_null(strstr(out,
+	    "\nctToken: serial=HOTP1 type=hotp active=1 algo=sha1 digits=6 "
+	    "period=0 counter=7 last_step=-1 failcount=0 lock_until=0 "
+	    "rollout=enrolled created=1763800000 desc= target= cert= "
+	    "not_after=0 not_before=0 issuer= secret="));
+	assert_non_null(strstr(out,
+	    "\nctToken: serial=TOTP2 type=totp active=1 algo=sha1 digits=6 "
+	    "period=30 counter=0 last_step=58829760 "));
+	assert_null(strstr(out, "12345678901234567890"));
+	assert_null(strstr(out, "3132333435363738393031323334353637383930")); /* hex of it */
+	free(dn);
+	ct_user_tokens_clear(&in);
+}
+
 /* Two transactions read the same revision: the second write is refused and
  * writes nothing. */
 static void
@@ -987,6 +1048,7 @@ main(void)
 	    cmocka_unit_test(test_time_and_dn),
 	    cmocka_unit_test_setup_teardown(test_tokens_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_entry_readable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ldapsearch_readable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_assertion_conflict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_user_conflict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_race, setup, teardown),
