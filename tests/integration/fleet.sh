@@ -219,11 +219,11 @@ check "certtokend starts on host A" start_daemon
 next_code
 run_status 0 "$U enrolls through certtokend on host A" enroll_otp "$code" enroll
 serial=$(sed -n 's/^serial: *//p' "$OUT")
+check "...a new certificate, not the one from before the migration" test -n "$serial" -a "$serial" != "$old"
 check "the index entry is in the directory" slapd_mirror_wait "ctCertSerial=$serial,ou=certs,$B"
 check "host B has no CA key (only secret.key)" test -z "$(find "$T/b" -name '*.key' ! -name secret.key)"
 # the user answers with certtoken-enroll respond, as the user
 RESPOND="setpriv --reuid $U --regid $U --clear-groups env -i HOME=$T/home PATH=/usr/bin:/bin $ENROLL respond"
-check "...not the one from before the migration" test "$serial" != "$old"
 next_code
 login b "$OK" "host B accepts the certificate with the short response" \
 	--respond "$RESPOND" login "$U" "$code"
@@ -287,6 +287,9 @@ grep_ok "...and says so" "^authenticate: $UNAVAIL" "$OUT"
 timed $PAM_AUTHINFO_UNAVAIL "host A (reads and writes provider 1): PAM_AUTHINFO_UNAVAIL" \
 	"$HARNESS" "$T/pama" otp alice "$(hotp $alice)"
 next_code
+timed 69 "certtoken-admin on host A: 69" A token list --user alice
+grep_ok "...with one line naming the provider" "$MIRROR_URI1" "$ERR"
+check "...one line" test "$(wc -l <"$ERR")" = 1
 check "certtokend is running" kill -0 "$DPID"
 timed 69 "certtokend on host A answers 69 and issues nothing" enroll_otp "$code" enroll
 grep_not "...itself (it is not a client that found no service)" "not running|did not answer" "$ERR"
