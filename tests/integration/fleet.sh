@@ -302,6 +302,23 @@ login b "$OK" "the code tried while it hung was not recorded: host B accepts it 
 	otp alice "$(hotp $alice)"
 login a "$NO" "...once" otp alice "$(hotp $alice)"
 alice=$((alice + 1))
+arev=$(slapd_mirror_value 1 "ctUser=alice,ou=users,$B" ctRevision)
+check "provider 1 hangs again" slapd_mirror_freeze 1
+t0=$(now)
+"$HARNESS" "$T/pamb" otp alice "$(hotp $alice)" >"$T/killed.out" 2>&1 &
+hpid=$!
+sleep 0.5
+check "...and is killed (SIGKILL) while host B's login waits for its write" slapd_mirror_kill 1
+wait "$hpid"
+got=$?
+el=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+check "host B's login fails closed: PAM_AUTHINFO_UNAVAIL (exit $got after ${el}s)" \
+	awk -v g="$got" -v e="$el" -v l="$((TIMEOUT + 3))" 'BEGIN { exit !(g == 9 && e < l) }'
+check "provider 1 restarts from its database" slapd_mirror_attach 1
+check "nothing was written to alice's entry (ctRevision $arev)" \
+	test "$(slapd_mirror_value 1 "ctUser=alice,ou=users,$B" ctRevision)" = "$arev"
+login b "$OK" "host B accepts that code now" otp alice "$(hotp $alice)"
+alice=$((alice + 1))
 check "provider 1 stops (its port refuses connections)" slapd_mirror_down 1
 timed $PAM_AUTHINFO_UNAVAIL "host B with provider 1 down: PAM_AUTHINFO_UNAVAIL" \
 	"$HARNESS" "$T/pamb" otp alice "$(hotp $alice)"

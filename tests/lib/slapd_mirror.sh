@@ -25,6 +25,7 @@
 #   slapd_mirror_value N DN ATTR    print ATTR of DN on provider N (as the rootdn)
 #   slapd_mirror_freeze N / slapd_mirror_thaw N   SIGSTOP/SIGCONT provider N
 #   slapd_mirror_down N     stop provider N (its database stays)
+#   slapd_mirror_kill N     SIGKILL provider N (a crash; its database stays)
 #   slapd_mirror_detach N   restart provider N from its database without
 #                           replication: it answers, with the state it had
 #                           (a replica that lags as long as the test wants)
@@ -200,6 +201,16 @@ slapd_mirror_value() {
 slapd_mirror_freeze() { SLAPD_PIDFILE=$SLAPD_MIRROR_DIR/$1/slapd.pid slapd_freeze; }
 slapd_mirror_thaw() { SLAPD_PIDFILE=$SLAPD_MIRROR_DIR/$1/slapd.pid slapd_thaw; }
 slapd_mirror_down() { SLAPD_PIDFILE=$SLAPD_MIRROR_DIR/$1/slapd.pid slapd_stop; }
+slapd_mirror_kill() {
+	local f=$SLAPD_MIRROR_DIR/$1/slapd.pid pid i
+	pid=$(SLAPD_PIDFILE=$f slapd_pid) || return 1
+	kill -KILL "$pid" || return 1
+	for i in $(seq 1 50); do
+		[ -e "/proc/$pid" ] || { rm -f "$f"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
 
 # slapd_mirror_restart N CONF: stop provider N, start it from CONF on its port.
 slapd_mirror_restart() {
