@@ -20,6 +20,7 @@ ldap_close(struct ct_store *st)
 	if (ls->ca != NULL && ls->ca_free != NULL)
 		ls->ca_free(ls->ca);
 	pthread_mutex_destroy(&ls->ca_mu);
+	pthread_mutex_destroy(&ls->down_mu);
 	ct_ldap_pool_free(ls->read);
 	ct_ldap_pool_free(ls->write);
 	ct_store_close(ls->files);
@@ -125,6 +126,11 @@ ldap_open(const struct ct_config *cfg, unsigned flags, struct ct_store **out, st
 	if ((ls = calloc(1, sizeof(*ls))) == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	if (pthread_mutex_init(&ls->ca_mu, NULL) != 0) {
+		free(ls);
+		return ct_err_set(err, CT_ENOMEM, "store backend ldap: cannot set up a lock");
+	}
+	if (pthread_mutex_init(&ls->down_mu, NULL) != 0) {
+		pthread_mutex_destroy(&ls->ca_mu);
 		free(ls);
 		return ct_err_set(err, CT_ENOMEM, "store backend ldap: cannot set up a lock");
 	}

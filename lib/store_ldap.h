@@ -52,6 +52,7 @@
 #define CT_LSTORE_MODS_MAX 16 /* changes in one add or modify */
 #define CT_LSTORE_VALS_MAX 40 /* values in one add or modify */
 #define CT_LSTORE_ENTRIES_MAX (1024 * 1024) /* entries one search gives */
+#define CT_LSTORE_DOWN_MS 1000 /* a directory that did not answer is let be */
 
 struct ct_ldap_store {
 	struct ct_store base;
@@ -70,6 +71,13 @@ struct ct_ldap_store {
 	char *bind_dn, *bind_password_file, *ca_file; /* copies: the settings borrow them */
 	struct ct_ldap_settings read_s, write_s;
 	struct ct_ldap_pool *read, *write;
+	/* a directory that did not answer (CT_EUNAVAIL) is not asked again for
+	 * CT_LSTORE_DOWN_MS: the operations meanwhile fail at once with its
+	 * message, so that a login's few operations together stay within the
+	 * timeout (index: enum ct_lstore_dir) */
+	pthread_mutex_t down_mu;
+	int64_t down_until[2];
+	char down_msg[2][CT_ERR_MAX];
 	/* the CA material's state (store_ldap_ca.c): made on first use under
 	 * ca_mu, freed at close with ca_free(ca) when both are set */
 	pthread_mutex_t ca_mu;

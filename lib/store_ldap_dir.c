@@ -166,6 +166,47 @@ ct_lstore_time_parse(const char *text, size_t len, int64_t *out)
 
 /* ------------------------------------------------------------------ running */
 
+/* Run OP(ARG) on H until DL: the LDAP result as a CT_ code; a connection
+ * that failed is dropped. */
+static int
+run_on(struct ct_ldap *h, int64_t dl, ct_ldap_op_fn op, void *arg, const char *what,
+    struct ct_err *err)
+{
+	int rc, lrc = LDAP_OTHER;
+
+	if ((rc = ct_ldap_run(h, dl, op, arg, &lrc, err)) == CT_OK && lrc != LDAP_SUCCESS) {
+		rc = ct_ldap_fail(h, what, lrc, ct_lstore_code(lrc), err);
+		if (rc == CT_EUNAVAIL)
+			ct_ldap_drop(h); /* it may still owe us an answer */
+	} else if (rc != CT_OK)
+		ct_ldap_drop(h);
+	return rc;
+}
+
+/* CT_EUNAVAIL with the last failure's message while WHERE is let be after
+ * it did not answer; else CT_OK. */
+static int
+still_down(struct ct_ldap_store *ls, enum ct_lstore_dir where, struct ct_err *err)
+{
+	int rc = CT_OK;
+
+	pthread_mutex_lock(&ls->down_mu);
+	if (ls->down_until[where] > ct_now_ms())
+		rc = ct_err_set(err, CT_EUNAVAIL, "%s", ls->down_msg[where]);
+	pthread_mutex_unlock(&ls->down_mu);
+	return rc;
+}
+
+/* Remember that WHERE did not answer (ERR says how). */
+static void
+mark_down(struct ct_ldap_store *ls, enum ct_lstore_dir where, const struct ct_err *err)
+{
+	pthread_mutex_lock(&ls->down_mu);
+	ls->down_until[where] = ct_now_ms() + CT_LSTORE_DOWN_MS;
+	snprintf(ls->down_msg[where], sizeof(ls->down_msg[where]), "%s", err->msg);
+	pthread_mutex_unlock(&ls->down_mu);
+}
+
 /* Run OP(ARG) on a connection of WHERE's pool until DEADLINE_MS (cut to
  * the store's timeout); WHAT names the operation in messages.  The LDAP
  * result becomes a CT_ code; a connection that failed is dropped. */
@@ -176,18 +217,16 @@ lrun(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms, ct
 	struct ct_ldap_pool *p = where == CT_LSTORE_WRITE ? ls->write : ls->read;
 	int64_t dl = ct_lstore_deadline(ls, deadline_ms);
 	struct ct_ldap *h = NULL;
-	int rc, lrc = LDAP_OTHER;
+	struct ct_err local = {0};
+	int rc;
 
-	if ((rc = ct_ldap_pool_get(p, dl, &h, err)) < 0)
+	if ((rc = still_down(ls, where, err)) < 0 || (rc = ct_ldap_pool_get(p, dl, &h, err)) < 0)
 		return rc;
-	if ((rc = ct_ldap_run(h, dl, op, arg, &lrc, err)) == CT_OK && lrc != LDAP_SUCCESS) {
-		rc = ct_ldap_fail(h, what, lrc, ct_lstore_code(lrc), err);
-		if (rc == CT_EUNAVAIL)
-			ct_ldap_drop(h); /* it may still owe us an answer */
-	} else if (rc != CT_OK)
-		ct_ldap_drop(h);
+	rc = run_on(h, dl, op, arg, what, &local);
 	ct_ldap_pool_put(p, h);
-	return rc;
+	if (rc == CT_EUNAVAIL)
+		mark_down(ls, where, &local);
+	return rc < 0 ? ct_err_set(err, rc, "%s", local.msg) : rc;
 }
 
 /* "OP DN" into BUF for messages. */

@@ -17,7 +17,8 @@
  * the entry changed or appeared or went away since the read, the provider
  * refuses (assertionFailed, alreadyExists, noSuchObject), nothing is
  * written, and the answer is CT_ECONFLICT: ct_store_update runs the whole
- * transaction again. */
+ * transaction again.  A write without a read (tests, tools that set a
+ * state whatever it was) asserts the revision the provider has just then. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -249,6 +250,31 @@ write_state(struct lstore_tx *tx, const struct token_lines *l, int failures, int
 	return conflict(rc, tx->base.user, &local, err);
 }
 
+/* A write without a read replaces what is there: the revision it replaces
+ * is read from the provider. */
+static int
+read_revision(struct lstore_tx *tx, struct ct_err *err)
+{
+	static const char *const attrs[] = {"ctRevision", NULL};
+	struct ct_ldap_store *ls = ct_ldap_store_of(tx->base.st);
+	struct ct_lstore_entry e = {0};
+	struct ct_err local = {0};
+	int rc;
+
+	tx->revision = -1;
+	rc = ct_lstore_get(ls, CT_LSTORE_WRITE, tx->deadline_ms, tx->dn, attrs, &e, &local);
+	if (rc == CT_OK)
+		rc = ct_lstore_integer(&e, "ctRevision", 0, REVISION_MAX, &tx->revision, &local);
+	else if (rc == CT_ENOENT)
+		rc = CT_OK; /* no entry: the write adds it */
+	ct_lstore_entry_clear(&e);
+	if (rc < 0)
+		return ct_err_set(err, rc, "%s", local.msg);
+	tx->read = 1;
+	tx->exists = tx->revision >= 0;
+	return CT_OK;
+}
+
 int
 ct_lstore_tx_write(struct ct_tokens_tx *base, const struct ct_user_tokens *in, struct ct_err *err)
 {
@@ -258,9 +284,8 @@ ct_lstore_tx_write(struct ct_tokens_tx *base, const struct ct_user_tokens *in, s
 	int64_t throttle;
 	int failures, rc;
 
-	if (!tx->read)
-		return ct_err_set(
-		    err, CT_EINVAL, "token store: a write of user %s before its read", base->user);
+	if (!tx->read && (rc = read_revision(tx, err)) < 0)
+		return rc;
 	if ((l = malloc(sizeof(*l))) == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	if ((rc = format_tokens(ls, base->user, tx->dn, in, l, &failures, &throttle, err)) == CT_OK)

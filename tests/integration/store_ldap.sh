@@ -6,7 +6,9 @@
 # malformed entry, and the auth scenarios of test_auth on this backend.
 # The cases are the cmocka program tests/unit/test_store_ldap; this script
 # starts the server, hands its address over in the environment, and its
-# TAP is the output.
+# TAP is the output.  Before, it checks that schema/certtoken.schema and
+# schema/certtoken.ldif define the same and that the .ldif loads into a
+# cn=config (slapadd -n0).
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/slapd.sh"
@@ -15,6 +17,26 @@
 command -v ldapadd >/dev/null || skip_all "ldap-utils are not installed"
 PROG=$top_builddir/tests/unit/test_store_ldap
 [ -x "$PROG" ] || skip_all "tests/unit/test_store_ldap is not built"
+
+# The two forms of the schema say the same, and the cn=config one loads too
+# (the slapd below loads the slapd.conf one).
+schema_defs() { # FILE: each definition on one line, its words single-spaced
+	sed -e '/^#/d' -e 's/^olcAttributeTypes: /attributetype /' \
+		-e 's/^olcObjectClasses: /objectclass /' "$1" |
+		awk '/^(attributetype|objectclass) /{if (d) print d; d=$0; next}
+			/^[ \t]/{if (d) d=d" "$0; next} {if (d) print d; d=""} END{if (d) print d}' |
+		tr -s ' \t' '  '
+}
+schema_defs "$top_srcdir/schema/certtoken.schema" >"$T/defs.schema"
+schema_defs "$top_srcdir/schema/certtoken.ldif" >"$T/defs.ldif"
+[ -s "$T/defs.schema" ] && cmp -s "$T/defs.schema" "$T/defs.ldif" ||
+	{ echo "Bail out! schema/certtoken.schema and .ldif differ"; exit 1; }
+mkdir -p "$T/cn-config"
+{ printf 'dn: cn=config\nobjectClass: olcGlobal\ncn: config\n\n'
+  printf 'dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n\n'
+  cat /etc/ldap/schema/core.ldif; echo; cat "$top_srcdir/schema/certtoken.ldif"; } >"$T/config.ldif"
+slapadd -n0 -F "$T/cn-config" -l "$T/config.ldif" >"$T/slapadd.log" 2>&1 ||
+	{ echo "Bail out! schema/certtoken.ldif does not load: $(tr '\n' ' ' <"$T/slapadd.log")"; exit 1; }
 
 SLAPD_SCHEMA_EXTRA=$top_srcdir/schema/certtoken.schema
 at_exit slapd_stop

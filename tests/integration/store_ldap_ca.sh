@@ -137,8 +137,12 @@ grep_ok "...and the attribute" "ctGroup=default,ou=groups,$BASE: ctCaCertificate
 
 # --- a change that races another writer: the C cases ----------------------------------
 if [ -x "$top_builddir/tests/unit/test_store_ldap_ca" ]; then
-	run_status 0 "a change whose entry changed meanwhile conflicts, writes nothing, restores the files" \
-		env CT_TEST_BASE="$BASE" CT_TEST_TMP="$T" "$top_builddir/tests/unit/test_store_ldap_ca"
+	printf 'dn: ou=copy,dc=example,dc=org\nobjectClass: organizationalUnit\nou: copy\n' >"$T/copy.ldif"
+	slapd_load "$T/copy.ldif"
+	run_status 0 "a change whose entry changed meanwhile conflicts, writes nothing, restores the files; a request and an upload copy exactly" \
+		env CT_TEST_BASE="$BASE" CT_TEST_BASE2="ou=copy,dc=example,dc=org" CT_TEST_TMP="$T" \
+		"$top_builddir/tests/unit/test_store_ldap_ca"
+	grep -q "^not ok" "$OUT" && diag <"$OUT"
 	grep_not "...none skipped" "^ok .* # SKIP" "$OUT"
 else
 	not_ok "tests/unit/test_store_ldap_ca is not built"

@@ -1,10 +1,10 @@
 /* The OTP step of authentication and the account check (lib/auth.c) over a
- * real files token store: replay (also across tokens with one secret),
- * windows, look-ahead, failure counting, the throttle that replaced the
- * lockout, equal time for names without tokens, disabled and corrupt
- * tokens, and the state on disk before the answer.  Codes are the RFC 4226 and RFC 6238 test
- * vectors of the secret "12345678901234567890" (SHA-1), or computed with lib/otp.h for steps the
- * RFCs do not list. */
+ * real files token store (built as test_auth_ldap with CT_TEST_LDAP: over
+ * the LDAP store, run by tests/integration/auth_ldap.sh; open_store.h): replay (also across tokens
+ * with one secret), windows, look-ahead, failure counting, the throttle that replaced the lockout,
+ * equal time for names without tokens, disabled and corrupt tokens, and the state on disk before
+ * the answer.  Codes are the RFC 4226 and RFC 6238 test vectors of the secret
+ * "12345678901234567890" (SHA-1), or computed with lib/otp.h for steps the RFCs do not list. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -137,7 +137,8 @@ reread(struct store_fixture *f, const char *user, struct ct_user_tokens *out)
 	ct_store_close(db2);
 }
 
-static char *
+/* (not inlined: GCC 12 takes the text for a pointer to the local BUF) */
+__attribute__((noinline)) static char *
 slurp(const char *path)
 {
 	unsigned char *buf = NULL;
@@ -357,9 +358,9 @@ test_hotp_unusable_token(void **state)
 	u.tok[0].counter = UINT64_MAX - 1;
 	u.n = 1;
 	put_tokens(f, "alice", &u);
-	before = slurp(user_path(f, "alice"));
+	before = store_state(f, "alice");
 	assert_int_equal(otp(f, &conf, "alice", "000000", 1, &res), CT_EIO);
-	after = slurp(user_path(f, "alice"));
+	after = store_state(f, "alice");
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
@@ -388,7 +389,7 @@ test_lockout(void **state)
 	assert_true(res.lock_until == now + 300);
 	/* throttled: even the right code is not tried, and nothing is written;
 	 * the answer is a wrong code's (issue 13: no distinct "locked" answer) */
-	before = slurp(user_path(f, "alice"));
+	before = store_state(f, "alice");
 	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 1, &res), CT_EPERM);
 	assert_int_equal(res.throttled, 1);
 	assert_string_equal(res.serial, "T1");
@@ -396,7 +397,7 @@ test_lockout(void **state)
 	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], now + 299, &res), CT_EPERM);
 	assert_int_equal(res.throttled, 1);
 	assert_int_equal(res.failcount, 3); /* not counted */
-	after = slurp(user_path(f, "alice"));
+	after = store_state(f, "alice");
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
@@ -749,13 +750,13 @@ test_all_disabled(void **state)
 	u.tok[1].active = 0;
 	u.n = 2;
 	put_tokens(f, "alice", &u);
-	before = slurp(user_path(f, "alice"));
+	before = store_state(f, "alice");
 	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], T_NOW, &res), CT_EPERM);
 	assert_int_equal(res.disabled, 1);
 	assert_int_equal(otp(f, &conf, "alice", TOTP_AT_NOW, T_NOW, &res), CT_EPERM);
 	assert_int_equal(res.disabled, 1);
 	/* nothing counted, nothing written */
-	after = slurp(user_path(f, "alice"));
+	after = store_state(f, "alice");
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
@@ -776,6 +777,7 @@ test_no_tokens(void **state)
 	assert_string_equal(res.serial, "");
 	snprintf(lock, sizeof(lock), "%s.lock", user_path(f, "nobody"));
 	assert_int_not_equal(lstat(lock, &st), 0);
+	assert_null(store_state_at(f->dir, "nobody")); /* the directory: no entry either */
 	/* a certificate token is not an OTP token */
 	memset(&u, 0, sizeof(u));
 	u.tok[0].type = CT_TOKEN_CERT;
@@ -797,6 +799,8 @@ test_corrupt_denies(void **state)
 	struct ct_auth_result res;
 	char moved[128];
 
+	if (STORE_FIXTURE_LDAP)
+		skip(); /* token files: test_store_ldap has the directory's malformed entries */
 	put_one(f, "alice", CT_TOKEN_HOTP);
 	edit_file(user_path(f, "alice"), "digits=6", "digits=6x");
 	assert_int_equal(otp(f, &conf, "alice", hotp_rfc[0], 1, &res), CT_EIO);
@@ -827,6 +831,9 @@ test_write_failure_denies(void **state)
 	int status;
 	pid_t pid;
 
+	if (STORE_FIXTURE_LDAP)
+		skip(); /* a file size limit: test_store_ldap has a provider that cannot be written
+		         */
 	put_one(f, "alice", CT_TOKEN_HOTP);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -904,6 +911,8 @@ test_account_corrupt(void **state)
 	struct store_fixture *f = *state;
 	struct ct_auth_result res;
 
+	if (STORE_FIXTURE_LDAP)
+		skip(); /* token files: test_store_ldap has the directory's malformed entries */
 	put_one(f, "alice", CT_TOKEN_TOTP);
 	assert_int_equal(account(f, "alice", 1, &res), CT_OK);
 	assert_string_equal(res.serial, "T1");

@@ -23,27 +23,36 @@
 
 #include "ca.h"
 #include "cadir.h"
+#include "certindex.h"
+#include "certtoken.h"
 #include "conf.h"
+#include "requests.h"
 #include "rotate.h"
 #include "store.h"
+#include "storecopy.h"
+#include "tokens.h"
 
-/* Open the LDAP store with store.path DIR and the access group conflict. */
+/* Open the store of BACKEND with store.path DIR and the directory's base
+ * from the environment variable BASE, for token state; the access groups
+ * conflict and mig. */
 static void
-open_ldap(const char *dir, struct ct_config **cfg, struct ct_store **st)
+open_store(const char *backend, const char *dir, const char *base, struct ct_config **cfg,
+    struct ct_store **st)
 {
 	struct ct_err err = {0};
 	char text[2048];
 
 	snprintf(text, sizeof(text),
-	    "store: { backend = \"ldap\"; path = \"%s\"; ldap: { uri = \"%s\"; starttls = false; "
+	    "store: { backend = \"%s\"; path = \"%s\"; ldap: { uri = \"%s\"; starttls = false; "
 	    "bind_dn = \"%s\"; bind_password_file = \"%s\"; base = \"%s\"; timeout = 2; "
 	    "cache_max_age = 0; }; };\naccess_groups = ( { name = \"conflict\"; }, { name = "
-	    "\"default\"; } );\n",
-	    dir, getenv("SLAPD_URI"), getenv("SLAPD_BIND_DN"), getenv("SLAPD_BIND_PW_FILE"),
-	    getenv("CT_TEST_BASE"));
+	    "\"mig\"; } );\ntargets = ( { name = \"api\"; access_group = \"mig\"; subject = "
+	    "\"CN=%%unix_account%%\"; } );\n",
+	    backend, dir, getenv("SLAPD_URI"), getenv("SLAPD_BIND_DN"),
+	    getenv("SLAPD_BIND_PW_FILE"), getenv(base));
 	if (ct_config_load_string(text, "test.conf", cfg, NULL, &err) != CT_OK)
 		fail_msg("%s", err.msg);
-	if (ct_store_open(*cfg, CT_STORE_CREATE, st, &err) != CT_OK)
+	if (ct_store_open(*cfg, CT_STORE_CREATE | CT_STORE_TOKENS, st, &err) != CT_OK)
 		fail_msg("%s", err.msg);
 }
 
@@ -88,7 +97,7 @@ test_replace_conflict(void **state)
 		snprintf(dir[i], sizeof(dir[i]), "%s/conflict%d", getenv("CT_TEST_TMP"), i);
 		snprintf(cmd, sizeof(cmd), "mkdir -m 0700 -p %s", dir[i]);
 		assert_int_equal(system(cmd), 0);
-		open_ldap(dir[i], &cfg[i], &st[i]);
+		open_store("ldap", dir[i], "CT_TEST_BASE", &cfg[i], &st[i]);
 	}
 	assert_int_equal(
 	    ct_ca_init(st[0], ct_config_group(cfg[0], "conflict"), time(NULL), &err), CT_OK);
@@ -131,11 +140,97 @@ test_replace_conflict(void **state)
 	}
 }
 
+/* A difference: on stderr, for the log. */
+static void
+print_diff(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "difference: %s\n", line);
+}
+
+/* ct_store_update: add the token CTX. */
+static int
+add_token(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
+{
+	(void)user;
+	(void)err;
+	u->tok[u->n++] = *(const struct ct_token *)ctx;
+	return CT_OK;
+}
+
+/* A files store with a pending request (and its token), an uploaded
+ * certificate (and its token) and an index entry, copied into the LDAP
+ * store: the comparison finds them equal, so each round trip is exact. */
+static void
+test_copy_requests_uploads(void **state)
+{
+	static unsigned char csr[] = {0x30, 0x03, 0x02, 0x01, 0x05};
+	struct ct_config *cfg[2] = {NULL, NULL};
+	struct ct_store *st[2] = {NULL, NULL};
+	struct ct_storecopy_stats n;
+	struct ct_request r;
+	struct ct_token tok;
+	struct ct_err err = {0};
+	STACK_OF(X509) *anchors = NULL;
+	unsigned char *der = NULL;
+	char dir[2][128], cmd[512], serial[CT_CERT_SERIAL_MAX];
+	int i, len;
+
+	(void)state;
+	if (getenv("SLAPD_URI") == NULL || getenv("CT_TEST_TMP") == NULL ||
+	    getenv("CT_TEST_BASE2") == NULL)
+		skip();
+	for (i = 0; i < 2; i++) {
+		snprintf(dir[i], sizeof(dir[i]), "%s/copy%d", getenv("CT_TEST_TMP"), i);
+		snprintf(cmd, sizeof(cmd), "mkdir -m 0700 -p %s", dir[i]);
+		assert_int_equal(system(cmd), 0);
+		open_store(i == 0 ? "files" : "ldap", dir[i], "CT_TEST_BASE2", &cfg[i], &st[i]);
+	}
+	memset(&r, 0, sizeof(r));
+	strcpy(r.token, "CERTMIG1");
+	strcpy(r.user, "miguser");
+	strcpy(r.target, "api");
+	strcpy(r.ref, "ref:42");
+	r.created = 1763800000;
+	r.polled = 1763800100;
+	r.csr = csr;
+	r.csr_len = sizeof(csr);
+	assert_int_equal(ct_certtoken_record_pending(st[0], &r, "pending", &tok, &err), CT_OK);
+	assert_int_equal(
+	    ct_ca_init(st[0], ct_config_group(cfg[0], "mig"), time(NULL), &err), CT_OK);
+	assert_int_equal(
+	    ct_ca_trust(st[0], ct_config_group(cfg[0], "mig"), time(NULL), &anchors, &err), CT_OK);
+	len = i2d_X509(sk_X509_value(anchors, 0), &der);
+	assert_int_equal(ct_cert_serial_hex(sk_X509_value(anchors, 0), serial), CT_OK);
+	sk_X509_pop_free(anchors, X509_free);
+	assert_int_equal(ct_upload_save(st[0], "CERTMIG2", der, (size_t)len, &err), CT_OK);
+	ct_certtoken_init(&tok, "CERTMIG2", "", "enrolled", "uploaded", 1763800000);
+	strcpy(tok.cert_serial, serial);
+	assert_int_equal(ct_store_update(st[0], "miguser", add_token, &tok, &err), CT_OK);
+	assert_int_equal(
+	    ct_certindex_add(st[0], serial, "miguser", "api", "mig", "-", der, (size_t)len, &err),
+	    CT_OK);
+	OPENSSL_free(der);
+	if (ct_storecopy_copy(st[0], st[1], cfg[0], &n, &err) != CT_OK)
+		fail_msg("%s", err.msg);
+	assert_int_equal(n.users, 1);
+	assert_int_equal(n.requests, 1);
+	assert_int_equal(n.uploads, 1);
+	assert_int_equal(n.certs, 1);
+	/* the group conflict has a CA in neither: only mig is compared */
+	assert_int_equal(ct_storecopy_compare(st[0], st[1], cfg[0], print_diff, NULL, &err), 0);
+	for (i = 0; i < 2; i++) {
+		ct_store_close(st[i]);
+		ct_config_free(cfg[i]);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_replace_conflict),
+	    cmocka_unit_test(test_copy_requests_uploads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
