@@ -112,6 +112,17 @@ int ct_files_token_line_format(const struct ct_files_keys *k, const char *user, 
 int ct_files_token_line_parse(const struct ct_files_keys *k, const char *user, const char *where,
     unsigned n, const char *line, size_t len, struct ct_token *t, struct ct_err *err);
 
+#define CT_FILES_SOURCE_LINE_MAX 128 /* bytes of one source's line */
+
+/* Append source S to B as its line in the token file, without "source "
+ * and the newline ("id=HEX failcount=N until=T last=T known=0|1"). */
+void ct_files_source_line_format(const struct ct_source *s, struct ct_textbuf *b);
+
+/* Parse LINE (LEN bytes, as ct_files_source_line_format writes it) into S:
+ * CT_EIO "WHERE:N: what" when it is not one. */
+int ct_files_source_line_parse(const char *where, unsigned n, const char *line, size_t len,
+    struct ct_source *s, struct ct_err *err);
+
 /* ---- store_files_tokens.c: transactions under flock ---- */
 
 int ct_files_tx_begin(struct ct_store *st, const char *user, int64_t deadline_ms,

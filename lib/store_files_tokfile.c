@@ -466,7 +466,15 @@ parse_fields(struct parser *ps, const char *line, size_t len, struct ct_token *t
 	return CT_OK;
 }
 
-/* Parse a source line (after "source") into S. */
+static int
+parse_token(struct parser *ps, const char *line, size_t len, struct ct_token *t)
+{
+	if (len < 5 || memcmp(line, "token", 5) != 0)
+		return perr(ps, "expected a token line");
+	return parse_fields(ps, line + 5, len - 5, t);
+}
+
+/* Parse a source line's fields (after "source") into S. */
 static int
 parse_source(struct parser *ps, const char *line, size_t len, struct ct_source *s)
 {
@@ -526,14 +534,6 @@ parse_line(struct parser *ps, const char *line, size_t len, struct ct_user_token
 	return CT_OK;
 }
 
-static int
-parse_token(struct parser *ps, const char *line, size_t len, struct ct_token *t)
-{
-	if (len < 5 || memcmp(line, "token", 5) != 0)
-		return perr(ps, "expected a token line");
-	return parse_fields(ps, line + 5, len - 5, t);
-}
-
 int
 ct_files_token_line_parse(const struct ct_files_keys *k, const char *user, const char *where,
     unsigned n, const char *line, size_t len, struct ct_token *t, struct ct_err *err)
@@ -559,6 +559,26 @@ ct_files_token_line_parse(const struct ct_files_keys *k, const char *user, const
 	if (rc != CT_OK)
 		OPENSSL_cleanse(t, sizeof(*t));
 	return rc;
+}
+
+int
+ct_files_source_line_parse(const char *where, unsigned n, const char *line, size_t len,
+    struct ct_source *s, struct ct_err *err)
+{
+	struct parser ps = {0};
+	char buf[CT_FILES_SOURCE_LINE_MAX + 1];
+
+	ps.path = where;
+	ps.line = n;
+	ps.version = 4;
+	ps.err = err;
+	memset(s, 0, sizeof(*s));
+	if (len >= CT_FILES_SOURCE_LINE_MAX || memchr(line, '\0', len) != NULL ||
+	    memchr(line, '\n', len) != NULL)
+		return perr(&ps, "not one source line");
+	buf[0] = ' '; /* the fields as they follow "source" in the file */
+	memcpy(buf + 1, line, len);
+	return parse_source(&ps, buf, len + 1, s);
 }
 
 static int
@@ -663,6 +683,13 @@ ct_files_token_line_format(const struct ct_files_keys *k, const char *user, cons
 	return CT_OK;
 }
 
+void
+ct_files_source_line_format(const struct ct_source *s, struct ct_textbuf *b)
+{
+	ct_textbuf_add(b, "id=%s failcount=%d until=%" PRId64 " last=%" PRId64 " known=%d", s->id,
+	    s->failcount, s->until, s->last, s->known);
+}
+
 static int
 format_token(const struct ct_files_keys *k, const char *user, const char *path,
     const struct ct_token *t, struct ct_textbuf *b, struct ct_err *err)
@@ -690,11 +717,11 @@ ct_files_tokens_save(const struct ct_files_keys *k, const char *user, const char
 	for (i = 0; i < in->n; i++)
 		if ((rc = format_token(k, user, path, &in->tok[i], &b, err)) != CT_OK)
 			goto out;
-	for (i = 0; i < in->n_src; i++)
-		ct_textbuf_add(&b,
-		    "source id=%s failcount=%d until=%" PRId64 " last=%" PRId64 " known=%d\n",
-		    in->src[i].id, in->src[i].failcount, in->src[i].until, in->src[i].last,
-		    in->src[i].known);
+	for (i = 0; i < in->n_src; i++) {
+		ct_textbuf_add(&b, "source ");
+		ct_files_source_line_format(&in->src[i], &b);
+		ct_textbuf_add(&b, "\n");
+	}
 	if (b.full) {
 		rc = ct_err_set(err, CT_EIO, "%s: token file too large", path);
 		goto out;

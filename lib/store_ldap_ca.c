@@ -29,16 +29,21 @@ static const struct {
     {CT_CA_UNTIL, "ctCaOverlapEnd", CT_LSTORE_K_TIME},
     {CT_CA_NEXT_CERT, "ctCaNextCertificate", CT_LSTORE_K_CERT},
     {CT_CA_CRL_NUMBER, "ctCrlNumber", CT_LSTORE_K_INT},
+    {CT_CA_SSH_PUB, "ctSshCaPublicKey", CT_LSTORE_K_TEXT},
+    {CT_CA_NEXT_SSH_PUB, "ctSshCaNextPublicKey", CT_LSTORE_K_TEXT},
+    {CT_CA_PREVIOUS_SSH_PUB, "ctSshCaPreviousPublicKey", CT_LSTORE_K_TEXT},
 };
 #define N_PUB CT_LSTORE_PUB_N
 
 static const char *const read_attrs[] = {"ctCaVersion", "ctCaCertificate",
-    "ctCaPreviousCertificate", "ctCaOverlapEnd", "ctCaNextCertificate", "ctCrlNumber", NULL};
+    "ctCaPreviousCertificate", "ctCaOverlapEnd", "ctCaNextCertificate", "ctCrlNumber",
+    "ctSshCaPublicKey", "ctSshCaNextPublicKey", "ctSshCaPreviousPublicKey", NULL};
 
 /* Each item's name in messages: its attribute, or the CA host's key file. */
 static const char *const item_names[CT_CA_ITEMS] = {"ctCaCertificate", "ca.key",
     "ctCaPreviousCertificate", "previous.key", "ctCaOverlapEnd", "ctCaNextCertificate", "next.key",
-    "ctCrlNumber"};
+    "ctCrlNumber", "ssh_ca.key", "ctSshCaPublicKey", "previous_ssh.key", "ctSshCaPreviousPublicKey",
+    "next_ssh.key", "ctSshCaNextPublicKey"};
 
 static struct ct_lstore_cadir *
 lcadir_of(const struct ct_cadir *s)
@@ -181,6 +186,16 @@ item_from(const struct ct_lstore_entry *e, size_t i, struct ct_lstore_pub *p, st
 	int rc;
 
 	snprintf(what, sizeof(what), "%s: %s", e->dn, pub_attrs[i].attr);
+	if (pub_attrs[i].kind == CT_LSTORE_K_TEXT) {
+		if ((rc = ct_lstore_value(e, pub_attrs[i].attr, &v, err)) != CT_OK)
+			return rc;
+		if ((p->item[item] = malloc(v->bv_len + 1)) == NULL)
+			return ct_err_set(err, CT_ENOMEM, "out of memory");
+		memcpy(p->item[item], v->bv_val, v->bv_len);
+		p->item[item][v->bv_len] = '\0';
+		p->len[item] = v->bv_len;
+		return CT_OK;
+	}
 	if (pub_attrs[i].kind == CT_LSTORE_K_CERT) {
 		if ((rc = ct_lstore_value(e, pub_attrs[i].attr, &v, err)) != CT_OK)
 			return rc;
@@ -411,9 +426,14 @@ ct_lstore_ca_read(const struct ct_cadir *base, enum ct_ca_item item, unsigned ch
 static enum ct_ca_item
 cert_of(enum ct_ca_item key)
 {
-	return key == CT_CA_KEY     ? CT_CA_CERT
-	    : key == CT_CA_NEXT_KEY ? CT_CA_NEXT_CERT
-	                            : CT_CA_PREVIOUS_CERT;
+	switch (key) {
+	case CT_CA_KEY: return CT_CA_CERT;
+	case CT_CA_NEXT_KEY: return CT_CA_NEXT_CERT;
+	case CT_CA_SSH_KEY: return CT_CA_SSH_PUB;
+	case CT_CA_NEXT_SSH_KEY: return CT_CA_NEXT_SSH_PUB;
+	case CT_CA_PREVIOUS_SSH_KEY: return CT_CA_PREVIOUS_SSH_PUB;
+	default: return CT_CA_PREVIOUS_CERT;
+	}
 }
 
 int

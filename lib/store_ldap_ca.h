@@ -59,10 +59,11 @@ struct ct_lstore_cadir {
 enum ct_lstore_kind {
 	CT_LSTORE_K_CERT, /* DER of the item's one PEM certificate */
 	CT_LSTORE_K_TIME, /* GeneralizedTime of the item's decimal seconds */
-	CT_LSTORE_K_INT /* INTEGER: the item's decimal without the newline */
+	CT_LSTORE_K_INT, /* INTEGER: the item's decimal without the newline */
+	CT_LSTORE_K_TEXT /* the item as it is (an SSH CA's public key line) */
 };
 
-#define CT_LSTORE_PUB_N 5 /* public items */
+#define CT_LSTORE_PUB_N 8 /* public items */
 
 /* The I-th public item (I < CT_LSTORE_PUB_N): its attribute, and into
  * *ITEM and *KIND what it is. */

@@ -59,6 +59,13 @@ enc_item(
 		return CT_OK;
 	e->has[item] = 1;
 	snprintf(what, sizeof(what), "%s: %s", where, attr);
+	if (kind == CT_LSTORE_K_TEXT) {
+		if ((e->der[item] = malloc(c->item[item].len + 1)) == NULL)
+			return ct_err_set(err, CT_ENOMEM, "out of memory");
+		memcpy(e->der[item], c->item[item].data, c->item[item].len);
+		e->len[item] = c->item[item].len;
+		return CT_OK;
+	}
 	if (kind == CT_LSTORE_K_CERT)
 		return ct_lstore_pem_der(c->item[item].data, c->item[item].len, "CERTIFICATE", 0,
 		    what, &e->der[item], &e->len[item], err);

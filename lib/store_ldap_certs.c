@@ -8,6 +8,8 @@
  * written from one host is seen by the next read from any other. */
 #include "config.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,8 @@
 
 #include "store_ldap.h"
 
-static const char *const cert_attrs[] = {
-    "ctCertSerial", "ctUser", "ctTarget", "ctGroup", "ctTokenSerial", "ctCertificate", NULL};
+static const char *const cert_attrs[] = {"ctCertSerial", "ctUser", "ctTarget", "ctGroup",
+    "ctTokenSerial", "ctCertificate", "ctSshSerial", NULL};
 static const char *const revoked_attrs[] = {
     "ctCertSerial", "ctGroup", "ctRevokedAt", "ctRevocationReason", NULL};
 
@@ -56,7 +58,7 @@ ct_lstore_cert_add(struct ct_store *st, const struct ct_cert_entry *e, const uns
     size_t len, struct ct_err *err)
 {
 	struct ct_ldap_store *ls = ct_ldap_store_of(st);
-	char nb[CT_LSTORE_TIME_LEN], na[CT_LSTORE_TIME_LEN], *dn = NULL;
+	char nb[CT_LSTORE_TIME_LEN], na[CT_LSTORE_TIME_LEN], ssh[24], *dn = NULL;
 	struct ct_lstore_mods m;
 	int rc;
 
@@ -71,6 +73,10 @@ ct_lstore_cert_add(struct ct_store *st, const struct ct_cert_entry *e, const uns
 	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctTokenSerial", e->token);
 	ct_lstore_mods_add(&m, LDAP_MOD_ADD, "ctCertificate", der, len);
 	validity_mods(&m, der, len, nb, na);
+	if (e->ssh_serial != 0) {
+		snprintf(ssh, sizeof(ssh), "%" PRIu64, e->ssh_serial);
+		ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctSshSerial", ssh);
+	}
 	rc = ct_lstore_add(ls, 0, dn, &m, err);
 	free(dn);
 	return rc;
@@ -101,6 +107,30 @@ index_word(
 	return rc;
 }
 
+/* The optional ctSshSerial of S into *OUT (0: none): 1 to 2^64-1. */
+static int
+ssh_serial(const struct ct_lstore_entry *s, uint64_t *out, struct ct_err *err)
+{
+	const struct berval *v = NULL;
+	char text[24], *end;
+	int rc;
+
+	*out = 0;
+	if ((rc = ct_lstore_value(s, "ctSshSerial", &v, err)) == CT_ENOENT)
+		return CT_OK;
+	if (rc != CT_OK)
+		return rc;
+	if (v->bv_len == 0 || v->bv_len >= sizeof(text) || v->bv_val[0] < '1' || v->bv_val[0] > '9')
+		return ct_err_set(err, CT_EIO, "%s: malformed ctSshSerial", s->dn);
+	memcpy(text, v->bv_val, v->bv_len);
+	text[v->bv_len] = '\0';
+	errno = 0;
+	*out = strtoull(text, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return ct_err_set(err, CT_EIO, "%s: malformed ctSshSerial", s->dn);
+	return CT_OK;
+}
+
 /* The index entry S of certificate SERIAL into E. */
 static int
 cert_entry(const struct ct_lstore_entry *s, const char *serial, struct ct_cert_entry *e,
@@ -128,6 +158,7 @@ cert_entry(const struct ct_lstore_entry *s, const char *serial, struct ct_cert_e
 		goto out;
 	}
 	snprintf(e->serial, sizeof(e->serial), "%s", serial);
+	rc = ssh_serial(s, &e->ssh_serial, err);
 out:
 	if (rc != CT_OK)
 		ct_cert_entry_clear(e);

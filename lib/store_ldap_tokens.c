@@ -6,13 +6,14 @@
  * sealed under STORE/secret.key for USER and the serial.  ctRevision counts
  * the entry's writes; ctFailures and ctThrottleUntil are readable copies of
  * the user's failure count and throttle end (the tokens hold the values
- * that count).
+ * that count).  Each source of OTP attempts (tokens.h) is one value of
+ * ctSource, its line in the token file (ct_files_source_line_format).
  *
  * A transaction never locks: tx_read reads the entry and its revision N
  * (from the read URIs, or from the provider when ct_store_update runs it
  * again after a conflict), and tx_write sends one operation to the
  * provider: a Modify with the Assertion control (ctRevision=N) that
- * replaces every ctToken, sets ctRevision=N+1 and the copies; an Add for a
+ * replaces every ctToken and ctSource, sets ctRevision=N+1 and the copies; an Add for a
  * user who had no entry; a Delete (asserted too) for an empty set.  When
  * the entry changed or appeared or went away since the read, the provider
  * refuses (assertionFailed, alreadyExists, noSuchObject), nothing is
@@ -41,13 +42,16 @@ struct lstore_tx {
 	int64_t revision; /* its ctRevision then */
 };
 
-/* The token lines of a user's entry: its ctToken values, formatted. */
+/* The lines of a user's entry: its ctToken values and its ctSource
+ * values (the sources of OTP attempts), formatted. */
 struct token_lines {
 	char line[CT_TOKENS_MAX][CT_FILES_TOKEN_LINE_MAX];
 	size_t n;
+	char src[CT_SOURCES_MAX][CT_FILES_SOURCE_LINE_MAX];
+	size_t n_src;
 };
 
-static const char *const state_attrs[] = {"ctRevision", "ctToken", NULL};
+static const char *const state_attrs[] = {"ctRevision", "ctToken", "ctSource", NULL};
 
 /* LS, checked to hold token state (opened with CT_STORE_TOKENS). */
 static int
@@ -92,6 +96,31 @@ parse_tokens(struct ct_ldap_store *ls, const char *user, const struct ct_lstore_
 	return rc;
 }
 
+/* Parse the ctSource values of entry E into OUT's sources. */
+static int
+parse_sources(const struct ct_lstore_entry *e, struct ct_user_tokens *out, struct ct_err *err)
+{
+	struct berval **v = ct_lstore_values(e, "ctSource");
+	char where[CT_ERR_MAX / 2];
+	size_t i, j;
+	int rc = CT_OK;
+
+	snprintf(where, sizeof(where), "%s ctSource", e->dn);
+	for (i = 0; v != NULL && v[i] != NULL && rc == CT_OK; i++) {
+		if (i == CT_SOURCES_MAX)
+			return ct_err_set(
+			    err, CT_EIO, "%s: more than %d sources", where, CT_SOURCES_MAX);
+		rc = ct_files_source_line_parse(
+		    where, (unsigned)i + 1, v[i]->bv_val, v[i]->bv_len, &out->src[i], err);
+		for (j = 0; rc == CT_OK && j < i; j++)
+			if (strcmp(out->src[j].id, out->src[i].id) == 0)
+				rc = ct_err_set(
+				    err, CT_EIO, "%s: source %s twice", where, out->src[i].id);
+		out->n_src = i + 1;
+	}
+	return rc;
+}
+
 /* Read USER's entry from WHERE into OUT (CT_ENOENT: no tokens), giving its
  * revision in *REVISION (-1: no entry). */
 static int
@@ -112,6 +141,10 @@ read_state(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_
 	else if ((rc = ct_lstore_integer(&e, "ctRevision", 0, REVISION_MAX, revision, err)) ==
 	    CT_OK)
 		rc = parse_tokens(ls, user, &e, out, err);
+	if (rc == CT_OK)
+		rc = parse_sources(&e, out, err);
+	if (rc != CT_OK)
+		ct_user_tokens_clear(out);
 	if (rc == CT_OK && out->n == 0)
 		rc = ct_err_set(err, CT_ENOENT, "user %s has no tokens", user);
 	ct_lstore_entry_clear(&e);
@@ -186,6 +219,12 @@ format_tokens(struct ct_ldap_store *ls, const char *user, const char *dn,
 			*throttle = in->tok[i].lock_until;
 	}
 	l->n = in->n;
+	for (i = 0; i < in->n_src; i++) {
+		b = (struct ct_textbuf){l->src[i], 0, sizeof(l->src[i]), 0};
+		l->src[i][0] = '\0';
+		ct_files_source_line_format(&in->src[i], &b);
+	}
+	l->n_src = in->n_src;
 	return CT_OK;
 }
 
@@ -199,6 +238,10 @@ state_mods(struct ct_lstore_mods *m, const struct token_lines *l, const char *re
 
 	for (i = 0; i < l->n; i++)
 		ct_lstore_mods_str(m, LDAP_MOD_REPLACE, "ctToken", l->line[i]);
+	for (i = 0; i < l->n_src; i++)
+		ct_lstore_mods_str(m, LDAP_MOD_REPLACE, "ctSource", l->src[i]);
+	if (l->n_src == 0)
+		ct_lstore_mods_add(m, LDAP_MOD_REPLACE, "ctSource", NULL, 0);
 	ct_lstore_mods_str(m, LDAP_MOD_REPLACE, "ctRevision", rev);
 	ct_lstore_mods_str(m, LDAP_MOD_REPLACE, "ctFailures", num);
 	if (throttle > 0 && ct_lstore_time_format(throttle, time) == 0)

@@ -89,11 +89,14 @@ replace: ctCaVersion
 ctCaVersion: 2"
 
 # --- a host changes login state, under the assertion ----------------------------------
-mod 0 "host 1 replaces ctToken, ctRevision, ctFailures, ctThrottleUntil (asserting ctRevision=0)" HOST1 \
+mod 0 "host 1 replaces ctToken, ctSource, ctRevision, ctFailures, ctThrottleUntil (asserting ctRevision=0)" HOST1 \
 	-e '!assert=(ctRevision=0)' "dn: ctUser=alice,ou=users,$B
 changetype: modify
 replace: ctToken
 ctToken: serial=HOTP0000000000000001 type=hotp active=1 counter=1 secret=00
+-
+replace: ctSource
+ctSource: id=0123456789abcdef failcount=1 until=0 last=1700000000 known=0
 -
 replace: ctRevision
 ctRevision: 1

@@ -50,8 +50,9 @@ run_status 0 "ca init on the CA host creates the CA in the directory" CA ca init
 check "the key stays in the CA host's files" test -f "$T/ca/groups/default/ca.key"
 attrs=$(ldapsearch -x -LLL -o ldif-wrap=no -H "$SLAPD_URI" -D "$SLAPD_BIND_DN" -y "$SLAPD_BIND_PW_FILE" \
 	-b "ctGroup=default,ou=groups,$BASE" -s base | sed -n 's/^\([A-Za-z]*\):.*/\1/p' | sort -u | tr '\n' ' ')
-check "...and never goes to the directory: the entry holds the certificate and version only" \
-	test "$attrs" = "ctCaCertificate ctCaVersion ctGroup dn objectClass "
+check "...and never goes to the directory: the entry holds the certificate, the SSH CA's public key and version only" \
+	test "$attrs" = "ctCaCertificate ctCaVersion ctGroup ctSshCaPublicKey dn objectClass "
+check "the SSH CA's key stays in the CA host's files too" test -f "$T/ca/groups/default/ssh_ca.key"
 check "the group entry has version 1" test "$(group_attr ctCaVersion)" = 1
 group_attr ctCaCertificate | base64 -d >"$T/ca.der"
 run_status 0 "ctCaCertificate is the DER of the CA certificate" \

@@ -730,7 +730,14 @@ test_sources_stored(void **state)
 	assert_int_equal(strlen(u.src[0].id), CT_SOURCE_ID_LEN);
 	assert_string_not_equal(u.src[0].id, u.src[1].id);
 	ct_user_tokens_clear(&u);
-	/* the file says version 4 and has the source lines, without the names */
+	/* what the store shows has the sources by id, never their names */
+	text = store_state(f, "alice");
+	assert_non_null(strstr(text, STORE_FIXTURE_LDAP ? "ctSource: id=" : "\nsource id="));
+	assert_null(strstr(text, "host:"));
+	free(text);
+	if (STORE_FIXTURE_LDAP)
+		return; /* the rest is about token files */
+	/* the file says version 4 and has the source lines */
 	text = slurp(user_path(f, "alice"));
 	assert_non_null(strstr(text, "certtoken-tokens 4\n"));
 	assert_non_null(strstr(text, "\nsource id="));
