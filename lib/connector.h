@@ -46,7 +46,9 @@ struct ct_cx_request {
 	size_t spki_len;
 	const unsigned char *csr; /* DER (CT_CX_KEEPS_CSR); NULL: none */
 	size_t csr_len;
-	const struct ct_attrs *attrs; /* CT_CX_SIGNS_HERE: the user's attributes */
+	/* the user's attributes: CT_CX_SIGNS_HERE needs them; with
+	 * CT_CX_ADMIN_APPROVES what approval checks is checked now (NULL: not) */
+	const struct ct_attrs *attrs;
 	struct ct_issuer *issuer; /* CT_CX_SIGNS_HERE: the group's current issuer */
 	const char *ref; /* fetch: the CA's reference of the request, "-": none */
 	time_t now;

@@ -14,13 +14,19 @@ local_issue(const struct ct_cx_request *rq, struct ct_cx_result *res, struct ct_
 	    rq->issuer, rq->attrs, rq->spki, rq->spki_len, rq->now, &res->der, &res->der_len, err);
 }
 
-/* Nothing is signed now: certtoken-admin cert approve signs later. */
+/* Nothing is signed now: certtoken-admin cert approve signs later.  What
+ * approval would refuse (key usage against the key, the subject and SANs
+ * for the user's attributes, their upper bounds) is refused now, so that no
+ * request is queued only to fail at approval. */
 static int
 queue_issue(const struct ct_cx_request *rq, struct ct_cx_result *res, struct ct_err *err)
 {
-	(void)rq;
+	int rc;
+
 	(void)res;
-	(void)err;
+	if (rq->attrs != NULL &&
+	    (rc = ct_issue_check(rq->target, rq->attrs, rq->spki, rq->spki_len, err)) != CT_OK)
+		return rc;
 	return CT_EPENDING;
 }
 

@@ -359,13 +359,13 @@ out:
 
 /* KeyEncipherment is for rsaEncryption keys only (RFC 5480 section 3, RFC
  * 8410 section 5, RFC 4055 for RSASSA-PSS): CT_EINVAL for another subject
- * key ALG (its AlgorithmIdentifier) when the template has it. */
+ * key ALG (its AlgorithmIdentifier) when the template of target T has it. */
 static int
 check_key_usage(
-    const struct ct_issuer *is, const unsigned char *alg, size_t alg_len, struct ct_err *err)
+    const struct ct_target *tg, const unsigned char *alg, size_t alg_len, struct ct_err *err)
 {
 	static const unsigned char rsa[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
-	const struct ct_template *t = is->target->template;
+	const struct ct_template *t = tg->template;
 	struct ct_der d, seq, oid;
 
 	if (t == NULL || !(t->key_usage & KU_KEY_ENCIPHERMENT))
@@ -378,7 +378,31 @@ check_key_usage(
 	return ct_err_set(err, CT_EINVAL,
 	    "target '%s': template '%s' has KeyEncipherment, which is for RSA keys only, and "
 	    "the subject key is not one (RFC 5480 section 3, RFC 8410 section 5)",
-	    is->target->name, t->name ? t->name : "?");
+	    tg->name, t->name ? t->name : "?");
+}
+
+int
+ct_issue_check(const struct ct_target *t, const struct ct_attrs *a, const unsigned char *spki,
+    size_t spki_len, struct ct_err *err)
+{
+	const unsigned char *alg, *key;
+	size_t alg_len, key_len;
+	X509_NAME *name = NULL;
+	X509 *scratch = NULL;
+	int rc;
+
+	if (spki_len > CT_SPKI_MAX || ct_spki_split(spki, spki_len, &alg, &alg_len, &key, &key_len))
+		return ct_err_set(err, CT_EINVAL, "malformed subject public key");
+	if ((rc = check_key_usage(t, alg, alg_len, err)) != CT_OK)
+		return rc;
+	if ((scratch = X509_new()) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if ((rc = ct_pattern_expand_subject(t->subject, a, &name, err)) != CT_OK ||
+	    (rc = ct_pattern_apply_san(t->san, a, scratch, err)) != CT_OK)
+		ct_err_prefix(err, "target '%s': ", t->name);
+	X509_NAME_free(name);
+	X509_free(scratch);
+	return rc;
 }
 
 int
@@ -395,7 +419,7 @@ ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *sp
 
 	if (spki_len > CT_SPKI_MAX || ct_spki_split(spki, spki_len, &alg, &alg_len, &key, &key_len))
 		return ct_err_set(err, CT_EINVAL, "malformed subject public key");
-	if ((rc = check_key_usage(is, alg, alg_len, err)) != CT_OK)
+	if ((rc = check_key_usage(is->target, alg, alg_len, err)) != CT_OK)
 		return rc;
 	if (der_serial(serial, &serial_len) != 0)
 		return ct_err_set(err, CT_ECRYPTO, "no random numbers for the serial");

@@ -32,6 +32,15 @@ void ct_issuer_free(struct ct_issuer *is);
 int ct_issue(struct ct_issuer *is, const struct ct_attrs *a, const unsigned char *spki,
     size_t spki_len, time_t now, unsigned char **der, size_t *der_len, struct ct_err *err);
 
+/* What ct_issue checks before it signs, without a CA: the template's key
+ * usage against the key type of SPKI (KeyEncipherment only for RSA), and
+ * the subject and SAN patterns of target T expanded for attributes A
+ * (a missing attribute, a bad value, an RFC 5280 upper bound).  CT_OK, or
+ * CT_EINVAL naming what ct_issue would refuse; for a request that is
+ * signed later (the queue), so it is refused now instead of at approval. */
+int ct_issue_check(const struct ct_target *t, const struct ct_attrs *a, const unsigned char *spki,
+    size_t spki_len, struct ct_err *err);
+
 /* Render target T for attributes A: the expanded subject (RFC 2253 order as
  * written) and SANs, one per line, in a new string.  Issues nothing. */
 int ct_render(const struct ct_target *t, const struct ct_attrs *a, char **out, struct ct_err *err);

@@ -108,14 +108,14 @@ poll_op(void *ctx, const char *user, struct ct_user_tokens *ut, struct ct_err *e
 
 int
 ct_request_poll(struct ct_store *st, const char *user, const char *token, int interval, int64_t now,
-    int64_t *next, struct ct_err *err)
+    int64_t deadline_ms, int64_t *next, struct ct_err *err)
 {
 	struct poll p = {st, token, interval, now, 0};
 	int rc;
 
 	if (!ct_request_token_valid(token))
 		return ct_err_set(err, CT_EINVAL, "bad token serial");
-	if ((rc = ct_store_update(st, user, poll_op, &p, err)) == CT_EPENDING)
+	if ((rc = ct_store_update_until(st, user, deadline_ms, poll_op, &p, err)) == CT_EPENDING)
 		*next = p.next;
 	return rc;
 }

@@ -72,9 +72,11 @@ void ct_request_clear(struct ct_request *r);
  * request's polled time set to NOW; CT_EPENDING when it asked less than
  * INTERVAL seconds ago, with *NEXT the first time it may ask again;
  * CT_EEXIST when TOKEN is no longer pending; a store error otherwise.  A
- * polled time after NOW (the clock went back) does not hold a fetch back. */
+ * polled time after NOW (the clock went back) does not hold a fetch back.
+ * USER's lock is waited for at most until DEADLINE_MS (ct_now_ms clock; 0:
+ * only store.lock_timeout), then CT_EUNAVAIL. */
 int ct_request_poll(struct ct_store *st, const char *user, const char *token, int interval,
-    int64_t now, int64_t *next, struct ct_err *err);
+    int64_t now, int64_t deadline_ms, int64_t *next, struct ct_err *err);
 
 /* The uploaded certificate of TOKEN (files: STORE/uploads/TOKEN.pem): save
  * (PEM of DER; CT_EEXIST when there is one), read (PEM into a new buffer;

@@ -142,8 +142,15 @@ void *serve(void *arg);
 
 /* ---- pam.c: the PAM service ---- */
 
+/* Each uid may start PAM_BURST PAM conversations at once, then one more
+ * every PAM_REFILL_S seconds; one that authenticates is given back. */
+#define PAM_BURST 10
+#define PAM_REFILL_S 6
+
 /* Authenticate the caller through the PAM service certtoken-enroll; WHAT
- * names the request in log lines.  CT_OK, or a code already answered. */
+ * names the request in log lines.  Over the uid's budget (PAM_BURST,
+ * PAM_REFILL_S) it is refused with 69 before PAM starts, logged through
+ * logmsg_uid.  CT_OK, or a code already answered. */
 int run_pam(struct conn *c, const char *what);
 
 /* Take and give back D's PAM pin (see struct daemon). */

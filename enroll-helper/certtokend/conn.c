@@ -18,18 +18,19 @@
 
 #define DRAIN_MAX 65536 /* bytes we read and drop before hanging up */
 
-/* Every line goes through ct_text_printable: whatever untrusted text a
- * message carries, no control character, bidi override or line separator
- * reaches the log.  The escape is never longer than the text. */
-/* Log one line, escaped (ct_text_printable): names from certificates and
- * the directory reach syslog only as printable text. */
+/* Log one line through ct_text_printable: whatever untrusted text it
+ * carries (names from certificates and the directory), no control
+ * character, bidi override or line separator reaches syslog.  The escape is
+ * never longer than the text. */
 static void
 vlogmsg(int prio, const char *fmt, va_list ap)
 {
 	char *line = NULL, *safe = NULL;
 	int n;
 
-	n = vasprintf(&line, fmt, ap);
+	/* on failure vasprintf leaves LINE undefined: never free that */
+	if ((n = vasprintf(&line, fmt, ap)) < 0)
+		line = NULL;
 	if (n >= 0 && (safe = malloc((size_t)n + 1)) != NULL)
 		ct_text_printable(line, (size_t)n, 0, safe, (size_t)n + 1);
 	syslog(LOG_AUTHPRIV | prio, "%s", safe != NULL ? safe : "(no memory for a log line)");

@@ -33,7 +33,7 @@ check_attestation(struct conn *c, const struct ct_target *t, const struct ct_msg
 	if (att == NULL) {
 		if (!t->require_attestation)
 			return CT_OK;
-		logmsg(LOG_NOTICE,
+		logmsg_uid(c->uid, LOG_NOTICE,
 		    "request of user %s (uid %u) refused: target %s requires attestation", c->user,
 		    (unsigned)c->uid, t->name);
 		reply_error(c, CT_EINVAL,
@@ -49,7 +49,7 @@ check_attestation(struct conn *c, const struct ct_target *t, const struct ct_msg
 	rc = ct_attest_verify(c->d->cfg->attestation_ca_dir, att->val, att->len, spki, spki_len,
 	    time(NULL), subject, sizeof(subject), &err);
 	if (rc != CT_OK) {
-		logmsg(rc == CT_EINVAL ? LOG_NOTICE : LOG_ERR,
+		logmsg_uid(c->uid, rc == CT_EINVAL ? LOG_NOTICE : LOG_ERR,
 		    "request of user %s (uid %u) for target %s refused: %s", c->user,
 		    (unsigned)c->uid, t->name, err.msg);
 		reply_failure(c, rc, rc == CT_EINVAL, err.msg, "cannot check attestations");

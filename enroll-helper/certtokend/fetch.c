@@ -105,8 +105,8 @@ poll_allowed(struct conn *c, const struct ct_target *t, const struct ct_request 
 	char when[32];
 	int rc;
 
-	rc = ct_request_poll(
-	    c->d->store, c->user, r->token, t->connector->poll_interval, now, &next, &err);
+	rc = ct_request_poll(c->d->store, c->user, r->token, t->connector->poll_interval, now,
+	    c->deadline, &next, &err);
 	if (rc == CT_OK)
 		return 1;
 	if (rc == CT_EPENDING)

@@ -43,6 +43,11 @@
 #define FDS_PER_CLIENT 12
 #define FDS_BASE 256
 
+/* Tasks (threads and child processes): what one client may run at once (a
+ * serving and a lingering thread, a connector's program), and the rest. */
+#define TASKS_PER_CLIENT 3
+#define TASKS_BASE 64
+
 static volatile sig_atomic_t stop_requested;
 
 /* Without its service file libpam would run the "other" stack, which on
@@ -140,6 +145,80 @@ fd_limit(const struct daemon *d)
 		    "open files limited to %llu; %d clients may need %llu (raise LimitNOFILE)",
 		    (unsigned long long)rl.rlim_cur, d->cfg->service.max_clients,
 		    (unsigned long long)want);
+}
+
+/* The pids.max of DIR and of each cgroup above it, down to ROOT: the
+ * smallest into *MAX (left alone when all say "max"). */
+static void
+pids_max_up(const char *root, char *dir, long *max)
+{
+	char path[PATH_MAX + 64], line[32], *slash, *end;
+	size_t root_len = strlen(root);
+	long v;
+	FILE *f;
+
+	for (;;) {
+		snprintf(path, sizeof(path), "%s/pids.max", dir);
+		if ((f = fopen(path, "re")) != NULL) {
+			if (fgets(line, sizeof(line), f) != NULL &&
+			    (v = strtol(line, &end, 10)) > 0 && (*end == '\n' || *end == '\0') &&
+			    (*max < 0 || v < *max))
+				*max = v;
+			fclose(f);
+		}
+		if (strlen(dir) <= root_len || (slash = strrchr(dir, '/')) == NULL ||
+		    (size_t)(slash - dir) < root_len)
+			return;
+		*slash = '\0';
+	}
+}
+
+/* How many tasks our cgroup lets us run (TasksMax in a unit: pids.max of
+ * cgroup v2, or of v1's pids controller, and of the cgroups above); -1
+ * when unlimited or unknown. */
+static long
+tasks_max(void)
+{
+	char line[PATH_MAX], dir[PATH_MAX + 32], *path, *nl;
+	const char *root;
+	long max = -1;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		if (strncmp(line, "0::/", 4) == 0) {
+			path = line + 3;
+			root = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
+			    ? "/sys/fs/cgroup"
+			    : "/sys/fs/cgroup/unified";
+		} else if ((path = strstr(line, ":pids:/")) != NULL) {
+			path += 6;
+			root = "/sys/fs/cgroup/pids";
+		} else
+			continue;
+		snprintf(dir, sizeof(dir), "%s%s", root, strcmp(path, "/") == 0 ? "" : path);
+		pids_max_up(root, dir, &max);
+	}
+	fclose(f);
+	return max;
+}
+
+/* Say so when the cgroup's task limit is below what max_clients clients
+ * may need: past it threads cannot start and connections are just closed. */
+static void
+task_limit(const struct daemon *d)
+{
+	long want = (long)TASKS_PER_CLIENT * d->cfg->service.max_clients + TASKS_BASE;
+	long have = tasks_max();
+
+	if (have >= 0 && have < want)
+		logmsg(LOG_WARNING,
+		    "tasks limited to %ld (cgroup pids.max); %d clients may need %ld (raise "
+		    "TasksMax)",
+		    have, d->cfg->service.max_clients, want);
 }
 
 /* Wait for running connections, at most their deadline and a little more. */
@@ -255,6 +334,7 @@ main(int argc, char **argv)
 	sigdelset(&waitmask, SIGTERM);
 	sigdelset(&waitmask, SIGINT);
 	fd_limit(&d);
+	task_limit(&d);
 	logmsg(LOG_INFO, "listening on %s (config %s, at most %d clients, %d threads)",
 	    d.socket_path ? d.socket_path : "a socket from systemd", d.cfg->path,
 	    d.cfg->service.max_clients, conn_threads_max(&d));

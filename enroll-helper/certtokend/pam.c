@@ -3,6 +3,7 @@
  * policy administrators edit in pam.d). */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -11,6 +12,98 @@
 #include <security/pam_appl.h>
 
 #include "certtokend.h"
+#include "util.h"
+
+/* ---- the budget of PAM conversations, per uid ----
+ *
+ * A token bucket per uid: PAM_BURST conversations at once, then one more
+ * every PAM_REFILL_S seconds.  Every conversation the PAM stack runs writes
+ * log lines of its own (libpam's, the modules') that this service cannot
+ * rate-limit, so a uid that has used its budget is refused before PAM
+ * starts.  A conversation that authenticates gives its share back: the
+ * budget bounds failed and abandoned conversations, and a user who enters
+ * the right code is never held back by it.  The table of uids is fixed;
+ * when full, the overflow shares one bucket. */
+
+#define PAM_BUDGETS 64 /* uids with a bucket of their own; the last is the overflow */
+#define COST_MS ((int64_t)PAM_REFILL_S * 1000) /* one conversation, in credit */
+#define FULL_MS ((int64_t)PAM_BURST * COST_MS)
+
+struct bucket {
+	int used;
+	uid_t uid;
+	int64_t credit; /* ms of refill, at most FULL_MS */
+	int64_t at; /* when CREDIT was reckoned (ct_now_ms) */
+};
+
+static pthread_mutex_t budget_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct bucket budgets[PAM_BUDGETS];
+
+/* B's credit at NOW (under budget_mu). */
+static void
+refill(struct bucket *b, int64_t now)
+{
+	if (now > b->at)
+		b->credit += now - b->at;
+	if (b->credit > FULL_MS)
+		b->credit = FULL_MS;
+	b->at = now;
+}
+
+/* The bucket of UID at NOW (under budget_mu): its own, a free one, one that
+ * is full again (as good as new), or the overflow. */
+static struct bucket *
+bucket_of(uid_t uid, int64_t now)
+{
+	struct bucket *b = NULL;
+	int i;
+
+	for (i = 0; i < PAM_BUDGETS - 1 && b == NULL; i++)
+		if (budgets[i].used && budgets[i].uid == uid)
+			b = &budgets[i];
+	for (i = 0; i < PAM_BUDGETS - 1 && b == NULL; i++) {
+		if (budgets[i].used)
+			refill(&budgets[i], now);
+		if (!budgets[i].used || budgets[i].credit >= FULL_MS)
+			b = &budgets[i];
+	}
+	if (b == NULL)
+		b = &budgets[PAM_BUDGETS - 1];
+	if (!b->used || (b->uid != uid && b != &budgets[PAM_BUDGETS - 1]))
+		*b = (struct bucket){.used = 1, .uid = uid, .credit = FULL_MS, .at = now};
+	refill(b, now);
+	return b;
+}
+
+/* Take one conversation from UID's budget: 1, or 0 with *WAIT_S the
+ * seconds until there is one. */
+static int
+budget_take(uid_t uid, int *wait_s)
+{
+	struct bucket *b;
+	int ok;
+
+	pthread_mutex_lock(&budget_mu);
+	b = bucket_of(uid, ct_now_ms());
+	if ((ok = b->credit >= COST_MS))
+		b->credit -= COST_MS;
+	else
+		*wait_s = (int)((COST_MS - b->credit + 999) / 1000);
+	pthread_mutex_unlock(&budget_mu);
+	return ok;
+}
+
+/* Give UID's conversation back (it authenticated). */
+static void
+budget_return(uid_t uid)
+{
+	struct bucket *b;
+
+	pthread_mutex_lock(&budget_mu);
+	b = bucket_of(uid, ct_now_ms());
+	b->credit = b->credit + COST_MS > FULL_MS ? FULL_MS : b->credit + COST_MS;
+	pthread_mutex_unlock(&budget_mu);
+}
 
 /* The PAM messages MSG (N of them) as one CONV message in B. */
 static int
@@ -47,8 +140,9 @@ conv_answers(struct conn *c, int n, const struct pam_message **msg, const struct
 	for (i = 0; i < n && rc == PAM_SUCCESS; i++) {
 		if (m->f[i].tag != CT_TAG_ANSWER ||
 		    ct_field_text(&m->f[i], answer, sizeof(answer), &err) != CT_OK) {
-			logmsg(LOG_NOTICE, "user %s (uid %u): protocol error: bad answer %d",
-			    c->user, (unsigned)c->uid, i + 1);
+			logmsg_uid(c->uid, LOG_NOTICE,
+			    "user %s (uid %u): protocol error: bad answer %d", c->user,
+			    (unsigned)c->uid, i + 1);
 			c->broken = 1;
 			rc = PAM_CONV_ERR;
 		} else if ((msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
@@ -89,15 +183,15 @@ relay_conv(int n, const struct pam_message **msg, struct pam_response **resp, vo
 		goto out;
 	rc = PAM_CONV_ERR;
 	if (ct_msg_send(c->fd, &b, c->deadline, &err) != CT_OK) {
-		logmsg(LOG_NOTICE, "user %s (uid %u): conversation: %s", c->user, (unsigned)c->uid,
-		    err.msg);
+		logmsg_uid(c->uid, LOG_NOTICE, "user %s (uid %u): conversation: %s", c->user,
+		    (unsigned)c->uid, err.msg);
 		c->broken = 1;
 		goto out;
 	}
 	if (conn_recv(c, STATE_CONV, c->deadline, &m) != CT_OK)
 		goto out;
 	if (m.n != (size_t)n) {
-		logmsg(LOG_NOTICE,
+		logmsg_uid(c->uid, LOG_NOTICE,
 		    "user %s (uid %u): protocol error: expected %d answers, got message type %u "
 		    "with %zu fields",
 		    c->user, (unsigned)c->uid, n, m.type, m.n);
@@ -111,16 +205,22 @@ out:
 	return rc;
 }
 
-/* Authenticate the caller through the PAM service certtoken-enroll.  CT_OK
- * or a code already answered to the client. */
+/* Authenticate the caller through the PAM service certtoken-enroll, within
+ * the uid's budget of conversations.  CT_OK or a code already answered to
+ * the client. */
 int
 run_pam(struct conn *c, const char *what)
 {
 	struct pam_conv conv = {relay_conv, c};
 	pam_handle_t *pamh = NULL;
 	const void *item = NULL;
-	int prc, code;
+	int prc, code, wait_s = 0;
 
+	if (!budget_take(c->uid, &wait_s))
+		return refuse_request(c, CT_EUNAVAIL, what,
+		    "too many authentications from your uid (%d at once, then one every %d s); "
+		    "try again in %d s",
+		    PAM_BURST, PAM_REFILL_S, wait_s);
 	prc = pam_start_confdir(ENROLL_SERVICE, c->user, &conv, c->d->pam_dir, &pamh);
 	if (prc != PAM_SUCCESS) {
 		logmsg(LOG_ERR, "pam_start(%s): %s", ENROLL_SERVICE, pam_strerror(pamh, prc));
@@ -139,11 +239,14 @@ run_pam(struct conn *c, const char *what)
 		}
 	}
 	pam_end(pamh, prc);
-	if (prc == PAM_SUCCESS)
+	if (prc == PAM_SUCCESS) {
+		budget_return(c->uid);
 		return CT_OK;
+	}
 	if (c->broken) {
-		logmsg(LOG_NOTICE, "%s for user %s (uid %u) abandoned during authentication", what,
-		    c->user, (unsigned)c->uid);
+		logmsg_uid(c->uid, LOG_NOTICE,
+		    "%s for user %s (uid %u) abandoned during authentication", what, c->user,
+		    (unsigned)c->uid);
 		return CT_EIO;
 	}
 	switch (prc) {

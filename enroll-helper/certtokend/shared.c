@@ -204,7 +204,7 @@ precheck(struct conn *c, const struct ct_target *t)
 	int rc;
 
 	if (!allowed(c, t->group)) {
-		logmsg(LOG_NOTICE,
+		logmsg_uid(c->uid, LOG_NOTICE,
 		    "enrollment refused for user %s (uid %u): not in the Unix groups of access "
 		    "group %s (target %s)",
 		    c->user, (unsigned)c->uid, t->group->name, t->name);
@@ -257,7 +257,7 @@ authorize(struct conn *c, const struct ct_target *t, size_t ti, const char *what
 
 	if ((ct_connector_caps(t->connector) & CT_CX_SIGNS_HERE) &&
 	    (rc = issuer_get(c->d, ti, ir, &err)) != CT_OK) {
-		logmsg(LOG_ERR, "target %s: %s", t->name, err.msg);
+		logmsg_uid(c->uid, LOG_ERR, "target %s: %s", t->name, err.msg);
 		reply_error(c, rc, "%s", err.msg);
 		return rc;
 	}

@@ -47,8 +47,8 @@ do_status(struct conn *c, const struct ct_msg *m)
 		ct_msgbuf_free(&ti);
 	}
 	if (ct_msg_send(c->fd, &b, c->deadline, &err) != CT_OK)
-		logmsg(LOG_NOTICE, "status for user %s (uid %u) not delivered: %s", c->user,
-		    (unsigned)c->uid, err.msg);
+		logmsg_uid(c->uid, LOG_NOTICE, "status for user %s (uid %u) not delivered: %s",
+		    c->user, (unsigned)c->uid, err.msg);
 out:
 	ct_msgbuf_free(&b);
 	ct_user_tokens_clear(&ut);

@@ -54,8 +54,8 @@ prove_possession(struct conn *c, X509 *x, const unsigned char *cert, size_t cert
 	rc = ct_msg_send(c->fd, &b, c->deadline, &err);
 	ct_msgbuf_free(&b);
 	if (rc != CT_OK) {
-		logmsg(LOG_NOTICE, "upload for user %s (uid %u): %s", c->user, (unsigned)c->uid,
-		    err.msg);
+		logmsg_uid(c->uid, LOG_NOTICE, "upload for user %s (uid %u): %s", c->user,
+		    (unsigned)c->uid, err.msg);
 		c->broken = 1;
 		return CT_EIO;
 	}

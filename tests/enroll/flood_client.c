@@ -1,14 +1,17 @@
 /* A flood of connections to certtokend from one uid, for the integration
  * tests:
  *
- *   flood_client SOCKET SECONDS SLOTS
+ *   flood_client SOCKET SECONDS SLOTS [CSR]
  *
- * keeps SLOTS connections open for SECONDS.  Three in four ask for the
- * caller's status, the fourth sends a message of an unknown type (a
- * protocol error).  Each is held at least HOLD_MS, whatever the service
- * answers (so that the service waits for a client that does not hang up),
- * and once the service has hung up it is opened again at once.  Prints
- * "connections N" at the end. */
+ * keeps SLOTS connections open for SECONDS.  Without CSR, three in four
+ * ask for the caller's status, the fourth sends a message of an unknown
+ * type (a protocol error); each is held at least HOLD_MS, whatever the
+ * service answers (so that the service waits for a client that does not
+ * hang up), and once the service has hung up it is opened again at once.
+ * With CSR (a DER file), every connection asks to enroll with it and hangs
+ * up as soon as the service says anything (the OTP prompt, or a refusal):
+ * an enrollment abandoned at the prompt, as fast as one client can.
+ * Prints "connections N" at the end. */
 #include "config.h"
 
 #include <errno.h>
@@ -24,6 +27,10 @@
 
 #define HOLD_MS 300
 #define SLOTS_MAX 900
+#define CSR_MAX 4096
+
+static unsigned char csr[CSR_MAX];
+static size_t csr_len; /* 0: the status and protocol-error flood */
 
 struct slot {
 	int fd;
@@ -50,7 +57,12 @@ open_slot(struct slot *s, size_t i, const char *path)
 	}
 	s->done = 0;
 	s->opened = ct_now_ms();
-	if (ct_msgbuf_init(&b, i % 4 == 0 ? 0x55 : CT_MSG_STATUS) == CT_OK) {
+	if (ct_msgbuf_init(&b,
+	        csr_len > 0      ? CT_MSG_ENROLL
+	            : i % 4 == 0 ? 0x55
+	                         : CT_MSG_STATUS) == CT_OK) {
+		if (csr_len > 0)
+			ct_msgbuf_add(&b, CT_TAG_CSR, csr, csr_len);
 		(void)ct_msg_send(s->fd, &b, s->opened + 10, &err);
 		ct_msgbuf_free(&b);
 	}
@@ -65,9 +77,30 @@ read_slot(struct slot *s)
 	ssize_t n;
 
 	while ((n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-		;
+		if (csr_len > 0) { /* an enrollment hangs up at the first word */
+			s->done = 1;
+			s->opened = 0;
+			return;
+		}
 	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
 		s->done = 1;
+}
+
+/* The DER CSR in PATH into csr. */
+static int
+read_csr(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL || (csr_len = fread(csr, 1, sizeof(csr), f)) == 0 || csr_len == sizeof(csr)) {
+		fprintf(
+		    stderr, "flood_client: %s: not a CSR of 1 to %d bytes\n", path, CSR_MAX - 1);
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
 }
 
 int
@@ -79,10 +112,13 @@ main(int argc, char **argv)
 	int64_t end;
 	size_t n, i;
 
-	if (argc != 4 || (n = strtoul(argv[3], NULL, 10)) < 1 || n > SLOTS_MAX) {
-		fprintf(stderr, "usage: flood_client SOCKET SECONDS SLOTS (1-%d)\n", SLOTS_MAX);
+	if (argc < 4 || argc > 5 || (n = strtoul(argv[3], NULL, 10)) < 1 || n > SLOTS_MAX) {
+		fprintf(
+		    stderr, "usage: flood_client SOCKET SECONDS SLOTS (1-%d) [CSR]\n", SLOTS_MAX);
 		return 2;
 	}
+	if (argc == 5 && read_csr(argv[4]) != 0)
+		return 2;
 	end = ct_now_ms() + 1000 * (int64_t)atoi(argv[2]);
 	for (i = 0; i < n; i++)
 		slots[i].fd = -1;

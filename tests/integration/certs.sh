@@ -128,6 +128,12 @@ attributes: { source = "ldap";
 otp: { hotp_lookahead = 5; max_fail = 50; };
 attestation: { ca_dir = "$T/attca"; };
 mail: { sendmail = "$T/sendmail"; from = "certtoken@example.org"; };
+access_groups = ( { name = "default"; key_type = "ec-p256"; ca_days = 3650; },
+                  { name = "rsa"; key_type = "rsa2048"; } );
+templates = ( { name = "client"; key_usage = [ "DigitalSignature" ];
+                extended_key_usage = [ "ClientAuth" ]; },
+              { name = "enc"; key_usage = [ "DigitalSignature", "KeyEncipherment" ];
+                extended_key_usage = [ "ClientAuth" ]; } );
 ca_connectors = ( { name = "local"; type = "local"; },
                   { name = "approval"; type = "queue"; },
                   { name = "external"; type = "command"; command = [ "$T/sign", "--fast" ];
@@ -138,6 +144,8 @@ targets = (
     require_attestation = true; },
   { name = "approval"; access_group = "default"; subject = "CN=%unix_account%/OU=approved";
     ca_connector = "approval"; },
+  { name = "approval-enc"; access_group = "rsa"; template = "enc";
+    subject = "CN=%unix_account%/OU=approved"; ca_connector = "approval"; },
   { name = "ext"; access_group = "default"; subject = "CN=%unix_account%";
     ca_connector = "external"; } );
 events = (
@@ -258,6 +266,17 @@ next_code
 echo "$code" | enroll request --target approval --csr "$W/queued2.csr" >"$OUT" 2>"$ERR"; rc=$?
 check "queue: request --csr is pending too (75)" test $rc = 75
 RT=$(grep -oE 'token CERT[0-9A-F]+' "$ERR" | head -1 | cut -d' ' -f2)
+# what approval would refuse is refused at request time: an EC key for a
+# KeyEncipherment template (an RSA access group) is answered 65, nothing queued
+n3=$(tokens)
+ADM cert pending >"$W/pending.before"
+next_code
+echo "$code" | enroll request --target approval-enc --csr "$W/queued2.csr" >"$OUT" 2>"$ERR"; rc=$?
+check "queue: an EC CSR for a KeyEncipherment template: exit 65 at request time" test $rc = 65
+grep_ok "queue: ...naming KeyEncipherment" "KeyEncipherment" "$ERR"
+check "queue: ...and no token for it" test "$(tokens)" = "$n3"
+ADM cert pending >"$W/pending.after"
+check "queue: ...and nothing queued" cmp -s "$W/pending.before" "$W/pending.after"
 run_status 0 "queue: cert reject" ADM cert reject "$RT" --reason "not on the list"
 run_status 77 "queue: fetch of a rejected request: 77" enroll fetch "$RT"
 grep_ok "queue: fetch says it was rejected" "rejected" "$ERR"

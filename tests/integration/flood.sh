@@ -131,6 +131,84 @@ check "after the flood the victim enrolls again" enroll_ms
 # the flooder's silent connections are cut at the deadline (timeout = 5 s)
 for _ in $(seq 40); do as_flooder "$ENROLL" --socket "$SOCK" status >/dev/null 2>&1 && break; sleep 0.25; done
 run_status 0 "...and the flooder is served again" as_flooder "$ENROLL" --socket "$SOCK" status
+
+# --- enrollments abandoned at the OTP prompt, as fast as one client can ------
+# Each PAM conversation writes lines of its own (libpam's, the module's)
+# that certtokend cannot rate-limit: a uid may start PAM_BURST (10) at once,
+# then one every PAM_REFILL_S (6) s, so in ENROLL_FLOOD_S s at most
+# 10 + ENROLL_FLOOD_S / 6 + 1 conversations run; beyond that the service
+# answers 69 before PAM starts, and its own lines (refusals, abandoned
+# conversations) go through the per-uid limit (20 lines per 10 s).
+ENROLL_FLOOD_S=10
+CONV_MAX=$((10 + ENROLL_FLOOD_S / 6 + 1))
+ENROLL_LOG_LINES=120 # 12 conversations x 3 lines, 2 windows of 20 lines, the victim's
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=flood \
+	-keyout "$T/flood.key" -out "$T/flood.pem" 2>/dev/null
+openssl req -in "$T/flood.pem" -outform DER -out "$T/flood.der"
+chmod 0644 "$T/flood.pem" "$T/flood.der"
+# the first flood's uid window has been summed up; start from a clean log count
+lines0=$(wc -l <"$T/daemon.log")
+as_flooder "$FLOOD" "$SOCK" "$ENROLL_FLOOD_S" 8 "$T/flood.der" >"$T/flood.out" 2>&1 &
+FPID=$!
+sleep 2
+worst=0 failed=0
+for i in 1 2 3; do
+	enroll_ms || { failed=$((failed + 1)); diag <"$ERR"; }
+	[ "$ms" -gt "$worst" ] && worst=$ms
+	sleep 0.3
+done
+check "during the enrollment flood the victim's 3 enrollments succeed" test "$failed" = 0
+diag <<<"victim enrollment during the enrollment flood: at most $worst ms (limit $VICTIM_MS ms)"
+check "...each within $VICTIM_MS ms (took at most $worst ms)" test "$worst" -lt "$VICTIM_MS"
+wait "$FPID"
+as_flooder "$ENROLL" --socket "$SOCK" request --csr "$T/flood.pem" </dev/null >"$OUT" 2>"$ERR"
+rc=$?
+lines=$(($(wc -l <"$T/daemon.log") - lines0))
+diag <"$T/flood.out"
+abandoned=$(tail -n +"$((lines0 + 1))" "$T/daemon.log" | grep -c "for user $F (uid $FUID) abandoned during authentication")
+over=$(tail -n +"$((lines0 + 1))" "$T/daemon.log" | grep -c "refused for user $F (uid $FUID): too many authentications")
+# the PAM module says once per conversation that no OTP was entered
+convs=$(tail -n +"$((lines0 + 1))" "$T/daemon.log" | grep -c "no OTP entered.*user=$F ")
+diag <<<"enrollment flood of $ENROLL_FLOOD_S s: log +$lines lines; $convs PAM conversations; $abandoned abandoned and $over over-budget lines logged (the rest suppressed)"
+check "the enrollment flood made connections" grep -Eq '^connections [0-9]{2,}' "$T/flood.out"
+check "the log grew by fewer than $ENROLL_LOG_LINES lines during the $ENROLL_FLOOD_S s enrollment flood ($lines)" \
+	test "$lines" -lt "$ENROLL_LOG_LINES"
+check "at most $CONV_MAX PAM conversations ran for the flooder ($convs)" test "$convs" -le "$CONV_MAX"
+check "...and at least one was abandoned at the prompt" test "$convs" -ge 1
+check "over its budget the flooder is answered 69" test "$rc" = 69
+grep_ok "...with one line that says why" "too many authentications from your uid \(10 at once, then one every 6 s\); try again in [0-9]+ s" "$ERR"
+check "...and only that line" test "$(wc -l <"$ERR")" = 1
+grep_ok "the over-budget refusals are logged (through the per-uid limit)" \
+	"enrollment refused for user $F \(uid $FUID\): too many authentications" "$T/daemon.log"
+check "after the enrollment flood the victim enrolls again" enroll_ms
 check "the service is still running" kill -0 "$DPID"
+
+# --- start-up: a task limit (TasksMax, the cgroup's pids.max) below what
+# max_clients needs (3 x 16 + 64 = 112) is said in the log -------------------
+cg_base=
+if [ -d /sys/fs/cgroup/pids ]; then
+	cg_base=/sys/fs/cgroup/pids$(sed -n 's/^[0-9]*:pids://p' /proc/self/cgroup)
+elif grep -qw pids /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then
+	cg_base=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)
+fi
+CG=${cg_base%/}/ctflood$$
+if [ -n "$cg_base" ] && mkdir "$CG" 2>/dev/null && echo 40 >"$CG/pids.max"; then
+	rm_cg() { rmdir "$CG" 2>/dev/null; }
+	at_exit rm_cg
+	: >"$T/limited.log"
+	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+		"$DAEMON" -c "$T/ct.conf" --socket "$T/run/limited.sock" --pam-dir "$T/pam.d" --foreground \
+		>>"$T/limited.log" 2>&1 &
+	LPID=$!
+	for _ in $(seq 100); do [ -S "$T/run/limited.sock" ] && break; sleep 0.05; done
+	kill "$LPID" 2>/dev/null
+	wait "$LPID" 2>/dev/null
+	grep_ok "in a cgroup with pids.max 40, start-up says the task limit is too low" \
+		"tasks limited to 40 \(cgroup pids.max\); 16 clients may need 112 \(raise TasksMax\)" "$T/limited.log"
+	grep_not "...and nothing about it without such a limit" "raise TasksMax" "$T/daemon.log"
+else
+	ok "task limit at start-up # SKIP no pids cgroup to make here"
+	ok "task limit at start-up # SKIP no pids cgroup to make here"
+fi
 
 tap_done

@@ -38,10 +38,16 @@ struct fixture {
 	size_t spki_len, spki2_len, csr_len;
 };
 
-/* loc, que, cmd and slow: a target for each connector */
+/* loc, que, cmd and slow: a target for each connector; quek and quep: queue
+ * targets whose checks an EC key (KeyEncipherment) or a long attribute
+ * fail */
 static const char conf_fmt[] =
     "store: { path = \"%s\"; };\n"
-    "access_groups = ( { name = \"g\"; key_type = \"ec-p256\"; ca_days = 30; } );\n"
+    "access_groups = ( { name = \"g\"; key_type = \"ec-p256\"; ca_days = 30; },\n"
+    "  { name = \"r\"; key_type = \"rsa2048\"; } );\n"
+    "templates = ( { name = \"client\"; key_usage = [ \"DigitalSignature\" ];\n"
+    "    extended_key_usage = [ \"ClientAuth\" ]; },\n"
+    "  { name = \"enc\"; key_usage = [ \"DigitalSignature\", \"KeyEncipherment\" ]; } );\n"
     "ca_connectors = ( { name = \"l\"; type = \"local\"; },\n"
     "  { name = \"q\"; type = \"queue\"; },\n"
     "  { name = \"c\"; type = \"command\"; command = [\"%s/ca.sh\", \"--flag\"]; timeout = 20; },\n"
@@ -50,6 +56,10 @@ static const char conf_fmt[] =
     "  { name = \"loc\"; access_group = \"g\"; ca_connector = \"l\"; subject = "
     "\"CN=%%unix_account%%\"; lifetime = 600; },\n"
     "  { name = \"que\"; access_group = \"g\"; ca_connector = \"q\"; subject = \"CN=a\"; },\n"
+    "  { name = \"quek\"; access_group = \"r\"; template = \"enc\"; ca_connector = \"q\";\n"
+    "    subject = \"CN=a\"; },\n"
+    "  { name = \"quep\"; access_group = \"g\"; ca_connector = \"q\";\n"
+    "    subject = \"CN=%%unix_account%%/pseudonym=%%name%%\"; },\n"
     "  { name = \"cmd\"; access_group = \"g\"; ca_connector = \"c\"; subject = \"CN=a\"; },\n"
     "  { name = \"slow\"; access_group = \"g\"; ca_connector = \"s\"; subject = \"CN=a\"; } );\n";
 
@@ -76,7 +86,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct ct_err err = {0};
 	struct ct_store *st = NULL;
-	char text[2048];
+	char text[3072];
 
 	assert_non_null(f);
 	strcpy(f->dir, "/tmp/ct-connector-XXXXXX");
@@ -292,6 +302,40 @@ test_queue(void **state)
 	assert_string_equal(res.ref, "-");
 	assert_null(res.der);
 	ct_cx_result_clear(&res);
+}
+
+/* A queue target refuses at request time what approval would refuse: an EC
+ * key for a KeyEncipherment template, a subject attribute over its upper
+ * bound, a missing attribute; without attributes nothing is checked. */
+static void
+test_queue_checks(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_cx_request rq;
+	struct ct_cx_result res;
+	struct ct_err err = {0};
+	char nick[130];
+
+	request(f, &rq, "quek");
+	assert_int_equal(ct_connector_issue(&rq, &res, &err), CT_EINVAL);
+	assert_non_null(strstr(err.msg, "KeyEncipherment"));
+	assert_null(res.der);
+	memset(&err, 0, sizeof(err));
+	rq.attrs = NULL;
+	assert_int_equal(ct_connector_issue(&rq, &res, &err), CT_EPENDING);
+	request(f, &rq, "quep");
+	assert_int_equal(ct_connector_issue(&rq, &res, &err), CT_EINVAL);
+	assert_non_null(strstr(err.msg, "quep"));
+	memset(nick, 'n', 128);
+	nick[128] = '\0';
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(ct_attrs_set(f->attrs, "name", nick, &err), CT_OK);
+	assert_int_equal(ct_connector_issue(&rq, &res, &err), CT_EPENDING);
+	nick[128] = 'n';
+	nick[129] = '\0';
+	assert_int_equal(ct_attrs_set(f->attrs, "name", nick, &err), CT_OK);
+	assert_int_equal(ct_connector_issue(&rq, &res, &err), CT_EINVAL);
+	assert_non_null(strstr(err.msg, "pseudonym"));
 }
 
 static void
@@ -574,6 +618,7 @@ main(void)
 	    cmocka_unit_test(test_types),
 	    T(test_caps),
 	    T(test_queue),
+	    T(test_queue_checks),
 	    T(test_local),
 	    T(test_command_issued),
 	    T(test_command_input),

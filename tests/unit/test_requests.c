@@ -10,12 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "certtoken.h"
+#include "proto.h"
 #include "requests.h"
 #include "store.h"
 
@@ -255,7 +260,7 @@ test_poll(void **state)
 	request(&r, "CERT10", "alice");
 	assert_int_equal(ct_certtoken_record_pending(st, &r, "target api", &tok, &err), CT_OK);
 	assert_false(polled_line(f, "CERT10", "0")); /* never polled: no line, as before */
-	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 1000, &next, &err), CT_OK);
+	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 1000, 0, &next, &err), CT_OK);
 	assert_true(polled_line(f, "CERT10", "1000"));
 	assert_int_equal(ct_request_load(st, "CERT10", &got, &err), CT_OK);
 	assert_int_equal(got.polled, 1000);
@@ -264,23 +269,73 @@ test_poll(void **state)
 	ct_request_clear(&got);
 	/* inside the interval: refused, with when to ask again, nothing written */
 	assert_int_equal(
-	    ct_request_poll(st, "alice", "CERT10", 60, 1059, &next, &err), CT_EPENDING);
+	    ct_request_poll(st, "alice", "CERT10", 60, 1059, 0, &next, &err), CT_EPENDING);
 	assert_int_equal(next, 1060);
 	assert_true(polled_line(f, "CERT10", "1000"));
 	ct_err_clear(&err);
-	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 1060, &next, &err), CT_OK);
+	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 1060, 0, &next, &err), CT_OK);
 	assert_true(polled_line(f, "CERT10", "1060"));
 	/* a clock that went back does not hold it */
-	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 500, &next, &err), CT_OK);
+	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 500, 0, &next, &err), CT_OK);
 	assert_true(polled_line(f, "CERT10", "500"));
 	/* not this user's pending token: refused, and no request is written back */
-	assert_int_equal(ct_request_poll(st, "bob", "CERT10", 60, 2000, &next, &err), CT_EEXIST);
+	assert_int_equal(ct_request_poll(st, "bob", "CERT10", 60, 2000, 0, &next, &err), CT_EEXIST);
 	ct_err_clear(&err);
 	snprintf(tok.rollout_state, sizeof(tok.rollout_state), "enrolled");
 	assert_int_equal(ct_certtoken_add(st, "alice", &tok, 1, NULL, &err), CT_OK);
 	assert_int_equal(ct_request_remove(st, "CERT10", &err), CT_OK);
-	assert_int_equal(ct_request_poll(st, "alice", "CERT10", 60, 2000, &next, &err), CT_EEXIST);
+	assert_int_equal(
+	    ct_request_poll(st, "alice", "CERT10", 60, 2000, 0, &next, &err), CT_EEXIST);
 	assert_int_equal(mode_of(f, "requests/CERT10"), (mode_t)-1);
+	ct_store_close(st);
+}
+
+/* A fetch's poll waits for the user's lock only until the caller's
+ * deadline (certtokend: the connection's), not store.lock_timeout (5 s). */
+static void
+test_poll_deadline(void **state)
+{
+	struct store_fixture *f = *state;
+	struct ct_store *st = NULL;
+	struct ct_request r;
+	struct ct_token tok;
+	struct ct_err err = {0};
+	char lock[128];
+	int64_t next = 0, t0, took;
+	int fds[2], fd, status;
+	char ok = 0;
+	pid_t holder;
+
+	assert_int_equal(open_store(f->dir, 1, &st, &err), CT_OK);
+	request(&r, "CERT11", "alice");
+	assert_int_equal(ct_certtoken_record_pending(st, &r, "target api", &tok, &err), CT_OK);
+	snprintf(lock, sizeof(lock), "%s/tokens/alice.lock", f->dir);
+	assert_int_equal(pipe(fds), 0);
+	if ((holder = fork()) == 0) {
+		if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+		    flock(fd, LOCK_EX) != 0 || write(fds[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_true(holder > 0);
+	assert_int_equal(read(fds[0], &ok, 1), 1);
+	t0 = ct_now_ms();
+	assert_int_equal(
+	    ct_request_poll(st, "alice", "CERT11", 60, 1000, t0 + 300, &next, &err), CT_EUNAVAIL);
+	took = ct_now_ms() - t0;
+	kill(holder, SIGKILL);
+	waitpid(holder, &status, 0);
+	close(fds[0]);
+	close(fds[1]);
+	assert_true(took >= 250);
+	assert_true(took < 2000);
+	assert_non_null(strstr(err.msg, "the lock of user alice is held"));
+	/* the lock free again: it polls */
+	ct_err_clear(&err);
+	assert_int_equal(
+	    ct_request_poll(st, "alice", "CERT11", 60, 1000, ct_now_ms() + 300, &next, &err),
+	    CT_OK);
 	ct_store_close(st);
 }
 
@@ -328,6 +383,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uploads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poll, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_deadline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_polled_format, setup, teardown),
 	};
 
