@@ -1477,20 +1477,20 @@ ct_config_load(const char *path, int explicit_path, struct ct_config **out, stru
 	return rc;
 }
 
-void
-ct_config_free(struct ct_config *c)
+/* Free what the lists of C (targets, templates, groups, connectors,
+ * events) hold, and the lists. */
+static void
+free_lists(struct ct_config *c)
 {
-	size_t i;
+	size_t i, j;
 
-	if (c == NULL)
-		return;
 	for (i = 0; i < c->n_targets; i++) {
 		free(c->targets[i].name);
 		free(c->targets[i].subject_text);
 		free(c->targets[i].san_text);
 		ct_pattern_free(c->targets[i].subject);
 		ct_pattern_free(c->targets[i].san);
-		for (size_t j = 0; j < c->targets[i].ssh.n_principals; j++)
+		for (j = 0; j < c->targets[i].ssh.n_principals; j++)
 			ct_pattern_free(c->targets[i].ssh.principals[j]);
 		free(c->targets[i].ssh.force_command);
 		free(c->targets[i].ssh.source_address);
@@ -1499,7 +1499,7 @@ ct_config_free(struct ct_config *c)
 		ct_template_clear(&c->templates[i]);
 	for (i = 0; i < c->n_groups; i++) {
 		free(c->groups[i].name);
-		for (size_t j = 0; j < c->groups[i].n_unix_groups; j++)
+		for (j = 0; j < c->groups[i].n_unix_groups; j++)
 			free(c->groups[i].unix_groups[j]);
 		free(c->groups[i].unix_groups);
 	}
@@ -1508,27 +1508,33 @@ ct_config_free(struct ct_config *c)
 		free_argv(c->connectors[i].argv);
 	}
 	for (i = 0; i < c->n_events; i++) {
-		struct ct_event *ev = &c->events[i];
-
-		free(ev->event);
-		for (size_t j = 0; j < ev->n_when; j++) {
-			free(ev->when[j].field);
-			free(ev->when[j].value);
+		for (j = 0; j < c->events[i].n_when; j++) {
+			free(c->events[i].when[j].field);
+			free(c->events[i].when[j].value);
 		}
-		free(ev->to);
-		free(ev->subject);
-		free(ev->body);
-		free_argv(ev->argv);
+		free(c->events[i].event);
+		free(c->events[i].to);
+		free(c->events[i].subject);
+		free(c->events[i].body);
+		free_argv(c->events[i].argv);
 	}
 	free(c->events);
-	free(c->attestation_ca_dir);
-	free(c->mail.sendmail);
-	free(c->mail.from);
-	free(c->mail.address_attribute);
 	free(c->targets);
 	free(c->templates);
 	free(c->groups);
 	free(c->connectors);
+}
+
+void
+ct_config_free(struct ct_config *c)
+{
+	if (c == NULL)
+		return;
+	free_lists(c);
+	free(c->attestation_ca_dir);
+	free(c->mail.sendmail);
+	free(c->mail.from);
+	free(c->mail.address_attribute);
 	ct_attr_conf_clear(&c->attributes);
 	free(c->path);
 	free(c->store_backend);
