@@ -13,6 +13,7 @@
 
 #include "ca.h"
 #include "keys.h"
+#include "sshca.h"
 
 #define CA_BACKDATE 3600 /* CA notBefore is an hour before init */
 
@@ -164,15 +165,22 @@ ct_ca_init(struct ct_store *st, const struct ct_group *g, time_t now, struct ct_
 {
 	struct ct_ca_content c = {0};
 	struct ct_ca_pem pem = {0};
+	struct ct_sshca_new ssh = {0};
 	int rc;
 
-	if ((rc = ct_ca_generate(g, now, &pem, err)) == CT_OK) {
+	if ((rc = ct_ca_generate(g, now, &pem, err)) == CT_OK &&
+	    (rc = ct_sshca_generate(g->ssh_key_type, g->name, &ssh, err)) == CT_OK) {
 		c.item[CT_CA_KEY].data = (unsigned char *)pem.key->data;
 		c.item[CT_CA_KEY].len = pem.key->length;
 		c.item[CT_CA_CERT].data = (unsigned char *)pem.cert->data;
 		c.item[CT_CA_CERT].len = pem.cert->length;
+		c.item[CT_CA_SSH_KEY].data = (unsigned char *)ssh.key->data;
+		c.item[CT_CA_SSH_KEY].len = ssh.key->length;
+		c.item[CT_CA_SSH_PUB].data = (unsigned char *)ssh.pub;
+		c.item[CT_CA_SSH_PUB].len = strlen(ssh.pub);
 		rc = ct_cadir_create(st, g->name, &c, err);
 	}
+	ct_sshca_new_clear(&ssh);
 	ct_ca_pem_clear(&pem);
 	return rc;
 }

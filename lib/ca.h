@@ -19,7 +19,8 @@ struct ct_ca;
 struct ct_store;
 
 /* Generate GROUP's CA key and self-signed certificate (valid ca_days from
- * NOW minus one hour) and store them.  CT_EEXIST if the group has a CA. */
+ * NOW minus one hour), and its SSH CA (sshca.h, of G's ssh_key_type), and
+ * store them.  CT_EEXIST if the group has a CA. */
 int ct_ca_init(struct ct_store *st, const struct ct_group *g, time_t now, struct ct_err *err);
 
 /* Load GROUP's current CA (key and certificate) from the store: the CA

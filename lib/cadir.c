@@ -23,7 +23,8 @@
 int
 ct_ca_item_is_key(enum ct_ca_item item)
 {
-	return item == CT_CA_KEY || item == CT_CA_PREVIOUS_KEY || item == CT_CA_NEXT_KEY;
+	return item == CT_CA_KEY || item == CT_CA_PREVIOUS_KEY || item == CT_CA_NEXT_KEY ||
+	    item == CT_CA_SSH_KEY || item == CT_CA_PREVIOUS_SSH_KEY || item == CT_CA_NEXT_SSH_KEY;
 }
 
 static int

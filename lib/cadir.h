@@ -15,7 +15,18 @@
  *   CT_CA_CRL_NUMBER     the last CRL number given out for the group:
  *                        decimal and a newline (ct_crl_number_take); kept
  *                        across rotations
- * The certificates and CT_CA_UNTIL are public: they are what a verifier
+ *   CT_CA_SSH_KEY        the group's SSH CA (separate from its X.509 CA):
+ *   CT_CA_SSH_PUB        its private key (PKCS#8 PEM) and its OpenSSH
+ *                        public key line ("TYPE BASE64 COMMENT" and a
+ *                        newline), what sshd's TrustedUserCAKeys holds
+ *   CT_CA_PREVIOUS_SSH_KEY, CT_CA_PREVIOUS_SSH_PUB
+ *                        the SSH CA the last rotation replaced, trusted
+ *                        until CT_CA_UNTIL as the previous X.509 CA is
+ *   CT_CA_NEXT_SSH_KEY, CT_CA_NEXT_SSH_PUB
+ *                        the SSH CA prepared with the next X.509 CA
+ * The SSH items are optional: a group made before they existed has none
+ * until `ca ssh-init`, `ca rotate --prepare` or `ca rotate` gives it one.
+ * The certificates, the SSH public key lines and CT_CA_UNTIL are public: they are what a verifier
  * reads (ct_ca_trust), and a backend may serve them from a shared place (a
  * directory server).  The keys are private: only the CA host reads them
  * (ct_ca_load, rotations), and a backend may keep them in the CA host's
@@ -56,6 +67,12 @@ enum ct_ca_item {
 	CT_CA_NEXT_CERT,
 	CT_CA_NEXT_KEY,
 	CT_CA_CRL_NUMBER,
+	CT_CA_SSH_KEY,
+	CT_CA_SSH_PUB,
+	CT_CA_PREVIOUS_SSH_KEY,
+	CT_CA_PREVIOUS_SSH_PUB,
+	CT_CA_NEXT_SSH_KEY,
+	CT_CA_NEXT_SSH_PUB,
 	CT_CA_ITEMS
 };
 

@@ -119,9 +119,18 @@ int
 ct_certindex_add(struct ct_store *st, const char *serial, const char *user, const char *target,
     const char *group, const char *token, const unsigned char *der, size_t len, struct ct_err *err)
 {
+	return ct_certindex_add_ssh(st, serial, user, target, group, token, 0, der, len, err);
+}
+
+int
+ct_certindex_add_ssh(struct ct_store *st, const char *serial, const char *user, const char *target,
+    const char *group, const char *token, uint64_t ssh_serial, const unsigned char *der, size_t len,
+    struct ct_err *err)
+{
 	struct ct_cert_entry e;
 
 	memset(&e, 0, sizeof(e));
+	e.ssh_serial = ssh_serial;
 	if (!ct_cert_serial_valid(serial) || !ct_certindex_word_valid(user) ||
 	    !ct_certindex_word_valid(target) || !ct_certindex_word_valid(group) ||
 	    !ct_certindex_word_valid(token) || copy(e.serial, sizeof(e.serial), serial) != 0 ||

@@ -2,7 +2,9 @@
  *
  * Files backend layout (0600 files in 0700 directories):
  *   STORE/certs/SERIAL.pem   one issued certificate: "user=", "target=",
- *                            "group=" and "token=" lines, then its PEM
+ *                            "group=" and "token=" lines, "ssh_serial="
+ *                            (decimal) when an OpenSSH certificate was
+ *                            issued with it, then its PEM
  *   STORE/revoked            one line per revoked certificate:
  *                            "SERIAL GROUP REVOKED_AT REASON"
  *   STORE/revoked.lock       the lock of the revocation list (never unlinked)
@@ -32,6 +34,7 @@ struct ct_cert_entry {
 	char target[CT_TARGET_MAX];
 	char group[CT_TARGET_MAX];
 	char token[CT_SERIAL_MAX];
+	uint64_t ssh_serial; /* the OpenSSH certificate issued with it; 0: none */
 	X509 *cert;
 };
 
@@ -51,6 +54,12 @@ int ct_cert_serial_hex(const X509 *x, char out[CT_CERT_SERIAL_MAX]);
  * GROUP and token TOKEN ("-" when none).  CT_EEXIST if already there. */
 int ct_certindex_add(struct ct_store *st, const char *serial, const char *user, const char *target,
     const char *group, const char *token, const unsigned char *der, size_t len, struct ct_err *err);
+
+/* As ct_certindex_add, with the serial of the OpenSSH certificate issued
+ * with it (SSH_SERIAL; 0: none). */
+int ct_certindex_add_ssh(struct ct_store *st, const char *serial, const char *user,
+    const char *target, const char *group, const char *token, uint64_t ssh_serial,
+    const unsigned char *der, size_t len, struct ct_err *err);
 
 /* Remove an entry that was never handed out. */
 void ct_certindex_remove(struct ct_store *st, const char *serial);

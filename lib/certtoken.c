@@ -242,8 +242,8 @@ ct_certtoken_record_issued(struct ct_certtoken_rec *r, struct ct_err *err)
 		ct_err_prefix(err, "index: ");
 		return rc;
 	}
-	if ((rc = ct_certindex_add(r->st, r->cert.serial, r->user, r->target, r->group, r->token,
-	         r->der, r->der_len, err)) != CT_OK) {
+	if ((rc = ct_certindex_add_ssh(r->st, r->cert.serial, r->user, r->target, r->group,
+	         r->token, r->ssh_serial, r->der, r->der_len, err)) != CT_OK) {
 		/* a write that failed after the entry appeared (the directory's
 		 * fsync) must not leave it: the serial is new, so unless it
 		 * already existed the entry is this failed one */

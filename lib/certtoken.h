@@ -74,6 +74,7 @@ struct ct_certtoken_rec {
 	int pending; /* the token exists, pending: it becomes enrolled */
 	time_t now;
 	int64_t deadline; /* the wait for the user's lock ends here (ct_now_ms); 0: none */
+	uint64_t ssh_serial; /* the OpenSSH certificate issued with it (0: none) */
 	/* out */
 	struct ct_cert_desc cert;
 	struct ct_token tok; /* the token as recorded */

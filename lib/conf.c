@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <libconfig.h>
 #include <openssl/x509v3.h>
 
@@ -35,6 +37,31 @@ static const char *const key_type_names[] = {
     [CT_KEY_RSA3072] = "rsa3072",
     [CT_KEY_RSA4096] = "rsa4096",
 };
+
+static const char *const ssh_ext_names[] = {"permit-X11-forwarding", "permit-agent-forwarding",
+    "permit-port-forwarding", "permit-pty", "permit-user-rc"};
+
+unsigned
+ct_ssh_ext_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ssh_ext_names) / sizeof(ssh_ext_names[0]); i++)
+		if (strcmp(name, ssh_ext_names[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+const char *
+ct_ssh_ext_name(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ssh_ext_names) / sizeof(ssh_ext_names[0]); i++)
+		if (bit & (1u << i))
+			return ssh_ext_names[i];
+	return NULL;
+}
 
 /* State of one load: where problems go. */
 struct loader {
@@ -514,20 +541,16 @@ static const char embedded_lists[] =
     "              subject = \"CN=%unix_account%\"; san = \"\"; lifetime = 3600;\n"
     "              backdate = 60; ca_connector = \"local\"; } );\n";
 
+/* The key types of group G's X.509 CA (key_type, ec-p256 by default) and SSH
+ * CA (ssh_key_type: ed25519 by default, or ec-p256, also named ecdsa-p256). */
 static void
-load_group(struct loader *L, const config_setting_t *e, size_t i)
+load_group_key_types(struct loader *L, const config_setting_t *e, struct ct_group *g)
 {
-	static const char *const keys[] = {"name", "key_type", "ca_days", "unix_groups", NULL};
-	struct ct_group *g = &L->cfg->groups[i];
-	const config_setting_t *ug;
-	const char *v;
 	char *kt = NULL;
-	int t, j, n;
+	int t;
 
-	check_keys(L, e, keys, "access group");
-	g->name = get_name(L, e, "access group", &L->cfg->groups[0].name, sizeof(*g), i);
 	g->key_type = CT_KEY_EC_P256;
-	g->ca_days = 3650;
+	g->ssh_key_type = CT_KEY_ED25519;
 	get_string(L, e, "key_type", 0, &kt);
 	if (kt != NULL && (t = ct_key_type_parse(kt)) < 0)
 		problem(L, config_setting_get_member(e, "key_type"),
@@ -536,6 +559,32 @@ load_group(struct loader *L, const config_setting_t *e, size_t i)
 	else if (kt != NULL)
 		g->key_type = (enum ct_key_type)t;
 	free(kt);
+	kt = NULL;
+	get_string(L, e, "ssh_key_type", 0, &kt);
+	if (kt != NULL && strcmp(kt, "ecdsa-p256") == 0)
+		g->ssh_key_type = CT_KEY_EC_P256;
+	else if (kt != NULL && (t = ct_key_type_parse(kt)) != CT_KEY_ED25519 && t != CT_KEY_EC_P256)
+		problem(L, config_setting_get_member(e, "ssh_key_type"),
+		    "ssh_key_type '%s' is not one of ed25519 ec-p256", kt);
+	else if (kt != NULL)
+		g->ssh_key_type = (enum ct_key_type)t;
+	free(kt);
+}
+
+static void
+load_group(struct loader *L, const config_setting_t *e, size_t i)
+{
+	static const char *const keys[] = {
+	    "name", "key_type", "ssh_key_type", "ca_days", "unix_groups", NULL};
+	struct ct_group *g = &L->cfg->groups[i];
+	const config_setting_t *ug;
+	const char *v;
+	int j, n;
+
+	check_keys(L, e, keys, "access group");
+	g->name = get_name(L, e, "access group", &L->cfg->groups[0].name, sizeof(*g), i);
+	g->ca_days = 3650;
+	load_group_key_types(L, e, g);
 	get_long(L, e, "ca_days", 1, 36500, &g->ca_days);
 	if ((ug = get_string_list(L, e, "unix_groups")) == NULL)
 		return;
@@ -931,6 +980,134 @@ load_target_pattern(
 	ct_pattern_foreach_attr(*p, check_attr_provided, &ac);
 }
 
+/* One address or CIDR block of a source-address option (ADDR/BITS). */
+static int
+ssh_cidr_ok(char *v)
+{
+	unsigned char buf[16];
+	char *slash = strchr(v, '/'), *end;
+	long bits = -1;
+	int v6 = strchr(v, ':') != NULL;
+
+	if (slash != NULL) {
+		*slash = '\0';
+		errno = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || bits > (v6 ? 128 : 32))
+			return 0;
+	}
+	return inet_pton(v6 ? AF_INET6 : AF_INET, v, buf) == 1;
+}
+
+/* Is V a source-address option: comma-separated addresses and CIDR blocks? */
+static int
+ssh_source_ok(const char *v)
+{
+	char *copy = strdup(v), *p, *save = NULL;
+	int ok = copy != NULL && v[0] != '\0' && v[strlen(v) - 1] != ',' && strstr(v, ",,") == NULL;
+
+	for (p = ok ? strtok_r(copy, ",", &save) : NULL; p != NULL && ok;
+	     p = strtok_r(NULL, ",", &save))
+		ok = ssh_cidr_ok(p);
+	free(copy);
+	return ok;
+}
+
+/* The principals of target T's SSH certificates: patterns over the user's
+ * attributes (ssh.principals, default [ "%unix_account%" ]). */
+static void
+load_ssh_principals(struct loader *L, const config_setting_t *g, struct ct_target *t)
+{
+	const config_setting_t *list = g != NULL ? get_string_list(L, g, "principals") : NULL;
+	struct attr_check ac = {L, list, t->name ? t->name : "?", "ssh principal"};
+	const char *text;
+	struct ct_err err;
+	int i, n = list != NULL ? config_setting_length(list) : 1;
+
+	if (n == 0 || n > CT_SSH_PRINCIPALS_MAX) {
+		problem(L, list, "target '%s': ssh.principals must have 1 to %d patterns",
+		    ac.target, CT_SSH_PRINCIPALS_MAX);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		text = list != NULL ? config_setting_get_string_elem(list, i) : "%unix_account%";
+		ac.where = list != NULL ? config_setting_get_elem(list, (unsigned)i) : NULL;
+		ct_err_clear(&err);
+		if (ct_pattern_parse(CT_PATTERN_PRINCIPAL, text,
+		        &t->ssh.principals[t->ssh.n_principals], &err) != CT_OK) {
+			problem(L, ac.where, "target '%s': ssh principal pattern '%s': %s",
+			    ac.target, text, err.msg);
+			continue;
+		}
+		ct_pattern_foreach_attr(
+		    t->ssh.principals[t->ssh.n_principals++], check_attr_provided, &ac);
+	}
+}
+
+/* ssh.extensions: names of OpenSSH certificate extensions (default permit-pty). */
+static void
+load_ssh_extensions(struct loader *L, const config_setting_t *g, struct ct_target *t)
+{
+	const config_setting_t *list = g != NULL ? get_string_list(L, g, "extensions") : NULL;
+	const char *name;
+	unsigned bit;
+	int i, n;
+
+	t->ssh.extensions = CT_SSH_EXT_DEFAULT;
+	if (list == NULL)
+		return;
+	t->ssh.extensions = 0;
+	n = config_setting_length(list);
+	for (i = 0; i < n; i++) {
+		name = config_setting_get_string_elem(list, i);
+		if ((bit = ct_ssh_ext_parse(name)) == 0)
+			problem(L, config_setting_get_elem(list, (unsigned)i),
+			    "target '%s': ssh extension '%s' is not one of permit-X11-forwarding "
+			    "permit-agent-forwarding permit-port-forwarding permit-pty "
+			    "permit-user-rc",
+			    t->name ? t->name : "?", name);
+		t->ssh.extensions |= bit;
+	}
+}
+
+/* Target T's `ssh`: false (the default), true, or a group of settings. */
+static void
+load_target_ssh(struct loader *L, const config_setting_t *e, struct ct_target *t)
+{
+	static const char *const keys[] = {
+	    "principals", "extensions", "force_command", "source_address", NULL};
+	const config_setting_t *s = config_setting_get_member(e, "ssh"), *g = NULL;
+
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL)
+		t->ssh.enabled = config_setting_get_bool(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_GROUP) {
+		g = s;
+		t->ssh.enabled = 1;
+		check_keys(L, g, keys, "ssh");
+	} else {
+		problem(L, s, "'ssh' must be true, false or a group { ... }");
+		return;
+	}
+	if (!t->ssh.enabled)
+		return;
+	load_ssh_principals(L, g, t);
+	load_ssh_extensions(L, g, t);
+	if (g == NULL)
+		return;
+	get_string(L, g, "force_command", 0, &t->ssh.force_command);
+	if (t->ssh.force_command != NULL && t->ssh.force_command[0] == '\0')
+		problem(L, config_setting_get_member(g, "force_command"),
+		    "target '%s': ssh.force_command is empty", t->name ? t->name : "?");
+	get_string(L, g, "source_address", 0, &t->ssh.source_address);
+	if (t->ssh.source_address != NULL && !ssh_source_ok(t->ssh.source_address))
+		problem(L, config_setting_get_member(g, "source_address"),
+		    "target '%s': ssh.source_address '%s' is not a comma-separated list of "
+		    "addresses and CIDR blocks",
+		    t->name ? t->name : "?", t->ssh.source_address);
+}
+
 /* Resolve a reference KEY (e.g. "access_group") to an entry of a list. */
 static const void *
 resolve(struct loader *L, const config_setting_t *e, const char *key, const char *dflt,
@@ -981,7 +1158,7 @@ static void
 load_target(struct loader *L, const config_setting_t *e, size_t i)
 {
 	static const char *const keys[] = {"name", "access_group", "template", "subject", "san",
-	    "lifetime", "backdate", "ca_connector", "require_attestation", NULL};
+	    "lifetime", "backdate", "ca_connector", "require_attestation", "ssh", NULL};
 	struct ct_config *c = L->cfg;
 	struct ct_target *t = &c->targets[i];
 
@@ -1005,6 +1182,7 @@ load_target(struct loader *L, const config_setting_t *e, size_t i)
 		    t->name ? t->name : "?");
 	load_target_pattern(L, e, t, CT_PATTERN_SUBJECT);
 	load_target_pattern(L, e, t, CT_PATTERN_SAN);
+	load_target_ssh(L, e, t);
 	if (t->san_text == NULL)
 		t->san_text = strdup("");
 	if (t->san == NULL && t->san_text != NULL && t->san_text[0] == '\0')
@@ -1227,6 +1405,10 @@ ct_config_free(struct ct_config *c)
 		free(c->targets[i].san_text);
 		ct_pattern_free(c->targets[i].subject);
 		ct_pattern_free(c->targets[i].san);
+		for (size_t j = 0; j < c->targets[i].ssh.n_principals; j++)
+			ct_pattern_free(c->targets[i].ssh.principals[j]);
+		free(c->targets[i].ssh.force_command);
+		free(c->targets[i].ssh.source_address);
 	}
 	for (i = 0; i < c->n_templates; i++)
 		ct_template_clear(&c->templates[i]);

@@ -37,6 +37,7 @@ const char *ct_key_type_name(enum ct_key_type t);
 struct ct_group {
 	char *name;
 	enum ct_key_type key_type;
+	enum ct_key_type ssh_key_type; /* the SSH CA's: CT_KEY_ED25519 or CT_KEY_EC_P256 */
 	long ca_days;
 	/* Who may enroll for the group's targets: members of these Unix groups
 	 * (names, resolved through NSS at enrollment time); none: every user. */
@@ -62,6 +63,30 @@ struct ct_connector {
 	int poll_interval; /* CT_CX_FETCH: seconds between two runs of one request's fetch */
 };
 
+/* The OpenSSH certificate extensions a target's certificates may carry. */
+#define CT_SSH_EXT_X11 0x01u /* permit-X11-forwarding */
+#define CT_SSH_EXT_AGENT 0x02u /* permit-agent-forwarding */
+#define CT_SSH_EXT_PORT 0x04u /* permit-port-forwarding */
+#define CT_SSH_EXT_PTY 0x08u /* permit-pty */
+#define CT_SSH_EXT_USER_RC 0x10u /* permit-user-rc */
+#define CT_SSH_EXT_DEFAULT CT_SSH_EXT_PTY
+#define CT_SSH_PRINCIPALS_MAX 16
+
+/* "permit-pty" ... <-> CT_SSH_EXT_* bit; parse returns 0 when unknown.
+ * ct_ssh_ext_name gives the name of the lowest bit set in BIT. */
+unsigned ct_ssh_ext_parse(const char *name);
+const char *ct_ssh_ext_name(unsigned bit);
+
+/* A target's OpenSSH user certificates (the target's `ssh` setting). */
+struct ct_ssh_conf {
+	int enabled; /* enrollments also get an OpenSSH user certificate */
+	struct ct_pattern *principals[CT_SSH_PRINCIPALS_MAX]; /* default: %unix_account% */
+	size_t n_principals;
+	unsigned extensions; /* CT_SSH_EXT_* */
+	char *force_command; /* critical option force-command, or NULL */
+	char *source_address; /* critical option source-address, or NULL */
+};
+
 struct ct_target {
 	char *name;
 	const struct ct_group *group;
@@ -74,6 +99,7 @@ struct ct_target {
 	long lifetime; /* seconds */
 	long backdate; /* seconds */
 	int require_attestation; /* CSRs need a key-attestation certificate */
+	struct ct_ssh_conf ssh;
 };
 
 struct ct_otp_conf {

@@ -31,7 +31,8 @@ enum pat_form {
 	PAT_URI, /* uniformResourceIdentifier */
 	PAT_EMAIL, /* rfc822Name */
 	PAT_OTHERNAME, /* otherName (UPN and othername:) */
-	PAT_SID /* the Microsoft SID extension, not a SAN */
+	PAT_SID, /* the Microsoft SID extension, not a SAN */
+	PAT_PRINCIPAL /* an OpenSSH certificate principal */
 };
 
 struct pat_seg {
@@ -64,6 +65,7 @@ struct pat_cur {
 	const char *s;
 	size_t len;
 	size_t off;
+	int slash_literal; /* a principal: '/' does not end a value */
 };
 
 /* The subject attribute types and their upper bounds, in characters (X.520
@@ -301,6 +303,16 @@ uri_ok(const char *s)
 }
 
 /* A decimal 0..4294967295 without leading zeros at S + *I; advances *I. */
+/* An OpenSSH principal: printable ASCII, no space, no comma. */
+static int
+principal_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s > '~' || *s == ',')
+			return 0;
+	return 1;
+}
+
 static int
 dec_u32(const char *s, size_t *i)
 {
@@ -403,7 +415,9 @@ pat_show(const char *s, char *buf, size_t size)
 static const char *
 pat_kind_name(const struct ct_pattern *p)
 {
-	return p->kind == CT_PATTERN_SUBJECT ? "subject" : "SAN";
+	return p->kind == CT_PATTERN_SUBJECT ? "subject"
+	    : p->kind == CT_PATTERN_SAN      ? "SAN"
+	                                     : "principal";
 }
 
 /* 1-based character position of byte offset OFF. */
@@ -457,6 +471,8 @@ pat_check_value(const struct pat_item *it, const char *v, char *why, size_t size
 		bad = "is not an e-mail address (local-part@domain, ASCII)";
 	else if (it->form == PAT_SID && !sid_ok(v))
 		bad = "is not a valid SID";
+	else if (it->form == PAT_PRINCIPAL && !principal_ok(v))
+		bad = "is not printable ASCII without spaces and commas";
 	else if (it->form == PAT_DN || it->form == PAT_OTHERNAME)
 		bad = pat_check_string(it, v, &nchars);
 	if (bad != NULL) {
@@ -670,7 +686,7 @@ pat_read_value(struct pat_cur *c, struct pat_item *it, struct ct_err *err)
 
 	if ((lit = malloc(c->len - c->off + 1)) == NULL)
 		return ct_err_set(err, CT_ENOMEM, "out of memory");
-	while (c->off < c->len && c->s[c->off] != '/') {
+	while (c->off < c->len && (c->slash_literal || c->s[c->off] != '/')) {
 		at = c->off;
 		if ((rc = pat_getc(c, &ch, &escaped, err)) != CT_OK)
 			goto out;
@@ -785,6 +801,19 @@ pat_san_type(struct ct_pattern *p, struct pat_item *it, size_t pos, struct ct_er
 	return CT_OK;
 }
 
+/* A principal has no type: the whole text is its value. */
+static int
+pat_principal_type(struct pat_item *it, struct pat_cur *c, struct ct_err *err)
+{
+	if ((it->type = strdup("principal")) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	it->form = PAT_PRINCIPAL;
+	it->str_type = V_ASN1_IA5STRING;
+	it->max_chars = CT_ATTR_VALUE_MAX;
+	c->slash_literal = 1;
+	return CT_OK;
+}
+
 static int
 pat_parse_item(struct ct_pattern *p, struct pat_cur *c, struct pat_item *it,
     struct ct_err *err)
@@ -794,9 +823,11 @@ pat_parse_item(struct ct_pattern *p, struct pat_cur *c, struct pat_item *it,
 
 	if (c->off == c->len || c->s[c->off] == '/')
 		return ct_err_set(err, CT_EINVAL, "position %zu: empty item", pos);
-	if ((rc = pat_read_type(c, &it->type, err)) != CT_OK)
+	if (p->kind == CT_PATTERN_PRINCIPAL)
+		rc = pat_principal_type(it, c, err);
+	else if ((rc = pat_read_type(c, &it->type, err)) != CT_OK)
 		return rc;
-	if (p->kind == CT_PATTERN_SUBJECT)
+	else if (p->kind == CT_PATTERN_SUBJECT)
 		rc = pat_subject_type(it, pos, err);
 	else
 		rc = pat_san_type(p, it, pos, err);
@@ -861,8 +892,9 @@ ct_pattern_parse(enum ct_pattern_kind kind, const char *text, struct ct_pattern 
 	c.s = text;
 	if ((rc = pat_length(text, &c.len, err)) != CT_OK)
 		return rc;
-	if (c.len == 0 && kind == CT_PATTERN_SUBJECT)
-		return ct_err_set(err, CT_EINVAL, "position 1: empty subject pattern");
+	if (c.len == 0 && kind != CT_PATTERN_SAN)
+		return ct_err_set(err, CT_EINVAL, "position 1: empty %s pattern",
+		    kind == CT_PATTERN_SUBJECT ? "subject" : "principal");
 	if ((p = calloc(1, sizeof(*p))) == NULL || (p->text = strdup(text)) == NULL) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;
@@ -979,6 +1011,15 @@ pat_expand(const struct ct_pattern *p, const struct pat_item *it, const struct c
 	}
 	*out = v;
 	return CT_OK;
+}
+
+int
+ct_pattern_expand_text(
+    const struct ct_pattern *p, const struct ct_attrs *a, char **out, struct ct_err *err)
+{
+	if (p->kind != CT_PATTERN_PRINCIPAL || p->n != 1)
+		return ct_err_set(err, CT_EINVAL, "not a principal pattern");
+	return pat_expand(p, &p->items[0], a, out, err);
 }
 
 int

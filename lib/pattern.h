@@ -15,7 +15,11 @@
 #define CT_PATTERN_MAX_LEN 2048 /* characters in a pattern */
 #define CT_PATTERN_MAX_ITEMS 32 /* RDNs or SAN entries */
 
-enum ct_pattern_kind { CT_PATTERN_SUBJECT, CT_PATTERN_SAN };
+/* CT_PATTERN_PRINCIPAL: one OpenSSH certificate principal, the whole text
+ * a single value without a type ("%unix_account%", "deploy-%department%");
+ * '/' and '=' are literal there.  A principal is printable ASCII without
+ * spaces or commas (sshd's principal lists are comma-separated). */
+enum ct_pattern_kind { CT_PATTERN_SUBJECT, CT_PATTERN_SAN, CT_PATTERN_PRINCIPAL };
 
 struct ct_pattern;
 
@@ -58,5 +62,10 @@ int ct_pattern_expand_subject(
  * SID item).  Same error rules as ct_pattern_expand_subject. */
 int ct_pattern_apply_san(
     const struct ct_pattern *p, const struct ct_attrs *a, X509 *cert, struct ct_err *err);
+
+/* Expand a principal pattern with A into a new string (free it).  Same
+ * error rules as ct_pattern_expand_subject. */
+int ct_pattern_expand_text(
+    const struct ct_pattern *p, const struct ct_attrs *a, char **out, struct ct_err *err);
 
 #endif

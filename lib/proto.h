@@ -36,8 +36,9 @@ enum ct_msg_type {
 	/* service -> client */
 	CT_MSG_CONV = 0x81, /* PROMPT... */
 	CT_MSG_RESULT = 0x82, /* CODE, MESSAGE; enroll/fetch: TARGET CERT TOKEN (75: TARGET
-	                         TOKEN); upload: TOKEN; keygen: TARGET CERT TOKEN PKCS12
-	                         PASSWORD (when the service chose it); status: TOKEN_INFO... */
+	                         TOKEN), enroll also SSH_CERT for an ssh target; upload: TOKEN;
+	                         keygen: TARGET CERT TOKEN PKCS12 PASSWORD (when the service chose
+	                         it); status: TOKEN_INFO... */
 	CT_MSG_CHALLENGE = 0x83 /* NONCE: sign it to prove possession */
 };
 
@@ -58,6 +59,9 @@ enum ct_tag {
 	CT_TAG_LEGACY = 14, /* 1 byte, 1: legacy PKCS#12 encryption */
 	CT_TAG_PKCS12 = 15, /* DER PKCS#12 (holds a private key) */
 	CT_TAG_PASSWORD = 16, /* text: the one-time PKCS#12 password (secret) */
+	CT_TAG_SSH_CERT = 17, /* text: an OpenSSH certificate line "TYPE BASE64 KEYID"
+	                         (enroll's RESULT, when the target issues one; clients
+	                         that do not know it ignore it) */
 	/* inside TOKEN_INFO; numbers are decimal text */
 	CT_TAG_TI_SERIAL = 20,
 	CT_TAG_TI_TYPE = 21,

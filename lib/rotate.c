@@ -10,6 +10,7 @@
 #include "ca.h"
 #include "cadir.h"
 #include "rotate.h"
+#include "sshca.h"
 
 /* Set ITEM to LEN bytes of DATA, which FS owns from now on (also when this
  * fails). */
@@ -70,6 +71,23 @@ content_new_ca(struct ct_ca_content *fs, const struct ct_group *g, time_t now, e
 		pem.x509 = NULL;
 	}
 	ct_ca_pem_clear(&pem);
+	return rc;
+}
+
+/* Set items KEY and PUB to a new SSH CA for G (of G's SSH key type). */
+static int
+content_new_ssh(struct ct_ca_content *fs, const struct ct_group *g, enum ct_ca_item key,
+    enum ct_ca_item pub, struct ct_err *err)
+{
+	struct ct_sshca_new n = {0};
+	int rc;
+
+	if ((rc = ct_sshca_generate(g->ssh_key_type, g->name, &n, err)) == CT_OK &&
+	    (rc = content_add_buf(fs, key, n.key, err)) == CT_OK) {
+		rc = content_add(fs, pub, (unsigned char *)n.pub, strlen(n.pub), err);
+		n.pub = NULL;
+	}
+	ct_sshca_new_clear(&n);
 	return rc;
 }
 
@@ -135,6 +153,27 @@ take_prepared(const struct ct_cadir *s, const char *group, time_t now, struct ct
 	return rc;
 }
 
+/* The SSH CA side of a rotation of S (G's): the prepared SSH CA (when
+ * PREPARED and it has one) or a new one becomes the current SSH CA, and,
+ * with an OVERLAP, the current one (if any) the previous one. */
+static int
+rotate_ssh(const struct ct_cadir *s, const struct ct_group *g, int prepared, long overlap,
+    struct ct_ca_content *fs, struct ct_err *err)
+{
+	int rc;
+
+	if (prepared && ct_cadir_has(s, CT_CA_NEXT_SSH_PUB)) {
+		if ((rc = content_copy(fs, s, CT_CA_NEXT_SSH_KEY, CT_CA_SSH_KEY, err)) == CT_OK)
+			rc = content_copy(fs, s, CT_CA_NEXT_SSH_PUB, CT_CA_SSH_PUB, err);
+	} else
+		rc = content_new_ssh(fs, g, CT_CA_SSH_KEY, CT_CA_SSH_PUB, err);
+	if (rc != CT_OK || overlap == 0 || !ct_cadir_has(s, CT_CA_SSH_PUB))
+		return rc;
+	if ((rc = content_copy(fs, s, CT_CA_SSH_KEY, CT_CA_PREVIOUS_SSH_KEY, err)) != CT_OK)
+		return rc;
+	return content_copy(fs, s, CT_CA_SSH_PUB, CT_CA_PREVIOUS_SSH_PUB, err);
+}
+
 /* Opened to change: the CA material of S after rotating G at NOW with
  * OVERLAP seconds (see ct_ca_rotate) into FS, and what that does into OUT. */
 static int
@@ -156,6 +195,8 @@ rotate_build(const struct ct_cadir *s, const struct ct_group *g, time_t now, lon
 		rc = take_prepared(s, g->name, now, fs, out, err);
 	if (rc == CT_OK && ct_cadir_has(s, CT_CA_CRL_NUMBER)) /* CRL numbers only grow */
 		rc = content_copy(fs, s, CT_CA_CRL_NUMBER, CT_CA_CRL_NUMBER, err);
+	if (rc == CT_OK)
+		rc = rotate_ssh(s, g, out->prepared, overlap, fs, err);
 	if (rc != CT_OK || overlap == 0)
 		return rc;
 	if ((rc = content_copy(fs, s, CT_CA_KEY, CT_CA_PREVIOUS_KEY, err)) != CT_OK ||
@@ -198,8 +239,9 @@ static int
 prepare_build(const struct ct_cadir *s, const struct ct_group *g, time_t now, int replace,
     struct ct_ca_content *fs, X509 **next, X509 **replaced, struct ct_err *err)
 {
-	static const enum ct_ca_item keep[] = {
-	    CT_CA_PREVIOUS_KEY, CT_CA_PREVIOUS_CERT, CT_CA_UNTIL, CT_CA_CRL_NUMBER};
+	static const enum ct_ca_item keep[] = {CT_CA_PREVIOUS_KEY, CT_CA_PREVIOUS_CERT, CT_CA_UNTIL,
+	    CT_CA_CRL_NUMBER, CT_CA_SSH_KEY, CT_CA_SSH_PUB, CT_CA_PREVIOUS_SSH_KEY,
+	    CT_CA_PREVIOUS_SSH_PUB};
 	struct ct_ca *cur = NULL;
 	size_t i;
 	int rc;
@@ -224,7 +266,9 @@ prepare_build(const struct ct_cadir *s, const struct ct_group *g, time_t now, in
 		if (ct_cadir_has(s, keep[i]) &&
 		    (rc = content_copy(fs, s, keep[i], keep[i], err)) != CT_OK)
 			return rc;
-	return content_new_ca(fs, g, now, CT_CA_NEXT_KEY, CT_CA_NEXT_CERT, next, err);
+	if ((rc = content_new_ca(fs, g, now, CT_CA_NEXT_KEY, CT_CA_NEXT_CERT, next, err)) != CT_OK)
+		return rc;
+	return content_new_ssh(fs, g, CT_CA_NEXT_SSH_KEY, CT_CA_NEXT_SSH_PUB, err);
 }
 
 int
@@ -246,6 +290,43 @@ ct_ca_prepare(struct ct_store *st, const struct ct_group *g, time_t now, int rep
 out:
 	X509_free(x);
 	X509_free(old);
+	ct_ca_content_clear(&fs);
+	ct_cadir_close(s);
+	return rc;
+}
+
+/* Opened to change: the CA material of S with SSH CAs for G added into FS:
+ * every item kept byte for byte, a new current SSH CA, and a new prepared
+ * one when G has a prepared CA without one. */
+static int
+ssh_init_build(const struct ct_cadir *s, const struct ct_group *g, struct ct_ca_content *fs,
+    struct ct_err *err)
+{
+	int i, rc = CT_OK;
+
+	if (ct_cadir_has(s, CT_CA_SSH_PUB))
+		return ct_err_set(err, CT_EEXIST, "access group '%s' already has an SSH CA (%s/%s)",
+		    g->name, s->where, s->names[CT_CA_SSH_PUB]);
+	for (i = 0; rc == CT_OK && i < CT_CA_ITEMS; i++)
+		if (ct_cadir_has(s, (enum ct_ca_item)i))
+			rc = content_copy(fs, s, (enum ct_ca_item)i, (enum ct_ca_item)i, err);
+	if (rc == CT_OK)
+		rc = content_new_ssh(fs, g, CT_CA_SSH_KEY, CT_CA_SSH_PUB, err);
+	if (rc == CT_OK && ct_cadir_has(s, CT_CA_NEXT_CERT) && !ct_cadir_has(s, CT_CA_NEXT_SSH_PUB))
+		rc = content_new_ssh(fs, g, CT_CA_NEXT_SSH_KEY, CT_CA_NEXT_SSH_PUB, err);
+	return rc;
+}
+
+int
+ct_ca_ssh_init(struct ct_store *st, const struct ct_group *g, struct ct_err *err)
+{
+	struct ct_ca_content fs = {0};
+	struct ct_cadir *s = NULL;
+	int rc;
+
+	if ((rc = ct_cadir_open(st, g->name, CT_CADIR_CHANGE, &s, err)) == CT_OK &&
+	    (rc = ssh_init_build(s, g, &fs, err)) == CT_OK)
+		rc = ct_cadir_replace(s, &fs, err);
 	ct_ca_content_clear(&fs);
 	ct_cadir_close(s);
 	return rc;

@@ -1,7 +1,10 @@
 /* Rotation of an access group's CA: a new (or the prepared) CA becomes the
  * current one and the replaced one stays trusted for an overlap; and the
  * preparation of the next CA ahead of a rotation, through the store
- * (ct_store_open).  How the change is made atomic: cadir.h. */
+ * (ct_store_open).  The group's SSH CA (sshca.h) goes along: a rotation
+ * makes the prepared SSH CA (or a new one) the current one and keeps the
+ * replaced one as the previous for the same overlap; a preparation makes a
+ * next SSH CA beside the next X.509 CA.  How the change is made atomic: cadir.h. */
 #ifndef CT_ROTATE_H
 #define CT_ROTATE_H
 
@@ -53,6 +56,13 @@ int ct_ca_rotate(struct ct_store *st, const struct ct_group *g, time_t now, long
  * the group has no CA. */
 int ct_ca_prepare(struct ct_store *st, const struct ct_group *g, time_t now, int replace,
     X509 **next, X509 **replaced, struct ct_err *err);
+
+/* Give GROUP, made before SSH CAs existed, an SSH CA (a new key of G's
+ * ssh_key_type), and one for its prepared CA if it has one; everything else
+ * stays as it is, and the change is atomic as a rotation's.  CT_EEXIST when
+ * it has one; CT_ENOENT when the group has no CA.  (ct_ca_init,
+ * ct_ca_prepare and ct_ca_rotate make SSH CAs themselves.) */
+int ct_ca_ssh_init(struct ct_store *st, const struct ct_group *g, struct ct_err *err);
 
 /* Free what R holds and zero it. */
 void ct_rotation_clear(struct ct_rotation *r);

@@ -17,6 +17,9 @@
  *     next.key, next.pem          the prepared CA (there is one when next.pem
  *                                 exists)
  *     crl.number                  the last CRL number given out
+ *     ssh_ca.key, ssh_ca.pub      the SSH CA's private key and public key line
+ *     previous_ssh.key, .pub      the SSH CA the last rotation replaced
+ *     next_ssh.key, next_ssh.pub  the prepared SSH CA
  *   groups/.GROUP.lock      taken by the rotations and preparations of GROUP
  *                           (never unlinked)
  *   groups/.GROUP.rotate    a rotation's work directory (removed when it is done,

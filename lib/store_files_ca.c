@@ -17,7 +17,8 @@
 
 /* Each item's file in the group directory, in the order of enum ct_ca_item. */
 static const char *const item_files[CT_CA_ITEMS] = {"ca.pem", "ca.key", "previous.pem",
-    "previous.key", "previous.until", "next.pem", "next.key", "crl.number"};
+    "previous.key", "previous.until", "next.pem", "next.key", "crl.number", "ssh_ca.key",
+    "ssh_ca.pub", "previous_ssh.key", "previous_ssh.pub", "next_ssh.key", "next_ssh.pub"};
 
 int
 ct_files_ca_dir(struct ct_store *st, const char *group, int create, char **out, struct ct_err *err)

@@ -36,12 +36,14 @@ int
 ct_files_cert_add(struct ct_store *st, const struct ct_cert_entry *e, const unsigned char *der,
     size_t len, struct ct_err *err)
 {
-	char dir[4096], path[4096], head[1024];
+	char dir[4096], path[4096], head[1024], ssh[40] = "";
 	int n, rc;
 
+	if (e->ssh_serial != 0)
+		snprintf(ssh, sizeof(ssh), "ssh_serial=%" PRIu64 "\n", e->ssh_serial);
 	if (entry_path(st, e->serial, path, sizeof(path)) != 0 ||
-	    (n = snprintf(head, sizeof(head), "user=%s\ntarget=%s\ngroup=%s\ntoken=%s\n", e->user,
-	         e->target, e->group, e->token)) < 0 ||
+	    (n = snprintf(head, sizeof(head), "user=%s\ntarget=%s\ngroup=%s\ntoken=%s\n%s", e->user,
+	         e->target, e->group, e->token, ssh)) < 0 ||
 	    (size_t)n >= sizeof(head))
 		return ct_err_set(err, CT_EINVAL, "certificate index: bad serial or name");
 	snprintf(dir, sizeof(dir), "%s/certs", ct_files_of(st)->path);
@@ -82,6 +84,28 @@ header(const char *text, const char *name, char *out, size_t size)
 	return -1;
 }
 
+/* The ssh_serial header of TEXT into *OUT: 0 when there is none (entries
+ * without an OpenSSH certificate, and from before it was recorded); -1
+ * when it is not a non-zero decimal 64-bit number. */
+static int
+ssh_serial(const char *text, uint64_t *out)
+{
+	char v[24];
+	size_t i;
+	uint64_t n = 0;
+
+	*out = 0;
+	if (header(text, "ssh_serial", v, sizeof(v)) != 0)
+		return strstr(text, "\nssh_serial=") != NULL ? -1 : 0; /* there, but bad */
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] < '0' || v[i] > '9' || n > (UINT64_MAX - (uint64_t)(v[i] - '0')) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	*out = n;
+	return n != 0 && i <= 20 ? 0 : -1;
+}
+
 int
 ct_files_cert_entry_parse(const char *path, const char *serial, const unsigned char *buf,
     size_t len, struct ct_cert_entry *e, struct ct_err *err)
@@ -99,6 +123,10 @@ ct_files_cert_entry_parse(const char *path, const char *serial, const unsigned c
 	}
 	if (header((char *)buf, "group", e->group, sizeof(e->group)) != 0)
 		e->group[0] = '\0'; /* entries from before group= was recorded */
+	if (ssh_serial((char *)buf, &e->ssh_serial) != 0) {
+		rc = ct_err_set(err, CT_EIO, "%s: malformed ssh_serial", path);
+		goto out;
+	}
 	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
 		goto out;

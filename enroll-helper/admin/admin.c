@@ -30,6 +30,8 @@ static const struct admin_cmd commands[] = {
     {"crl", admin_cmd_crl, NULL,
         "  crl GROUP [--hours N]             print the access group's CRL (next update in N "
         "hours, 24)\n"},
+    {"krl", admin_cmd_krl, NULL,
+        "  krl GROUP [--output FILE]         write the access group's OpenSSH KRL (RevokedKeys)\n"},
     {NULL, NULL, NULL, NULL},
 };
 

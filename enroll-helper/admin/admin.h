@@ -103,4 +103,16 @@ int admin_cmd_pending(struct admin *ad, int argc, char **argv);
 int admin_cmd_decide(struct admin *ad, int argc, char **argv);
 int admin_cmd_expiring(struct admin *ad, int argc, char **argv);
 
+/* --- admin_ssh.c: the SSH CAs ------------------------------------------- */
+
+/* ca export GROUP --ssh: G's trusted SSH CA keys, one TrustedUserCAKeys line
+ * each, the comment naming the group and the role. */
+int admin_ca_export_ssh(struct admin *ad, const struct ct_group *g);
+
+/* ca ssh-init GROUP */
+int admin_cmd_ca_ssh_init(struct admin *ad, int argc, char **argv);
+
+/* krl GROUP [--output FILE] */
+int admin_cmd_krl(struct admin *ad, int argc, char **argv);
+
 #endif

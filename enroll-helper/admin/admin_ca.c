@@ -70,14 +70,22 @@ cmd_ca_init(struct admin *ad, int argc, char **argv)
 static int
 cmd_ca_export(struct admin *ad, int argc, char **argv)
 {
+	static const struct option opts[] = {{"ssh", no_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
 	const struct ct_group *g;
 	STACK_OF(X509) *anchors = NULL;
-	int i, rc;
+	int i, rc, c, ssh = 0;
 
-	if (argc != 2)
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 's')
+			return admin_usage_error("ca export GROUP [--ssh]");
+		ssh = 1;
+	}
+	if (optind + 1 != argc)
 		return admin_usage_error("ca export takes one GROUP");
-	if ((rc = admin_load_config(ad)) != CT_OK || (g = find_group(ad, argv[1])) == NULL)
+	if ((rc = admin_load_config(ad)) != CT_OK || (g = find_group(ad, argv[optind])) == NULL)
 		return admin_fail(ad, rc ? rc : CT_ENOENT);
+	if (ssh)
+		return admin_ca_export_ssh(ad, g);
 	/* the bundle: the current CA, then the previous one during an overlap */
 	if ((rc = admin_open_ca_store(ad, g->name)) != CT_OK ||
 	    (rc = ct_ca_trust(ad->store, g, time(NULL), &anchors, &ad->err)) != CT_OK)
@@ -226,8 +234,8 @@ ca_prepare(struct admin *ad, const struct ct_group *g, int replace)
 	int rc;
 
 	if ((rc = admin_open_ca_store(ad, g->name)) != CT_OK ||
-	    (rc = ct_ca_prepare(
-	         ad->store, g, time(NULL), replace, &next, &replaced, &ad->err)) != CT_OK)
+	    (rc = ct_ca_prepare(ad->store, g, time(NULL), replace, &next, &replaced, &ad->err)) !=
+	        CT_OK)
 		return admin_fail(ad, rc);
 	report_prepared(g, next, replaced);
 	X509_free(next);
@@ -305,7 +313,10 @@ const struct admin_cmd admin_ca_cmds[] = {
     {"init", cmd_ca_init, NULL,
         "  ca init GROUP [--key-type TYPE]   create the access group's CA\n"},
     {"export", cmd_ca_export, NULL,
-        "  ca export GROUP                   print the trusted CA certificates (PEM bundle)\n"},
+        "  ca export GROUP                   print the trusted CA certificates (PEM bundle)\n"
+        "  ca export GROUP --ssh             print the trusted SSH CA keys (TrustedUserCAKeys)\n"},
+    {"ssh-init", admin_cmd_ca_ssh_init, NULL,
+        "  ca ssh-init GROUP                 give a group made before SSH CAs its SSH CA\n"},
     {"rotate", cmd_ca_rotate, NULL,
         "  ca rotate GROUP --prepare [--replace] [--key-type TYPE]\n"
         "                                    make the next CA: exported and trusted, not yet "

@@ -15,6 +15,7 @@
 #include "issue.h"
 #include "keyproof.h"
 #include "proto.h"
+#include "sshca.h"
 #include "tokens.h"
 
 #define PROG "certtokend"
@@ -189,6 +190,11 @@ int past_deadline(struct conn *c, const char *what);
 int record_issued(struct conn *c, const struct ct_target *t, const char *token, int pending,
     const char *desc, const unsigned char *der, size_t der_len, const struct ct_cert_info *info,
     struct ct_token *out);
+/* As record_issued, with the serial of the OpenSSH certificate issued with
+ * it (SSH_SERIAL; 0: none) recorded in the index. */
+int record_issued_ssh(struct conn *c, const struct ct_target *t, const char *token, int pending,
+    const char *desc, const unsigned char *der, size_t der_len, const struct ct_cert_info *info,
+    uint64_t ssh_serial, struct ct_token *out);
 
 /* Record a pending request of token TOKEN (its CSR DER and the CA's REF)
  * and its token in *OUT.  CT_OK, or logged and answered. */
@@ -232,5 +238,23 @@ int conn_threads_max(const struct daemon *d);
 
 /* Accept connections until STOP is set (signals in WAITMASK interrupt). */
 void accept_loop(struct daemon *d, const sigset_t *waitmask, volatile sig_atomic_t *stop);
+
+/* ---- ssh.c: OpenSSH user certificates beside the X.509 one ---- */
+
+/* Before any prompt: can target T's group sign OpenSSH certificates (when
+ * T has `ssh`)?  CT_OK, or logged and answered. */
+int ssh_precheck(struct conn *c, const struct ct_target *t);
+
+/* Sign the OpenSSH user certificate of target T for the enrollment of the
+ * key SPKI (SPKI_LEN bytes) with attributes ATTRS whose X.509 certificate
+ * is DER, with the group's SSH CA, into *OUT.  CT_OK, or logged and
+ * answered (nothing was recorded). */
+int ssh_issue(struct conn *c, const struct ct_target *t, const struct ct_attrs *attrs,
+    const unsigned char *spki, size_t spki_len, const unsigned char *der, size_t der_len,
+    struct ct_sshca_cert *out);
+
+/* send_issued, with the OpenSSH certificate LINE (NULL: none). */
+void send_issued_ssh(struct conn *c, const char *target, const char *token,
+    const unsigned char *der, size_t der_len, const char *line);
 
 #endif

@@ -6,6 +6,7 @@
  * so a bad request never costs the user a code. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -106,7 +107,7 @@ enroll_checks(struct conn *c, const struct ct_target *t, const struct ct_msg *m,
 	int rc;
 
 	/* everything that can be checked is, before anyone is asked for an OTP */
-	if ((rc = precheck(c, t)) != CT_OK)
+	if ((rc = precheck(c, t)) != CT_OK || (rc = ssh_precheck(c, t)) != CT_OK)
 		return rc;
 	if (csr == NULL) {
 		reply_error(c, CT_EINVAL, "the request has no CSR");
@@ -126,12 +127,14 @@ enroll_checks(struct conn *c, const struct ct_target *t, const struct ct_msg *m,
 	return CT_OK;
 }
 
-/* Record and answer what the connector said (RC, RES) about RQ. */
+/* Record and answer what the connector said (RC, RES) about RQ: with an
+ * OpenSSH certificate too when the target has `ssh`. */
 static void
 enroll_done(struct conn *c, const struct ct_cx_request *rq, int rc, const struct ct_cx_result *res,
     const struct ct_err *err)
 {
 	const struct ct_target *t = rq->target;
+	struct ct_sshca_cert ssh = {0};
 	struct ct_token tok;
 	char desc[CT_DESC_MAX];
 
@@ -148,13 +151,24 @@ enroll_done(struct conn *c, const struct ct_cx_request *rq, int rc, const struct
 		connector_failed(c, t, "enrollment", rc, err);
 		return;
 	}
-	snprintf(desc, sizeof(desc), "target %s", t->name);
-	if (record_issued(c, t, rq->token, 0, desc, res->der, res->der_len,
-	        res->has_info ? &res->info : NULL, &tok) != CT_OK)
+	/* the OpenSSH certificate first: its serial goes into the index entry */
+	if (t->ssh.enabled &&
+	    ssh_issue(c, t, rq->attrs, rq->spki, rq->spki_len, res->der, res->der_len, &ssh) !=
+	        CT_OK)
 		return;
-	fire(c, "token_init", &tok, rq->attrs);
-	fire(c, "token_enrolled", &tok, rq->attrs);
-	send_issued(c, t->name, rq->token, res->der, res->der_len);
+	snprintf(desc, sizeof(desc), "target %s", t->name);
+	if (record_issued_ssh(c, t, rq->token, 0, desc, res->der, res->der_len,
+	        res->has_info ? &res->info : NULL, ssh.serial, &tok) == CT_OK) {
+		if (ssh.serial != 0)
+			logmsg(LOG_INFO,
+			    "user %s (uid %u): OpenSSH certificate serial %" PRIu64
+			    ", key id %s, with token %s",
+			    c->user, (unsigned)c->uid, ssh.serial, ssh.key_id, rq->token);
+		fire(c, "token_init", &tok, rq->attrs);
+		fire(c, "token_enrolled", &tok, rq->attrs);
+		send_issued_ssh(c, t->name, rq->token, res->der, res->der_len, ssh.line);
+	}
+	ct_sshca_cert_clear(&ssh);
 }
 
 void

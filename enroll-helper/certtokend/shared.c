@@ -292,6 +292,14 @@ record_issued(struct conn *c, const struct ct_target *t, const char *token, int 
     const char *desc, const unsigned char *der, size_t der_len, const struct ct_cert_info *info,
     struct ct_token *out)
 {
+	return record_issued_ssh(c, t, token, pending, desc, der, der_len, info, 0, out);
+}
+
+int
+record_issued_ssh(struct conn *c, const struct ct_target *t, const char *token, int pending,
+    const char *desc, const unsigned char *der, size_t der_len, const struct ct_cert_info *info,
+    uint64_t ssh_serial, struct ct_token *out)
+{
 	struct ct_certtoken_rec r = {.st = c->d->store,
 	    .user = c->user,
 	    .target = t->name,
@@ -303,7 +311,8 @@ record_issued(struct conn *c, const struct ct_target *t, const char *token, int 
 	    .info = info,
 	    .pending = pending,
 	    .now = time(NULL),
-	    .deadline = c->deadline};
+	    .deadline = c->deadline,
+	    .ssh_serial = ssh_serial};
 	struct ct_err err = {0};
 	int rc;
 

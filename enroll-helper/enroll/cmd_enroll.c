@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -17,6 +18,7 @@
 
 #include "conf.h"
 #include "enroll.h"
+#include "sshcert.h"
 #include "issue.h"
 #include "store.h"
 #include "tokens.h"
@@ -98,6 +100,48 @@ accept_cert(
 	return CT_OK;
 }
 
+/* Does the OpenSSH certificate line LINE (LEN bytes) certify KEY? */
+static int
+ssh_cert_for_key(const char *line, size_t len, EVP_PKEY *key, struct ct_err *err)
+{
+	struct ct_sshcert sc = {0};
+	unsigned char *blob = NULL, *mine = NULL;
+	size_t blob_len = 0, mine_len = 0;
+	int rc;
+
+	if ((rc = ct_sshcert_line_parse(line, len, &blob, &blob_len, NULL, err)) == CT_OK &&
+	    (rc = ct_sshcert_parse(blob, blob_len, &sc, err)) == CT_OK &&
+	    (rc = ct_sshcert_key_to_blob(key, &mine, &mine_len, err)) == CT_OK &&
+	    (sc.key_blob_len != mine_len || memcmp(sc.key_blob, mine, mine_len) != 0))
+		rc = ct_err_set(err, CT_EINVAL, "it is not for our key");
+	ct_sshcert_free(&sc);
+	free(blob);
+	free(mine);
+	return rc;
+}
+
+/* The OpenSSH certificate in M, if the service sent one (a target with
+ * ssh): checked to be for KEY and saved as DIR/key-cert.pub. */
+static int
+save_ssh_cert(struct client *cl, const struct ct_msg *m, EVP_PKEY *key, const char *dir)
+{
+	const struct ct_field *f = ct_msg_get(m, CT_TAG_SSH_CERT);
+	struct ct_err err = {0};
+	char path[4200];
+	int rc;
+
+	if (f == NULL)
+		return CT_OK;
+	snprintf(path, sizeof(path), "%s/key-cert.pub", dir);
+	if ((rc = ssh_cert_for_key((const char *)f->val, f->len, key, &err)) != CT_OK)
+		return ct_err_set(&cl->err, CT_EINVAL,
+		    "the service sent an OpenSSH certificate that is not usable: %s", err.msg);
+	if ((rc = ct_file_write_atomic(path, f->val, f->len, 0644, 0, &err)) != CT_OK)
+		return ct_err_set(&cl->err, rc, "%s", err.msg);
+	printf("ssh certificate: %s\n", path);
+	return CT_OK;
+}
+
 /* The request is pending: keep KEY as TARGETDIR/pending-TOKEN.key until
  * `fetch` pairs it with its certificate.  Gives CT_EPENDING (or the error
  * that kept the key from being saved). */
@@ -152,6 +196,7 @@ enroll_cmd_enroll(struct client *cl, int argc, char **argv)
 	    (rc = enroll_install_pair(got_target, key, x, dir, sizeof(dir), &cl->err)) != CT_OK)
 		goto out;
 	enroll_print_cert(x, got_target, token, dir);
+	rc = save_ssh_cert(cl, &m, key, dir);
 out:
 	if (rc == CT_EPENDING)
 		rc = keep_pending_key(cl, &m, key);
