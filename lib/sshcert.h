@@ -57,8 +57,9 @@ int ct_sshcert_fingerprint(
     const unsigned char *blob, size_t len, char *out, size_t size, struct ct_err *err);
 
 /* The line "TYPE BASE64[ COMMENT]\n" for a key or certificate blob (TYPE
- * read from the blob's first string; COMMENT may be NULL and must not hold
- * a line break) as a new string (free()).  This is the form of a .pub file,
+ * read from the blob's first string; a plain key's fields are checked as
+ * ct_sshcert_line_parse does; COMMENT may be NULL and must not hold a line
+ * break) as a new string (free()).  This is the form of a .pub file,
  * a -cert.pub file and a TrustedUserCAKeys line. */
 int ct_sshcert_line_format(
     const unsigned char *blob, size_t len, const char *comment, char **line, struct ct_err *err);
@@ -66,7 +67,8 @@ int ct_sshcert_line_format(
 /* The blob of a line "TYPE BASE64[ COMMENT]" of LEN bytes (at most
  * CT_SSHCERT_LINE_MAX; one trailing newline allowed; no options before
  * TYPE) in a new buffer (free()), after checking that the blob's own type
- * string is TYPE.  *TYPE_OUT (may be NULL) points at TYPE's copy
+ * string is TYPE and, for a plain key, that its fields are well formed (a
+ * certificate's are for ct_sshcert_parse).  *TYPE_OUT (may be NULL) points at TYPE's copy
  * (free()).  CT_EINVAL. */
 int ct_sshcert_line_parse(const char *line, size_t len, unsigned char **blob, size_t *blob_len,
     char **type_out, struct ct_err *err);
@@ -79,8 +81,8 @@ int ct_sshcert_line_parse(const char *line, size_t len, unsigned char **blob, si
  * unknown option's data is kept), and VALUE is set only when that data is
  * exactly one string without a NUL byte. */
 struct ct_sshcert_opt {
-	char *name;
-	char *value;
+	const char *name; /* in a parsed certificate: owned by it */
+	const char *value;
 	const unsigned char *data;
 	size_t data_len;
 };
@@ -145,12 +147,14 @@ struct ct_sshcert {
 
 /* Parse the certificate blob of LEN bytes at BLOB (at most
  * CT_SSHCERT_BLOB_MAX) into *C: a certificate type we know, each field
- * consumed in order with its length checked, the subject key well formed,
- * principals, key id and option names without NUL bytes, options and
- * extensions each strictly sorted by name (so no name twice), a plain key
- * as signature key, nothing after the signature.  It does not verify the
- * signature.  On failure *C is zeroed and CT_EINVAL (or CT_ENOMEM) says
- * which field is wrong. */
+ * consumed in order with its length checked, the subject key's fields of
+ * the right form (lengths, curve, uncompressed point, RSA sizes; the key
+ * itself is made by ct_sshcert_key_from_blob(C->key_blob)), principals,
+ * key id and option names without NUL bytes, options and extensions each
+ * strictly sorted by name (so no name twice), a plain key as signature key,
+ * nothing after the signature.  It does not verify the signature.  On
+ * failure *C is zeroed and CT_EINVAL (or CT_ENOMEM) says which field is
+ * wrong. */
 int ct_sshcert_parse(
     const unsigned char *blob, size_t len, struct ct_sshcert *c, struct ct_err *err);
 
