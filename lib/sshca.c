@@ -372,33 +372,38 @@ ct_sshca_cert_clear(struct ct_sshca_cert *c)
 
 /* ---- KRL ---- */
 
-/* The SSH serials of GROUP's revoked certificates, gathered from the index. */
+/* The SSH serials of GROUP's revoked certificates, from their index
+ * entries. */
 struct revoked_ssh {
 	const char *group;
-	const struct ct_revocation *list;
-	size_t n_list;
 	uint64_t *serials;
-	size_t n, cap;
+	size_t n;
 };
 
+/* Add the SSH serial of revoked certificate R (if R->group is G's and its
+ * index entry has one) to OUT.  An entry that cannot be read fails: a KRL
+ * that silently left out a revocation would let the certificate in. */
 static int
-krl_collect(void *ctx, const struct ct_cert_entry *e)
+revoked_one(
+    struct ct_store *st, const struct ct_revocation *r, struct revoked_ssh *out, struct ct_err *err)
 {
-	struct revoked_ssh *r = ctx;
-	uint64_t *bigger;
+	struct ct_cert_entry e;
+	int rc;
 
-	if (e->ssh_serial == 0 || strcmp(e->group, r->group) != 0 ||
-	    ct_revoked_find(r->list, r->n_list, e->serial) == NULL)
-		return 0;
-	if (r->n == r->cap) {
-		if ((bigger = reallocarray(
-		         r->serials, r->cap ? r->cap * 2 : 64, sizeof(*bigger))) == NULL)
-			return CT_ENOMEM;
-		r->serials = bigger;
-		r->cap = r->cap ? r->cap * 2 : 64;
+	if (strcmp(r->group, out->group) != 0)
+		return CT_OK;
+	if ((rc = ct_certindex_get(st, r->serial, &e, err)) == CT_ENOENT) {
+		ct_err_clear(err); /* revoked, never in the index (no OpenSSH certificate) */
+		return CT_OK;
 	}
-	r->serials[r->n++] = e->ssh_serial;
-	return 0;
+	if (rc != CT_OK) {
+		ct_err_prefix(err, "revoked certificate %s: ", r->serial);
+		return rc;
+	}
+	if (e.ssh_serial != 0)
+		out->serials[out->n++] = e.ssh_serial;
+	ct_cert_entry_clear(&e);
+	return CT_OK;
 }
 
 /* Gather into R the SSH serials of R->group's revoked certificates. */
@@ -406,16 +411,15 @@ static int
 revoked_serials(struct ct_store *st, struct revoked_ssh *r, struct ct_err *err)
 {
 	struct ct_revocation *list = NULL;
-	size_t n = 0;
+	size_t n = 0, i;
 	int rc;
 
 	if ((rc = ct_revoked_read(st, &list, &n, err)) != CT_OK)
 		return rc;
-	r->list = list;
-	r->n_list = n;
-	if (n > 0 && (rc = ct_certindex_foreach(st, krl_collect, r, err)) == CT_ENOMEM)
+	if (n > 0 && (r->serials = calloc(n, sizeof(*r->serials))) == NULL)
 		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
-	r->list = NULL;
+	for (i = 0; rc == CT_OK && i < n; i++)
+		rc = revoked_one(st, &list[i], r, err);
 	free(list);
 	return rc;
 }
@@ -424,7 +428,7 @@ int
 ct_sshca_krl(struct ct_store *st, const char *group, time_t now, unsigned char **out,
     size_t *out_len, size_t *n_serials, struct ct_err *err)
 {
-	struct revoked_ssh r = {group, NULL, 0, NULL, 0, 0};
+	struct revoked_ssh r = {group, NULL, 0};
 	struct ct_sshca_trust t = {0};
 	struct ct_sshkrl_ca cas[KRL_CAS];
 	char comment[CT_NAME_MAX + 32];

@@ -60,10 +60,12 @@ cmd_ca_init(struct admin *ad, int argc, char **argv)
 	if ((rc = ct_store_open(ad->cfg, CT_STORE_CREATE, &ad->store, &ad->err)) != CT_OK ||
 	    (rc = ct_ca_init(ad->store, &copy, time(NULL), &ad->err)) != CT_OK)
 		return admin_fail(ad, rc);
-	syslog(LOG_AUTHPRIV | LOG_NOTICE, "created the CA of access group %s (%s)", copy.name,
-	    ct_key_type_name(copy.key_type));
-	printf("created the CA of access group '%s' (%s) in %s\n", copy.name,
-	    ct_key_type_name(copy.key_type), ad->cfg->store_path);
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "created the CA of access group %s (%s; SSH CA %s)",
+	    copy.name, ct_key_type_name(copy.key_type), ct_key_type_name(copy.ssh_key_type));
+	printf("created the CA of access group '%s' (%s) in %s\n"
+	       "and its SSH CA (%s): '" PROG " ca export %s --ssh' prints it for sshd\n",
+	    copy.name, ct_key_type_name(copy.key_type), ad->cfg->store_path,
+	    ct_key_type_name(copy.ssh_key_type), copy.name);
 	return 0;
 }
 
@@ -171,6 +173,9 @@ print_rotation(const struct ct_group *g, const struct ct_rotation *r, time_t now
 	    r->until > now ? (r->prepared ? "that have not, and again after the overlap"
 	                                  : "before the overlap ends")
 	                   : "now: they refuse certificates of the previous CA");
+	printf("the SSH CA rotated with it: install '" PROG " ca export %s --ssh' in sshd's "
+	       "TrustedUserCAKeys likewise\n",
+	    g->name);
 }
 
 /* Log rotation R of group G at NOW to syslog. */
@@ -214,9 +219,11 @@ report_prepared(const struct ct_group *g, X509 *next, X509 *replaced)
 		printf("replaced:    %s\n             (prepared before) discarded, no longer "
 		       "trusted\n",
 		    cert_id(replaced, id, sizeof(id)));
-	printf("install the output of '" PROG " ca export %s' on the group's targets now;\n"
+	printf("install the output of '" PROG " ca export %s' on the group's targets now,\n"
+	       "and of '" PROG " ca export %s --ssh' in sshd's TrustedUserCAKeys (a next SSH CA "
+	       "was made too);\n"
 	       "once they all have it, run '" PROG " ca rotate %s'\n",
-	    g->name, g->name);
+	    g->name, g->name, g->name);
 	(void)ct_cert_serial_hex(next, serial);
 	if (replaced != NULL)
 		(void)ct_cert_serial_hex(replaced, old);

@@ -35,7 +35,7 @@ list_one(void *ctx, const struct ct_cert_entry *e)
 	const struct ct_revocation *r = ct_revoked_find(l->revoked, l->n_revoked, e->serial);
 	const ASN1_TIME *na = X509_get0_notAfter(e->cert);
 	struct tm tm;
-	char when[32] = "?";
+	char when[32] = "?", ssh[24] = "";
 	const char *state;
 
 	if (l->user != NULL && strcmp(l->user, e->user) != 0)
@@ -44,11 +44,14 @@ list_one(void *ctx, const struct ct_cert_entry *e)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	state = r != NULL ? "revoked" : X509_cmp_time(na, &l->now) < 0 ? "expired" : "valid";
 	if (l->json) {
-		const char *keys[] = {
-		    "serial", "user", "target", "group", "token", "not_after", "state"};
+		const char *keys[] = {"serial", "user", "target", "group", "token", "not_after",
+		    "state", "ssh_serial"};
 		const char *vals[] = {
-		    e->serial, e->user, e->target, e->group, e->token, when, state};
+		    e->serial, e->user, e->target, e->group, e->token, when, state, ssh};
 		size_t k;
+
+		if (e->ssh_serial != 0)
+			snprintf(ssh, sizeof(ssh), "%" PRIu64, e->ssh_serial);
 
 		printf("%s{", l->count ? ",\n " : " ");
 		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {

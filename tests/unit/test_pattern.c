@@ -1147,11 +1147,54 @@ test_san_existing_extension(void **state)
 	X509_free(cert);
 }
 
+/* Principal patterns (OpenSSH certificates): the whole text is one value,
+ * '/' and '=' literal; printable ASCII without spaces or commas, checked
+ * as written and after substitution; a missing attribute names itself. */
+static void
+test_principal(void **state)
+{
+	struct ct_attrs *a = new_attrs();
+	struct ct_pattern *p;
+	struct ct_err err = { 0 };
+	char *v = NULL;
+
+	(void)state;
+	p = parse_ok(CT_PATTERN_PRINCIPAL, "%unix_account%/x=y-%employeeNumber%");
+	assert_int_equal(ct_pattern_count(p), 1);
+	assert_int_equal(ct_pattern_expand_text(p, a, &v, &err), CT_OK);
+	assert_string_equal(v, "alice/x=y-E-42");
+	free(v);
+	ct_pattern_free(p);
+	/* a value with a space is refused after substitution */
+	p = parse_ok(CT_PATTERN_PRINCIPAL, "%name%");
+	assert_int_equal(ct_pattern_expand_text(p, a, &v, &err), CT_EINVAL);
+	assert_msg(&err, "principal pattern '%name%'");
+	ct_pattern_free(p);
+	p = parse_ok(CT_PATTERN_PRINCIPAL, "%department%");
+	ct_err_clear(&err);
+	assert_int_equal(ct_pattern_expand_text(p, a, &v, &err), CT_EINVAL);
+	assert_msg(&err, "attribute 'department' is empty");
+	ct_pattern_free(p);
+	p = NULL;
+	assert_int_equal(ct_pattern_parse(CT_PATTERN_PRINCIPAL, "", &p, &err), CT_EINVAL);
+	assert_int_equal(ct_pattern_parse(CT_PATTERN_PRINCIPAL, "a,b", &p, &err), CT_EINVAL);
+	assert_int_equal(ct_pattern_parse(CT_PATTERN_PRINCIPAL, "a b", &p, &err), CT_EINVAL);
+	assert_int_equal(ct_pattern_parse(CT_PATTERN_PRINCIPAL, "%unix_account", &p, &err),
+	    CT_EINVAL);
+	assert_null(p);
+	/* not a subject or SAN pattern */
+	p = parse_ok(CT_PATTERN_SUBJECT, "CN=%unix_account%");
+	assert_int_equal(ct_pattern_expand_text(p, a, &v, &err), CT_EINVAL);
+	ct_pattern_free(p);
+	ct_attrs_free(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_subject_types),
+	    cmocka_unit_test(test_principal),
 	    cmocka_unit_test(test_subject_order),
 	    cmocka_unit_test(test_subject_escapes),
 	    cmocka_unit_test(test_subject_parse_errors),
