@@ -117,6 +117,40 @@ CTOK=$(sed -n 's/^token: *//p' "$T/enroll-shell.out")
 enroll other
 check "enroll for a target of group h" test $? = 0
 
+# --- the step through the real PAM library (the harness sets SSH_AUTH_INFO_0) ---------------
+HARNESS=$top_builddir/tests/pam/pam_harness
+mkdir -m 0700 "$T/hpam"
+printf '%s\n' "auth required $M otp" "auth required $M cert=ssh target=shell" >"$T/hpam/svc"
+printf '%s\n' "auth required $M cert=ssh target=shell" >"$T/hpam/alone"
+printf '%s\n' "auth required $M otp no_token=ignore" "auth required $M cert=ssh no_token=ignore" >"$T/hpam/ignore"
+info() { printf 'publickey %s\nkeyboard-interactive\n' "$(cut -d' ' -f1-2 "$1")"; }
+harness() { # harness WANT DESC SERVICE USER INFO|- [answers]: "authenticate: WANT"
+	local want=$1 desc=$2 svc=$3 user=$4 env=$5; shift 5
+	if [ "$env" = - ]; then
+		"$HARNESS" "$T/hpam" "$svc" "$user" "$@" >"$OUT" 2>"$ERR"
+	else
+		"$HARNESS" --env "SSH_AUTH_INFO_0=$env" "$T/hpam" "$svc" "$user" "$@" >"$OUT" 2>"$ERR"
+	fi
+	grep_ok "$desc" "^authenticate: $want$" "$OUT"
+}
+fresh_code
+harness Success "PAM: OTP, then the group's certificate in SSH_AUTH_INFO_0" svc "$U" "$(info "$D/shell/key-cert.pub")" "$code"
+fresh_code
+harness "Authentication failure" "PAM: no SSH_AUTH_INFO_0 fails" svc "$U" - "$code"
+fresh_code
+harness "Authentication failure" "PAM: another group's certificate fails" svc "$U" "$(info "$D/other/key-cert.pub")" "$code"
+fresh_code
+harness "Authentication failure" "PAM: a plain key fails" svc "$U" "publickey $(ssh-keygen -y -f "$D/shell/key")" "$code"
+fresh_code
+harness "Authentication failure" "PAM: the certificate for another user fails" svc "$V" "$(info "$D/shell/key-cert.pub")" "$code"
+fresh_code
+harness "Authentication failure" "PAM: garbage fails" svc "$U" "publickey ecdsa-sha2-nistp256-cert-v01@openssh.com AAAA%%" "$code"
+fresh_code
+harness "Authentication failure" "PAM: a wrong OTP fails before the certificate is looked at" svc "$U" "$(info "$D/shell/key-cert.pub")" "$(wrong_code)"
+harness "Authentication failure" "PAM: cert=ssh without an OTP step before it fails" alone "$U" "$(info "$D/shell/key-cert.pub")"
+fresh_code
+harness "Authentication failure" "PAM: never PAM_IGNORE, even with no_token=ignore" ignore "$U" - "$code"
+
 # --- sshd: both groups' SSH CAs trusted, the KRL of g, the user's authorized_keys ----------
 ADM ca export g --ssh >"$T/trusted" && ADM ca export h --ssh >>"$T/trusted"
 ADM krl g --output "$T/krl" >/dev/null
