@@ -44,6 +44,7 @@ put_opts(struct ct_sshw *w, const char *what, const struct ct_sshcert_opt *opts,
 {
 	const struct ct_sshcert_opt *sorted[CT_SSHCERT_OPTIONS_MAX];
 	struct ct_sshw inner = {0}, data = {0};
+	char text[128];
 	size_t i;
 
 	if (n > CT_SSHCERT_OPTIONS_MAX)
@@ -60,8 +61,10 @@ put_opts(struct ct_sshw *w, const char *what, const struct ct_sshcert_opt *opts,
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(sorted[i - 1]->name, sorted[i]->name) == 0) {
 			ct_sshw_wipe(&inner);
-			return ct_err_set(
-			    err, CT_EINVAL, CTX ": %s: \"%s\" given twice", what, sorted[i]->name);
+			ct_sshw_wipe(&data);
+			return ct_err_set(err, CT_EINVAL, CTX ": %s: \"%s\" given twice", what,
+			    ct_text_printable(
+			        sorted[i]->name, strlen(sorted[i]->name), 0, text, sizeof(text)));
 		}
 		ct_sshw_cstring(&inner, sorted[i]->name);
 		data.len = 0;
@@ -113,6 +116,8 @@ put_body(struct ct_sshw *w, const struct ct_sshcert_fields *f, const unsigned ch
 		    err, CT_EINVAL, CTX ": type %u is neither user nor host", f->type);
 	if (check_text("key id", f->key_id, err) != CT_OK)
 		return CT_EINVAL;
+	if (f->valid_after >= f->valid_before)
+		return ct_err_set(err, CT_EINVAL, CTX ": valid after is not before valid before");
 	ct_sshw_cstring(w, kt->cert_name);
 	ct_sshw_string(w, nonce, nonce_len);
 	if (ct_sshkey_put(w, kt, f->key, err) != CT_OK)

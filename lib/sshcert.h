@@ -112,8 +112,9 @@ struct ct_sshcert_fields {
  * rsa-sha2-512; the signature key field is CA's public blob): the blob in a
  * new buffer (free()), and when LINE is not NULL also its -cert.pub line
  * with COMMENT (may be NULL) as ct_sshcert_line_format makes it.  Strings
- * must be at most CT_SSHCERT_FIELD_MAX bytes and hold no NUL; CT_EINVAL
- * otherwise, CT_ECRYPTO when signing fails. */
+ * must be at most CT_SSHCERT_FIELD_MAX bytes and hold no NUL, and
+ * valid_after must be below valid_before; CT_EINVAL otherwise, CT_ECRYPTO
+ * when signing fails. */
 int ct_sshcert_sign(const struct ct_sshcert_fields *f, EVP_PKEY *ca, const char *comment,
     unsigned char **blob, size_t *blob_len, char **line, struct ct_err *err);
 

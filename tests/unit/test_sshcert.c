@@ -463,7 +463,7 @@ test_options(void **state)
 	f.n_extensions = 2;
 	assert_int_equal(
 	    ct_sshcert_sign(&f, keys[SK_ED25519], NULL, &blob, &len, NULL, &err), CT_EINVAL);
-	assert_non_null(strstr(err.msg, "\"permit-pty\" given twice"));
+	assert_string_equal(err.msg, "ssh certificate: extensions: \"permit-pty\" given twice");
 	f.extensions = NULL;
 	f.n_extensions = 0;
 	f.options = odd;
@@ -494,6 +494,8 @@ test_options(void **state)
 static void
 test_check(void **state)
 {
+	const char *args[] = {"-L", "-f", "host-cert.pub", NULL};
+	char out[OUT_MAX], *line = NULL;
 	struct ct_err err = {0};
 	struct ct_sshcert_fields f = test_fields(keys[SK_ED25519], NULL, 0);
 	struct ct_sshcert c;
@@ -527,10 +529,31 @@ test_check(void **state)
 	    ct_sshcert_check(&c, CT_SSHCERT_HOST, "alice", VALID_AFTER, 0, &err), CT_EPERM);
 	ct_sshcert_free(&c);
 	free(blob);
-	/* no principals: matches nobody */
+	/* an empty validity window is refused */
+	ct_err_clear(&err);
+	f.valid_before = f.valid_after;
+	assert_int_equal(
+	    ct_sshcert_sign(&f, keys[SK_P256], NULL, &blob, &len, NULL, &err), CT_EINVAL);
+	assert_string_equal(err.msg, "ssh certificate: valid after is not before valid before");
+	ct_err_clear(&err);
+	f.valid_before = VALID_BEFORE;
+	/* a host certificate with no principals: matches nobody; ssh-keygen -L
+	 * lists it as a host certificate */
 	f.n_principals = 0;
 	f.type = CT_SSHCERT_HOST;
-	assert_int_equal(ct_sshcert_sign(&f, keys[SK_P256], NULL, &blob, &len, NULL, &err), CT_OK);
+	f.options = NULL;
+	f.n_options = 0;
+	f.extensions = NULL;
+	f.n_extensions = 0;
+	assert_int_equal(ct_sshcert_sign(&f, keys[SK_P256], NULL, &blob, &len, &line, &err), CT_OK);
+	assert_int_equal(ssh_write_file(dir, "host-cert.pub", line, strlen(line), 0644), 0);
+	assert_int_equal(ssh_keygen_run(dir, args, 1, out, sizeof(out)), 0);
+	assert_non_null(
+	    strstr(out, "        Type: ssh-ed25519-cert-v01@openssh.com host certificate\n"));
+	assert_non_null(strstr(out, "        Principals: (none)\n"));
+	assert_non_null(strstr(out, "        Critical Options: (none)\n"));
+	assert_non_null(strstr(out, "        Extensions: (none)\n"));
+	free(line);
 	assert_int_equal(ct_sshcert_parse(blob, len, &c, &err), CT_OK);
 	assert_int_equal(c.type, CT_SSHCERT_HOST);
 	assert_int_equal(ct_sshcert_check(&c, CT_SSHCERT_HOST, NULL, VALID_AFTER, 0, &err), CT_OK);
