@@ -287,16 +287,16 @@ options(const struct ct_ssh_conf *conf, struct ct_sshcert_opt *opts, struct ct_s
 	f->options = opts;
 	f->extensions = exts;
 	if (conf->force_command != NULL) {
-		opts[f->n_options].name = (char *)"force-command";
+		opts[f->n_options].name = "force-command";
 		opts[f->n_options++].value = conf->force_command;
 	}
 	if (conf->source_address != NULL) {
-		opts[f->n_options].name = (char *)"source-address";
+		opts[f->n_options].name = "source-address";
 		opts[f->n_options++].value = conf->source_address;
 	}
 	for (bit = 1; bit <= CT_SSH_EXT_USER_RC; bit <<= 1)
 		if (conf->extensions & bit)
-			exts[f->n_extensions++].name = (char *)ct_ssh_ext_name(bit);
+			exts[f->n_extensions++].name = ct_ssh_ext_name(bit);
 }
 
 /* The subject's key of R as an EVP_PKEY. */
