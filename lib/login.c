@@ -502,11 +502,9 @@ revocation_check(struct ct_store *st, const char *serial, struct ct_err *err)
 	return rc;
 }
 
-/* The certificate's token, when the index names one, must still exist,
- * belong to USER and be enabled. */
-static int
-token_check(const struct ct_login_policy *p, const struct ct_cert_entry *e, const char *user,
-    struct ct_err *err)
+int
+ct_login_token_check(
+    struct ct_store *db, const struct ct_cert_entry *e, const char *user, struct ct_err *err)
 {
 	struct ct_user_tokens u;
 	size_t i;
@@ -517,7 +515,7 @@ token_check(const struct ct_login_policy *p, const struct ct_cert_entry *e, cons
 	if (strcmp(e->token, "-") == 0 || e->token[0] == '\0')
 		return CT_OK;
 	memset(&u, 0, sizeof(u));
-	rc = ct_tokens_peek(p->db, user, &u, err);
+	rc = ct_tokens_peek(db, user, &u, err);
 	if (rc == CT_ENOENT) {
 		ct_err_clear(err);
 		return ct_err_set(err, CT_EPERM, "certificate token %s was deleted", e->token);
@@ -705,7 +703,7 @@ ct_login_verify(const struct ct_login_policy *p, const struct ct_challenge *c, c
 	if ((rc = chain_check(p, cert, now, err)) != CT_OK ||
 	    (rc = usage_check(p->target, cert, err)) != CT_OK ||
 	    (rc = revocation_check(p->db, r.serial, err)) != CT_OK ||
-	    (have_entry && (rc = token_check(p, &e, c->user, err)) != CT_OK))
+	    (have_entry && (rc = ct_login_token_check(p->db, &e, c->user, err)) != CT_OK))
 		goto out;
 	switch (p->map) {
 	case CT_MAP_SUBJECT: rc = bind_subject(p, cert, c->user, err); break;

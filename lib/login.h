@@ -107,6 +107,14 @@ struct ct_login_policy {
 int ct_login_verify(const struct ct_login_policy *p, const struct ct_challenge *c,
     const char *response, time_t now, struct ct_login_result *res, struct ct_err *err);
 
+struct ct_cert_entry;
+
+/* The index entry E's certificate, issued to USER, with its token (when E
+ * names one) still among USER's tokens and enabled.  CT_OK, CT_EPERM
+ * saying which, or the store's error. */
+int ct_login_token_check(
+    struct ct_store *db, const struct ct_cert_entry *e, const char *user, struct ct_err *err);
+
 /* base64url without padding.  Encode LEN bytes into a new string; decode
  * TEXT (exactly LEN characters) into a new buffer, refusing any character
  * outside the alphabet and non-canonical trailing bits. */

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "ct.h"
 #include "login.h"
+#include "sshlogin.h"
 #include "store.h"
 #include "tokens.h"
 #include "util.h"
@@ -43,6 +44,7 @@ struct args {
 	int debug;
 	int otp; /* run the OTP step */
 	int cert; /* run the certificate step */
+	int cert_ssh; /* cert=ssh: the certificate step checks sshd's SSH_AUTH_INFO_0 */
 	const char *target; /* NULL: the default target */
 	long skew; /* seconds */
 	int map; /* enum ct_login_map */
@@ -60,6 +62,7 @@ static const struct keyword {
     {"debug", offsetof(struct args, debug), 1},
     {"otp", offsetof(struct args, otp), 1},
     {"cert", offsetof(struct args, cert), 1},
+    {"cert=ssh", offsetof(struct args, cert_ssh), 1},
     {"map=subject", offsetof(struct args, map), CT_MAP_SUBJECT},
     {"map=cn", offsetof(struct args, map), CT_MAP_CN},
     {"map=upn", offsetof(struct args, map), CT_MAP_UPN},
@@ -127,6 +130,8 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 			return -1;
 		}
 	}
+	if (a->cert_ssh)
+		a->cert = 1;
 	if (!a->otp && !a->cert)
 		a->otp = a->cert = 1; /* by default: OTP, then the certificate */
 	return 0;
@@ -508,6 +513,44 @@ cert_step(pam_handle_t *pamh, const struct args *a, const struct ct_config *cfg,
 	return map_cert(rc);
 }
 
+static void
+log_ssh(pam_handle_t *pamh, const char *user, int rc, const struct ct_sshlogin_result *res,
+    const struct ct_err *err)
+{
+	char id[CT_SSHLOGIN_KEYID_MAX], why[CT_ERR_MAX];
+
+	/* the key id and the reason may hold what a certificate's maker chose */
+	(void)printable(res->key_id[0] ? res->key_id : "-", id, sizeof(id));
+	(void)printable(err->msg, why, sizeof(why));
+	if (rc == CT_OK)
+		decision(pamh, LOG_NOTICE, user,
+		    "SSH certificate accepted (ssh serial %llu, key id %s, serial %s, token %s)",
+		    (unsigned long long)res->ssh_serial, id, res->serial,
+		    res->token[0] ? res->token : "-");
+	else
+		decision(pamh, rc == CT_EIO || rc == CT_ECONFIG ? LOG_ERR : LOG_WARNING, user,
+		    "SSH certificate refused (ssh serial %llu, key id %s): %s",
+		    (unsigned long long)res->ssh_serial, id, why);
+}
+
+/* cert=ssh: the certificate sshd's publickey method checked, as sshd put
+ * it in SSH_AUTH_INFO_0.  Anything but an accepted certificate is
+ * PAM_AUTH_ERR: never PAM_IGNORE. */
+static int
+ssh_step(pam_handle_t *pamh, const struct args *a, struct ct_store *db, const struct ct_target *t,
+    const char *user)
+{
+	struct ct_sshlogin_policy pol = {db, t, a->skew};
+	struct ct_sshlogin_result res;
+	struct ct_err err = {0};
+	int rc;
+
+	rc = ct_sshlogin_verify(
+	    &pol, pam_getenv(pamh, "SSH_AUTH_INFO_0"), user, time(NULL), &res, &err);
+	log_ssh(pamh, user, rc, &res, &err);
+	return rc == CT_OK ? PAM_SUCCESS : PAM_AUTH_ERR;
+}
+
 /* What both entry points do first: the arguments, the account's own name,
  * the configuration and the store.  PAM_SUCCESS or the code to return. */
 struct call {
@@ -575,7 +618,8 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			rc = PAM_AUTH_ERR;
 			goto out;
 		}
-		rc = cert_step(pamh, &c.a, c.cfg, c.db, t, c.user);
+		rc = c.a.cert_ssh ? ssh_step(pamh, &c.a, c.db, t, c.user)
+		                  : cert_step(pamh, &c.a, c.cfg, c.db, t, c.user);
 	}
 out:
 	call_end(&c);

@@ -139,7 +139,7 @@ save_ssh_cert(struct client *cl, const struct ct_msg *m, EVP_PKEY *key, const ch
 	if ((rc = ct_file_write_atomic(path, f->val, f->len, 0644, 0, &err)) != CT_OK)
 		return ct_err_set(&cl->err, rc, "%s", err.msg);
 	printf("ssh certificate: %s\n", path);
-	return CT_OK;
+	return enroll_ssh_install(dir, key, (const char *)f->val, f->len, &cl->err);
 }
 
 /* The request is pending: keep KEY as TARGETDIR/pending-TOKEN.key until

@@ -115,6 +115,16 @@ int enroll_cert_writer(BIO *bio, void *x);
 int enroll_install_pair(
     const char *target, EVP_PKEY *key, X509 *x, char *dir, size_t dir_size, struct ct_err *err);
 
+/* ---- OpenSSH (ssh.c) ---- */
+
+/* Beside DIR/key-cert.pub (the certificate LINE of LEN bytes, for KEY):
+ * KEY as DIR/key (openssh-key-v1, 0600); when SSH_AUTH_SOCK is set, both
+ * added to the agent by ssh-add with a lifetime of the certificate's
+ * remaining validity (a failure there is a warning); the ssh command line
+ * that uses them printed. */
+int enroll_ssh_install(
+    const char *dir, EVP_PKEY *key, const char *line, size_t len, struct ct_err *err);
+
 /* ---- what the user sees (output.c) ---- */
 
 /* Print CL's error and give the exit status of CODE. */

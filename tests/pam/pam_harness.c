@@ -98,8 +98,8 @@ main(int argc, char **argv)
 	struct answers a = {NULL, 0, 0, NULL};
 	struct pam_conv c = {conv, &a};
 	pam_handle_t *pamh = NULL;
-	const char *rhost = "127.0.0.1";
-	int account = 0, rc, i = 1;
+	const char *rhost = "127.0.0.1", *env[8];
+	int account = 0, rc, i = 1, n_env = 0, k;
 
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--account") == 0)
@@ -108,10 +108,13 @@ main(int argc, char **argv)
 			a.respond = argv[++i];
 		else if (strcmp(argv[i], "--rhost") == 0 && i + 1 < argc)
 			rhost = argv[++i];
+		else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc && n_env < 8)
+			env[n_env++] = argv[++i]; /* NAME=VALUE into the PAM environment */
 	}
 	if (argc - i < 3) {
 		fprintf(stderr,
-		    "usage: pam_harness [--account] [--respond CMD] [--rhost HOST] CONFDIR SERVICE USER "
+		    "usage: pam_harness [--account] [--respond CMD] [--rhost HOST] [--env "
+		    "NAME=VALUE] CONFDIR SERVICE USER "
 		    "[ANSWER...]\n");
 		return 2;
 	}
@@ -122,6 +125,9 @@ main(int argc, char **argv)
 		return rc;
 	}
 	pam_set_item(pamh, PAM_RHOST, rhost);
+	for (k = 0; k < n_env; k++)
+		if (pam_putenv(pamh, env[k]) != PAM_SUCCESS)
+			printf("pam_putenv: cannot set %s\n", env[k]);
 	rc = pam_authenticate(pamh, 0);
 	printf("authenticate: %s\n", pam_strerror(pamh, rc));
 	if (rc == PAM_SUCCESS && account) {
