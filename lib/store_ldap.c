@@ -178,6 +178,7 @@ const struct ct_store_ops ct_store_ldap_ops = {
     .cert_foreach = ct_lstore_cert_foreach,
     .revoke = ct_lstore_revoke,
     .revoked_read = ct_lstore_revoked_read,
+    .revoked_get = ct_lstore_revoked_get,
     .request_save = ct_lstore_request_save,
     .request_load = ct_lstore_request_load,
     .request_remove = ct_lstore_request_remove,

@@ -246,6 +246,8 @@ int ct_lstore_cert_foreach(struct ct_store *st, ct_cert_fn fn, void *ctx, struct
 int ct_lstore_revoke(struct ct_store *st, const struct ct_revocation *r, struct ct_err *err);
 int ct_lstore_revoked_read(
     struct ct_store *st, struct ct_revocation **out, size_t *n, struct ct_err *err);
+int ct_lstore_revoked_get(
+    struct ct_store *st, const char *serial, struct ct_revocation *out, struct ct_err *err);
 
 /* ---- store_ldap_requests.c: pending requests and uploads ---- */
 

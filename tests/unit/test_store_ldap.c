@@ -1033,6 +1033,47 @@ test_revocations(void **state)
 	ct_store_close(other);
 }
 
+/* One serial's revocation is one read of its entry (the backend's own
+ * lookup, not the whole list): found, not found, a malformed entry named. */
+static void
+test_revoked_get(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_ldap_store *ls;
+	struct ct_lstore_mods m;
+	struct ct_revocation r;
+	struct ct_err err = {0};
+	char *dn = NULL, bad[CT_CERT_SERIAL_MAX + 2];
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	ls = ct_ldap_store_of(f->db);
+	assert_non_null(f->db->ops->revoked_get);
+	assert_int_equal(ct_revoked_get(f->db, f->serial, &r, &err), CT_ENOENT);
+	ct_err_clear(&err);
+	assert_int_equal(ct_revoke(f->db, f->serial, "staff", 4, 1764892800, &err), CT_OK);
+	assert_int_equal(ct_revoked_get(f->db, f->serial, &r, &err), CT_OK);
+	assert_string_equal(r.serial, f->serial);
+	assert_string_equal(r.group, "staff");
+	assert_int_equal(r.when, 1764892800);
+	assert_int_equal(r.reason, 4);
+	/* a revocation entry with a reason out of range: an error naming it */
+	snprintf(bad, sizeof(bad), "%.12sFF", f->serial);
+	assert_int_equal(
+	    ct_lstore_dn(ls, "ctCertSerial", bad, CT_LSTORE_REVOKED, &dn, &err), CT_OK);
+	ct_lstore_mods_init(&m);
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "objectClass", "ctRevocation");
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctCertSerial", bad);
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctGroup", "staff");
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctRevokedAt", "20251205000000Z");
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctRevocationReason", "99");
+	assert_int_equal(ct_lstore_add(ls, 0, dn, &m, &err), CT_OK);
+	assert_int_equal(ct_revoked_get(f->db, bad, &r, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "ou=revoked"));
+	assert_int_equal(ct_lstore_delete(ls, 0, dn, NULL, &err), CT_OK);
+	free(dn);
+}
+
 static unsigned char csr[] = {0x30, 0x03, 0x02, 0x01, 0x05, 0xff, 0x00};
 
 static int
@@ -1150,6 +1191,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_sasl_external, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_containers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_entry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revoked_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_index_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revocations, setup, teardown),
