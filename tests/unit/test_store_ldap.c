@@ -645,6 +645,38 @@ keep(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
 	return CT_STORE_KEEP;
 }
 
+/* Reads that go to the write URI alone share its connections (a login
+ * binds once); a read list of its own keeps its own; both work. */
+static void
+test_shared_pool(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *same = NULL, *apart = NULL;
+	struct ct_user_tokens in, out;
+	struct ct_err err = {0};
+	char list[512];
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	assert_ptr_equal(ct_ldap_store_of(f->db)->read, ct_ldap_store_of(f->db)->write);
+	assert_int_equal(open_ldap(f->dir, uri, uri, 3, CT_STORE_TOKENS, &same, &err), CT_OK);
+	assert_ptr_equal(ct_ldap_store_of(same)->read, ct_ldap_store_of(same)->write);
+	snprintf(list, sizeof(list), "%s %s", uri, uri);
+	assert_int_equal(open_ldap(f->dir, list, uri, 3, CT_STORE_TOKENS, &apart, &err), CT_OK);
+	assert_ptr_not_equal(ct_ldap_store_of(apart)->read, ct_ldap_store_of(apart)->write);
+	memset(&in, 0, sizeof(in));
+	in.n = 1;
+	hotp_token(&in.tok[0], "HOTP1", 5);
+	put_tokens(same, f->user, &in);
+	assert_int_equal(ct_tokens_peek(apart, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.tok[0].counter, 5);
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+	ct_store_close(apart);
+	ct_store_close(same);
+}
+
 static void
 test_absent_server(void **state)
 {
@@ -1185,6 +1217,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_new_user_conflict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_race, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retry_reads_provider, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shared_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_absent_server, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_provider_down, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stopped_server, setup, teardown),
