@@ -158,9 +158,9 @@ int ct_lstore_get(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t de
 /* Search one level under BASE_DN for FILTER with ATTRS: the entries in a new
  * array *OUT of *N (ct_lstore_entries_free).  A missing BASE_DN is no entries.
  * The search is paged (RFC 2696, CT_LSTORE_PAGE entries a page, the control
- * not critical: a server without paging answers it whole), so that a
- * server's size limit per search does not cut it; every page ends by the
- * deadline. */
+ * not critical: a server without paging answers it whole; one that refuses
+ * the control is asked again without it), so that a server's size limit
+ * per search does not cut it; every page ends by the deadline. */
 int ct_lstore_search(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms,
     const char *base_dn, const char *filter, const char *const *attrs, struct ct_lstore_entry **out,
     size_t *n, struct ct_err *err);

@@ -365,9 +365,10 @@ next_cookie(LDAP *ld, LDAPMessage *res, struct berval *cookie)
 }
 
 /* One page of S from COOKIE on (empty: the first), each ending by S->dl;
- * COOKIE becomes the next page's, empty after the last. */
+ * COOKIE becomes the next page's, empty after the last.  PAGED 0: the
+ * whole search at once. */
 static int
-search_page(LDAP *ld, struct search_op *s, struct berval *cookie)
+search_page(LDAP *ld, struct search_op *s, struct berval *cookie, int paged)
 {
 	LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
 	LDAPMessage *res = NULL;
@@ -378,7 +379,7 @@ search_page(LDAP *ld, struct search_op *s, struct berval *cookie)
 		return LDAP_TIMEOUT;
 	/* not critical: a server without paging answers the whole search; a
 	 * read of one entry is not paged */
-	if (s->scope != LDAP_SCOPE_BASE &&
+	if (paged && s->scope != LDAP_SCOPE_BASE &&
 	    (lrc = ldap_create_page_control(ld, CT_LSTORE_PAGE, cookie, 0, &page)) != LDAP_SUCCESS)
 		return lrc;
 	ctrls[0] = page;
@@ -404,9 +405,15 @@ search_op(LDAP *ld, struct timeval *tv, void *arg)
 
 	(void)tv; /* each page is bounded by s->dl */
 	search_reset(s);
-	do
-		lrc = search_page(ld, s, &cookie);
-	while (lrc == LDAP_SUCCESS && cookie.bv_len > 0);
+	lrc = search_page(ld, s, &cookie, 1);
+	/* a server that refuses the control (slapd with size.prtotal=disabled)
+	 * is asked once more without it */
+	if (lrc == LDAP_ADMINLIMIT_EXCEEDED || lrc == LDAP_UNAVAILABLE_CRITICAL_EXTENSION) {
+		search_reset(s);
+		lrc = search_page(ld, s, &cookie, 0);
+	}
+	while (lrc == LDAP_SUCCESS && cookie.bv_len > 0)
+		lrc = search_page(ld, s, &cookie, 1);
 	ber_memfree(cookie.bv_val);
 	return lrc;
 }

@@ -12,6 +12,7 @@
 #       SLAPD_PIDFILE       slapd's pidfile
 #   SLAPD_MAXSIZE           (set before slapd_start) the database map size in
 #                           bytes (default 16 MiB)
+#   SLAPD_LIMITS            (set before slapd_start) `limits` lines of the database
 #   SLAPD_SCHEMA_EXTRA      (set before slapd_start) more schema files to
 #                           include, separated by spaces
 #   slapd_load LDIF         add entries as the rootdn
@@ -84,6 +85,7 @@ slapd_write_conf() {
 		echo "rootdn \"$SLAPD_BIND_DN\""
 		echo "rootpw $hash"
 		echo "directory $dir/db"
+		[ -z "${SLAPD_LIMITS:-}" ] || printf '%s\n' "$SLAPD_LIMITS"
 		echo "index objectClass,uid eq"
 		echo "access to attrs=userPassword"
 		echo "	by self write"

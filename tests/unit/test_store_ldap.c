@@ -877,6 +877,36 @@ test_containers(void **state)
 	free(base);
 }
 
+/* A server that refuses the paged-results control (this slapd does for
+ * anonymous clients: store_ldap.sh) still answers a walk, unpaged. */
+static void
+test_unpaged(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_config *cfg = NULL;
+	struct ct_store *anon = NULL;
+	struct ct_revocation *list = NULL;
+	struct ct_err err = {0};
+	char text[1024];
+	size_t n = 0;
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	assert_int_equal(ct_revoke(f->db, f->serial, "staff", 0, 1764892800, &err), CT_OK);
+	snprintf(text, sizeof(text),
+	    "store: { backend = \"ldap\"; path = \"%s\"; ldap: { uri = \"%s\"; "
+	    "starttls = false; base = \"%s\"; timeout = 3; }; };\n",
+	    f->dir, uri, getenv("CT_TEST_BASE"));
+	assert_int_equal(ct_config_load_string(text, "test.conf", &cfg, NULL, &err), CT_OK);
+	assert_int_equal(ct_store_open(cfg, 0, &anon, &err), CT_OK);
+	ct_config_free(cfg);
+	if (ct_revoked_read(anon, &list, &n, &err) != CT_OK)
+		fail_msg("anonymous walk: %s", err.msg);
+	assert_non_null(ct_revoked_find(list, n, f->serial));
+	free(list);
+	ct_store_close(anon);
+}
+
 /* ---- malformed entries ---- */
 
 /* Add USER's entry with REVISION (NULL: none) and the token line LINE. */
@@ -1225,6 +1255,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_containers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revoked_get, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unpaged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_index_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revocations, setup, teardown),
