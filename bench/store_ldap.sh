@@ -38,8 +38,7 @@ SLAPD_MAXSIZE=$((2 * 1024 * 1024 * 1024)) SLAPD_SCHEMA_EXTRA=$top/schema/certtok
 	slapd_start "$work/slapd" >/dev/null
 printf 'dn: %s\nobjectClass: organizationalUnit\nou: certtoken\n' "$base" >"$work/base.ldif"
 slapd_load "$work/base.ldif"
-# ldap_conf FILE: the LDAP store's configuration (the same connection settings
-# for bench_ldap below)
+# the LDAP store, bound as the rootdn as bench_ldap below is
 cat >"$work/ldap.conf" <<CONF
 store: { backend = "ldap"; path = "$work/lpath";
   ldap: { uri = "$SLAPD_URI"; starttls = false; bind_dn = "$SLAPD_BIND_DN";
