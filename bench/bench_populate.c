@@ -1,6 +1,8 @@
 /* Fill a token store with N users user0 .. user<N-1>, each with one HOTP
  * token of the hex SECRET (for the PAM benchmark).
- *   bench_populate STORE N SECRET_HEX */
+ *   bench_populate STORE N SECRET_HEX          the files store at STORE
+ *   bench_populate -c CONF N SECRET_HEX [FIRST] the store CONF configures
+ *                                              (the LDAP one), users FIRST..N-1 */
 #include "config.h"
 
 #include <stdio.h>
@@ -8,9 +10,24 @@
 #include <string.h>
 #include <time.h>
 
+#include "conf.h"
+#include "store.h"
 #include "tokens.h"
 
 #include "../tests/unit/open_store.h"
+
+/* The store of configuration file PATH, to write tokens in. */
+static int
+open_conf(const char *path, struct ct_store **db, struct ct_err *err)
+{
+	struct ct_config *cfg = NULL;
+	int rc;
+
+	if ((rc = ct_config_load(path, 1, &cfg, NULL, err)) == CT_OK)
+		rc = ct_store_open(cfg, CT_STORE_TOKENS | CT_STORE_CREATE, db, err);
+	ct_config_free(cfg);
+	return rc;
+}
 
 int
 main(int argc, char **argv)
@@ -19,13 +36,18 @@ main(int argc, char **argv)
 	struct ct_user_tokens u;
 	struct ct_err err = {0};
 	char user[32];
-	long i, n;
+	long i = 0, n;
 	size_t k;
+	int conf = argc >= 2 && strcmp(argv[1], "-c") == 0;
 
-	if (argc != 4 || (n = atol(argv[2])) <= 0 || strlen(argv[3]) % 2 != 0 ||
-	    strlen(argv[3]) / 2 > CT_OTP_SECRET_MAX)
+	argv += conf;
+	argc -= conf;
+	if ((argc != 4 && !(conf && argc == 5)) || (n = atol(argv[2])) <= 0 ||
+	    strlen(argv[3]) % 2 != 0 || strlen(argv[3]) / 2 > CT_OTP_SECRET_MAX)
 		return 2;
-	if (open_store(argv[1], 1, &db, &err) != CT_OK) {
+	if (argc == 5)
+		i = atol(argv[4]);
+	if ((conf ? open_conf(argv[1], &db, &err) : open_store(argv[1], 1, &db, &err)) != CT_OK) {
 		fprintf(stderr, "bench_populate: %s\n", err.msg);
 		return 1;
 	}
@@ -41,7 +63,7 @@ main(int argc, char **argv)
 	for (k = 0; k < strlen(argv[3]) / 2; k++)
 		sscanf(argv[3] + 2 * k, "%2hhx", &u.tok[0].secret[k]);
 	u.tok[0].secret_len = k;
-	for (i = 0; i < n; i++) {
+	for (; i < n; i++) {
 		struct ct_tokens_tx *tx = NULL;
 		snprintf(user, sizeof(user), "user%ld", i);
 		ct_tokens_new_serial("HOTP", u.tok[0].serial);

@@ -190,3 +190,27 @@ ct_revoked_read(struct ct_store *st, struct ct_revocation **out, size_t *n, stru
 	*n = 0;
 	return st->ops->revoked_read(st, out, n, err);
 }
+
+int
+ct_revoked_get(
+    struct ct_store *st, const char *serial, struct ct_revocation *out, struct ct_err *err)
+{
+	const struct ct_revocation *r;
+	struct ct_revocation *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!ct_cert_serial_valid(serial))
+		return ct_err_set(err, CT_EINVAL, "bad serial");
+	if (st->ops->revoked_get != NULL)
+		return st->ops->revoked_get(st, serial, out, err);
+	if ((rc = ct_revoked_read(st, &list, &n, err)) == CT_OK) {
+		if ((r = ct_revoked_find(list, n, serial)) != NULL)
+			*out = *r;
+		else
+			rc = CT_ENOENT;
+	}
+	free(list);
+	return rc;
+}

@@ -97,6 +97,12 @@ int ct_revoke(struct ct_store *st, const char *serial, const char *group, int re
  * nothing was revoked).  CT_EIO with the place when it is corrupt. */
 int ct_revoked_read(struct ct_store *st, struct ct_revocation **out, size_t *n, struct ct_err *err);
 
+/* The revocation of SERIAL into OUT: CT_OK when it is revoked, CT_ENOENT
+ * when it is not; CT_EIO when what the store holds of it is corrupt.  One
+ * entry where the backend can read one (LDAP), else the whole list. */
+int ct_revoked_get(
+    struct ct_store *st, const char *serial, struct ct_revocation *out, struct ct_err *err);
+
 /* Is SERIAL in LIST (N entries)?  Gives the entry or NULL. */
 const struct ct_revocation *ct_revoked_find(
     const struct ct_revocation *list, size_t n, const char *serial);

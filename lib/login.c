@@ -490,15 +490,15 @@ out:
 static int
 revocation_check(struct ct_store *st, const char *serial, struct ct_err *err)
 {
-	struct ct_revocation *list = NULL;
-	size_t n = 0;
+	struct ct_revocation r;
 	int rc;
 
-	if ((rc = ct_revoked_read(st, &list, &n, err)) != CT_OK)
-		return rc == CT_ENOENT ? CT_OK : rc;
-	if (ct_revoked_find(list, n, serial) != NULL)
+	if ((rc = ct_revoked_get(st, serial, &r, err)) == CT_ENOENT) {
+		ct_err_clear(err);
+		return CT_OK;
+	}
+	if (rc == CT_OK)
 		rc = ct_err_set(err, CT_EPERM, "certificate %s is revoked", serial);
-	free(list);
 	return rc;
 }
 

@@ -75,6 +75,10 @@ struct ct_store_ops {
 	int (*revoke)(struct ct_store *st, const struct ct_revocation *r, struct ct_err *err);
 	int (*revoked_read)(
 	    struct ct_store *st, struct ct_revocation **out, size_t *n, struct ct_err *err);
+	/* the revocation of one SERIAL into OUT: CT_ENOENT when it is not
+	 * revoked.  Optional (NULL: ct_revoked_get reads the whole list) */
+	int (*revoked_get)(
+	    struct ct_store *st, const char *serial, struct ct_revocation *out, struct ct_err *err);
 	/* pending requests */
 	int (*request_save)(struct ct_store *st, const struct ct_request *r, struct ct_err *err);
 	int (*request_load)(

@@ -21,8 +21,9 @@ ldap_close(struct ct_store *st)
 		ls->ca_free(ls->ca);
 	pthread_mutex_destroy(&ls->ca_mu);
 	pthread_mutex_destroy(&ls->down_mu);
+	if (ls->write != ls->read)
+		ct_ldap_pool_free(ls->write);
 	ct_ldap_pool_free(ls->read);
-	ct_ldap_pool_free(ls->write);
 	ct_store_close(ls->files);
 	if (ls->have_keys)
 		ct_files_keys_free(&ls->keys);
@@ -113,6 +114,25 @@ open_files(
 	return CT_OK;
 }
 
+/* The read and write pools of store.ldap.connections each; when the reads
+ * go to the write URI alone, one pool of twice as many serves both (the
+ * same settings: a login opens one connection and binds once, not twice). */
+static int
+pools(struct ct_ldap_store *ls, const struct ct_store_ldap_conf *sl, struct ct_err *err)
+{
+	size_t n = (size_t)sl->connections;
+	int rc;
+
+	if (ls->read_s.n_uris == 1 && strcmp(ls->read_uris[0], ls->write_uris[0]) == 0) {
+		if ((rc = ct_ldap_pool_new(&ls->read_s, 2 * n, &ls->read, err)) == CT_OK)
+			ls->write = ls->read;
+		return rc;
+	}
+	if ((rc = ct_ldap_pool_new(&ls->read_s, n, &ls->read, err)) < 0)
+		return rc;
+	return ct_ldap_pool_new(&ls->write_s, n, &ls->write, err);
+}
+
 static int
 ldap_open(const struct ct_config *cfg, unsigned flags, struct ct_store **out, struct ct_err *err)
 {
@@ -139,9 +159,7 @@ ldap_open(const struct ct_config *cfg, unsigned flags, struct ct_store **out, st
 	if ((rc = copy_conf(ls, cfg, err)) < 0)
 		goto out;
 	settings(ls, sl);
-	if ((rc = ct_ldap_pool_new(&ls->read_s, (size_t)sl->connections, &ls->read, err)) < 0 ||
-	    (rc = ct_ldap_pool_new(&ls->write_s, (size_t)sl->connections, &ls->write, err)) < 0 ||
-	    (rc = open_files(ls, cfg, flags, err)) < 0)
+	if ((rc = pools(ls, sl, err)) < 0 || (rc = open_files(ls, cfg, flags, err)) < 0)
 		goto out;
 	*out = &ls->base;
 	ls = NULL;
@@ -178,6 +196,7 @@ const struct ct_store_ops ct_store_ldap_ops = {
     .cert_foreach = ct_lstore_cert_foreach,
     .revoke = ct_lstore_revoke,
     .revoked_read = ct_lstore_revoked_read,
+    .revoked_get = ct_lstore_revoked_get,
     .request_save = ct_lstore_request_save,
     .request_load = ct_lstore_request_load,
     .request_remove = ct_lstore_request_remove,

@@ -52,6 +52,7 @@
 #define CT_LSTORE_MODS_MAX 16 /* changes in one add or modify */
 #define CT_LSTORE_VALS_MAX 40 /* values in one add or modify */
 #define CT_LSTORE_ENTRIES_MAX (1024 * 1024) /* entries one search gives */
+#define CT_LSTORE_PAGE 250 /* entries a search asks for at once (RFC 2696) */
 #define CT_LSTORE_DOWN_MS 1000 /* a directory that did not answer is let be */
 
 struct ct_ldap_store {
@@ -155,7 +156,11 @@ int ct_lstore_get(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t de
     const char *dn, const char *const *attrs, struct ct_lstore_entry *out, struct ct_err *err);
 
 /* Search one level under BASE_DN for FILTER with ATTRS: the entries in a new
- * array *OUT of *N (ct_lstore_entries_free).  A missing BASE_DN is no entries. */
+ * array *OUT of *N (ct_lstore_entries_free).  A missing BASE_DN is no entries.
+ * The search is paged (RFC 2696, CT_LSTORE_PAGE entries a page, the control
+ * not critical: a server without paging answers it whole; one that refuses
+ * the control is asked again without it), so that a server's size limit
+ * per search does not cut it; every page ends by the deadline. */
 int ct_lstore_search(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms,
     const char *base_dn, const char *filter, const char *const *attrs, struct ct_lstore_entry **out,
     size_t *n, struct ct_err *err);
@@ -246,6 +251,8 @@ int ct_lstore_cert_foreach(struct ct_store *st, ct_cert_fn fn, void *ctx, struct
 int ct_lstore_revoke(struct ct_store *st, const struct ct_revocation *r, struct ct_err *err);
 int ct_lstore_revoked_read(
     struct ct_store *st, struct ct_revocation **out, size_t *n, struct ct_err *err);
+int ct_lstore_revoked_get(
+    struct ct_store *st, const char *serial, struct ct_revocation *out, struct ct_err *err);
 
 /* ---- store_ldap_requests.c: pending requests and uploads ---- */
 

@@ -305,3 +305,23 @@ ct_lstore_revoked_read(
 	*n = count;
 	return CT_OK;
 }
+
+int
+ct_lstore_revoked_get(
+    struct ct_store *st, const char *serial, struct ct_revocation *out, struct ct_err *err)
+{
+	struct ct_ldap_store *ls = ct_ldap_store_of(st);
+	struct ct_lstore_entry s = {0};
+	char *dn = NULL;
+	int rc;
+
+	if ((rc = ct_lstore_dn(ls, "ctCertSerial", serial, CT_LSTORE_REVOKED, &dn, err)) < 0)
+		return rc;
+	rc = ct_lstore_get(ls, CT_LSTORE_READ, 0, dn, revoked_attrs, &s, err);
+	if (rc == CT_OK && (rc = revocation(&s, out, err)) == CT_OK &&
+	    strcmp(out->serial, serial) != 0)
+		rc = ct_err_set(err, CT_EIO, "%s: malformed revocation (serial)", s.dn);
+	ct_lstore_entry_clear(&s);
+	free(dn);
+	return rc;
+}

@@ -285,46 +285,136 @@ struct search_op {
 	int scope;
 	const char *filter;
 	const char *const *attrs;
+	int64_t dl; /* every page ends by then (ct_now_ms clock) */
 	struct ct_lstore_entry *entries;
-	size_t n;
+	size_t n, cap;
 };
 
-/* Copy every entry of RES into S->entries. */
+/* Forget what S holds: a search run again (after a reconnect) starts over. */
+static void
+search_reset(struct search_op *s)
+{
+	ct_lstore_entries_free(s->entries, s->n);
+	s->entries = NULL;
+	s->n = s->cap = 0;
+}
+
+/* Append every entry of RES to S->entries. */
 static int
 take_entries(LDAP *ld, LDAPMessage *res, struct search_op *s)
 {
 	LDAPMessage *m;
+	struct ct_lstore_entry *grown;
 	int count = ldap_count_entries(ld, res), lrc;
+	size_t want;
 
 	if (count < 0)
 		return LDAP_DECODING_ERROR;
-	if (count == 0)
-		return LDAP_SUCCESS;
-	if (count > CT_LSTORE_ENTRIES_MAX)
+	if ((size_t)count > CT_LSTORE_ENTRIES_MAX - s->n)
 		return LDAP_SIZELIMIT_EXCEEDED;
-	if ((s->entries = calloc((size_t)count, sizeof(*s->entries))) == NULL)
-		return LDAP_NO_MEMORY;
-	for (m = ldap_first_entry(ld, res); m != NULL && s->n < (size_t)count;
-	     m = ldap_next_entry(ld, m)) {
+	if ((want = s->n + (size_t)count) > s->cap) {
+		want = want < 2 * s->cap ? 2 * s->cap : want;
+		if ((grown = realloc(s->entries, want * sizeof(*grown))) == NULL)
+			return LDAP_NO_MEMORY;
+		s->entries = grown;
+		s->cap = want;
+	}
+	for (m = ldap_first_entry(ld, res); m != NULL && count > 0; m = ldap_next_entry(ld, m)) {
 		if ((lrc = take_entry(ld, m, s->attrs, &s->entries[s->n])) != LDAP_SUCCESS)
 			return lrc;
 		s->n++;
+		count--;
 	}
 	return LDAP_SUCCESS;
 }
 
+/* The time left until DL in TV: 0 when there is none. */
+static int
+time_left(int64_t dl, struct timeval *tv)
+{
+	int64_t left = dl - ct_now_ms();
+
+	if (left <= 0)
+		return 0;
+	tv->tv_sec = (time_t)(left / 1000);
+	tv->tv_usec = (suseconds_t)(left % 1000) * 1000;
+	return 1;
+}
+
+/* The paged-results cookie of the search result RES into COOKIE (emptied
+ * when the server sent none: the last page, or a server that does not page). */
+static int
+next_cookie(LDAP *ld, LDAPMessage *res, struct berval *cookie)
+{
+	LDAPControl **ctrls = NULL, *page;
+	ber_int_t estimate = 0;
+	int lrc, code = LDAP_SUCCESS;
+
+	ber_memfree(cookie->bv_val);
+	cookie->bv_val = NULL;
+	cookie->bv_len = 0;
+	lrc = ldap_parse_result(ld, res, &code, NULL, NULL, NULL, &ctrls, 0);
+	if (lrc == LDAP_SUCCESS && code != LDAP_SUCCESS)
+		lrc = code;
+	page =
+	    lrc == LDAP_SUCCESS ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, ctrls, NULL) : NULL;
+	if (page != NULL)
+		lrc = ldap_parse_pageresponse_control(ld, page, &estimate, cookie);
+	ldap_controls_free(ctrls);
+	return lrc;
+}
+
+/* One page of S from COOKIE on (empty: the first), each ending by S->dl;
+ * COOKIE becomes the next page's, empty after the last.  PAGED 0: the
+ * whole search at once. */
+static int
+search_page(LDAP *ld, struct search_op *s, struct berval *cookie, int paged)
+{
+	LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
+	LDAPMessage *res = NULL;
+	struct timeval tv;
+	int lrc;
+
+	if (!time_left(s->dl, &tv))
+		return LDAP_TIMEOUT;
+	/* not critical: a server without paging answers the whole search; a
+	 * read of one entry is not paged */
+	if (paged && s->scope != LDAP_SCOPE_BASE &&
+	    (lrc = ldap_create_page_control(ld, CT_LSTORE_PAGE, cookie, 0, &page)) != LDAP_SUCCESS)
+		return lrc;
+	ctrls[0] = page;
+	lrc = ldap_search_ext_s(ld, s->base, s->scope, s->filter, (char **)(uintptr_t)s->attrs, 0,
+	    ctrls, NULL, &tv, LDAP_NO_LIMIT, &res);
+	if (lrc == LDAP_SUCCESS)
+		lrc = take_entries(ld, res, s);
+	if (lrc == LDAP_SUCCESS)
+		lrc = next_cookie(ld, res, cookie);
+	ldap_msgfree(res);
+	if (page != NULL)
+		ldap_control_free(page);
+	return lrc;
+}
+
+/* The search S, page by page (RFC 2696) until the server has no more. */
 static int
 search_op(LDAP *ld, struct timeval *tv, void *arg)
 {
 	struct search_op *s = arg;
-	LDAPMessage *res = NULL;
+	struct berval cookie = {0, NULL};
 	int lrc;
 
-	lrc = ldap_search_ext_s(ld, s->base, s->scope, s->filter, (char **)(uintptr_t)s->attrs, 0,
-	    NULL, NULL, tv, LDAP_NO_LIMIT, &res);
-	if (lrc == LDAP_SUCCESS)
-		lrc = take_entries(ld, res, s);
-	ldap_msgfree(res);
+	(void)tv; /* each page is bounded by s->dl */
+	search_reset(s);
+	lrc = search_page(ld, s, &cookie, 1);
+	/* a server that refuses the control (slapd with size.prtotal=disabled)
+	 * is asked once more without it */
+	if (lrc == LDAP_ADMINLIMIT_EXCEEDED || lrc == LDAP_UNAVAILABLE_CRITICAL_EXTENSION) {
+		search_reset(s);
+		lrc = search_page(ld, s, &cookie, 0);
+	}
+	while (lrc == LDAP_SUCCESS && cookie.bv_len > 0)
+		lrc = search_page(ld, s, &cookie, 1);
+	ber_memfree(cookie.bv_val);
 	return lrc;
 }
 
@@ -345,7 +435,8 @@ int
 ct_lstore_get(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms,
     const char *dn, const char *const *attrs, struct ct_lstore_entry *out, struct ct_err *err)
 {
-	struct search_op s = {dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, NULL, 0};
+	struct search_op s = {dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs,
+	    ct_lstore_deadline(ls, deadline_ms), NULL, 0, 0};
 	char what[WHAT_MAX];
 	int rc;
 
@@ -367,7 +458,8 @@ ct_lstore_search(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t dea
     const char *base_dn, const char *filter, const char *const *attrs, struct ct_lstore_entry **out,
     size_t *n, struct ct_err *err)
 {
-	struct search_op s = {base_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0};
+	struct search_op s = {base_dn, LDAP_SCOPE_ONELEVEL, filter, attrs,
+	    ct_lstore_deadline(ls, deadline_ms), NULL, 0, 0};
 	struct ct_err local = {0};
 	char what[WHAT_MAX];
 	int rc;

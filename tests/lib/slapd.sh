@@ -10,6 +10,9 @@
 #       SLAPD_BIND_DN       the rootdn
 #       SLAPD_BIND_PW_FILE  a 0600 file holding the rootdn password
 #       SLAPD_PIDFILE       slapd's pidfile
+#   SLAPD_MAXSIZE           (set before slapd_start) the database map size in
+#                           bytes (default 16 MiB)
+#   SLAPD_LIMITS            (set before slapd_start) `limits` lines of the database
 #   SLAPD_SCHEMA_EXTRA      (set before slapd_start) more schema files to
 #                           include, separated by spaces
 #   slapd_load LDIF         add entries as the rootdn
@@ -77,11 +80,12 @@ slapd_write_conf() {
 			echo "TLSCertificateKeyFile $dir/tls/server.key"
 		fi
 		echo "database mdb"
-		echo "maxsize 16777216"
+		echo "maxsize ${SLAPD_MAXSIZE:-16777216}"
 		echo "suffix \"$SLAPD_SUFFIX\""
 		echo "rootdn \"$SLAPD_BIND_DN\""
 		echo "rootpw $hash"
 		echo "directory $dir/db"
+		[ -z "${SLAPD_LIMITS:-}" ] || printf '%s\n' "$SLAPD_LIMITS"
 		echo "index objectClass,uid eq"
 		echo "access to attrs=userPassword"
 		echo "	by self write"

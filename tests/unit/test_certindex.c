@@ -19,6 +19,7 @@
 
 #include "certindex.h"
 #include "store.h"
+#include "store_backend.h"
 
 #include "open_store.h"
 
@@ -266,6 +267,33 @@ test_revoke(void **state)
 	assert_int_equal(mode_of(f, "revoked.lock"), 0600);
 }
 
+/* One serial's revocation: the files backend has no lookup of its own, so
+ * ct_revoked_get reads the list (and fails closed on a corrupt one). */
+static void
+test_revoked_get(void **state)
+{
+	struct store_fixture *f = *state;
+	struct ct_revocation r;
+	struct ct_err err = {0};
+
+	assert_null(f->db->ops->revoked_get);
+	/* nothing revoked, not even a list */
+	assert_int_equal(ct_revoked_get(f->db, "0A", &r, &err), CT_ENOENT);
+	ct_err_clear(&err);
+	assert_int_equal(ct_revoke(f->db, "0A", "staff", 1, 1763800000, &err), CT_OK);
+	assert_int_equal(ct_revoke(f->db, "0B", "ops", 0, 1763800100, &err), CT_OK);
+	assert_int_equal(ct_revoked_get(f->db, "0B", &r, &err), CT_OK);
+	assert_string_equal(r.serial, "0B");
+	assert_string_equal(r.group, "ops");
+	assert_int_equal(r.when, 1763800100);
+	assert_int_equal(ct_revoked_get(f->db, "0C", &r, &err), CT_ENOENT);
+	ct_err_clear(&err);
+	assert_int_equal(ct_revoked_get(f->db, "0a", &r, &err), CT_EINVAL);
+	ct_err_clear(&err);
+	put(f, "revoked", "0A staff 1763800000 keyCompromise\nZZ staff 1 unspecified\n");
+	assert_int_equal(ct_revoked_get(f->db, "0C", &r, &err), CT_EIO);
+}
+
 static void
 test_revoked_corrupt(void **state)
 {
@@ -330,6 +358,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revoked_corrupt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revoked_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
 	};
 

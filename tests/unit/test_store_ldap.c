@@ -645,6 +645,38 @@ keep(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
 	return CT_STORE_KEEP;
 }
 
+/* Reads that go to the write URI alone share its connections (a login
+ * binds once); a read list of its own keeps its own; both work. */
+static void
+test_shared_pool(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *same = NULL, *apart = NULL;
+	struct ct_user_tokens in, out;
+	struct ct_err err = {0};
+	char list[512];
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	assert_ptr_equal(ct_ldap_store_of(f->db)->read, ct_ldap_store_of(f->db)->write);
+	assert_int_equal(open_ldap(f->dir, uri, uri, 3, CT_STORE_TOKENS, &same, &err), CT_OK);
+	assert_ptr_equal(ct_ldap_store_of(same)->read, ct_ldap_store_of(same)->write);
+	snprintf(list, sizeof(list), "%s %s", uri, uri);
+	assert_int_equal(open_ldap(f->dir, list, uri, 3, CT_STORE_TOKENS, &apart, &err), CT_OK);
+	assert_ptr_not_equal(ct_ldap_store_of(apart)->read, ct_ldap_store_of(apart)->write);
+	memset(&in, 0, sizeof(in));
+	in.n = 1;
+	hotp_token(&in.tok[0], "HOTP1", 5);
+	put_tokens(same, f->user, &in);
+	assert_int_equal(ct_tokens_peek(apart, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.tok[0].counter, 5);
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+	ct_store_close(apart);
+	ct_store_close(same);
+}
+
 static void
 test_absent_server(void **state)
 {
@@ -845,6 +877,36 @@ test_containers(void **state)
 	free(base);
 }
 
+/* A server that refuses the paged-results control (this slapd does for
+ * anonymous clients: store_ldap.sh) still answers a walk, unpaged. */
+static void
+test_unpaged(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_config *cfg = NULL;
+	struct ct_store *anon = NULL;
+	struct ct_revocation *list = NULL;
+	struct ct_err err = {0};
+	char text[1024];
+	size_t n = 0;
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	assert_int_equal(ct_revoke(f->db, f->serial, "staff", 0, 1764892800, &err), CT_OK);
+	snprintf(text, sizeof(text),
+	    "store: { backend = \"ldap\"; path = \"%s\"; ldap: { uri = \"%s\"; "
+	    "starttls = false; base = \"%s\"; timeout = 3; }; };\n",
+	    f->dir, uri, getenv("CT_TEST_BASE"));
+	assert_int_equal(ct_config_load_string(text, "test.conf", &cfg, NULL, &err), CT_OK);
+	assert_int_equal(ct_store_open(cfg, 0, &anon, &err), CT_OK);
+	ct_config_free(cfg);
+	if (ct_revoked_read(anon, &list, &n, &err) != CT_OK)
+		fail_msg("anonymous walk: %s", err.msg);
+	assert_non_null(ct_revoked_find(list, n, f->serial));
+	free(list);
+	ct_store_close(anon);
+}
+
 /* ---- malformed entries ---- */
 
 /* Add USER's entry with REVISION (NULL: none) and the token line LINE. */
@@ -1033,6 +1095,47 @@ test_revocations(void **state)
 	ct_store_close(other);
 }
 
+/* One serial's revocation is one read of its entry (the backend's own
+ * lookup, not the whole list): found, not found, a malformed entry named. */
+static void
+test_revoked_get(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_ldap_store *ls;
+	struct ct_lstore_mods m;
+	struct ct_revocation r;
+	struct ct_err err = {0};
+	char *dn = NULL, bad[CT_CERT_SERIAL_MAX + 2];
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	ls = ct_ldap_store_of(f->db);
+	assert_non_null(f->db->ops->revoked_get);
+	assert_int_equal(ct_revoked_get(f->db, f->serial, &r, &err), CT_ENOENT);
+	ct_err_clear(&err);
+	assert_int_equal(ct_revoke(f->db, f->serial, "staff", 4, 1764892800, &err), CT_OK);
+	assert_int_equal(ct_revoked_get(f->db, f->serial, &r, &err), CT_OK);
+	assert_string_equal(r.serial, f->serial);
+	assert_string_equal(r.group, "staff");
+	assert_int_equal(r.when, 1764892800);
+	assert_int_equal(r.reason, 4);
+	/* a revocation entry with a reason out of range: an error naming it */
+	snprintf(bad, sizeof(bad), "%.12sFF", f->serial);
+	assert_int_equal(
+	    ct_lstore_dn(ls, "ctCertSerial", bad, CT_LSTORE_REVOKED, &dn, &err), CT_OK);
+	ct_lstore_mods_init(&m);
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "objectClass", "ctRevocation");
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctCertSerial", bad);
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctGroup", "staff");
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctRevokedAt", "20251205000000Z");
+	ct_lstore_mods_str(&m, LDAP_MOD_ADD, "ctRevocationReason", "99");
+	assert_int_equal(ct_lstore_add(ls, 0, dn, &m, &err), CT_OK);
+	assert_int_equal(ct_revoked_get(f->db, bad, &r, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "ou=revoked"));
+	assert_int_equal(ct_lstore_delete(ls, 0, dn, NULL, &err), CT_OK);
+	free(dn);
+}
+
 static unsigned char csr[] = {0x30, 0x03, 0x02, 0x01, 0x05, 0xff, 0x00};
 
 static int
@@ -1144,12 +1247,15 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_new_user_conflict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_race, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retry_reads_provider, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shared_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_absent_server, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_provider_down, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stopped_server, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sasl_external, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_containers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_entry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revoked_get, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unpaged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_index_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revocations, setup, teardown),
