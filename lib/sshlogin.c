@@ -148,9 +148,8 @@ index_check(const struct ct_sshlogin_policy *p, const struct ct_sshcert *c,
     struct ct_sshlogin_result *res, struct ct_err *err)
 {
 	char owner[CT_USER_MAX];
-	struct ct_revocation *list = NULL;
+	struct ct_revocation r;
 	struct ct_cert_entry e;
-	size_t n = 0;
 	int rc;
 
 	memset(&e, 0, sizeof(e));
@@ -168,14 +167,13 @@ index_check(const struct ct_sshlogin_policy *p, const struct ct_sshcert *c,
 		    err, CT_EPERM, "certificate does not match index entry %s", res->serial);
 		goto out;
 	}
-	if ((rc = ct_revoked_read(p->db, &list, &n, err)) == CT_ENOENT)
-		rc = CT_OK;
-	if (rc == CT_OK && ct_revoked_find(list, n, res->serial) != NULL)
+	if ((rc = ct_revoked_get(p->db, res->serial, &r, err)) == CT_OK)
 		rc = ct_err_set(err, CT_EPERM, "certificate %s is revoked", res->serial);
-	if (rc == CT_OK)
+	else if (rc == CT_ENOENT) {
+		ct_err_clear(err);
 		rc = ct_login_token_check(p->db, &e, owner, err);
+	}
 out:
-	free(list);
 	ct_cert_entry_clear(&e);
 	return rc;
 }
