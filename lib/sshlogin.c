@@ -10,6 +10,7 @@
 #include "login.h"
 #include "sshca.h"
 #include "sshcert.h"
+#include "sshkey.h"
 #include "sshlogin.h"
 
 #define METHOD "publickey "
@@ -26,13 +27,16 @@ ct_sshlogin_certs_clear(struct ct_sshlogin_certs *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Does the key type word at S (LEN bytes) name a certificate type? */
+/* Does the key type word at S (LEN bytes) name a certificate type that we
+ * can check?  Other certificates (sk-...-cert, ssh-dss-cert) are passed
+ * over like plain keys: another line may hold ours. */
 static int
 is_cert_type(const char *s, size_t len)
 {
 	size_t n = strlen(CERT_SUFFIX);
 
-	return len > n && memcmp(s + len - n, CERT_SUFFIX, n) == 0;
+	return len > n && memcmp(s + len - n, CERT_SUFFIX, n) == 0 &&
+	    ct_sshkt_by_name((const unsigned char *)s, len, 1) != NULL;
 }
 
 /* One line of LEN bytes at LINE (no newline): add its certificate to OUT
@@ -110,8 +114,10 @@ ca_check(
 	size_t i;
 	int rc;
 
+	/* a group without an SSH CA, or CA material that cannot be read, is
+	 * no verdict on the certificate: never CT_EPERM (a refusal) */
 	if ((rc = ct_sshca_trust(p->db, group, now, 0, &t, err)) != CT_OK)
-		return rc == CT_ENOENT ? CT_ECONFIG : rc;
+		return rc == CT_ENOENT ? CT_ECONFIG : rc == CT_EPERM ? CT_EIO : rc;
 	rc = ct_err_set(err, CT_EPERM, "certificate is not signed by an SSH CA of group %s", group);
 	for (i = 0; i < t.n; i++)
 		if (t.key[i].len == c->ca_blob_len &&
@@ -124,10 +130,11 @@ ca_check(
 	return rc;
 }
 
-/* The owner and the X.509 serial of key id "certtoken:OWNER:TARGET:SERIAL". */
+/* The owner and the X.509 serial of key id "certtoken:OWNER:TARGET:SERIAL",
+ * whose TARGET must be TARGET_NAME. */
 static int
-keyid_split(
-    const char *id, char owner[CT_USER_MAX], char serial[CT_CERT_SERIAL_MAX], struct ct_err *err)
+keyid_split(const char *id, const char *target_name, char owner[CT_USER_MAX],
+    char serial[CT_CERT_SERIAL_MAX], struct ct_err *err)
 {
 	const char *u = id + strlen(KEYID_PREFIX), *t, *s;
 
@@ -135,14 +142,19 @@ keyid_split(
 	    (s = strchr(t + 1, ':')) == NULL || (size_t)(t - u) >= CT_USER_MAX ||
 	    strlen(s + 1) >= CT_CERT_SERIAL_MAX || !ct_cert_serial_valid(s + 1))
 		return ct_err_set(err, CT_EPERM, "key id is not certtoken:USER:TARGET:SERIAL");
+	if ((size_t)(s - t - 1) != strlen(target_name) ||
+	    memcmp(t + 1, target_name, strlen(target_name)) != 0)
+		return ct_err_set(
+		    err, CT_EPERM, "certificate is for another target than %s", target_name);
 	memcpy(owner, u, (size_t)(t - u));
 	owner[t - u] = '\0';
 	memcpy(serial, s + 1, strlen(s + 1) + 1);
 	return CT_OK;
 }
 
-/* The index entry of C's X.509 serial: OWNER's, of this group, for this
- * SSH serial, not revoked, its token enabled. */
+/* The index entry of C's X.509 serial: OWNER's, of this target (so of its
+ * group, and issued under its settings: attestation, force-command, ...),
+ * for this SSH serial, not revoked, its token enabled. */
 static int
 index_check(const struct ct_sshlogin_policy *p, const struct ct_sshcert *c,
     struct ct_sshlogin_result *res, struct ct_err *err)
@@ -153,7 +165,7 @@ index_check(const struct ct_sshlogin_policy *p, const struct ct_sshcert *c,
 	int rc;
 
 	memset(&e, 0, sizeof(e));
-	if ((rc = keyid_split(c->key_id, owner, res->serial, err)) != CT_OK)
+	if ((rc = keyid_split(c->key_id, p->target->name, owner, res->serial, err)) != CT_OK)
 		return rc;
 	if ((rc = ct_certindex_get(p->db, res->serial, &e, err)) != CT_OK) {
 		if (rc == CT_ENOENT)
@@ -161,8 +173,8 @@ index_check(const struct ct_sshlogin_policy *p, const struct ct_sshcert *c,
 		goto out;
 	}
 	memcpy(res->token, e.token, sizeof(res->token));
-	if (strcmp(e.user, owner) != 0 || strcmp(e.group, p->target->group->name) != 0 ||
-	    e.ssh_serial != c->serial) {
+	if (strcmp(e.user, owner) != 0 || strcmp(e.target, p->target->name) != 0 ||
+	    strcmp(e.group, p->target->group->name) != 0 || e.ssh_serial != c->serial) {
 		rc = ct_err_set(
 		    err, CT_EPERM, "certificate does not match index entry %s", res->serial);
 		goto out;

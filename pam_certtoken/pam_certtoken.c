@@ -534,8 +534,10 @@ log_ssh(pam_handle_t *pamh, const char *user, int rc, const struct ct_sshlogin_r
 }
 
 /* cert=ssh: the certificate sshd's publickey method checked, as sshd put
- * it in SSH_AUTH_INFO_0.  Anything but an accepted certificate is
- * PAM_AUTH_ERR: never PAM_IGNORE. */
+ * it in SSH_AUTH_INFO_0.  Anything but an accepted certificate fails, as
+ * the challenge does (map_cert): PAM_AUTH_ERR for a refused or missing
+ * certificate, PAM_AUTHINFO_UNAVAIL when the store or the group's SSH CA
+ * cannot be read; never PAM_IGNORE. */
 static int
 ssh_step(pam_handle_t *pamh, const struct args *a, struct ct_store *db, const struct ct_target *t,
     const char *user)
@@ -548,7 +550,7 @@ ssh_step(pam_handle_t *pamh, const struct args *a, struct ct_store *db, const st
 	rc = ct_sshlogin_verify(
 	    &pol, pam_getenv(pamh, "SSH_AUTH_INFO_0"), user, time(NULL), &res, &err);
 	log_ssh(pamh, user, rc, &res, &err);
-	return rc == CT_OK ? PAM_SUCCESS : PAM_AUTH_ERR;
+	return map_cert(rc);
 }
 
 /* What both entry points do first: the arguments, the account's own name,

@@ -65,8 +65,13 @@ wrong_code() {
 mkdir -m 0700 "$T/pam.d"
 M="$MODULE config=$T/ct.conf"
 printf '%s\n' "auth required $M otp" "account required $M" >"$T/pam.d/certtoken-enroll"
-printf '%s\n' "auth required $M otp" "auth required $M cert=ssh target=shell" \
-	"account required $M" "session required pam_permit.so" >"$T/pam.d/sshd"
+# sshd_target T: sshd's stack checks certificates for target T (pam_wrapper
+# reads the service file again at the next connection)
+sshd_target() {
+	printf '%s\n' "auth required $M otp" "auth required $M cert=ssh target=$1" \
+		"account required $M" "session required pam_permit.so" >"$T/pam.d/sshd"
+}
+sshd_target shell
 "$DAEMON" -c "$T/ct.conf" --pam-dir "$T/pam.d" --foreground >>"$T/daemon.log" 2>&1 &
 DPID=$!
 stop_daemon() { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
@@ -150,6 +155,12 @@ harness "Authentication failure" "PAM: a wrong OTP fails before the certificate 
 harness "Authentication failure" "PAM: cert=ssh without an OTP step before it fails" alone "$U" "$(info "$D/shell/key-cert.pub")"
 fresh_code
 harness "Authentication failure" "PAM: never PAM_IGNORE, even with no_token=ignore" ignore "$U" - "$code"
+chmod g+w "$T/store/groups/g"
+fresh_code
+harness "Authentication service cannot retrieve authentication info" \
+	"PAM: SSH CA material that cannot be trusted (group-writable) is PAM_AUTHINFO_UNAVAIL, not a refusal" \
+	svc "$U" "$(info "$D/shell/key-cert.pub")" "$code"
+chmod g-w "$T/store/groups/g"
 
 # --- sshd: both groups' SSH CAs trusted, the KRL of g, the user's authorized_keys ----------
 ADM ca export g --ssh >"$T/trusted" && ADM ca export h --ssh >>"$T/trusted"
@@ -210,9 +221,15 @@ prompts_are "...with exactly one typed OTP" otp
 grep_ok "...sshd checked the certificate first (partial success)" "Partial publickey for $U from 127\\.0\\.0\\.1 .*ECDSA-CERT" "$LOG"
 grep_ok "...then accepted keyboard-interactive/pam" "Accepted keyboard-interactive/pam for $U" "$LOG"
 fresh_code
+SSH_AUTH_SOCK=$AGENT login_is denied "a certificate for another target of the same group (short, on a shell host)" \
+	"$U" -sshopt "$PK" -sshopt "$PY" -otp "$code"
+grep_ok "...sshd accepted it, the module refused" "Failed keyboard-interactive/pam for $U" "$LOG"
+sshd_target short
+fresh_code
 SSH_AUTH_SOCK=$AGENT login_is success "through the ssh-agent: logs in with one OTP" "$U" -sshopt "$PK" -sshopt "$PY" -otp "$code"
 prompts_are "...with exactly one typed OTP" otp
 grep_ok "...with the certificate from the agent" "Partial publickey for $U from 127\\.0\\.0\\.1 .*ECDSA-CERT" "$LOG"
+sshd_target shell
 
 # --- what fails ------------------------------------------------------------------------------
 login_is denied "a wrong OTP after a good certificate" "$U" $(with_key "$D/shell/key") -otp "$(wrong_code)"

@@ -43,7 +43,10 @@ struct fixture {
 static const char conf_fmt[] = "store: { path = \"%s/store\"; };\n"
                                "access_groups = ( { name = \"g\"; }, { name = \"h\"; } );\n"
                                "targets = ( { name = \"t\"; access_group = \"g\";\n"
-                               "  subject = \"CN=%%unix_account%%\"; ssh = true; } );\n";
+                               "  subject = \"CN=%%unix_account%%\"; ssh = true; },\n"
+                               "  { name = \"t2\"; access_group = \"g\";\n"
+                               "  subject = \"CN=%%unix_account%%\"; ssh = { force_command = "
+                               "\"/bin/true\"; }; } );\n";
 
 /* DIR/NAME: the group's SSH CA key as an openssh-key-v1 file for ssh-keygen -s. */
 static void
@@ -147,9 +150,11 @@ good(struct fixture *f)
 	return sign(f, "ca_g", "certtoken:alice:t:" XSERIAL, "alice", SSERIAL, "-5m:+1h", NULL);
 }
 
-/* An index entry for XSERIAL: alice's, group G, SSH serial SSER, token TOKEN. */
+/* An index entry for XSERIAL: alice's, target TARGET, group G, SSH serial
+ * SSER, token TOKEN. */
 static void
-index_add(struct fixture *f, const char *group, uint64_t sser, const char *token)
+index_add_for(
+    struct fixture *f, const char *target, const char *group, uint64_t sser, const char *token)
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	X509 *x = X509_new();
@@ -164,12 +169,19 @@ index_add(struct fixture *f, const char *group, uint64_t sser, const char *token
 	X509_set_pubkey(x, k);
 	assert_true(X509_sign(x, k, NULL) > 0);
 	assert_true((len = i2d_X509(x, &der)) > 0);
-	if (ct_certindex_add_ssh(
-	        f->st, XSERIAL, "alice", "t", group, token, sser, der, (size_t)len, &err) != CT_OK)
+	if (ct_certindex_add_ssh(f->st, XSERIAL, "alice", target, group, token, sser, der,
+	        (size_t)len, &err) != CT_OK)
 		fail_msg("index: %s", err.msg);
 	OPENSSL_free(der);
 	X509_free(x);
 	EVP_PKEY_free(k);
+}
+
+/* The same for target t. */
+static void
+index_add(struct fixture *f, const char *group, uint64_t sser, const char *token)
+{
+	index_add_for(f, "t", group, sser, token);
 }
 
 /* alice's token TOK, enabled or not. */
@@ -441,6 +453,57 @@ test_second_line_good(void **state)
 	free(line);
 }
 
+/* A certificate issued for another target of the same group (t2 has a
+ * forced command; t none) is refused: its key id's target, and the index
+ * entry's, must be the policy's target. */
+static void
+test_refuses_other_target(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_sshlogin_policy p2 = {f->st, ct_config_target(f->cfg, "t2"), 60};
+	struct ct_sshlogin_result res;
+	struct ct_err err = {0};
+	char *line = good(f),
+	     *t2 =
+	         sign(f, "ca_g", "certtoken:alice:t2:" XSERIAL, "alice", SSERIAL, "-5m:+1h", NULL);
+
+	index_add(f, "g", SSERIAL, "-");
+	assert_int_equal(verify(f, line, "alice", &err), CT_OK);
+	/* t's certificate on a t2 host */
+	assert_int_equal(ct_sshlogin_verify(&p2, line, "alice", f->now, &res, &err), CT_EPERM);
+	assert_non_null(strstr(err.msg, "another target"));
+	/* a key id naming t2 over t's index entry, on a t host and a t2 host */
+	assert_int_equal(verify(f, t2, "alice", &err), CT_EPERM);
+	assert_int_equal(ct_sshlogin_verify(&p2, t2, "alice", f->now, &res, &err), CT_EPERM);
+	assert_non_null(strstr(err.msg, "does not match index entry"));
+	free(line);
+	free(t2);
+}
+
+/* A certificate type this module does not check (a FIDO key's) is passed
+ * over like a plain key: a later line with ours still decides. */
+static void
+test_skips_unknown_cert_types(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_sshlogin_certs c;
+	struct ct_err err = {0};
+	char *line = good(f), info[8192];
+
+	index_add(f, "g", SSERIAL, "-");
+	snprintf(info, sizeof(info),
+	    "publickey sk-ssh-ed25519-cert-v01@openssh.com AAAAIHNrLXNzaA==\n%s\n", line);
+	assert_int_equal(ct_sshlogin_parse(info, &c, &err), CT_OK);
+	assert_int_equal(c.n, 1);
+	ct_sshlogin_certs_clear(&c);
+	assert_int_equal(verify(f, info, "alice", &err), CT_OK);
+	/* alone, it is no certificate at all */
+	assert_int_equal(
+	    ct_sshlogin_parse("publickey sk-ssh-ed25519-cert-v01@openssh.com AAAA\n", &c, &err),
+	    CT_ENOENT);
+	free(line);
+}
+
 int
 main(void)
 {
@@ -454,6 +517,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_refuses_revoked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_token_must_be_active, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_second_line_good, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refuses_other_target, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_skips_unknown_cert_types, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
