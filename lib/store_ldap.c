@@ -71,7 +71,7 @@ copy_conf(struct ct_ldap_store *ls, const struct ct_config *cfg, struct ct_err *
 
 /* The connection settings of both pools, from SL. */
 static void
-settings(struct ct_ldap_store *ls, const struct ct_store_ldap_conf *sl)
+settings(struct ct_ldap_store *ls, const struct ct_store_ldap_conf *sl, unsigned flags)
 {
 	struct ct_ldap_settings s = {0};
 
@@ -90,6 +90,10 @@ settings(struct ct_ldap_store *ls, const struct ct_store_ldap_conf *sl)
 	s.n_uris = ls->read_s.n_uris;
 	ls->read_s = s;
 	ls->read_s.uris = ls->read_uris;
+	if (flags & CT_STORE_PRIMARY) { /* reads go to the provider too */
+		ls->read_s.uris = ls->write_uris;
+		ls->read_s.n_uris = 1;
+	}
 }
 
 /* The files handle at store.path (created with CREATE), and with
@@ -138,11 +142,12 @@ ldap_open(const struct ct_config *cfg, unsigned flags, struct ct_store **out, st
 	ls->cache_max_age = sl->cache_max_age;
 	if ((rc = copy_conf(ls, cfg, err)) < 0)
 		goto out;
-	settings(ls, sl);
+	settings(ls, sl, flags);
 	if ((rc = ct_ldap_pool_new(&ls->read_s, (size_t)sl->connections, &ls->read, err)) < 0 ||
 	    (rc = ct_ldap_pool_new(&ls->write_s, (size_t)sl->connections, &ls->write, err)) < 0 ||
 	    (rc = open_files(ls, cfg, flags, err)) < 0)
 		goto out;
+	ls->base.op_timeout_ms = ls->timeout_ms;
 	*out = &ls->base;
 	ls = NULL;
 out:
