@@ -1311,6 +1311,50 @@ test_uploads(void **state)
 	OPENSSL_free(der);
 }
 
+/* CT_STORE_PRIMARY (store migrate, store check): every read goes to the
+ * write URI, none to the replicas (here a read URI where nothing
+ * listens); and a pending request (its last poll) is read from the
+ * provider even without it. */
+static void
+test_primary_reads(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *db = NULL;
+	struct ct_user_tokens in, out;
+	struct ct_request r, got;
+	struct ct_err err = {0};
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 5);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.token, sizeof(r.token), "CERT%.12sP", f->serial);
+	snprintf(r.user, sizeof(r.user), "%s", f->user);
+	strcpy(r.target, "api");
+	strcpy(r.ref, "-");
+	r.created = 1763800000;
+	r.csr = csr;
+	r.csr_len = sizeof(csr);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_OK);
+	assert_int_equal(open_ldap(f->dir, DOWN, uri, 2, CT_STORE_TOKENS, &db, &err), CT_OK);
+	assert_int_equal(ct_request_load(db, r.token, &got, &err), CT_OK); /* the provider's */
+	ct_request_clear(&got);
+	assert_int_equal(ct_tokens_peek(db, f->user, &out, &err), CT_EUNAVAIL);
+	ct_store_close(db);
+	ct_err_clear(&err);
+	assert_int_equal(
+	    open_ldap(f->dir, DOWN, uri, 2, CT_STORE_TOKENS | CT_STORE_PRIMARY, &db, &err), CT_OK);
+	assert_int_equal(ct_tokens_peek(db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, 5);
+	ct_user_tokens_clear(&out);
+	ct_store_close(db);
+	assert_int_equal(ct_request_remove(f->db, r.token, &err), CT_OK);
+	ct_user_tokens_clear(&in);
+}
+
 int
 main(void)
 {
@@ -1333,6 +1377,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_empty_set_keeps_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revision_reused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wrong_base, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_primary_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_containers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_secret, setup, teardown),
