@@ -343,19 +343,23 @@ ct_auth_otp(struct ct_store *st, const struct ct_otp_conf *conf, const char *use
 	char id[CT_SOURCE_ID_LEN + 1];
 	struct otp_try o = {conf, code, id, now, res, CT_EIO};
 	struct timespec start;
+	int64_t deadline;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	memset(res, 0, sizeof(*res));
 	if (source_id(source, id) != CT_OK)
 		return ct_err_set(err, CT_EIO, "cannot compute the id of the attempt's source");
+	/* one deadline for the whole attempt (exists, the update, its retries):
+	 * a slow store fails closed within its timeout, not a multiple of it */
+	deadline = ct_store_op_deadline(st);
 	/* no lock file for names without tokens: login prompts take any name;
 	 * the same computation is done, and the refusal padded, so that the
 	 * time taken does not say who has tokens */
-	if (!ct_tokens_exists(st, user)) {
+	if (!ct_tokens_exists_until(st, user, deadline)) {
 		dummy_verify(conf, code, now);
 		rc = CT_ENOENT;
-	} else if ((rc = ct_store_update(st, user, otp_verify, &o, err)) != CT_OK)
+	} else if ((rc = ct_store_update_until(st, user, deadline, otp_verify, &o, err)) != CT_OK)
 		rc = store_error(rc);
 	else
 		rc = o.verdict;

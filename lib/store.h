@@ -73,6 +73,9 @@ struct ct_store;
 
 #define CT_STORE_CREATE 0x1 /* create what is missing (the service, enrolment) */
 #define CT_STORE_TOKENS 0x2 /* the caller uses token state: make it ready now */
+#define CT_STORE_PRIMARY                                                                           \
+	0x4 /* read from where writes go (LDAP: the write URI, not the                             \
+	       replicas): for copies and checks that must not be stale */
 #define CT_STORE_RETRIES 16 /* attempts of ct_store_update on CT_ECONFLICT */
 
 /* Is NAME a registered backend?  The names of all of them go to NAMES
@@ -115,6 +118,13 @@ int ct_store_update(
  * ST: the deadline belongs to the call, not to the handle. */
 int ct_store_update_until(struct ct_store *st, const char *user, int64_t deadline_ms,
     ct_store_update_fn fn, void *ctx, struct ct_err *err);
+
+/* The moment (ct_now_ms clock) a store operation that starts now must be
+ * over: the backend's own bound of one operation from now (LDAP:
+ * store.ldap.timeout), else store.lock_timeout.  One deadline for all the
+ * steps of one request (an OTP attempt: exists, then the update and its
+ * retries), so that together they fail closed within it. */
+int64_t ct_store_op_deadline(const struct ct_store *st);
 
 /* ---- files ---- */
 

@@ -29,6 +29,7 @@ struct ct_store {
 	const struct ct_store_ops *ops;
 	unsigned flags; /* CT_STORE_* it was opened with */
 	int lock_timeout; /* store.lock_timeout: seconds */
+	int op_timeout_ms; /* a backend's own bound of one operation (0: lock_timeout) */
 };
 
 struct ct_tokens_tx {
@@ -59,7 +60,8 @@ struct ct_store_ops {
 	int (*tx_write)(
 	    struct ct_tokens_tx *tx, const struct ct_user_tokens *in, struct ct_err *err);
 	void (*tx_end)(struct ct_tokens_tx *tx);
-	int (*tokens_exists)(struct ct_store *st, const char *user);
+	/* tokens_exists gives up at DEADLINE_MS (0: none) and then says "maybe" */
+	int (*tokens_exists)(struct ct_store *st, const char *user, int64_t deadline_ms);
 	int (*tokens_peek)(
 	    struct ct_store *st, const char *user, struct ct_user_tokens *out, struct ct_err *err);
 	int (*tokens_foreach_user)(

@@ -130,7 +130,7 @@ int ct_files_tx_begin(struct ct_store *st, const char *user, int64_t deadline_ms
 int ct_files_tx_read(struct ct_tokens_tx *tx, struct ct_user_tokens *out, struct ct_err *err);
 int ct_files_tx_write(struct ct_tokens_tx *tx, const struct ct_user_tokens *in, struct ct_err *err);
 void ct_files_tx_end(struct ct_tokens_tx *tx);
-int ct_files_tokens_exists(struct ct_store *st, const char *user);
+int ct_files_tokens_exists(struct ct_store *st, const char *user, int64_t deadline_ms);
 int ct_files_tokens_peek(
     struct ct_store *st, const char *user, struct ct_user_tokens *out, struct ct_err *err);
 int ct_files_tokens_foreach_user(struct ct_store *st, ct_user_fn fn, void *ctx, struct ct_err *err);

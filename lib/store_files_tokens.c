@@ -228,8 +228,9 @@ ct_files_tokens_peek(
 }
 
 int
-ct_files_tokens_exists(struct ct_store *st, const char *user)
+ct_files_tokens_exists(struct ct_store *st, const char *user, int64_t deadline_ms)
 {
+	(void)deadline_ms; /* a stat does not wait */
 	struct stat sb;
 	char *path;
 	int rc;

@@ -72,7 +72,7 @@ copy_conf(struct ct_ldap_store *ls, const struct ct_config *cfg, struct ct_err *
 
 /* The connection settings of both pools, from SL. */
 static void
-settings(struct ct_ldap_store *ls, const struct ct_store_ldap_conf *sl)
+settings(struct ct_ldap_store *ls, const struct ct_store_ldap_conf *sl, unsigned flags)
 {
 	struct ct_ldap_settings s = {0};
 
@@ -91,6 +91,10 @@ settings(struct ct_ldap_store *ls, const struct ct_store_ldap_conf *sl)
 	s.n_uris = ls->read_s.n_uris;
 	ls->read_s = s;
 	ls->read_s.uris = ls->read_uris;
+	if (flags & CT_STORE_PRIMARY) { /* reads go to the provider too */
+		ls->read_s.uris = ls->write_uris;
+		ls->read_s.n_uris = 1;
+	}
 }
 
 /* The files handle at store.path (created with CREATE), and with
@@ -123,7 +127,7 @@ pools(struct ct_ldap_store *ls, const struct ct_store_ldap_conf *sl, struct ct_e
 	size_t n = (size_t)sl->connections;
 	int rc;
 
-	if (ls->read_s.n_uris == 1 && strcmp(ls->read_uris[0], ls->write_uris[0]) == 0) {
+	if (ls->read_s.n_uris == 1 && strcmp(ls->read_s.uris[0], ls->write_uris[0]) == 0) {
 		if ((rc = ct_ldap_pool_new(&ls->read_s, 2 * n, &ls->read, err)) == CT_OK)
 			ls->write = ls->read;
 		return rc;
@@ -158,9 +162,10 @@ ldap_open(const struct ct_config *cfg, unsigned flags, struct ct_store **out, st
 	ls->cache_max_age = sl->cache_max_age;
 	if ((rc = copy_conf(ls, cfg, err)) < 0)
 		goto out;
-	settings(ls, sl);
+	settings(ls, sl, flags);
 	if ((rc = pools(ls, sl, err)) < 0 || (rc = open_files(ls, cfg, flags, err)) < 0)
 		goto out;
+	ls->base.op_timeout_ms = ls->timeout_ms;
 	*out = &ls->base;
 	ls = NULL;
 out:

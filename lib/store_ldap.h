@@ -155,6 +155,16 @@ int ct_lstore_time_parse(const char *text, size_t len, int64_t *out);
 int ct_lstore_get(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms,
     const char *dn, const char *const *attrs, struct ct_lstore_entry *out, struct ct_err *err);
 
+/* ct_lstore_get of DN, an entry directly under a container (e.g. a user's
+ * entry under ou=users), that must also match FILTER (NULL: any): CT_ENOENT
+ * only when the directory says so and matched DN's parent (the container
+ * exists), or the entry does not match FILTER; a noSuchObject that matched
+ * anything else is CT_EIO naming DN (a wrong base, a directory that does not
+ * have the containers yet, an ACL that hides them): never "no entry". */
+int ct_lstore_get_child(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms,
+    const char *dn, const char *filter, const char *const *attrs, struct ct_lstore_entry *out,
+    struct ct_err *err);
+
 /* Search one level under BASE_DN for FILTER with ATTRS: the entries in a new
  * array *OUT of *N (ct_lstore_entries_free).  A missing BASE_DN is no entries.
  * The search is paged (RFC 2696, CT_LSTORE_PAGE entries a page, the control
@@ -234,7 +244,7 @@ int ct_lstore_tx_read(struct ct_tokens_tx *tx, struct ct_user_tokens *out, struc
 int ct_lstore_tx_write(
     struct ct_tokens_tx *tx, const struct ct_user_tokens *in, struct ct_err *err);
 void ct_lstore_tx_end(struct ct_tokens_tx *tx);
-int ct_lstore_tokens_exists(struct ct_store *st, const char *user);
+int ct_lstore_tokens_exists(struct ct_store *st, const char *user, int64_t deadline_ms);
 int ct_lstore_tokens_peek(
     struct ct_store *st, const char *user, struct ct_user_tokens *out, struct ct_err *err);
 int ct_lstore_tokens_foreach_user(

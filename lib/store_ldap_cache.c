@@ -1,7 +1,11 @@
 /* The LDAP backend's local cache of what the certificate step reads often:
  * each access group's public CA items and its CRL, as read, with the time
  * read (store_ldap_ca.h).  STORE/cache/GROUP.KIND holds the line
- * "certtoken-cache 1 SECONDS\n" and then the bytes. */
+ * "certtoken-cache 2 SECONDS KEY\n" and then the bytes; KEY is the SHA-256
+ * (hex) of what the bytes belong to: the group, the kind, store.ldap.base
+ * and the read URIs.  A file whose KEY is not the one expected (renamed
+ * from another group's, or kept from another base or directory) is not
+ * served, nor one in a STORE/cache that is not safe (ct_store_check_dir). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -11,9 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "store_ldap_ca.h"
 
-#define CACHE_MAGIC "certtoken-cache 1 "
+#define CACHE_MAGIC "certtoken-cache 2 "
+#define KEY_LEN 64 /* SHA-256 in hex */
 #define CACHE_MAX (64 * 1024 * 1024) /* a cached CRL of many revocations */
 
 /* STORE/cache and STORE/cache/GROUP.KIND, in new strings. */
@@ -33,6 +40,43 @@ cache_paths(
 	return CT_OK;
 }
 
+/* KEY: what GROUP's KIND in LS's cache belongs to (see above). */
+static int
+cache_key(
+    const struct ct_ldap_store *ls, const char *group, const char *kind, char key[KEY_LEN + 1])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0, i;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+
+	ok = ok && EVP_DigestUpdate(ctx, group, strlen(group) + 1) == 1 &&
+	    EVP_DigestUpdate(ctx, kind, strlen(kind) + 1) == 1 &&
+	    EVP_DigestUpdate(ctx, ls->base_dn, strlen(ls->base_dn) + 1) == 1;
+	for (i = 0; ok && i < ls->read_s.n_uris; i++)
+		ok = EVP_DigestUpdate(ctx, ls->read_s.uris[i], strlen(ls->read_s.uris[i]) + 1) == 1;
+	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == sizeof(md);
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; ok && i < sizeof(md); i++)
+		snprintf(key + 2 * i, 3, "%02x", md[i]);
+	return ok ? CT_OK : CT_EIO;
+}
+
+/* Does the header HEAD (LEN bytes up to its newline) say it is KEY's, and
+ * when it was read (*AT)? */
+static int
+header_ok(const char *head, size_t len, const char *key, int64_t *at)
+{
+	size_t m = sizeof(CACHE_MAGIC) - 1;
+	char *end;
+
+	if (len < m || memcmp(head, CACHE_MAGIC, m) != 0)
+		return 0;
+	*at = strtoll(head + m, &end, 10);
+	return *at > 0 && end < head + len && *end == ' ' &&
+	    (size_t)(head + len - end - 1) == KEY_LEN && memcmp(end + 1, key, KEY_LEN) == 0;
+}
+
 /* The cached bytes of GROUP's KIND and when they were read; CT_ENOENT when
  * there are none (or they are not a cache file). */
 static int
@@ -41,17 +85,16 @@ cache_get(const struct ct_ldap_store *ls, const char *group, const char *kind, u
 {
 	struct ct_open_policy pol = ct_store_policy(CACHE_MAX);
 	unsigned char *buf = NULL;
-	char *dir = NULL, *file = NULL, *nl, *end;
+	char *dir = NULL, *file = NULL, *nl, key[KEY_LEN + 1];
 	size_t n = 0, head;
 	int rc;
 
-	if ((rc = cache_paths(ls, group, kind, &dir, &file)) == CT_OK &&
+	if ((rc = cache_key(ls, group, kind, key)) == CT_OK &&
+	    (rc = cache_paths(ls, group, kind, &dir, &file)) == CT_OK &&
+	    (rc = ct_store_check_dir(dir, NULL)) == CT_OK &&
 	    (rc = ct_safe_read(file, &pol, &buf, &n, NULL)) == CT_OK) {
 		nl = memchr(buf, '\n', n);
-		if (n < sizeof(CACHE_MAGIC) || nl == NULL ||
-		    memcmp(buf, CACHE_MAGIC, sizeof(CACHE_MAGIC) - 1) != 0 ||
-		    (*at = strtoll((char *)buf + sizeof(CACHE_MAGIC) - 1, &end, 10)) <= 0 ||
-		    end != nl)
+		if (nl == NULL || !header_ok((char *)buf, (size_t)(nl - (char *)buf), key, at))
 			rc = CT_ENOENT;
 		else {
 			head = (size_t)(nl + 1 - (char *)buf);
@@ -72,10 +115,13 @@ static void
 cache_put(const struct ct_ldap_store *ls, const char *group, const char *kind,
     const unsigned char *data, size_t len, int64_t at)
 {
-	char *dir = NULL, *file = NULL, head[64];
+	char *dir = NULL, *file = NULL, head[64 + KEY_LEN], key[KEY_LEN + 1];
 	unsigned char *buf = NULL;
-	int n = snprintf(head, sizeof(head), CACHE_MAGIC "%" PRId64 "\n", at);
+	int n;
 
+	if (cache_key(ls, group, kind, key) != CT_OK)
+		return;
+	n = snprintf(head, sizeof(head), CACHE_MAGIC "%" PRId64 " %s\n", at, key);
 	if (cache_paths(ls, group, kind, &dir, &file) == CT_OK &&
 	    ct_store_mkdir(dir, NULL) == CT_OK && (buf = malloc((size_t)n + len)) != NULL) {
 		memcpy(buf, head, (size_t)n);

@@ -317,7 +317,8 @@ ct_lstore_revoked_get(
 
 	if ((rc = ct_lstore_dn(ls, "ctCertSerial", serial, CT_LSTORE_REVOKED, &dn, err)) < 0)
 		return rc;
-	rc = ct_lstore_get(ls, CT_LSTORE_READ, 0, dn, revoked_attrs, &s, err);
+	/* a missing ou=revoked (a wrong base) is an error, never "not revoked" */
+	rc = ct_lstore_get_child(ls, CT_LSTORE_READ, 0, dn, NULL, revoked_attrs, &s, err);
 	if (rc == CT_OK && (rc = revocation(&s, out, err)) == CT_OK &&
 	    strcmp(out->serial, serial) != 0)
 		rc = ct_err_set(err, CT_EIO, "%s: malformed revocation (serial)", s.dn);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "proto.h"
@@ -431,26 +432,134 @@ attrs_check(const char *const *attrs, struct ct_err *err)
 	return CT_OK;
 }
 
-int
-ct_lstore_get(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms,
-    const char *dn, const char *const *attrs, struct ct_lstore_entry *out, struct ct_err *err)
+/* A base-scope read that keeps the matchedDN of a noSuchObject. */
+struct get_op {
+	struct search_op s;
+	char *matched; /* ldap_memfree */
+};
+
+static int
+get_op(LDAP *ld, struct timeval *tv, void *arg)
 {
-	struct search_op s = {dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs,
-	    ct_lstore_deadline(ls, deadline_ms), NULL, 0, 0};
+	struct get_op *g = arg;
+	struct search_op *s = &g->s;
+	LDAPMessage *res = NULL;
+	int lrc;
+
+	lrc = ldap_search_ext_s(ld, s->base, s->scope, s->filter, (char **)(uintptr_t)s->attrs, 0,
+	    NULL, NULL, tv, LDAP_NO_LIMIT, &res);
+	if (lrc == LDAP_SUCCESS)
+		lrc = take_entries(ld, res, s);
+	else if (lrc == LDAP_NO_SUCH_OBJECT && res != NULL)
+		ldap_parse_result(ld, res, NULL, &g->matched, NULL, NULL, NULL, 0);
+	ldap_msgfree(res);
+	return lrc;
+}
+
+/* DN in LDAPv3 form (spaces and escapes as libldap writes them), without
+ * its first SKIP RDNs, in a new string (ldap_memfree); NULL when DN is not
+ * one or has fewer RDNs. */
+static char *
+dn_form(const char *dn, size_t skip)
+{
+	LDAPDN d = NULL;
+	char *out = NULL;
+	size_t i;
+
+	if (dn == NULL || ldap_str2dn(dn, &d, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return NULL;
+	for (i = 0; i < skip && d != NULL && d[i] != NULL; i++)
+		;
+	if (i == skip && d != NULL &&
+	    ldap_dn2str(d + skip, &out, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		out = NULL;
+	ldap_dnfree(d);
+	return out;
+}
+
+/* Is the DN A the same as B (both in LDAPv3 form, from dn_form)? */
+static int
+same_dn(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcasecmp(a, b) == 0;
+}
+
+/* The noSuchObject of DN is "no such entry" only when the directory
+ * matched DN's parent (the container exists and we may see it), or, for a
+ * store that creates its containers on its first write (CT_STORE_CREATE),
+ * the base: else CT_EIO naming DN and what was matched (a wrong base,
+ * missing containers, a directory still loading, an ACL that does not
+ * disclose). */
+static int
+check_matched(const struct ct_ldap_store *ls, const char *dn, const char *matched, const char *what,
+    struct ct_err *err)
+{
+	char *parent = dn_form(dn, 1), *got = dn_form(matched, 0), *base = NULL;
+	char vis[WHAT_MAX];
+	int same = same_dn(parent, got);
+
+	if (!same && (ls->base.flags & CT_STORE_CREATE) && (base = dn_form(ls->base_dn, 0)) != NULL)
+		same = same_dn(base, got);
+	ldap_memfree(parent);
+	ldap_memfree(got);
+	ldap_memfree(base);
+	if (same)
+		return CT_ENOENT;
+	return ct_err_set(err, CT_EIO,
+	    "LDAP %s: no such entry, and the directory matched only \"%s\", not its container "
+	    "(a wrong store.ldap.base, the store's containers are missing: certtoken-admin store "
+	    "init, or not allowed to see them)",
+	    what, ct_text_printable(matched != NULL ? matched : "", SIZE_MAX, 0, vis, sizeof(vis)));
+}
+
+/* ct_lstore_get, the entry also matching FILTER (no match: CT_ENOENT);
+ * with CHILD, a noSuchObject goes through check_matched. */
+static int
+get_entry(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms, const char *dn,
+    const char *filter, int child, const char *const *attrs, struct ct_lstore_entry *out,
+    struct ct_err *err)
+{
+	struct get_op g = {
+	    {dn, LDAP_SCOPE_BASE, filter, attrs, ct_lstore_deadline(ls, deadline_ms), NULL, 0, 0},
+	    NULL};
+	struct ct_err local = {0};
 	char what[WHAT_MAX];
 	int rc;
 
 	if ((rc = attrs_check(attrs, err)) < 0)
 		return rc;
-	rc = lrun(ls, where, deadline_ms, search_op, &s, what_dn(what, "read", dn), err);
-	if (rc == CT_OK && s.n != 1)
-		rc = ct_err_set(err, CT_EIO, "LDAP %s: %zu entries", what, s.n);
+	rc = lrun(ls, where, deadline_ms, get_op, &g, what_dn(what, "read", dn), &local);
+	if (rc == CT_ENOENT && child)
+		rc = check_matched(ls, dn, g.matched, what, err);
+	else if (rc < 0)
+		ct_err_set(err, rc, "%s", local.msg);
+	else if (rc == CT_OK && g.s.n == 0 && strcmp(filter, "(objectClass=*)") != 0)
+		rc = ct_err_set(err, CT_ENOENT, "LDAP %s: does not match %s", what, filter);
+	else if (rc == CT_OK && g.s.n != 1)
+		rc = ct_err_set(err, CT_EIO, "LDAP %s: %zu entries", what, g.s.n);
 	if (rc == CT_OK) {
-		*out = s.entries[0];
-		memset(&s.entries[0], 0, sizeof(s.entries[0]));
+		*out = g.s.entries[0];
+		memset(&g.s.entries[0], 0, sizeof(g.s.entries[0]));
 	}
-	ct_lstore_entries_free(s.entries, s.n);
+	ct_lstore_entries_free(g.s.entries, g.s.n);
+	ldap_memfree(g.matched);
 	return rc;
+}
+
+int
+ct_lstore_get(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms,
+    const char *dn, const char *const *attrs, struct ct_lstore_entry *out, struct ct_err *err)
+{
+	return get_entry(ls, where, deadline_ms, dn, "(objectClass=*)", 0, attrs, out, err);
+}
+
+int
+ct_lstore_get_child(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms,
+    const char *dn, const char *filter, const char *const *attrs, struct ct_lstore_entry *out,
+    struct ct_err *err)
+{
+	return get_entry(ls, where, deadline_ms, dn, filter != NULL ? filter : "(objectClass=*)", 1,
+	    attrs, out, err);
 }
 
 int
@@ -467,8 +576,16 @@ ct_lstore_search(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t dea
 	if ((rc = attrs_check(attrs, err)) < 0)
 		return rc;
 	rc = lrun(ls, where, deadline_ms, search_op, &s, what_dn(what, "search", base_dn), &local);
-	if (rc == CT_ENOENT) /* no container yet: nothing in it */
+	/* no container: nothing in it for a store that makes its containers on
+	 * its first write; else a wrong base or missing containers, never an
+	 * empty list (a copy that copied nothing, revocations missed) */
+	if (rc == CT_ENOENT && (ls->base.flags & CT_STORE_CREATE))
 		rc = CT_OK;
+	else if (rc == CT_ENOENT)
+		rc = ct_err_set(err, CT_EIO,
+		    "LDAP %s: no such container (a wrong store.ldap.base, or the store's "
+		    "containers are missing: certtoken-admin store init)",
+		    what);
 	else if (rc != CT_OK)
 		ct_err_set(err, rc, "%s", local.msg);
 	if (rc != CT_OK) {

@@ -109,7 +109,7 @@ ct_lstore_request_load(
 	memset(r, 0, sizeof(*r));
 	if ((rc = ct_lstore_dn(ls, "ctRequestToken", token, CT_LSTORE_REQUESTS, &dn, err)) < 0)
 		return rc;
-	if ((rc = ct_lstore_get(ls, CT_LSTORE_READ, 0, dn, request_attrs, &s, err)) == CT_OK)
+	if ((rc = ct_lstore_get(ls, CT_LSTORE_WRITE, 0, dn, request_attrs, &s, err)) == CT_OK)
 		rc = request_entry(&s, token, r, err);
 	ct_lstore_entry_clear(&s);
 	free(dn);

@@ -9,17 +9,30 @@
  * that count).  Each source of OTP attempts (tokens.h) is one value of
  * ctSource, its line in the token file (ct_files_source_line_format).
  *
- * A transaction never locks: tx_read reads the entry and its revision N
- * (from the read URIs, or from the provider when ct_store_update runs it
- * again after a conflict), and tx_write sends one operation to the
- * provider: a Modify with the Assertion control (ctRevision=N) that
- * replaces every ctToken and ctSource, sets ctRevision=N+1 and the copies; an Add for a
- * user who had no entry; a Delete (asserted too) for an empty set.  When
- * the entry changed or appeared or went away since the read, the provider
- * refuses (assertionFailed, alreadyExists, noSuchObject), nothing is
- * written, and the answer is CT_ECONFLICT: ct_store_update runs the whole
- * transaction again.  A write without a read (tests, tools that set a
- * state whatever it was) asserts the revision the provider has just then. */
+ * A transaction never locks: tx_read reads the entry, its revision N and
+ * its entryCSN C (from the read URIs, or from the provider when
+ * ct_store_update runs it again after a conflict), and tx_write sends one
+ * operation to the provider: a Modify with the Assertion control
+ * (&(ctRevision=N)(entryCSN=C)) that replaces every ctToken and ctSource,
+ * sets ctRevision=N+1 and the copies; an Add for a user who had no entry.
+ * The entry is never deleted: an empty set is a Modify too, that leaves
+ * the entry without ctToken (read as "no tokens"), so a user's revisions
+ * only grow.  The entryCSN is the directory's own stamp of the entry's last
+ * change (time, server id, count): it never comes back, not after the
+ * entry is deleted and made again by hand, nor after a failover to a
+ * provider that re-issues a revision number; the revision alone could.
+ * When the entry changed or appeared or went away since the read, the
+ * provider refuses (assertionFailed, alreadyExists, noSuchObject), nothing
+ * is written, and the answer is CT_ECONFLICT: ct_store_update runs the
+ * whole transaction again.  A write without a read (tests, tools that set
+ * a state whatever it was) asserts what the provider has just then.
+ *
+ * "No tokens" is never concluded from a replica alone: a replica may still
+ * be loading, or lag behind a new token; a read that finds no entry (or one
+ * without ctToken) on a read URI is confirmed on the provider.  And a user
+ * entry that is missing while its container is not there either (a wrong
+ * base, an ACL that hides it) is an error, not "no tokens"
+ * (ct_lstore_get_child). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -32,6 +45,7 @@
 #include "store_ldap.h"
 
 #define REVISION_MAX INT64_C(9000000000000000000)
+#define CSN_MAX 64 /* an entryCSN: "YYYYmmddHHMMSS.uuuuuuZ#cnt#sid#mod" is 40 */
 
 struct lstore_tx {
 	struct ct_tokens_tx base;
@@ -40,6 +54,7 @@ struct lstore_tx {
 	int read; /* tx_read ran */
 	int exists; /* the entry existed then */
 	int64_t revision; /* its ctRevision then */
+	char csn[CSN_MAX]; /* its entryCSN then */
 };
 
 /* The lines of a user's entry: its ctToken values and its ctSource
@@ -51,7 +66,7 @@ struct token_lines {
 	size_t n_src;
 };
 
-static const char *const state_attrs[] = {"ctRevision", "ctToken", "ctSource", NULL};
+static const char *const state_attrs[] = {"ctRevision", "entryCSN", "ctToken", "ctSource", NULL};
 
 /* LS, checked to hold token state (opened with CT_STORE_TOKENS). */
 static int
@@ -121,25 +136,41 @@ parse_sources(const struct ct_lstore_entry *e, struct ct_user_tokens *out, struc
 	return rc;
 }
 
+/* The revision and entryCSN of entry E into *REVISION and CSN: CT_EIO
+ * naming the DN when either is missing or malformed. */
+static int
+read_stamp(
+    const struct ct_lstore_entry *e, int64_t *revision, char csn[CSN_MAX], struct ct_err *err)
+{
+	int rc;
+
+	if (ct_lstore_values(e, "ctRevision") == NULL)
+		return ct_err_set(err, CT_EIO, "%s: no ctRevision", e->dn);
+	if ((rc = ct_lstore_integer(e, "ctRevision", 0, REVISION_MAX, revision, err)) < 0 ||
+	    (rc = ct_lstore_string(e, "entryCSN", csn, CSN_MAX, err)) < 0)
+		return rc;
+	/* it goes into an assertion filter: only what a CSN is made of */
+	if (csn[strspn(csn, "0123456789abcdefABCDEF.#Z")] != '\0')
+		return ct_err_set(err, CT_EIO, "%s: entryCSN is not a CSN", e->dn);
+	return CT_OK;
+}
+
 /* Read USER's entry from WHERE into OUT (CT_ENOENT: no tokens), giving its
- * revision in *REVISION (-1: no entry). */
+ * revision in *REVISION (-1: no entry) and its entryCSN in CSN. */
 static int
 read_state(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms,
     const char *user, const char *dn, struct ct_user_tokens *out, int64_t *revision,
-    struct ct_err *err)
+    char csn[CSN_MAX], struct ct_err *err)
 {
 	struct ct_lstore_entry e = {0};
 	int rc;
 
 	*revision = -1;
 	memset(out, 0, sizeof(*out));
-	if ((rc = ct_lstore_get(ls, where, deadline_ms, dn, state_attrs, &e, err)) < 0)
+	if ((rc = ct_lstore_get_child(ls, where, deadline_ms, dn, NULL, state_attrs, &e, err)) < 0)
 		return rc;
 	/* a malformed entry is an error naming it, never "no tokens" */
-	if (ct_lstore_values(&e, "ctRevision") == NULL)
-		rc = ct_err_set(err, CT_EIO, "%s: no ctRevision", e.dn);
-	else if ((rc = ct_lstore_integer(&e, "ctRevision", 0, REVISION_MAX, revision, err)) ==
-	    CT_OK)
+	if ((rc = read_stamp(&e, revision, csn, err)) == CT_OK)
 		rc = parse_tokens(ls, user, &e, out, err);
 	if (rc == CT_OK)
 		rc = parse_sources(&e, out, err);
@@ -149,6 +180,33 @@ read_state(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_
 		rc = ct_err_set(err, CT_ENOENT, "user %s has no tokens", user);
 	ct_lstore_entry_clear(&e);
 	return rc;
+}
+
+/* Do reads from the read URIs go to the provider anyway (one URI, the
+ * write URI)? */
+static int
+reads_provider(const struct ct_ldap_store *ls)
+{
+	return ls->read_s.n_uris == 1 && strcmp(ls->read_s.uris[0], ls->write_uris[0]) == 0;
+}
+
+/* read_state from WHERE; "no tokens" read from a replica is confirmed by
+ * one read from the provider (a replica still loading, or behind). */
+static int
+read_confirmed(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms,
+    const char *user, const char *dn, struct ct_user_tokens *out, int64_t *revision,
+    char csn[CSN_MAX], struct ct_err *err)
+{
+	struct ct_err local = {0};
+	int rc;
+
+	rc = read_state(ls, where, deadline_ms, user, dn, out, revision, csn, &local);
+	if (rc == CT_ENOENT && where == CT_LSTORE_READ && !reads_provider(ls)) {
+		ct_err_clear(&local);
+		rc = read_state(
+		    ls, CT_LSTORE_WRITE, deadline_ms, user, dn, out, revision, csn, &local);
+	}
+	return rc < 0 ? ct_err_set(err, rc, "%s", local.msg) : rc;
 }
 
 int
@@ -183,7 +241,8 @@ ct_lstore_tx_read(struct ct_tokens_tx *base, struct ct_user_tokens *out, struct 
 	enum ct_lstore_dir where = base->attempt > 0 ? CT_LSTORE_WRITE : CT_LSTORE_READ;
 	int rc;
 
-	rc = read_state(ls, where, tx->deadline_ms, base->user, tx->dn, out, &tx->revision, err);
+	rc = read_confirmed(
+	    ls, where, tx->deadline_ms, base->user, tx->dn, out, &tx->revision, tx->csn, err);
 	if (rc != CT_OK && rc != CT_ENOENT)
 		return rc;
 	tx->read = 1;
@@ -238,6 +297,8 @@ state_mods(struct ct_lstore_mods *m, const struct token_lines *l, const char *re
 
 	for (i = 0; i < l->n; i++)
 		ct_lstore_mods_str(m, LDAP_MOD_REPLACE, "ctToken", l->line[i]);
+	if (l->n == 0) /* the entry stays, without tokens: revisions only grow */
+		ct_lstore_mods_add(m, LDAP_MOD_REPLACE, "ctToken", NULL, 0);
 	for (i = 0; i < l->n_src; i++)
 		ct_lstore_mods_str(m, LDAP_MOD_REPLACE, "ctSource", l->src[i]);
 	if (l->n_src == 0)
@@ -275,14 +336,15 @@ write_state(struct lstore_tx *tx, const struct token_lines *l, int failures, int
     struct ct_err *err)
 {
 	struct ct_ldap_store *ls = ct_ldap_store_of(tx->base.st);
-	char rev[24], num[24], assertion[48], time[CT_LSTORE_TIME_LEN];
+	char rev[24], num[24], assertion[48 + CSN_MAX], time[CT_LSTORE_TIME_LEN];
 	struct ct_lstore_mods m;
 	struct ct_err local = {0};
 	int rc;
 
 	snprintf(rev, sizeof(rev), "%" PRId64, tx->exists ? tx->revision + 1 : 1);
 	snprintf(num, sizeof(num), "%d", failures);
-	snprintf(assertion, sizeof(assertion), "(ctRevision=%" PRId64 ")", tx->revision);
+	snprintf(assertion, sizeof(assertion), "(&(ctRevision=%" PRId64 ")(entryCSN=%s))",
+	    tx->revision, tx->csn);
 	ct_lstore_mods_init(&m);
 	if (!tx->exists) {
 		ct_lstore_mods_str(&m, LDAP_MOD_ADD, "objectClass", "ctUserState");
@@ -293,28 +355,27 @@ write_state(struct lstore_tx *tx, const struct token_lines *l, int failures, int
 		rc = CT_OK; /* nothing there, nothing to write */
 	else if (!tx->exists)
 		rc = ct_lstore_add(ls, tx->deadline_ms, tx->dn, &m, &local);
-	else if (l->n == 0)
-		rc = ct_lstore_delete(ls, tx->deadline_ms, tx->dn, assertion, &local);
 	else
 		rc = ct_lstore_modify(ls, tx->deadline_ms, tx->dn, &m, assertion, &local);
 	return conflict(rc, !tx->exists, tx->base.user, &local, err);
 }
 
-/* A write without a read replaces what is there: the revision it replaces
- * is read from the provider. */
+/* A write without a read replaces what is there: the revision and CSN it
+ * replaces are read from the provider. */
 static int
 read_revision(struct lstore_tx *tx, struct ct_err *err)
 {
-	static const char *const attrs[] = {"ctRevision", NULL};
+	static const char *const attrs[] = {"ctRevision", "entryCSN", NULL};
 	struct ct_ldap_store *ls = ct_ldap_store_of(tx->base.st);
 	struct ct_lstore_entry e = {0};
 	struct ct_err local = {0};
 	int rc;
 
 	tx->revision = -1;
-	rc = ct_lstore_get(ls, CT_LSTORE_WRITE, tx->deadline_ms, tx->dn, attrs, &e, &local);
+	rc = ct_lstore_get_child(
+	    ls, CT_LSTORE_WRITE, tx->deadline_ms, tx->dn, NULL, attrs, &e, &local);
 	if (rc == CT_OK)
-		rc = ct_lstore_integer(&e, "ctRevision", 0, REVISION_MAX, &tx->revision, &local);
+		rc = read_stamp(&e, &tx->revision, tx->csn, &local);
 	else if (rc == CT_ENOENT)
 		rc = CT_OK; /* no entry: the write adds it */
 	ct_lstore_entry_clear(&e);
@@ -353,20 +414,37 @@ ct_lstore_tx_end(struct ct_tokens_tx *base)
 	free(tx);
 }
 
-int
-ct_lstore_tokens_exists(struct ct_store *st, const char *user)
+/* Does WHERE hold an entry for DN with a ctToken?  CT_OK yes, CT_ENOENT
+ * no (the container is there and the entry is not, or has no tokens),
+ * another code when it cannot tell. */
+static int
+has_tokens_at(
+    struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_ms, const char *dn)
 {
 	static const char *const none[] = {"1.1", NULL};
-	struct ct_ldap_store *ls = ct_ldap_store_of(st);
 	struct ct_lstore_entry e = {0};
+	struct ct_err err = {0};
+	int rc;
+
+	rc = ct_lstore_get_child(ls, where, deadline_ms, dn, "(ctToken=*)", none, &e, &err);
+	ct_lstore_entry_clear(&e);
+	return rc;
+}
+
+int
+ct_lstore_tokens_exists(struct ct_store *st, const char *user, int64_t deadline_ms)
+{
+	struct ct_ldap_store *ls = ct_ldap_store_of(st);
 	struct ct_err err = {0};
 	char *dn = NULL;
 	int rc;
 
 	if (ct_lstore_dn(ls, "ctUser", user, CT_LSTORE_USERS, &dn, &err) < 0)
 		return 1; /* cannot tell: the transaction will say why */
-	rc = ct_lstore_get(ls, CT_LSTORE_READ, 0, dn, none, &e, &err);
-	ct_lstore_entry_clear(&e);
+	/* "no" from a replica is asked of the provider: it may lag or be loading */
+	rc = has_tokens_at(ls, CT_LSTORE_READ, deadline_ms, dn);
+	if (rc == CT_ENOENT && !reads_provider(ls))
+		rc = has_tokens_at(ls, CT_LSTORE_WRITE, deadline_ms, dn);
 	free(dn);
 	return rc != CT_ENOENT;
 }
@@ -377,13 +455,13 @@ ct_lstore_tokens_peek(
 {
 	struct ct_ldap_store *ls = NULL;
 	int64_t revision;
-	char *dn = NULL;
+	char *dn = NULL, csn[CSN_MAX];
 	int rc;
 
 	if ((rc = tokens_store(st, &ls, err)) < 0 ||
 	    (rc = ct_lstore_dn(ls, "ctUser", user, CT_LSTORE_USERS, &dn, err)) < 0)
 		return rc;
-	rc = read_state(ls, CT_LSTORE_READ, 0, user, dn, out, &revision, err);
+	rc = read_confirmed(ls, CT_LSTORE_READ, 0, user, dn, out, &revision, csn, err);
 	free(dn);
 	return rc;
 }

@@ -87,6 +87,14 @@ ct_store_lock_deadline(const struct ct_store *st, int64_t deadline_ms)
 	return deadline_ms > 0 && deadline_ms < own ? deadline_ms : own;
 }
 
+int64_t
+ct_store_op_deadline(const struct ct_store *st)
+{
+	int64_t ms = st->op_timeout_ms > 0 ? st->op_timeout_ms : (int64_t)st->lock_timeout * 1000;
+
+	return ct_now_ms() + ms;
+}
+
 /* One attempt of ct_store_update_until. */
 static int
 update_once(struct ct_store *st, const char *user, int64_t deadline_ms, int attempt,

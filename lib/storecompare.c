@@ -165,6 +165,50 @@ tokens_cmp(
 	return rc;
 }
 
+/* The source of A named ID in B, or NULL. */
+static const struct ct_source *
+find_source(const struct ct_user_tokens *b, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_src; i++)
+		if (strcmp(b->src[i].id, id) == 0)
+			return &b->src[i];
+	return NULL;
+}
+
+/* What differs between the sources S and O, or NULL. */
+static const char *
+source_diff(const struct ct_source *s, const struct ct_source *o)
+{
+	if (s->failcount != o->failcount || s->until != o->until)
+		return s->failcount != o->failcount ? "failures" : "throttled until";
+	if (s->last != o->last)
+		return "last attempt";
+	return s->known != o->known ? "known" : NULL;
+}
+
+/* The sources of OTP attempts of USER (A: the source store's, B: the
+ * destination's): the per-source throttles a copy must keep. */
+static void
+sources_cmp(
+    struct cmp *c, const char *user, const struct ct_user_tokens *a, const struct ct_user_tokens *b)
+{
+	const struct ct_source *o;
+	const char *field;
+	size_t i;
+
+	for (i = 0; i < a->n_src; i++) {
+		if ((o = find_source(b, a->src[i].id)) == NULL)
+			say(c, "user %s: source %s: only in the source", user, a->src[i].id);
+		else if ((field = source_diff(&a->src[i], o)) != NULL)
+			say(c, "user %s: source %s: %s differs", user, a->src[i].id, field);
+	}
+	for (i = 0; i < b->n_src; i++)
+		if (find_source(a, b->src[i].id) == NULL)
+			say(c, "user %s: source %s: only in the destination", user, b->src[i].id);
+}
+
 static int
 user_cmp(struct cmp *c, const char *user)
 {
@@ -172,8 +216,10 @@ user_cmp(struct cmp *c, const char *user)
 	int rc;
 
 	if ((rc = peek(c->src, user, &a, c->err)) == CT_OK &&
-	    (rc = peek(c->dst, user, &b, c->err)) == CT_OK)
+	    (rc = peek(c->dst, user, &b, c->err)) == CT_OK) {
 		rc = tokens_cmp(c, user, &a, &b);
+		sources_cmp(c, user, &a, &b);
+	}
 	ct_user_tokens_clear(&a);
 	ct_user_tokens_clear(&b);
 	return rc;
@@ -345,9 +391,14 @@ request_dst(void *ctx, const struct ct_request *r)
 
 /* ---- CA material and CRLs ---- */
 
-static const char *const item_names[CT_CA_ITEMS] = {"current CA certificate", "current CA key",
+static const char *const item_names[] = {"current CA certificate", "current CA key",
     "previous CA certificate", "previous CA key", "end of the previous CA's overlap",
-    "prepared CA certificate", "prepared CA key", "last CRL number"};
+    "prepared CA certificate", "prepared CA key", "last CRL number", "current SSH CA key",
+    "current SSH CA public key", "previous SSH CA key", "previous SSH CA public key",
+    "prepared SSH CA key", "prepared SSH CA public key"};
+/* a name for every item: an item added to cadir.h must be named here */
+_Static_assert(sizeof(item_names) / sizeof(item_names[0]) == CT_CA_ITEMS,
+    "item_names must name every enum ct_ca_item");
 
 static int
 crl_cmp(struct cmp *c, const char *group)

@@ -290,11 +290,17 @@ ct_tokens_peek(
 int
 ct_tokens_exists(struct ct_store *st, const char *user)
 {
+	return ct_tokens_exists_until(st, user, 0);
+}
+
+int
+ct_tokens_exists_until(struct ct_store *st, const char *user, int64_t deadline_ms)
+{
 	if (!(st->flags & CT_STORE_TOKENS))
 		return 1; /* cannot tell: never "certainly not" */
 	if (!ct_tokens_user_valid(user))
 		return 0;
-	return st->ops->tokens_exists(st, user);
+	return st->ops->tokens_exists(st, user, deadline_ms);
 }
 
 int

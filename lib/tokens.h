@@ -150,6 +150,10 @@ void ct_tokens_end(struct ct_tokens_tx *tx);
  * a store not opened for token state: the transaction then says why.) */
 int ct_tokens_exists(struct ct_store *st, const char *user);
 
+/* ct_tokens_exists that gives up at DEADLINE_MS (ct_now_ms clock; 0: none),
+ * answering 1 then ("cannot tell"). */
+int ct_tokens_exists_until(struct ct_store *st, const char *user, int64_t deadline_ms);
+
 /* Read USER's tokens without a transaction (for listing); as ct_tokens_read. */
 int ct_tokens_peek(
     struct ct_store *st, const char *user, struct ct_user_tokens *out, struct ct_err *err);

@@ -72,7 +72,7 @@ cmd_check(struct admin *ad, int argc, char **argv)
 	if (optind != argc)
 		return admin_usage_error("store check takes no arguments but --request-age");
 	if ((rc = admin_load_config(ad)) != CT_OK ||
-	    (rc = open_whole(ad->cfg, 0, &ad->store, &ad->err)) != CT_OK)
+	    (rc = open_whole(ad->cfg, CT_STORE_PRIMARY, &ad->store, &ad->err)) != CT_OK)
 		return admin_fail(ad, rc);
 	n = ct_store_check(ad->store, time(NULL), days * 86400, print_line, NULL, &ad->err);
 	if (n < 0)
@@ -171,8 +171,9 @@ cmd_migrate(struct admin *ad, int argc, char **argv)
 		return admin_usage_error("store migrate --to BACKEND [--config-to FILE]");
 	if ((rc = admin_load_config(ad)) == CT_OK &&
 	    (rc = load_destination(ad, file, to, &dcfg)) == CT_OK &&
-	    (rc = open_whole(ad->cfg, 0, &ad->store, &ad->err)) == CT_OK &&
-	    (rc = ct_store_open(dcfg, CT_STORE_CREATE | CT_STORE_TOKENS, &dst, &ad->err)) != CT_OK)
+	    (rc = open_whole(ad->cfg, CT_STORE_PRIMARY, &ad->store, &ad->err)) == CT_OK &&
+	    (rc = ct_store_open(dcfg, CT_STORE_CREATE | CT_STORE_TOKENS | CT_STORE_PRIMARY, &dst,
+	         &ad->err)) != CT_OK)
 		ct_err_prefix(&ad->err, "the destination (%s store): ", to);
 	if (rc == CT_OK)
 		rc = migrate(ad, dst, to);

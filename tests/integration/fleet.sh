@@ -160,6 +160,9 @@ login b "$OK" "host B accepts the next code" otp alice "$(hotp 2)"
 login a "$NO" "...which host A then refuses" otp alice "$(hotp 2)"
 
 # --- a replica that lags is harmless ----------------------------------------------------
+run_status 0 "token init for fover (the failover case below)" \
+	A token init --user fover --type hotp --secret "$SECRET"
+check "...on both providers" slapd_mirror_wait "ctUser=fover,ou=users,$B"
 check "provider 2 stops replicating (host B's reads now lag)" slapd_mirror_detach 2
 login a "$OK" "host A accepts code 3 (written to provider 1)" otp alice "$(hotp 3)"
 rev1=$(slapd_mirror_value 1 "ctUser=alice,ou=users,$B" ctRevision)
@@ -170,8 +173,42 @@ login b "$NO" "host B, reading the stale replica, still refuses code 3 (the asse
 	otp alice "$(hotp 3)"
 login b "$OK" "host B accepts code 4 against the stale replica (verified again on the provider)" \
 	otp alice "$(hotp 4)"
+# a user whose entry the lagging replica does not have yet: "no entry" there
+# is not "no tokens"; the provider is asked
+run_status 0 "host A makes a token for newbie (on provider 1 only)" \
+	A token init --user newbie --type hotp --secret "$SECRET"
+check "provider 2 has no entry for newbie" \
+	test -z "$(slapd_mirror_value 2 "ctUser=newbie,ou=users,$B" ctRevision)"
+mkdir -m 0700 "$T/pamign"
+printf '%s\n' "auth required $MODULE config=$T/b.conf otp no_token=ignore" >"$T/pamign/otp"
+login ign "$OK" "host B (no_token=ignore) reads newbie's tokens from the provider: code 0 logs in" \
+	otp newbie "$(hotp 0)"
+login b "$NO" "...and the code is used" otp newbie "$(hotp 0)"
+# a failover while a host's read is from the old provider: provider 2 (now
+# written, as after a failover) re-issues fover's revision number with
+# other content; a host that read provider 1's state writes to provider 2
+# asserting the revision it read: the entryCSN in the assertion refuses it
+sed 's|write_uri = "[^"]*"|write_uri = "'"$MIRROR_URI2"'"|' "$T/b.conf" >"$T/g.conf"
+sed 's|uri = "[^"]*"; write_uri|uri = "'"$MIRROR_URI1"'"; write_uri|' "$T/g.conf" >"$T/f.conf"
+for h in g f; do
+	mkdir -m 0700 "$T/pam$h"
+	printf '%s\n' "auth required $MODULE config=$T/$h.conf otp" >"$T/pam$h/otp"
+done
+login a "$OK" "host A accepts fover's code 0 (provider 1 only)" otp fover "$(hotp 0)"
+login g "$OK" "provider 2 alone (as after a failover) accepts fover's code 1" otp fover "$(hotp 1)"
+rev1=$(slapd_mirror_value 1 "ctUser=fover,ou=users,$B" ctRevision)
+check "...and has provider 1's revision number ($rev1) with other content" \
+	test "$(slapd_mirror_value 2 "ctUser=fover,ou=users,$B" ctRevision)" = "$rev1"
+login f "$NO" "a host that read provider 1's state cannot replay code 1 on provider 2" \
+	otp fover "$(hotp 1)"
 check "provider 2 rejoins the mirror" slapd_mirror_attach 2
 login a "$NO" "host A refuses code 4" otp alice "$(hotp 4)"
+# a wrong base is an error naming the entry, not "no tokens" (PAM_IGNORE)
+sed "s|base = \"$B\"|base = \"ou=nothere,$MIRROR_SUFFIX\"|" "$T/b.conf" >"$T/wrongbase.conf"
+mkdir -m 0700 "$T/pamwrong"
+printf '%s\n' "auth required $MODULE config=$T/wrongbase.conf otp no_token=ignore" >"$T/pamwrong/otp"
+login wrong "$UNAVAIL" "a wrong store.ldap.base with no_token=ignore: PAM_AUTHINFO_UNAVAIL, not PAM_IGNORE" \
+	otp alice "$(hotp 5)"
 
 # --- 32 racing logins, across both hosts ---------------------------------------------------
 t0=$(date +%s.%N)

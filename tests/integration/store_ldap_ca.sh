@@ -111,8 +111,14 @@ start=$(date +%s%N)
 run_status 0 "slapd stopped: a cache younger than cache_max_age is used" V ca export default
 check "...without waiting for the directory" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 900
 check "...the rotated trust" cmp -s "$T/rotated.export" "$OUT"
+sed "s|base = \"$BASE\"|base = \"ou=other,dc=example,dc=org\"|" "$T/v.conf" >"$T/vb.conf"
+run_status 69 "a cache read under another store.ldap.base is not served" "$ADMIN" -c "$T/vb.conf" ca export default
+chmod 0770 "$T/v/cache"
+run_status 69 "a cache directory writable by its group is not served" V ca export default
+chmod 0700 "$T/v/cache"
+run_status 0 "...and is served again once it is safe" V ca export default
 old=$(( $(date +%s) - 301 ))
-sed -i "1s/^certtoken-cache 1 [0-9]*$/certtoken-cache 1 $old/" "$T/v/cache/default.ca"
+sed -i "1s/^certtoken-cache 2 [0-9]* /certtoken-cache 2 $old /" "$T/v/cache/default.ca"
 start=$(date +%s%N)
 run_status 69 "slapd stopped and the cache older than cache_max_age: fail closed (69)" V ca export default
 check "...within the timeout" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 4000
@@ -120,7 +126,7 @@ grep_ok "...saying why" "the cached CA material was read 30[0-9] s ago, longer t
 run_status 69 "a verifier without a cache fails closed too" V0 ca export default
 slapd_thaw
 run_status 0 "the directory back: the verifier reads it again" V ca export default
-check "...and refreshes its cache" test "$(sed -n '1s/^certtoken-cache 1 //p' "$T/v/cache/default.ca")" -gt "$old"
+check "...and refreshes its cache" test "$(sed -n '1s/^certtoken-cache 2 \([0-9]*\) .*/\1/p' "$T/v/cache/default.ca")" -gt "$old"
 
 # --- keys that do not belong to the directory's CA ---------------------------------------
 mkdir -m 0700 -p "$T/ca2/groups" && cp -a "$T/ca/groups/default" "$T/ca2/groups/"

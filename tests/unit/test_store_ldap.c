@@ -24,6 +24,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "auth.h"
 #include "certindex.h"
 #include "conf.h"
 #include "proto.h"
@@ -792,6 +793,186 @@ test_stopped_server(void **state)
 	ct_user_tokens_clear(&in);
 }
 
+/* A slow directory that still answers (SLAPD_SLOW_URI: every answer
+ * 1.2 s late, timeout 3 s): one OTP attempt (does the user have tokens,
+ * then the update's read and write, each of which makes it within the
+ * timeout alone) fails closed within the timeout of the whole attempt, not
+ * a multiple of it, and accepts nothing. */
+static void
+test_slow_directory_one_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_otp_conf oc = {6, 30, 1, 10, 3, 1, 60, 0};
+	struct ct_auth_result res;
+	struct ct_store *db = NULL;
+	struct ct_user_tokens in, out;
+	struct ct_err err = {0};
+	const char *slow;
+	int64_t t0, took;
+	int rc;
+
+	NEED(slow, "SLAPD_SLOW_URI");
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 0);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in);
+	assert_int_equal(open_ldap(f->dir, slow, NULL, 3, CT_STORE_TOKENS, &db, &err), CT_OK);
+	assert_int_equal(ct_tokens_peek(db, f->user, &out, &err), CT_OK); /* opens one: 2.4 s */
+	ct_user_tokens_clear(&out);
+	t0 = ct_now_ms();
+	rc = ct_auth_otp(db, &oc, f->user, "755224", "test", time(NULL), &res, &err);
+	took = ct_now_ms() - t0;
+	assert_int_equal(rc, CT_EIO); /* the store failed: PAM_AUTHINFO_UNAVAIL */
+	assert_non_null(strstr(err.msg, slow)); /* naming the directory */
+	assert_true(took < 3300);
+	ct_store_close(db);
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, 0); /* the code (counter 0) was not accepted */
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+}
+
+/* ---- what never repeats: the assertion ---- */
+
+/* Begin a transaction on USER in DB and read it (stale once others write). */
+static struct ct_tokens_tx *
+stale_read(struct ct_store *db, const char *user, uint64_t counter)
+{
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_user_tokens u;
+	struct ct_err err = {0};
+
+	assert_int_equal(ct_tokens_begin(db, user, &tx, &err), CT_OK);
+	assert_int_equal(ct_tokens_read(tx, &u, &err), CT_OK);
+	assert_int_equal(u.tok[0].counter, counter);
+	ct_user_tokens_clear(&u);
+	return tx;
+}
+
+static int
+spot_user(void *ctx, const char *user)
+{
+	const char *want = ((const char **)ctx)[0];
+
+	if (strcmp(user, want) == 0)
+		((const char **)ctx)[1] = user;
+	return 0;
+}
+
+/* A read, then the user's last token deleted and a new one made: the
+ * entry stays (no ctToken, revision 2: not listed, "no tokens"), revisions
+ * only grow, and the stale transaction's write is refused (it would have
+ * brought the deleted token back). */
+static void
+test_empty_set_keeps_entry(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_ldap_store *ls = ct_ldap_store_of(f->db);
+	static const char *const attrs[] = {"ctRevision", "ctToken", NULL};
+	struct ct_user_tokens in, none, out;
+	struct ct_tokens_tx *tx;
+	struct ct_lstore_entry e = {0};
+	struct ct_err err = {0};
+	const char *found[2];
+	char *dn = NULL;
+	int64_t rev = 0;
+
+	if (f->db == NULL)
+		skip();
+	memset(&in, 0, sizeof(in));
+	memset(&none, 0, sizeof(none));
+	hotp_token(&in.tok[0], "OLD", 7);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in); /* revision 1 */
+	tx = stale_read(f->db, f->user, 7);
+	put_tokens(f->db, f->user, &none); /* token delete: revision 2 */
+	assert_int_equal(ct_lstore_dn(ls, "ctUser", f->user, CT_LSTORE_USERS, &dn, &err), CT_OK);
+	assert_int_equal(ct_lstore_get(ls, CT_LSTORE_WRITE, 0, dn, attrs, &e, &err), CT_OK);
+	assert_int_equal(ct_lstore_integer(&e, "ctRevision", 0, 100, &rev, &err), CT_OK);
+	assert_int_equal(rev, 2);
+	assert_null(ct_lstore_values(&e, "ctToken"));
+	ct_lstore_entry_clear(&e);
+	assert_int_equal(ct_tokens_exists(f->db, f->user), 0);
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_ENOENT);
+	found[0] = f->user;
+	found[1] = NULL;
+	assert_int_equal(ct_tokens_foreach_user(f->db, spot_user, (void *)found, &err), CT_OK);
+	assert_null(found[1]);
+	hotp_token(&in.tok[0], "NEW", 100);
+	put_tokens(f->db, f->user, &in); /* token init: revision 3, never 1 again */
+	hotp_token(&in.tok[0], "OLD", 8); /* the stale host accepts a code of the old token */
+	ct_err_clear(&err);
+	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_ECONFLICT);
+	ct_tokens_end(tx);
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
+	assert_string_equal(out.tok[0].serial, "NEW");
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+	free(dn);
+}
+
+/* A revision number that comes back (the entry deleted and made again by
+ * hand, or a provider after a failover that re-issues a number the other
+ * used): the entryCSN in the assertion refuses the stale write. */
+static void
+test_revision_reused(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_ldap_store *ls = ct_ldap_store_of(f->db);
+	struct ct_user_tokens in, out;
+	struct ct_tokens_tx *tx;
+	struct ct_err err = {0};
+	char *dn = NULL;
+
+	if (f->db == NULL)
+		skip();
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "OLD", 7);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in); /* revision 1 */
+	tx = stale_read(f->db, f->user, 7);
+	assert_int_equal(ct_lstore_dn(ls, "ctUser", f->user, CT_LSTORE_USERS, &dn, &err), CT_OK);
+	assert_int_equal(ct_lstore_delete(ls, 0, dn, NULL, &err), CT_OK);
+	hotp_token(&in.tok[0], "NEW", 100);
+	put_tokens(f->db, f->user, &in); /* revision 1 again, other content */
+	hotp_token(&in.tok[0], "OLD", 8);
+	assert_int_equal(ct_tokens_write(tx, &in, &err), CT_ECONFLICT);
+	ct_tokens_end(tx);
+	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
+	assert_string_equal(out.tok[0].serial, "NEW");
+	assert_int_equal(out.tok[0].counter, 100);
+	ct_user_tokens_clear(&out);
+	ct_user_tokens_clear(&in);
+	free(dn);
+}
+
+/* A base that is not there (or containers the bind identity may not see):
+ * the user's read is an error naming the entry, never "no tokens". */
+static void
+test_wrong_base(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *db = NULL;
+	struct ct_user_tokens out;
+	struct ct_tokens_tx *tx = NULL;
+	struct ct_err err = {0};
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	base_override = "ou=nothere,dc=example,dc=org";
+	assert_int_equal(open_ldap(f->dir, uri, NULL, 2, CT_STORE_TOKENS, &db, &err), CT_OK);
+	base_override = NULL;
+	assert_int_equal(ct_tokens_exists(db, f->user), 1); /* cannot tell: not "no" */
+	assert_int_equal(ct_tokens_peek(db, f->user, &out, &err), CT_EIO);
+	assert_non_null(strstr(err.msg, "ou=nothere"));
+	assert_non_null(strstr(err.msg, "matched only"));
+	ct_err_clear(&err);
+	assert_int_equal(ct_tokens_begin(db, f->user, &tx, &err), CT_OK);
+	assert_int_equal(ct_tokens_read(tx, &out, &err), CT_EIO);
+	ct_tokens_end(tx);
+	ct_store_close(db);
+}
+
 /* SASL EXTERNAL over ldapi://: the identity the socket proves, which the
  * test directory lets read everything and write nothing: reads work, an
  * update is refused (CT_EPERM) and writes nothing. */
@@ -1233,6 +1414,50 @@ test_uploads(void **state)
 	OPENSSL_free(der);
 }
 
+/* CT_STORE_PRIMARY (store migrate, store check): every read goes to the
+ * write URI, none to the replicas (here a read URI where nothing
+ * listens); and a pending request (its last poll) is read from the
+ * provider even without it. */
+static void
+test_primary_reads(void **state)
+{
+	struct fixture *f = *state;
+	struct ct_store *db = NULL;
+	struct ct_user_tokens in, out;
+	struct ct_request r, got;
+	struct ct_err err = {0};
+	const char *uri;
+
+	NEED(uri, "SLAPD_URI");
+	memset(&in, 0, sizeof(in));
+	hotp_token(&in.tok[0], "HOTP1", 5);
+	in.n = 1;
+	put_tokens(f->db, f->user, &in);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.token, sizeof(r.token), "CERT%.12sP", f->serial);
+	snprintf(r.user, sizeof(r.user), "%s", f->user);
+	strcpy(r.target, "api");
+	strcpy(r.ref, "-");
+	r.created = 1763800000;
+	r.csr = csr;
+	r.csr_len = sizeof(csr);
+	assert_int_equal(ct_request_save(f->db, &r, &err), CT_OK);
+	assert_int_equal(open_ldap(f->dir, DOWN, uri, 2, CT_STORE_TOKENS, &db, &err), CT_OK);
+	assert_int_equal(ct_request_load(db, r.token, &got, &err), CT_OK); /* the provider's */
+	ct_request_clear(&got);
+	assert_int_equal(ct_tokens_peek(db, f->user, &out, &err), CT_EUNAVAIL);
+	ct_store_close(db);
+	ct_err_clear(&err);
+	assert_int_equal(
+	    open_ldap(f->dir, DOWN, uri, 2, CT_STORE_TOKENS | CT_STORE_PRIMARY, &db, &err), CT_OK);
+	assert_int_equal(ct_tokens_peek(db, f->user, &out, &err), CT_OK);
+	assert_int_equal(out.tok[0].counter, 5);
+	ct_user_tokens_clear(&out);
+	ct_store_close(db);
+	assert_int_equal(ct_request_remove(f->db, r.token, &err), CT_OK);
+	ct_user_tokens_clear(&in);
+}
+
 int
 main(void)
 {
@@ -1252,6 +1477,11 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_provider_down, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stopped_server, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sasl_external, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_slow_directory_one_deadline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_set_keeps_entry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revision_reused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_base, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_primary_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_containers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revoked_get, setup, teardown),

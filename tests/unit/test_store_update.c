@@ -108,9 +108,10 @@ toy_end(struct ct_tokens_tx *tx)
 }
 
 static int
-toy_exists(struct ct_store *st, const char *user)
+toy_exists(struct ct_store *st, const char *user, int64_t deadline_ms)
 {
 	(void)st;
+	(void)deadline_ms;
 	return strcmp(user, "alice") == 0 && toy.u.n > 0;
 }
 

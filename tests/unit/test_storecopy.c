@@ -305,6 +305,51 @@ test_differences_reported(void **state)
 	assert_int_equal(ct_storecopy_compare(t->st[0], t->st[1], t->cfg[0], collect, t, &err), 2);
 }
 
+/* ct_store_update: a source of OTP attempts for the user, throttled. */
+static int
+add_source(void *ctx, const char *user, struct ct_user_tokens *u, struct ct_err *err)
+{
+	(void)ctx;
+	(void)user;
+	(void)err;
+	memset(&u->src[0], 0, sizeof(u->src[0]));
+	memset(u->src[0].id, 'a', CT_SOURCE_ID_LEN);
+	u->src[0].failcount = 3;
+	u->src[0].until = 1900000000;
+	u->n_src = 1;
+	return CT_OK;
+}
+
+/* The per-source throttle state and the SSH CA items are compared too
+ * (each with its name: the SSH items had none). */
+static void
+test_sources_and_ssh_compared(void **state)
+{
+	struct two *t = *state;
+	struct ct_storecopy_stats n;
+	struct ct_err err = {0};
+	X509 *next = NULL, *replaced = NULL;
+	int i;
+
+	populate(t);
+	assert_int_equal(ct_storecopy_copy(t->st[0], t->st[1], t->cfg[0], &n, &err), CT_OK);
+	assert_int_equal(ct_store_update(t->st[1], "alice", add_source, NULL, &err), CT_OK);
+	assert_int_equal(ct_ca_prepare(t->st[1], ct_config_group(t->cfg[0], "default"), time(NULL),
+	                     0, &next, &replaced, &err),
+	    CT_OK);
+	X509_free(next);
+	X509_free(replaced);
+	assert_true(ct_storecopy_compare(t->st[0], t->st[1], t->cfg[0], collect, t, &err) >= 4);
+	assert_true(reported(t, "user alice: source aaaaaaaa"));
+	assert_true(reported(t, ": only in the destination"));
+	assert_true(
+	    reported(t, "access group default: prepared SSH CA key: only in the destination"));
+	assert_true(reported(
+	    t, "access group default: prepared SSH CA public key: only in the destination"));
+	for (i = 0; i < t->n && i < 32; i++)
+		assert_null(strstr(t->lines[i], "(null)"));
+}
+
 static void
 test_check_finds_each_inconsistency(void **state)
 {
@@ -364,6 +409,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_copy_then_equal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_differences_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sources_and_ssh_compared, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check_finds_each_inconsistency, setup, teardown),
 	};
 
