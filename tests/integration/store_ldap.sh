@@ -50,11 +50,11 @@ printf 'dn: ou=certtoken,dc=example,dc=org\nobjectClass: organizationalUnit\nou:
 	>"$T/base.ldif"
 slapd_load "$T/base.ldif" || { echo "Bail out! cannot add the store's base"; exit 1; }
 
-# the same directory behind a proxy that delays each answer 1.2 s (a slow
+# the same directory behind a proxy that delays each answer 1.5 s (a slow
 # directory that still answers): SLAPD_SLOW_URI
 slow_stop() { [ -z "${SLOW_PID:-}" ] || { kill "$SLOW_PID" 2>/dev/null; wait "$SLOW_PID" 2>/dev/null; }; }
 if command -v python3 >/dev/null; then
-	python3 "$top_srcdir/tests/lib/slow_proxy.py" "$T/slow.port" 127.0.0.1 "$SLAPD_PORT" 1.2 &
+	python3 "$top_srcdir/tests/lib/slow_proxy.py" "$T/slow.port" 127.0.0.1 "$SLAPD_PORT" 1.5 &
 	SLOW_PID=$!
 	at_exit slow_stop
 	for _ in $(seq 50); do [ -s "$T/slow.port" ] && break; sleep 0.1; done
