@@ -314,6 +314,25 @@ subject_key(const struct ct_sshca_req *r, EVP_PKEY **key, struct ct_err *err)
 }
 
 int
+ct_sshca_check(const struct ct_sshca_req *r, struct ct_err *err)
+{
+	char *p[CT_SSH_PRINCIPALS_MAX] = {0};
+	EVP_PKEY *key = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = principals(r, p, &n, err)) == CT_OK &&
+	    (rc = subject_key(r, &key, err)) == CT_OK && ct_sshcert_key_type(key) == NULL)
+		rc = ct_err_set(err, CT_EINVAL,
+		    "ssh certificate: the public key is of a type OpenSSH certificates do not "
+		    "have");
+	for (i = 0; i < n; i++)
+		free(p[i]);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+int
 ct_sshca_issue(
     EVP_PKEY *ca, const struct ct_sshca_req *r, struct ct_sshca_cert *out, struct ct_err *err)
 {

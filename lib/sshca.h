@@ -89,6 +89,13 @@ struct ct_sshca_cert {
 	char *key_id;
 };
 
+/* What can be known of R's certificate before its X.509 certificate is
+ * signed (R's X.509 serial and validity are not read): its principals
+ * expand from the user's attributes (the expansion refuses a principal
+ * over CT_SSHCERT_FIELD_MAX bytes), and its subject key is of a type SSH has.  CT_EINVAL naming the
+ * missing attribute or the bad value: what ct_sshca_issue would refuse. */
+int ct_sshca_check(const struct ct_sshca_req *r, struct ct_err *err);
+
 /* Sign an OpenSSH user certificate for R with the SSH CA key CA: key id
  * "certtoken:USER:TARGET:X509SERIAL", a random non-zero 64-bit serial,
  * principals from the target's patterns, valid_after = not_before and

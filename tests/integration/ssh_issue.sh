@@ -38,8 +38,23 @@ targets = (
             extensions = [ "permit-pty", "permit-port-forwarding" ];
             force_command = "/usr/bin/id"; source_address = "127.0.0.1/32,::1"; }; },
   { name = "plain"; access_group = "sshg"; subject = "CN=%unix_account%"; },
-  { name = "ec"; access_group = "ecg"; subject = "CN=%unix_account%"; ssh = true; } );
+  { name = "ec"; access_group = "ecg"; subject = "CN=%unix_account%"; ssh = true; },
+  { name = "phone"; access_group = "sshg"; subject = "CN=%unix_account%"; ca_connector = "ext";
+    ssh = { principals = [ "tel-%telephone%" ]; }; } );
+ca_connectors = ( { name = "local"; type = "local"; },
+                  { name = "ext"; type = "command"; command = [ "$T/sign" ]; timeout = 5; } );
 CONF
+# an external CA that notes each time it is asked to sign, and signs
+mkdir -m 0700 "$T/extca"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=External CA" \
+	-days 30 -keyout "$T/extca/ca.key" -out "$T/extca/ca.pem" 2>/dev/null
+cat >"$T/sign" <<EOF
+#!/bin/bash
+echo "\$CERTTOKEN_ACTION \$CERTTOKEN_TOKEN" >>"$T/sign.runs"
+openssl x509 -req -CA "$T/extca/ca.pem" -CAkey "$T/extca/ca.key" -days 1 \
+	-set_serial "0x\$(openssl rand -hex 16)" 2>/dev/null
+EOF
+chmod 0755 "$T/sign"
 mkdir -m 0700 "$T/pam.d"
 M="$MODULE config=$T/ct.conf"
 printf '%s\n' "auth required $M otp" "account required $M" >"$T/pam.d/certtoken-enroll"
@@ -116,6 +131,20 @@ run_status 0 "enroll for a target without ssh" enroll_otp "$code" enroll --targe
 PSERIAL=$(sed -n 's/^serial: *//p' "$OUT")
 check "no key-cert.pub for a target without ssh" test ! -e "$T/home/.config/certtoken/plain/key-cert.pub"
 grep_not "no ssh_serial in its index entry" "ssh_serial" "$T/store/certs/$PSERIAL.pem"
+
+# --- what the OpenSSH certificate needs is checked before the X.509 one is signed ---
+# the test user has no telephone (GECOS "SSH Tester"): the principal cannot be made
+ls "$T/store/certs" >"$T/certs.before"
+ADM token list --user "$U" --json >"$T/tokens.before"
+next_code
+run_status 65 "enroll for a target whose principal needs a missing attribute" enroll_otp "$code" enroll --target phone
+grep_ok "the user is told which attribute is missing" "telephone" "$ERR"
+check "the CA was never asked to sign an X.509 certificate" test ! -e "$T/sign.runs"
+check "the index is unchanged" cmp -s "$T/certs.before" <(ls "$T/store/certs")
+ADM token list --user "$U" --json >"$T/tokens.after"
+check "no token was added" test "$(grep -o '"serial"' "$T/tokens.after" | wc -l)" = "$(grep -o '"serial"' "$T/tokens.before" | wc -l)"
+check "no key-cert.pub for the refused target" test ! -e "$T/home/.config/certtoken/phone/key-cert.pub"
+grep_ok "certtokend logs that nothing was issued" "target phone refused before anything was issued: OpenSSH certificate: .*telephone" "$T/daemon.log"
 
 # --- the KRL --------------------------------------------------------------
 run_status 0 "krl --output" ADM krl sshg --output "$T/krl"
