@@ -114,4 +114,13 @@ void ct_sshca_cert_clear(struct ct_sshca_cert *c);
 int ct_sshca_krl(struct ct_store *st, const char *group, time_t now, unsigned char **out,
     size_t *out_len, size_t *n_serials, struct ct_err *err);
 
+/* One OpenSSH KRL for the N access groups GROUPS at NOW (sshd reads one
+ * RevokedKeys file: a host that trusts several groups installs this), as
+ * ct_sshca_krl makes it for one: one certificate section per SSH CA key of
+ * each group with that group's revoked SSH serials; *N_SERIALS counts them
+ * all.  CT_EINVAL for no group or a group named twice; CT_ENOENT naming a
+ * group that has no SSH CA. */
+int ct_sshca_krl_groups(struct ct_store *st, const char *const *groups, size_t n, time_t now,
+    unsigned char **out, size_t *out_len, size_t *n_serials, struct ct_err *err);
+
 #endif

@@ -30,7 +30,8 @@ cat >"$T/ct.conf" <<CONF
 store: { path = "$T/store"; };
 socket = "$SOCK";
 otp: { hotp_lookahead = 5; max_fail = 50; };
-access_groups = ( { name = "sshg"; }, { name = "ecg"; ssh_key_type = "ecdsa-p256"; } );
+access_groups = ( { name = "sshg"; }, { name = "ecg"; ssh_key_type = "ecdsa-p256"; },
+                  { name = "nossh"; } ); # never initialised: no CA, no SSH CA
 targets = (
   { name = "shell"; access_group = "sshg"; subject = "CN=%unix_account%"; lifetime = 900;
     backdate = 30;
@@ -157,6 +158,7 @@ run_status 0 "krl again" ADM krl sshg --output "$T/krl"
 grep_ok "krl counts the revoked certificate" "1 revoked certificate$" "$OUT"
 check "the KRL was replaced by a new file (atomic rename)" test "$(stat -c %i "$T/krl")" != "$INODE"
 run_status 1 "ssh-keygen -Q: revoked" ssh-keygen -Q -f "$T/krl" "$CERT"
+cp "$CERT" "$T/revoked-cert.pub"
 grep_ok "ssh-keygen -Q names it revoked" "REVOKED" "$OUT"
 ADM krl sshg >"$T/krl.stdout" 2>/dev/null
 check "krl without --output writes the same KRL to standard output" \
@@ -196,9 +198,33 @@ run_status 0 "ca ssh-init" ADM ca ssh-init ecg
 run_status 73 "ca ssh-init again: it has one" ADM ca ssh-init ecg
 next_code
 run_status 0 "enroll for the ssh target now" enroll_otp "$code" enroll --target ec
+ECSERIAL=$(sed -n 's/^serial: *//p' "$OUT")
+ECCERT=$T/home/.config/certtoken/ec/key-cert.pub
 check "its certificate has the default principal, the login name" \
 	test "$(ssh-keygen -L -f "$T/home/.config/certtoken/ec/key-cert.pub" | sed -n '/Principals:/{n;p}' | tr -d ' \t')" = "$U"
 check "and the default extension, permit-pty only" \
 	test "$(ssh-keygen -L -f "$T/home/.config/certtoken/ec/key-cert.pub" | sed -n '/Extensions:/,$p' | sed 1d | tr -d ' \t')" = "permit-pty"
+
+# --- one KRL for a host that trusts several groups (sshd reads one RevokedKeys) ---
+run_status 0 "cert revoke the certificate of the second group" ADM cert revoke "$ECSERIAL"
+run_status 0 "krl of two groups" ADM krl sshg ecg --output "$T/krl-both"
+grep_ok "krl names both groups and counts both revocations" "^wrote the KRL of access groups 'sshg', 'ecg' to $T/krl-both: 2 revoked certificates$" "$OUT"
+run_status 1 "ssh-keygen -Q: the first group's revoked certificate" ssh-keygen -Q -f "$T/krl-both" "$T/revoked-cert.pub"
+run_status 1 "ssh-keygen -Q: the second group's revoked certificate" ssh-keygen -Q -f "$T/krl-both" "$ECCERT"
+run_status 0 "ssh-keygen -Q: the first group's current certificate is not revoked" ssh-keygen -Q -f "$T/krl-both" "$CERT"
+ADM krl sshg --output "$T/krl-one" >/dev/null
+run_status 0 "ssh-keygen -Q: the second group's certificate is not in the first group's KRL" ssh-keygen -Q -f "$T/krl-one" "$ECCERT"
+INODE=$(stat -c %i "$T/krl-both")
+run_status 0 "krl --all" ADM krl --all --output "$T/krl-both"
+grep_ok "krl --all takes every configured group" "^wrote the KRL of access groups 'sshg', 'ecg' to" "$OUT"
+grep_ok "krl --all names the group it leaves out, which has no SSH CA" "krl: access group 'nossh' has no SSH CA: not in the KRL" "$ERR"
+check "krl --all replaced the file by a new one (atomic rename)" test "$(stat -c %i "$T/krl-both")" != "$INODE"
+run_status 1 "ssh-keygen -Q after --all: the first group's revoked certificate" ssh-keygen -Q -f "$T/krl-both" "$T/revoked-cert.pub"
+run_status 1 "ssh-keygen -Q after --all: the second group's revoked certificate" ssh-keygen -Q -f "$T/krl-both" "$ECCERT"
+run_status 64 "krl without a group" ADM krl --output "$T/krl3"
+run_status 64 "krl --all with a group" ADM krl --all sshg --output "$T/krl3"
+run_status 65 "krl of a configured and an unknown group" ADM krl sshg nosuch --output "$T/krl3"
+run_status 65 "krl of a group named twice" ADM krl sshg sshg --output "$T/krl3"
+check "no file is left for a refused krl" test ! -e "$T/krl3"
 
 tap_done

@@ -745,6 +745,55 @@ test_krl(void **state)
 	free_fixture(f);
 }
 
+/* One KRL for two groups: each SSH CA key of each group gets its own
+ * group's revoked serials and no other's; no group, a group twice and a
+ * group without an SSH CA are refused. */
+static void
+test_krl_groups(void **state)
+{
+	struct fixture *f = make_fixture("}, { name = \"h\"; }, { name = \"none\";", 1);
+	const char *both[] = {"g", "h"}, *twice[] = {"h", "h"}, *missing[] = {"g", "none"};
+	char s1[CT_CERT_SERIAL_MAX], s2[CT_CERT_SERIAL_MAX];
+	struct ct_sshca_trust tg, th;
+	struct ct_err err = {0};
+	unsigned char *krl = NULL;
+	size_t len = 0, n = 0;
+	time_t now = time(NULL);
+
+	(void)state;
+	assert_int_equal(f->cfg->n_groups, 3);
+	assert_int_equal(ct_ca_init(f->st, &f->cfg->groups[1], now, &err), CT_OK);
+	record(f, 1001, s1);
+	record(f, 2002, s2);
+	assert_int_equal(ct_revoke(f->st, s1, "g", 1, now, &err), CT_OK);
+	assert_int_equal(ct_revoke(f->st, s2, "h", 1, now, &err), CT_OK);
+	if (ct_sshca_krl_groups(f->st, both, 2, now, &krl, &len, &n, &err) != CT_OK)
+		fail_msg("krl: %s", err.msg);
+	assert_int_equal(n, 2);
+	assert_int_equal(ct_sshca_trust(f->st, "g", now, 1, &tg, &err), CT_OK);
+	assert_int_equal(ct_sshca_trust(f->st, "h", now, 1, &th, &err), CT_OK);
+	assert_false(same_blob(tg.key[0].blob, tg.key[0].len, th.key[0].blob, th.key[0].len));
+	assert_int_equal(krl_revoked(krl, len, tg.key[0].blob, tg.key[0].len, 1001), 1);
+	assert_int_equal(krl_revoked(krl, len, tg.key[0].blob, tg.key[0].len, 2002), 0);
+	assert_int_equal(krl_revoked(krl, len, th.key[0].blob, th.key[0].len, 2002), 1);
+	assert_int_equal(krl_revoked(krl, len, th.key[0].blob, th.key[0].len, 1001), 0);
+	free(krl);
+	krl = NULL;
+	assert_int_equal(ct_sshca_krl_groups(f->st, both, 0, now, &krl, &len, &n, &err), CT_EINVAL);
+	ct_err_clear(&err);
+	assert_int_equal(
+	    ct_sshca_krl_groups(f->st, twice, 2, now, &krl, &len, &n, &err), CT_EINVAL);
+	assert_non_null(strstr(err.msg, "twice"));
+	ct_err_clear(&err);
+	assert_int_equal(
+	    ct_sshca_krl_groups(f->st, missing, 2, now, &krl, &len, &n, &err), CT_ENOENT);
+	assert_non_null(strstr(err.msg, "none"));
+	assert_null(krl);
+	ct_sshca_trust_clear(&tg);
+	ct_sshca_trust_clear(&th);
+	free_fixture(f);
+}
+
 /* The configuration of ssh targets and SSH CA key types. */
 static void
 test_config(void **state)
@@ -819,6 +868,7 @@ main(void)
 	    cmocka_unit_test(test_config_lengths),
 	    cmocka_unit_test(test_index_ssh_serial),
 	    cmocka_unit_test(test_krl),
+	    cmocka_unit_test(test_krl_groups),
 	    cmocka_unit_test(test_config),
 	};
 
