@@ -227,4 +227,17 @@ run_status 65 "krl of a configured and an unknown group" ADM krl sshg nosuch --o
 run_status 65 "krl of a group named twice" ADM krl sshg sshg --output "$T/krl3"
 check "no file is left for a refused krl" test ! -e "$T/krl3"
 
+# --- the client writes the key before its certificate ----------------------
+# key cannot be replaced (a directory is in its place): key-cert.pub must not
+# be replaced either, or a new certificate would sit beside the old key
+cp "$CERT" "$T/cert-before"
+as_user mv "$DIR/key" "$DIR/key.saved"
+as_user mkdir "$DIR/key"
+next_code
+enroll_otp "$code" enroll --target shell >"$T/enroll-nokey.out" 2>&1
+check "enroll fails when it cannot write the key" test $? != 0
+check "key-cert.pub is left as it was when the key cannot be written" cmp -s "$T/cert-before" "$CERT"
+as_user rmdir "$DIR/key"
+as_user mv "$DIR/key.saved" "$DIR/key"
+
 tap_done
