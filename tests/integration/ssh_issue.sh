@@ -5,7 +5,10 @@
 # came back (-L: type, key id, serial, principals, validity, options,
 # signing CA), the TrustedUserCAKeys lines of `ca export --ssh` (fingerprints),
 # rotation with an overlap, and the KRL of `certtoken-admin krl` after `cert
-# revoke` (-Q).
+# revoke` (-Q), one KRL for two groups and --all; what the OpenSSH
+# certificate needs (a principal's attribute, the SSH CA's private key) is
+# checked before the CA connector signs anything; the client writes the key
+# before key-cert.pub.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/common.sh"
 
@@ -41,7 +44,9 @@ targets = (
   { name = "plain"; access_group = "sshg"; subject = "CN=%unix_account%"; },
   { name = "ec"; access_group = "ecg"; subject = "CN=%unix_account%"; ssh = true; },
   { name = "phone"; access_group = "sshg"; subject = "CN=%unix_account%"; ca_connector = "ext";
-    ssh = { principals = [ "tel-%telephone%" ]; }; } );
+    ssh = { principals = [ "tel-%telephone%" ]; }; },
+  { name = "extssh"; access_group = "sshg"; subject = "CN=%unix_account%"; ca_connector = "ext";
+    ssh = true; } );
 ca_connectors = ( { name = "local"; type = "local"; },
                   { name = "ext"; type = "command"; command = [ "$T/sign" ]; timeout = 5; } );
 CONF
@@ -239,5 +244,15 @@ check "enroll fails when it cannot write the key" test $? != 0
 check "key-cert.pub is left as it was when the key cannot be written" cmp -s "$T/cert-before" "$CERT"
 as_user rmdir "$DIR/key"
 as_user mv "$DIR/key.saved" "$DIR/key"
+
+# --- the SSH CA's private key missing on this host: refused before signing ----
+mv "$G/ssh_ca.key" "$T/ssh_ca.key.saved"
+ls "$T/store/certs" >"$T/certs.before"
+next_code
+run_status 74 "enroll while this host lacks the SSH CA's private key" enroll_otp "$code" enroll --target extssh
+check "the CA was not asked to sign the X.509 certificate" test ! -e "$T/sign.runs"
+check "the index is unchanged without the SSH CA key" cmp -s "$T/certs.before" <(ls "$T/store/certs")
+grep_ok "certtokend logs the refusal before anything was issued" "target extssh refused before anything was issued: OpenSSH certificate: .*ssh_ca.key" "$T/daemon.log"
+mv "$T/ssh_ca.key.saved" "$G/ssh_ca.key"
 
 tap_done
