@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "connector.h"
 #include "events.h"
+#include "sshcert.h"
 #include "store.h"
 #include "util.h"
 
@@ -1154,6 +1155,23 @@ load_ssh_extensions(struct loader *L, const config_setting_t *g, struct ct_targe
 }
 
 /* Target T's `ssh`: false (the default), true, or a group of settings. */
+/* The critical option KEY of ssh group G fits in a certificate (at most
+ * CT_SSHCERT_FIELD_MAX bytes, as ct_sshcert_sign requires): 0, or -1
+ * reported. */
+static int
+ssh_option_length(
+    struct loader *L, const config_setting_t *g, const char *key, const struct ct_target *t)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	const char *v = s != NULL ? config_setting_get_string(s) : NULL;
+
+	if (v == NULL || strlen(v) <= CT_SSHCERT_FIELD_MAX)
+		return 0;
+	problem(L, s, "target '%s': ssh.%s is %zu bytes, over the limit of %d",
+	    t->name ? t->name : "?", key, strlen(v), CT_SSHCERT_FIELD_MAX);
+	return -1;
+}
+
 static void
 load_target_ssh(struct loader *L, const config_setting_t *e, struct ct_target *t)
 {
@@ -1183,7 +1201,10 @@ load_target_ssh(struct loader *L, const config_setting_t *e, struct ct_target *t
 	if (t->ssh.force_command != NULL && t->ssh.force_command[0] == '\0')
 		problem(L, config_setting_get_member(g, "force_command"),
 		    "target '%s': ssh.force_command is empty", t->name ? t->name : "?");
+	ssh_option_length(L, g, "force_command", t);
 	get_string(L, g, "source_address", 0, &t->ssh.source_address);
+	if (ssh_option_length(L, g, "source_address", t) != 0)
+		return;
 	if (t->ssh.source_address != NULL && !ssh_source_ok(t->ssh.source_address))
 		problem(L, config_setting_get_member(g, "source_address"),
 		    "target '%s': ssh.source_address '%s' is not a comma-separated list of "

@@ -302,7 +302,6 @@ uri_ok(const char *s)
 	return 1;
 }
 
-/* A decimal 0..4294967295 without leading zeros at S + *I; advances *I. */
 /* An OpenSSH principal: printable ASCII, no space, no comma. */
 static int
 principal_ok(const char *s)
@@ -313,6 +312,7 @@ principal_ok(const char *s)
 	return 1;
 }
 
+/* A decimal 0..4294967295 without leading zeros at S + *I; advances *I. */
 static int
 dec_u32(const char *s, size_t *i)
 {

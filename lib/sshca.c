@@ -314,6 +314,25 @@ subject_key(const struct ct_sshca_req *r, EVP_PKEY **key, struct ct_err *err)
 }
 
 int
+ct_sshca_check(const struct ct_sshca_req *r, struct ct_err *err)
+{
+	char *p[CT_SSH_PRINCIPALS_MAX] = {0};
+	EVP_PKEY *key = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = principals(r, p, &n, err)) == CT_OK &&
+	    (rc = subject_key(r, &key, err)) == CT_OK && ct_sshcert_key_type(key) == NULL)
+		rc = ct_err_set(err, CT_EINVAL,
+		    "ssh certificate: the public key is of a type OpenSSH certificates do not "
+		    "have");
+	for (i = 0; i < n; i++)
+		free(p[i]);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+int
 ct_sshca_issue(
     EVP_PKEY *ca, const struct ct_sshca_req *r, struct ct_sshca_cert *out, struct ct_err *err)
 {
@@ -372,25 +391,26 @@ ct_sshca_cert_clear(struct ct_sshca_cert *c)
 
 /* ---- KRL ---- */
 
-/* The SSH serials of GROUP's revoked certificates, from their index
- * entries. */
-struct revoked_ssh {
+/* One access group of a KRL: its SSH CA keys and the SSH serials of its
+ * revoked certificates, from their index entries. */
+struct krl_group {
 	const char *group;
+	struct ct_sshca_trust t;
 	uint64_t *serials;
 	size_t n;
 };
 
 /* Add the SSH serial of revoked certificate R (if R->group is G's and its
- * index entry has one) to OUT.  An entry that cannot be read fails: a KRL
+ * index entry has one) to G.  An entry that cannot be read fails: a KRL
  * that silently left out a revocation would let the certificate in. */
 static int
 revoked_one(
-    struct ct_store *st, const struct ct_revocation *r, struct revoked_ssh *out, struct ct_err *err)
+    struct ct_store *st, const struct ct_revocation *r, struct krl_group *g, struct ct_err *err)
 {
 	struct ct_cert_entry e;
 	int rc;
 
-	if (strcmp(r->group, out->group) != 0)
+	if (strcmp(r->group, g->group) != 0)
 		return CT_OK;
 	if ((rc = ct_certindex_get(st, r->serial, &e, err)) == CT_ENOENT) {
 		ct_err_clear(err); /* revoked, never in the index (no OpenSSH certificate) */
@@ -401,25 +421,111 @@ revoked_one(
 		return rc;
 	}
 	if (e.ssh_serial != 0)
-		out->serials[out->n++] = e.ssh_serial;
+		g->serials[g->n++] = e.ssh_serial;
 	ct_cert_entry_clear(&e);
 	return CT_OK;
 }
 
-/* Gather into R the SSH serials of R->group's revoked certificates. */
+/* G's SSH CA keys at NOW (all of them: a KRL lists the serials of the
+ * previous one too) and the SSH serials of its certificates among the N
+ * revocations of LIST. */
 static int
-revoked_serials(struct ct_store *st, struct revoked_ssh *r, struct ct_err *err)
+krl_group_read(struct ct_store *st, const struct ct_revocation *list, size_t n, time_t now,
+    struct krl_group *g, struct ct_err *err)
 {
-	struct ct_revocation *list = NULL;
-	size_t n = 0, i;
+	size_t i;
 	int rc;
 
-	if ((rc = ct_revoked_read(st, &list, &n, err)) != CT_OK)
+	if ((rc = ct_sshca_trust(st, g->group, now, 1, &g->t, err)) != CT_OK)
 		return rc;
-	if (n > 0 && (r->serials = calloc(n, sizeof(*r->serials))) == NULL)
-		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+	if (n > 0 && (g->serials = calloc(n, sizeof(*g->serials))) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
 	for (i = 0; rc == CT_OK && i < n; i++)
-		rc = revoked_one(st, &list[i], r, err);
+		rc = revoked_one(st, &list[i], g, err);
+	return rc;
+}
+
+/* The KRL's comment: "certtoken access group(s) A B ..." (free()). */
+static char *
+krl_comment(const struct krl_group *g, size_t n)
+{
+	size_t len = 40, i;
+	char *c;
+
+	for (i = 0; i < n; i++)
+		len += strlen(g[i].group) + 1;
+	if ((c = malloc(len)) == NULL)
+		return NULL;
+	strcpy(c, n == 1 ? "certtoken access group" : "certtoken access groups");
+	for (i = 0; i < n; i++) {
+		strcat(c, " ");
+		strcat(c, g[i].group);
+	}
+	return c;
+}
+
+/* The KRL of the N groups G (read) at NOW: one certificate section per SSH
+ * CA key of each. */
+static int
+krl_build(const struct krl_group *g, size_t n, time_t now, unsigned char **out, size_t *out_len,
+    struct ct_err *err)
+{
+	struct ct_sshkrl_ca *cas = calloc(n * KRL_CAS, sizeof(*cas));
+	char *comment = krl_comment(g, n);
+	size_t i, j, m = 0;
+	int rc;
+
+	if (cas == NULL || comment == NULL) {
+		rc = ct_err_set(err, CT_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < g[i].t.n; j++, m++) {
+			cas[m].ca_blob = g[i].t.key[j].blob;
+			cas[m].ca_blob_len = g[i].t.key[j].len;
+			cas[m].serials = g[i].serials;
+			cas[m].n_serials = g[i].n;
+		}
+	rc = ct_sshkrl_build(cas, m, (uint64_t)now, (int64_t)now, comment, out, out_len, err);
+out:
+	free(comment);
+	free(cas);
+	return rc;
+}
+
+int
+ct_sshca_krl_groups(struct ct_store *st, const char *const *groups, size_t n, time_t now,
+    unsigned char **out, size_t *out_len, size_t *n_serials, struct ct_err *err)
+{
+	struct ct_revocation *list = NULL;
+	struct krl_group *g = NULL;
+	size_t n_list = 0, i, j, total = 0;
+	int rc;
+
+	if (n == 0)
+		return ct_err_set(err, CT_EINVAL, "a KRL needs at least one access group");
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(groups[i], groups[j]) == 0)
+				return ct_err_set(
+				    err, CT_EINVAL, "access group '%s' is named twice", groups[i]);
+	if ((g = calloc(n, sizeof(*g))) == NULL)
+		return ct_err_set(err, CT_ENOMEM, "out of memory");
+	if ((rc = ct_revoked_read(st, &list, &n_list, err)) != CT_OK)
+		goto out;
+	for (i = 0; rc == CT_OK && i < n; i++) {
+		g[i].group = groups[i];
+		rc = krl_group_read(st, list, n_list, now, &g[i], err);
+		total += g[i].n;
+	}
+	if (rc == CT_OK && (rc = krl_build(g, n, now, out, out_len, err)) == CT_OK)
+		*n_serials = total;
+out:
+	for (i = 0; i < n; i++) {
+		free(g[i].serials);
+		ct_sshca_trust_clear(&g[i].t);
+	}
+	free(g);
 	free(list);
 	return rc;
 }
@@ -428,28 +534,5 @@ int
 ct_sshca_krl(struct ct_store *st, const char *group, time_t now, unsigned char **out,
     size_t *out_len, size_t *n_serials, struct ct_err *err)
 {
-	struct revoked_ssh r = {group, NULL, 0};
-	struct ct_sshca_trust t = {0};
-	struct ct_sshkrl_ca cas[KRL_CAS];
-	char comment[CT_NAME_MAX + 32];
-	size_t i;
-	int rc;
-
-	if ((rc = ct_sshca_trust(st, group, now, 1, &t, err)) != CT_OK ||
-	    (rc = revoked_serials(st, &r, err)) != CT_OK)
-		goto out;
-	for (i = 0; i < t.n; i++) {
-		cas[i].ca_blob = t.key[i].blob;
-		cas[i].ca_blob_len = t.key[i].len;
-		cas[i].serials = r.serials;
-		cas[i].n_serials = r.n;
-	}
-	snprintf(comment, sizeof(comment), "certtoken access group %s", group);
-	if ((rc = ct_sshkrl_build(
-	         cas, t.n, (uint64_t)now, (int64_t)now, comment, out, out_len, err)) == CT_OK)
-		*n_serials = r.n;
-out:
-	free(r.serials);
-	ct_sshca_trust_clear(&t);
-	return rc;
+	return ct_sshca_krl_groups(st, &group, 1, now, out, out_len, n_serials, err);
 }

@@ -89,6 +89,13 @@ struct ct_sshca_cert {
 	char *key_id;
 };
 
+/* What can be known of R's certificate before its X.509 certificate is
+ * signed (R's X.509 serial and validity are not read): its principals
+ * expand from the user's attributes (the expansion refuses a principal
+ * over CT_SSHCERT_FIELD_MAX bytes), and its subject key is of a type SSH has.  CT_EINVAL naming the
+ * missing attribute or the bad value: what ct_sshca_issue would refuse. */
+int ct_sshca_check(const struct ct_sshca_req *r, struct ct_err *err);
+
 /* Sign an OpenSSH user certificate for R with the SSH CA key CA: key id
  * "certtoken:USER:TARGET:X509SERIAL", a random non-zero 64-bit serial,
  * principals from the target's patterns, valid_after = not_before and
@@ -106,5 +113,14 @@ void ct_sshca_cert_clear(struct ct_sshca_cert *c);
  * CT_ENOENT when the group has no SSH CA. */
 int ct_sshca_krl(struct ct_store *st, const char *group, time_t now, unsigned char **out,
     size_t *out_len, size_t *n_serials, struct ct_err *err);
+
+/* One OpenSSH KRL for the N access groups GROUPS at NOW (sshd reads one
+ * RevokedKeys file: a host that trusts several groups installs this), as
+ * ct_sshca_krl makes it for one: one certificate section per SSH CA key of
+ * each group with that group's revoked SSH serials; *N_SERIALS counts them
+ * all.  CT_EINVAL for no group or a group named twice; CT_ENOENT naming a
+ * group that has no SSH CA. */
+int ct_sshca_krl_groups(struct ct_store *st, const char *const *groups, size_t n, time_t now,
+    unsigned char **out, size_t *out_len, size_t *n_serials, struct ct_err *err);
 
 #endif

@@ -389,6 +389,14 @@ ct_sshcert_verify(const struct ct_sshcert *c, struct ct_err *err)
 	return rc;
 }
 
+/* A certificate time for a message: above INT64_MAX (OpenSSH's "forever"
+ * is 2^64-1) it stays INT64_MAX rather than turning negative. */
+static int64_t
+time_for_text(uint64_t t)
+{
+	return t > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)t;
+}
+
 static int
 check_time(const struct ct_sshcert *c, int64_t now, int64_t skew, struct ct_err *err)
 {
@@ -400,11 +408,10 @@ check_time(const struct ct_sshcert *c, int64_t now, int64_t skew, struct ct_err 
 	t = (uint64_t)now;
 	if (c->valid_after > t && c->valid_after - t > s)
 		return ct_err_set(err, CT_EPERM, CTX ": not valid before %s",
-		    ct_time_utc((int64_t)(c->valid_after > INT64_MAX ? 0 : c->valid_after),
-		        CT_TIME_ISO, a, sizeof(a)));
+		    ct_time_utc(time_for_text(c->valid_after), CT_TIME_ISO, a, sizeof(a)));
 	if (t >= c->valid_before && t - c->valid_before >= s)
 		return ct_err_set(err, CT_EPERM, CTX ": expired at %s",
-		    ct_time_utc((int64_t)c->valid_before, CT_TIME_ISO, b, sizeof(b)));
+		    ct_time_utc(time_for_text(c->valid_before), CT_TIME_ISO, b, sizeof(b)));
 	return CT_OK;
 }
 

@@ -12,7 +12,14 @@
  * anything is allocated.  Every failure is one line in the caller's struct
  * ct_err ("ssh certificate: principals: length 70000 exceeds the blob (120
  * bytes left)").  Nothing here does I/O or logs; private key material is
- * wiped with OPENSSL_cleanse before it is freed. */
+ * wiped with OPENSSL_cleanse before it is freed.
+ *
+ * One header, three files: sshkey.c implements ct_sshcert_key_type,
+ * _key_to_blob and _key_from_blob (with the key types of sshkey.h);
+ * sshtext.c implements ct_sshcert_fingerprint, _line_format, _line_parse
+ * and _private_key; sshcert.c the certificates (ct_sshcert_sign, _parse,
+ * _verify, _check, _unknown_option, _opt_get, _free), with the signatures
+ * of sshsig.h. */
 #ifndef CT_SSHCERT_H
 #define CT_SSHCERT_H
 

@@ -75,20 +75,26 @@ ct_sshcert_key_type(const EVP_PKEY *key)
 	return kt != NULL ? kt->name : NULL;
 }
 
+/* The key readers consume their fields or fail with R where it was, as
+ * sshwire.h's readers do: each saves R and restores it on every failure. */
 static int
 read_ed25519(struct ct_sshr *r, const struct ct_sshkt *kt, EVP_PKEY **key, struct ct_err *err)
 {
+	struct ct_sshr save = *r;
 	const unsigned char *pk;
 	size_t n;
 
 	if (ct_sshr_string(r, "ed25519 key", kt->field, &pk, &n, err) != CT_OK)
 		return CT_EINVAL;
-	if (n != kt->field)
+	if (n != kt->field) {
+		*r = save;
 		return ct_err_set(err, CT_EINVAL, "%s: ed25519 key: %zu bytes, not 32", r->ctx, n);
+	}
 	if (key == NULL)
 		return CT_OK;
 	*key = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, pk, n);
 	if (*key == NULL) {
+		*r = save;
 		ct_err_set(err, CT_EINVAL, "%s: ed25519 key: refused", r->ctx);
 		ct_err_openssl(err);
 		return CT_EINVAL;
@@ -118,17 +124,22 @@ key_fromdata(
 static int
 read_ecdsa(struct ct_sshr *r, const struct ct_sshkt *kt, EVP_PKEY **key, struct ct_err *err)
 {
+	struct ct_sshr save = *r;
 	const unsigned char *q;
 	size_t n;
 	OSSL_PARAM_BLD *bld;
 	int rc;
 
 	if (ct_sshr_expect(r, "curve", kt->curve, err) != CT_OK ||
-	    ct_sshr_string(r, "ecdsa point", 1 + 2 * kt->field, &q, &n, err) != CT_OK)
+	    ct_sshr_string(r, "ecdsa point", 1 + 2 * kt->field, &q, &n, err) != CT_OK) {
+		*r = save;
 		return CT_EINVAL;
-	if (n != 1 + 2 * kt->field || q[0] != 0x04)
+	}
+	if (n != 1 + 2 * kt->field || q[0] != 0x04) {
+		*r = save;
 		return ct_err_set(err, CT_EINVAL, "%s: ecdsa point: not an uncompressed %s point",
 		    r->ctx, kt->curve);
+	}
 	if (key == NULL)
 		return CT_OK;
 	bld = OSSL_PARAM_BLD_new();
@@ -139,6 +150,8 @@ read_ecdsa(struct ct_sshr *r, const struct ct_sshkt *kt, EVP_PKEY **key, struct 
 	else
 		rc = key_fromdata(bld, "EC", r->ctx, key, err);
 	OSSL_PARAM_BLD_free(bld);
+	if (rc != CT_OK)
+		*r = save;
 	return rc;
 }
 

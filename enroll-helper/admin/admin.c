@@ -33,7 +33,9 @@ static const struct admin_cmd commands[] = {
         "                                    and publish it in the store\n"
         "  crl GROUP --published             print the CRL last published in the store\n"},
     {"krl", admin_cmd_krl, NULL,
-        "  krl GROUP [--output FILE]         write the access group's OpenSSH KRL (RevokedKeys)\n"},
+        "  krl GROUP [GROUP...] [--output FILE]\n"
+        "  krl --all [--output FILE]         write one OpenSSH KRL of these (or all) access\n"
+        "                                    groups, for sshd's one RevokedKeys file\n"},
     {"store", NULL, admin_store_cmds, NULL},
     {NULL, NULL, NULL, NULL},
 };

@@ -115,7 +115,7 @@ int admin_ca_export_ssh(struct admin *ad, const struct ct_group *g);
 /* ca ssh-init GROUP */
 int admin_cmd_ca_ssh_init(struct admin *ad, int argc, char **argv);
 
-/* krl GROUP [--output FILE] */
+/* krl GROUP [GROUP...] | krl --all; [--output FILE] */
 int admin_cmd_krl(struct admin *ad, int argc, char **argv);
 
 #endif

@@ -98,36 +98,114 @@ krl_write(struct admin *ad, const char *path, const unsigned char *data, size_t 
 	return CT_OK;
 }
 
+/* The N groups of krl's arguments ARGV into NAMES, each configured. */
+static int
+krl_named(struct admin *ad, char **argv, size_t n, const char **names)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (group_of(ad, argv[i]) == NULL)
+			return ad->err.code ? ad->err.code : CT_ENOENT;
+		names[i] = argv[i];
+	}
+	return CT_OK;
+}
+
+/* krl --all: every configured group that has an SSH CA into NAMES (the
+ * others are named on stderr and left out), *COUNT of them. */
+static int
+krl_all(struct admin *ad, const char **names, size_t *count)
+{
+	struct ct_sshca_trust t = {0};
+	const char *name;
+	size_t i;
+	int rc;
+
+	*count = 0;
+	for (i = 0; i < ad->cfg->n_groups; i++) {
+		name = ad->cfg->groups[i].name;
+		rc = ct_sshca_trust(ad->store, name, time(NULL), 1, &t, &ad->err);
+		ct_sshca_trust_clear(&t);
+		if (rc == CT_ENOENT) {
+			fprintf(stderr,
+			    PROG ": krl: access group '%s' has no SSH CA: not in the KRL\n", name);
+			ct_err_clear(&ad->err);
+			continue;
+		}
+		if (rc != CT_OK)
+			return rc;
+		names[(*count)++] = name;
+	}
+	if (*count == 0)
+		return ct_err_set(&ad->err, CT_ENOENT, "no access group has an SSH CA");
+	return CT_OK;
+}
+
+/* "wrote the KRL of access groups 'a', 'b' to FILE: N revoked certificates" */
+static void
+krl_said(const char *const *names, size_t count, const char *output, size_t n)
+{
+	size_t i;
+
+	printf("wrote the KRL of access group%s", count == 1 ? "" : "s");
+	for (i = 0; i < count; i++)
+		printf("%s'%s'", i == 0 ? " " : ", ", names[i]);
+	printf(" to %s: %zu revoked certificate%s\n", output, n, n == 1 ? "" : "s");
+}
+
+/* krl's options into *OUTPUT and *ALL; the index of the first GROUP, or -1
+ * after a usage error. */
+static int
+krl_options(int argc, char **argv, const char **output, int *all)
+{
+	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+	    {"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'o')
+			*output = optarg;
+		else if (c == 'a')
+			*all = 1;
+		else
+			return -1;
+	}
+	if (*all ? optind != argc : optind == argc)
+		return -1;
+	return optind;
+}
+
 int
 admin_cmd_krl(struct admin *ad, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
-	const struct ct_group *g;
-	const char *output = NULL;
+	const char *output = NULL, **names = NULL, *where;
 	unsigned char *krl = NULL;
-	size_t len = 0, n = 0;
-	int c, rc;
+	size_t len = 0, n = 0, count;
+	int all = 0, first, rc;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'o')
-			return admin_usage_error("krl GROUP [--output FILE]");
-		output = optarg;
-	}
-	if (optind + 1 != argc)
-		return admin_usage_error("krl takes one GROUP");
-	if ((g = group_of(ad, argv[optind])) == NULL)
-		return admin_fail(ad, ad->err.code ? ad->err.code : CT_ENOENT);
-	if ((rc = admin_open_ca_store(ad, g->name)) != CT_OK ||
-	    (rc = ct_sshca_krl(ad->store, g->name, time(NULL), &krl, &len, &n, &ad->err)) !=
-	        CT_OK ||
+	if ((first = krl_options(argc, argv, &output, &all)) < 0)
+		return admin_usage_error("krl GROUP [GROUP...] | krl --all; [--output FILE]");
+	if ((rc = admin_load_config(ad)) != CT_OK)
+		return admin_fail(ad, rc);
+	count = all ? ad->cfg->n_groups : (size_t)(argc - first);
+	/* a store that does not exist yet: "GROUP has no CA", for the first group */
+	where = all ? (count > 0 ? ad->cfg->groups[0].name : "-") : argv[first];
+	if ((names = calloc(count + 1, sizeof(*names))) == NULL)
+		return admin_fail(ad, ct_err_set(&ad->err, CT_ENOMEM, "out of memory"));
+	if ((!all && (rc = krl_named(ad, argv + first, count, names)) != CT_OK) ||
+	    (rc = admin_open_ca_store(ad, where)) != CT_OK ||
+	    (all && (rc = krl_all(ad, names, &count)) != CT_OK) ||
+	    (rc = ct_sshca_krl_groups(
+	         ad->store, names, count, time(NULL), &krl, &len, &n, &ad->err)) != CT_OK ||
 	    (rc = krl_write(ad, output, krl, len)) != CT_OK) {
 		free(krl);
+		free(names);
 		return admin_fail(ad, rc);
 	}
-	free(krl);
 	if (output != NULL)
-		printf("wrote the KRL of access group '%s' to %s: %zu revoked certificate%s\n",
-		    g->name, output, n, n == 1 ? "" : "s");
+		krl_said(names, count, output, n);
+	free(krl);
+	free(names);
 	return 0;
 }

@@ -252,11 +252,19 @@ void accept_loop(struct daemon *d, const sigset_t *waitmask, volatile sig_atomic
  * T has `ssh`)?  CT_OK, or logged and answered. */
 int ssh_precheck(struct conn *c, const struct ct_target *t);
 
-/* Sign the OpenSSH user certificate of target T for the enrollment of the
- * key SPKI (SPKI_LEN bytes) with attributes ATTRS whose X.509 certificate
- * is DER, with the group's SSH CA, into *OUT.  CT_OK, or logged and
+/* After PAM, before the X.509 certificate is signed: everything the
+ * OpenSSH certificate of target T for the key SPKI (SPKI_LEN bytes) and
+ * attributes ATTRS can be checked for (its principals, the key's type),
+ * and the group's SSH CA key loaded into *CA (NULL when T has no `ssh`).
+ * CT_OK, or logged and answered (nothing was issued). */
+int ssh_prepare(struct conn *c, const struct ct_target *t, const struct ct_attrs *attrs,
+    const unsigned char *spki, size_t spki_len, EVP_PKEY **ca);
+
+/* Sign with CA (from ssh_prepare) the OpenSSH user certificate of target
+ * T for the enrollment of the key SPKI (SPKI_LEN bytes) with attributes
+ * ATTRS whose X.509 certificate is DER, into *OUT.  CT_OK, or logged and
  * answered (nothing was recorded). */
-int ssh_issue(struct conn *c, const struct ct_target *t, const struct ct_attrs *attrs,
+int ssh_issue(struct conn *c, const struct ct_target *t, EVP_PKEY *ca, const struct ct_attrs *attrs,
     const unsigned char *spki, size_t spki_len, const unsigned char *der, size_t der_len,
     struct ct_sshca_cert *out);
 

@@ -128,10 +128,10 @@ enroll_checks(struct conn *c, const struct ct_target *t, const struct ct_msg *m,
 }
 
 /* Record and answer what the connector said (RC, RES) about RQ: with an
- * OpenSSH certificate too when the target has `ssh`. */
+ * OpenSSH certificate signed by SSH_CA too when the target has `ssh`. */
 static void
-enroll_done(struct conn *c, const struct ct_cx_request *rq, int rc, const struct ct_cx_result *res,
-    const struct ct_err *err)
+enroll_done(struct conn *c, const struct ct_cx_request *rq, EVP_PKEY *ssh_ca, int rc,
+    const struct ct_cx_result *res, const struct ct_err *err)
 {
 	const struct ct_target *t = rq->target;
 	struct ct_sshca_cert ssh = {0};
@@ -152,9 +152,9 @@ enroll_done(struct conn *c, const struct ct_cx_request *rq, int rc, const struct
 		return;
 	}
 	/* the OpenSSH certificate first: its serial goes into the index entry */
-	if (t->ssh.enabled &&
-	    ssh_issue(c, t, rq->attrs, rq->spki, rq->spki_len, res->der, res->der_len, &ssh) !=
-	        CT_OK)
+	if (ssh_ca != NULL &&
+	    ssh_issue(c, t, ssh_ca, rq->attrs, rq->spki, rq->spki_len, res->der, res->der_len,
+	        &ssh) != CT_OK)
 		return;
 	snprintf(desc, sizeof(desc), "target %s", t->name);
 	if (record_issued_ssh(c, t, rq->token, 0, desc, res->der, res->der_len,
@@ -180,6 +180,7 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 	struct ct_attrs *attrs = NULL;
 	struct ct_err err = {0};
 	unsigned char *spki = NULL, *req = NULL;
+	EVP_PKEY *ssh_ca = NULL;
 	char token[CT_SERIAL_MAX];
 	ssize_t ti;
 	int rc;
@@ -188,7 +189,8 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 		return;
 	rq.target = &c->d->cfg->targets[ti];
 	if (enroll_checks(c, rq.target, m, &spki, &rq.spki_len, &req, &rq.csr_len) != CT_OK ||
-	    authorize(c, rq.target, (size_t)ti, "enrollment", &ir, &attrs, token) != CT_OK)
+	    authorize(c, rq.target, (size_t)ti, "enrollment", &ir, &attrs, token) != CT_OK ||
+	    ssh_prepare(c, rq.target, attrs, spki, rq.spki_len, &ssh_ca) != CT_OK)
 		goto out;
 	rq.token = token;
 	rq.spki = spki;
@@ -197,8 +199,9 @@ do_enroll(struct conn *c, const struct ct_msg *m)
 	rq.issuer = ir != NULL ? ir->is : NULL;
 	rq.now = time(NULL);
 	rc = ct_connector_issue(&rq, &res, &err);
-	enroll_done(c, &rq, rc, &res, &err);
+	enroll_done(c, &rq, ssh_ca, rc, &res, &err);
 out:
+	EVP_PKEY_free(ssh_ca);
 	ct_cx_result_clear(&res);
 	OPENSSL_free(req);
 	ct_attrs_free(attrs);

@@ -34,7 +34,35 @@ ssh_precheck(struct conn *c, const struct ct_target *t)
 }
 
 int
-ssh_issue(struct conn *c, const struct ct_target *t, const struct ct_attrs *attrs,
+ssh_prepare(struct conn *c, const struct ct_target *t, const struct ct_attrs *attrs,
+    const unsigned char *spki, size_t spki_len, EVP_PKEY **ca)
+{
+	struct ct_sshca_req r = {.conf = &t->ssh,
+	    .attrs = attrs,
+	    .user = c->user,
+	    .target = t->name,
+	    .spki = spki,
+	    .spki_len = spki_len};
+	struct ct_err err = {0};
+	int rc;
+
+	*ca = NULL;
+	if (!t->ssh.enabled)
+		return CT_OK;
+	if ((rc = ct_sshca_check(&r, &err)) == CT_OK &&
+	    (rc = ct_sshca_load(c->d->store, t->group->name, ca, &err)) == CT_OK)
+		return CT_OK;
+	logmsg(rc == CT_EINVAL ? LOG_NOTICE : LOG_ERR,
+	    "enrollment of user %s (uid %u) for target %s refused before anything was issued: "
+	    "OpenSSH certificate: %s",
+	    c->user, (unsigned)c->uid, t->name, err.msg);
+	/* a missing attribute is the user's to know; a store problem is not */
+	reply_failure(c, rc, rc == CT_EINVAL, err.msg, "cannot sign OpenSSH certificates");
+	return rc;
+}
+
+int
+ssh_issue(struct conn *c, const struct ct_target *t, EVP_PKEY *ca, const struct ct_attrs *attrs,
     const unsigned char *spki, size_t spki_len, const unsigned char *der, size_t der_len,
     struct ct_sshca_cert *out)
 {
@@ -46,17 +74,14 @@ ssh_issue(struct conn *c, const struct ct_target *t, const struct ct_attrs *attr
 	    .spki_len = spki_len};
 	struct ct_cert_desc desc;
 	struct ct_err err = {0};
-	EVP_PKEY *ca = NULL;
 	int rc;
 
-	if ((rc = ct_cert_describe(der, der_len, &desc, &err)) == CT_OK &&
-	    (rc = ct_sshca_load(c->d->store, t->group->name, &ca, &err)) == CT_OK) {
+	if ((rc = ct_cert_describe(der, der_len, &desc, &err)) == CT_OK) {
 		r.x509_serial = desc.serial;
 		r.not_before = desc.not_before;
 		r.not_after = desc.not_after;
 		rc = ct_sshca_issue(ca, &r, out, &err);
 	}
-	EVP_PKEY_free(ca);
 	if (rc == CT_OK)
 		return CT_OK;
 	logmsg(rc == CT_EINVAL ? LOG_NOTICE : LOG_ERR,

@@ -121,24 +121,19 @@ ssh_cert_for_key(const char *line, size_t len, EVP_PKEY *key, struct ct_err *err
 }
 
 /* The OpenSSH certificate in M, if the service sent one (a target with
- * ssh): checked to be for KEY and saved as DIR/key-cert.pub. */
+ * ssh): checked to be for KEY and saved as DIR/key-cert.pub beside the key
+ * (enroll_ssh_install). */
 static int
 save_ssh_cert(struct client *cl, const struct ct_msg *m, EVP_PKEY *key, const char *dir)
 {
 	const struct ct_field *f = ct_msg_get(m, CT_TAG_SSH_CERT);
 	struct ct_err err = {0};
-	char path[4200];
-	int rc;
 
 	if (f == NULL)
 		return CT_OK;
-	snprintf(path, sizeof(path), "%s/key-cert.pub", dir);
-	if ((rc = ssh_cert_for_key((const char *)f->val, f->len, key, &err)) != CT_OK)
+	if (ssh_cert_for_key((const char *)f->val, f->len, key, &err) != CT_OK)
 		return ct_err_set(&cl->err, CT_EINVAL,
 		    "the service sent an OpenSSH certificate that is not usable: %s", err.msg);
-	if ((rc = ct_file_write_atomic(path, f->val, f->len, 0644, 0, &err)) != CT_OK)
-		return ct_err_set(&cl->err, rc, "%s", err.msg);
-	printf("ssh certificate: %s\n", path);
 	return enroll_ssh_install(dir, key, (const char *)f->val, f->len, &cl->err);
 }
 

@@ -117,9 +117,9 @@ int enroll_install_pair(
 
 /* ---- OpenSSH (ssh.c) ---- */
 
-/* Beside DIR/key-cert.pub (the certificate LINE of LEN bytes, for KEY):
- * KEY as DIR/key (openssh-key-v1, 0600); when SSH_AUTH_SOCK is set, both
- * added to the agent by ssh-add with a lifetime of the certificate's
+/* KEY as DIR/key (openssh-key-v1, 0600), then beside it the certificate
+ * LINE of LEN bytes (for KEY) as DIR/key-cert.pub; when SSH_AUTH_SOCK is
+ * set, both added to the agent by ssh-add with a lifetime of the certificate's
  * remaining validity (a failure there is a warning); the ssh command line
  * that uses them printed. */
 int enroll_ssh_install(

@@ -125,7 +125,8 @@ offer_to_agent(const char *key_path, uint64_t before)
 
 	if (sock == NULL || sock[0] == '\0')
 		return;
-	if ((int64_t)before <= (int64_t)now) {
+	/* unsigned: a valid_before above INT64_MAX ("forever") is not in the past */
+	if (now < 0 || before <= (uint64_t)now) {
 		printf("ssh-agent: not added, the certificate has expired\n");
 		return;
 	}
@@ -140,7 +141,7 @@ offer_to_agent(const char *key_path, uint64_t before)
 int
 enroll_ssh_install(const char *dir, EVP_PKEY *key, const char *line, size_t len, struct ct_err *err)
 {
-	char path[4200], principal[CT_SSHCERT_FIELD_MAX + 1];
+	char path[4200], cert[4200], principal[CT_SSHCERT_FIELD_MAX + 1];
 	char *text = NULL;
 	size_t text_len = 0;
 	uint64_t before = 0;
@@ -148,10 +149,15 @@ enroll_ssh_install(const char *dir, EVP_PKEY *key, const char *line, size_t len,
 
 	if ((rc = cert_facts(line, len, &before, principal, sizeof(principal), err)) != CT_OK)
 		return rc;
+	/* the key first: if it cannot be written, the old certificate stays
+	 * beside the old key rather than a new one beside a key it is not for */
 	snprintf(path, sizeof(path), "%s/key", dir);
+	snprintf(cert, sizeof(cert), "%s/key-cert.pub", dir);
 	if ((rc = ct_sshcert_private_key(key, "certtoken", &text, &text_len, err)) != CT_OK ||
-	    (rc = ct_file_write_atomic(path, text, text_len, 0600, 0, err)) != CT_OK)
+	    (rc = ct_file_write_atomic(path, text, text_len, 0600, 0, err)) != CT_OK ||
+	    (rc = ct_file_write_atomic(cert, line, len, 0644, 0, err)) != CT_OK)
 		goto out;
+	printf("ssh certificate: %s\n", cert);
 	printf("ssh key:    %s\n", path);
 	offer_to_agent(path, before);
 	fputs("ssh command: ssh -i ", stdout);

@@ -5,7 +5,10 @@
 # came back (-L: type, key id, serial, principals, validity, options,
 # signing CA), the TrustedUserCAKeys lines of `ca export --ssh` (fingerprints),
 # rotation with an overlap, and the KRL of `certtoken-admin krl` after `cert
-# revoke` (-Q).
+# revoke` (-Q), one KRL for two groups and --all; what the OpenSSH
+# certificate needs (a principal's attribute, the SSH CA's private key) is
+# checked before the CA connector signs anything; the client writes the key
+# before key-cert.pub.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/common.sh"
 
@@ -30,7 +33,8 @@ cat >"$T/ct.conf" <<CONF
 store: { path = "$T/store"; };
 socket = "$SOCK";
 otp: { hotp_lookahead = 5; max_fail = 50; };
-access_groups = ( { name = "sshg"; }, { name = "ecg"; ssh_key_type = "ecdsa-p256"; } );
+access_groups = ( { name = "sshg"; }, { name = "ecg"; ssh_key_type = "ecdsa-p256"; },
+                  { name = "nossh"; } ); # never initialised: no CA, no SSH CA
 targets = (
   { name = "shell"; access_group = "sshg"; subject = "CN=%unix_account%"; lifetime = 900;
     backdate = 30;
@@ -38,8 +42,25 @@ targets = (
             extensions = [ "permit-pty", "permit-port-forwarding" ];
             force_command = "/usr/bin/id"; source_address = "127.0.0.1/32,::1"; }; },
   { name = "plain"; access_group = "sshg"; subject = "CN=%unix_account%"; },
-  { name = "ec"; access_group = "ecg"; subject = "CN=%unix_account%"; ssh = true; } );
+  { name = "ec"; access_group = "ecg"; subject = "CN=%unix_account%"; ssh = true; },
+  { name = "phone"; access_group = "sshg"; subject = "CN=%unix_account%"; ca_connector = "ext";
+    ssh = { principals = [ "tel-%telephone%" ]; }; },
+  { name = "extssh"; access_group = "sshg"; subject = "CN=%unix_account%"; ca_connector = "ext";
+    ssh = true; } );
+ca_connectors = ( { name = "local"; type = "local"; },
+                  { name = "ext"; type = "command"; command = [ "$T/sign" ]; timeout = 5; } );
 CONF
+# an external CA that notes each time it is asked to sign, and signs
+mkdir -m 0700 "$T/extca"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=External CA" \
+	-days 30 -keyout "$T/extca/ca.key" -out "$T/extca/ca.pem" 2>/dev/null
+cat >"$T/sign" <<EOF
+#!/bin/bash
+echo "\$CERTTOKEN_ACTION \$CERTTOKEN_TOKEN" >>"$T/sign.runs"
+openssl x509 -req -CA "$T/extca/ca.pem" -CAkey "$T/extca/ca.key" -days 1 \
+	-set_serial "0x\$(openssl rand -hex 16)" 2>/dev/null
+EOF
+chmod 0755 "$T/sign"
 mkdir -m 0700 "$T/pam.d"
 M="$MODULE config=$T/ct.conf"
 printf '%s\n' "auth required $M otp" "account required $M" >"$T/pam.d/certtoken-enroll"
@@ -117,6 +138,20 @@ PSERIAL=$(sed -n 's/^serial: *//p' "$OUT")
 check "no key-cert.pub for a target without ssh" test ! -e "$T/home/.config/certtoken/plain/key-cert.pub"
 grep_not "no ssh_serial in its index entry" "ssh_serial" "$T/store/certs/$PSERIAL.pem"
 
+# --- what the OpenSSH certificate needs is checked before the X.509 one is signed ---
+# the test user has no telephone (GECOS "SSH Tester"): the principal cannot be made
+ls "$T/store/certs" >"$T/certs.before"
+ADM token list --user "$U" --json >"$T/tokens.before"
+next_code
+run_status 65 "enroll for a target whose principal needs a missing attribute" enroll_otp "$code" enroll --target phone
+grep_ok "the user is told which attribute is missing" "telephone" "$ERR"
+check "the CA was never asked to sign an X.509 certificate" test ! -e "$T/sign.runs"
+check "the index is unchanged" cmp -s "$T/certs.before" <(ls "$T/store/certs")
+ADM token list --user "$U" --json >"$T/tokens.after"
+check "no token was added" test "$(grep -o '"serial"' "$T/tokens.after" | wc -l)" = "$(grep -o '"serial"' "$T/tokens.before" | wc -l)"
+check "no key-cert.pub for the refused target" test ! -e "$T/home/.config/certtoken/phone/key-cert.pub"
+grep_ok "certtokend logs that nothing was issued" "target phone refused before anything was issued: OpenSSH certificate: .*telephone" "$T/daemon.log"
+
 # --- the KRL --------------------------------------------------------------
 run_status 0 "krl --output" ADM krl sshg --output "$T/krl"
 grep_ok "krl says what it wrote" "0 revoked certificates" "$OUT"
@@ -128,6 +163,7 @@ run_status 0 "krl again" ADM krl sshg --output "$T/krl"
 grep_ok "krl counts the revoked certificate" "1 revoked certificate$" "$OUT"
 check "the KRL was replaced by a new file (atomic rename)" test "$(stat -c %i "$T/krl")" != "$INODE"
 run_status 1 "ssh-keygen -Q: revoked" ssh-keygen -Q -f "$T/krl" "$CERT"
+cp "$CERT" "$T/revoked-cert.pub"
 grep_ok "ssh-keygen -Q names it revoked" "REVOKED" "$OUT"
 ADM krl sshg >"$T/krl.stdout" 2>/dev/null
 check "krl without --output writes the same KRL to standard output" \
@@ -167,9 +203,56 @@ run_status 0 "ca ssh-init" ADM ca ssh-init ecg
 run_status 73 "ca ssh-init again: it has one" ADM ca ssh-init ecg
 next_code
 run_status 0 "enroll for the ssh target now" enroll_otp "$code" enroll --target ec
+ECSERIAL=$(sed -n 's/^serial: *//p' "$OUT")
+ECCERT=$T/home/.config/certtoken/ec/key-cert.pub
 check "its certificate has the default principal, the login name" \
 	test "$(ssh-keygen -L -f "$T/home/.config/certtoken/ec/key-cert.pub" | sed -n '/Principals:/{n;p}' | tr -d ' \t')" = "$U"
 check "and the default extension, permit-pty only" \
 	test "$(ssh-keygen -L -f "$T/home/.config/certtoken/ec/key-cert.pub" | sed -n '/Extensions:/,$p' | sed 1d | tr -d ' \t')" = "permit-pty"
+
+# --- one KRL for a host that trusts several groups (sshd reads one RevokedKeys) ---
+run_status 0 "cert revoke the certificate of the second group" ADM cert revoke "$ECSERIAL"
+run_status 0 "krl of two groups" ADM krl sshg ecg --output "$T/krl-both"
+grep_ok "krl names both groups and counts both revocations" "^wrote the KRL of access groups 'sshg', 'ecg' to $T/krl-both: 2 revoked certificates$" "$OUT"
+run_status 1 "ssh-keygen -Q: the first group's revoked certificate" ssh-keygen -Q -f "$T/krl-both" "$T/revoked-cert.pub"
+run_status 1 "ssh-keygen -Q: the second group's revoked certificate" ssh-keygen -Q -f "$T/krl-both" "$ECCERT"
+run_status 0 "ssh-keygen -Q: the first group's current certificate is not revoked" ssh-keygen -Q -f "$T/krl-both" "$CERT"
+ADM krl sshg --output "$T/krl-one" >/dev/null
+run_status 0 "ssh-keygen -Q: the second group's certificate is not in the first group's KRL" ssh-keygen -Q -f "$T/krl-one" "$ECCERT"
+INODE=$(stat -c %i "$T/krl-both")
+run_status 0 "krl --all" ADM krl --all --output "$T/krl-both"
+grep_ok "krl --all takes every configured group" "^wrote the KRL of access groups 'sshg', 'ecg' to" "$OUT"
+grep_ok "krl --all names the group it leaves out, which has no SSH CA" "krl: access group 'nossh' has no SSH CA: not in the KRL" "$ERR"
+check "krl --all replaced the file by a new one (atomic rename)" test "$(stat -c %i "$T/krl-both")" != "$INODE"
+run_status 1 "ssh-keygen -Q after --all: the first group's revoked certificate" ssh-keygen -Q -f "$T/krl-both" "$T/revoked-cert.pub"
+run_status 1 "ssh-keygen -Q after --all: the second group's revoked certificate" ssh-keygen -Q -f "$T/krl-both" "$ECCERT"
+run_status 64 "krl without a group" ADM krl --output "$T/krl3"
+run_status 64 "krl --all with a group" ADM krl --all sshg --output "$T/krl3"
+run_status 65 "krl of a configured and an unknown group" ADM krl sshg nosuch --output "$T/krl3"
+run_status 65 "krl of a group named twice" ADM krl sshg sshg --output "$T/krl3"
+check "no file is left for a refused krl" test ! -e "$T/krl3"
+
+# --- the client writes the key before its certificate ----------------------
+# key cannot be replaced (a directory is in its place): key-cert.pub must not
+# be replaced either, or a new certificate would sit beside the old key
+cp "$CERT" "$T/cert-before"
+as_user mv "$DIR/key" "$DIR/key.saved"
+as_user mkdir "$DIR/key"
+next_code
+enroll_otp "$code" enroll --target shell >"$T/enroll-nokey.out" 2>&1
+check "enroll fails when it cannot write the key" test $? != 0
+check "key-cert.pub is left as it was when the key cannot be written" cmp -s "$T/cert-before" "$CERT"
+as_user rmdir "$DIR/key"
+as_user mv "$DIR/key.saved" "$DIR/key"
+
+# --- the SSH CA's private key missing on this host: refused before signing ----
+mv "$G/ssh_ca.key" "$T/ssh_ca.key.saved"
+ls "$T/store/certs" >"$T/certs.before"
+next_code
+run_status 74 "enroll while this host lacks the SSH CA's private key" enroll_otp "$code" enroll --target extssh
+check "the CA was not asked to sign the X.509 certificate" test ! -e "$T/sign.runs"
+check "the index is unchanged without the SSH CA key" cmp -s "$T/certs.before" <(ls "$T/store/certs")
+grep_ok "certtokend logs the refusal before anything was issued" "target extssh refused before anything was issued: OpenSSH certificate: .*ssh_ca.key" "$T/daemon.log"
+mv "$T/ssh_ca.key.saved" "$G/ssh_ca.key"
 
 tap_done

@@ -503,6 +503,106 @@ test_issue_defaults(void **state)
 	free_fixture(f);
 }
 
+/* ct_sshca_check refuses, before any X.509 certificate exists, what
+ * ct_sshca_issue would: a missing attribute, a principal over the field
+ * limit, a key type OpenSSH certificates do not have; it accepts what
+ * ct_sshca_issue signs. */
+static void
+test_check(void **state)
+{
+	struct fixture *f = make_fixture("", 0);
+	struct ct_attrs *a = ct_attrs_new();
+	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *x = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	unsigned char *spki = NULL, *xspki = NULL;
+	struct ct_sshca_req r = {.conf = &ct_config_target(f->cfg, "t")->ssh,
+	    .attrs = a,
+	    .user = "alice",
+	    .target = "t"};
+	struct ct_err err = {0};
+	char big[CT_SSHCERT_FIELD_MAX - 2]; /* "ops-" and these: one byte too many */
+	int n, m;
+
+	(void)state;
+	assert_true((n = i2d_PUBKEY(ec, &spki)) > 0);
+	assert_true((m = i2d_PUBKEY(x, &xspki)) > 0);
+	r.spki = spki;
+	r.spki_len = (size_t)n;
+	assert_int_equal(ct_attrs_set(a, "unix_account", "alice", &err), CT_OK);
+	assert_int_equal(ct_sshca_check(&r, &err), CT_EINVAL);
+	assert_non_null(strstr(err.msg, "department"));
+	memset(big, 'd', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(ct_attrs_set(a, "department", big, &err), CT_OK);
+	ct_err_clear(&err);
+	assert_int_equal(ct_sshca_check(&r, &err), CT_EINVAL);
+	assert_non_null(strstr(err.msg, "longer than 1024"));
+	ct_attrs_free(a);
+	a = ct_attrs_new();
+	r.attrs = a;
+	assert_int_equal(ct_attrs_set(a, "unix_account", "alice", &err), CT_OK);
+	assert_int_equal(ct_attrs_set(a, "department", "db", &err), CT_OK);
+	assert_int_equal(ct_sshca_check(&r, &err), CT_OK);
+	r.spki = xspki;
+	r.spki_len = (size_t)m;
+	ct_err_clear(&err);
+	assert_int_equal(ct_sshca_check(&r, &err), CT_EINVAL);
+	assert_non_null(strstr(err.msg, "type"));
+	OPENSSL_free(spki);
+	OPENSSL_free(xspki);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(x);
+	ct_attrs_free(a);
+	free_fixture(f);
+}
+
+/* force_command and source_address longer than a certificate field are
+ * refused when the configuration is loaded, naming the line. */
+static void
+test_config_lengths(void **state)
+{
+	static const char *const keys[] = {"force_command", "source_address"};
+	struct ct_config *cfg = NULL;
+	struct ct_err err = {0};
+	char *text, *v;
+	size_t i, len = CT_SSHCERT_FIELD_MAX + 1;
+
+	(void)state;
+	assert_non_null(v = malloc(len + 1));
+	for (i = 0; i < len; i++)
+		v[i] = i % 2 ? ',' : '1';
+	v[len - 1] = '1';
+	v[len] = '\0';
+	for (i = 0; i < 2; i++) {
+		assert_true(
+		    asprintf(&text,
+		        "access_groups = ( { name = \"g\"; } );\n"
+		        "targets = ( { name = \"t\"; access_group = \"g\"; subject = \"CN=x\";\n"
+		        "  ssh = {\n  %s = \"%s\"; }; } );\n",
+		        keys[i], v) > 0);
+		cfg = NULL;
+		ct_err_clear(&err);
+		assert_int_equal(ct_config_load_string(text, "long", &cfg, NULL, &err), CT_ECONFIG);
+		assert_null(cfg);
+		if (strstr(err.msg, keys[i]) == NULL || strstr(err.msg, "long:4: ") == NULL)
+			fail_msg("%s: %s", keys[i], err.msg);
+		free(text);
+	}
+	/* a force_command of exactly the limit fits */
+	v[len - 1] = '\0';
+	assert_true(asprintf(&text,
+	                "access_groups = ( { name = \"g\"; } );\n"
+	                "targets = ( { name = \"t\"; access_group = \"g\"; subject = \"CN=x\";\n"
+	                "  ssh = { force_command = \"%s\"; }; } );\n",
+	                v) > 0);
+	if (ct_config_load_string(text, "fits", &cfg, NULL, &err) != CT_OK)
+		fail_msg("refused: %s", err.msg);
+	assert_int_equal(strlen(cfg->targets[0].ssh.force_command), CT_SSHCERT_FIELD_MAX);
+	ct_config_free(cfg);
+	free(text);
+	free(v);
+}
+
 /* Issue an X.509 certificate of target "t" for a new key and record it in
  * the index with SSH serial SSH; its serial into SERIAL. */
 static void
@@ -645,6 +745,55 @@ test_krl(void **state)
 	free_fixture(f);
 }
 
+/* One KRL for two groups: each SSH CA key of each group gets its own
+ * group's revoked serials and no other's; no group, a group twice and a
+ * group without an SSH CA are refused. */
+static void
+test_krl_groups(void **state)
+{
+	struct fixture *f = make_fixture("}, { name = \"h\"; }, { name = \"none\";", 1);
+	const char *both[] = {"g", "h"}, *twice[] = {"h", "h"}, *missing[] = {"g", "none"};
+	char s1[CT_CERT_SERIAL_MAX], s2[CT_CERT_SERIAL_MAX];
+	struct ct_sshca_trust tg, th;
+	struct ct_err err = {0};
+	unsigned char *krl = NULL;
+	size_t len = 0, n = 0;
+	time_t now = time(NULL);
+
+	(void)state;
+	assert_int_equal(f->cfg->n_groups, 3);
+	assert_int_equal(ct_ca_init(f->st, &f->cfg->groups[1], now, &err), CT_OK);
+	record(f, 1001, s1);
+	record(f, 2002, s2);
+	assert_int_equal(ct_revoke(f->st, s1, "g", 1, now, &err), CT_OK);
+	assert_int_equal(ct_revoke(f->st, s2, "h", 1, now, &err), CT_OK);
+	if (ct_sshca_krl_groups(f->st, both, 2, now, &krl, &len, &n, &err) != CT_OK)
+		fail_msg("krl: %s", err.msg);
+	assert_int_equal(n, 2);
+	assert_int_equal(ct_sshca_trust(f->st, "g", now, 1, &tg, &err), CT_OK);
+	assert_int_equal(ct_sshca_trust(f->st, "h", now, 1, &th, &err), CT_OK);
+	assert_false(same_blob(tg.key[0].blob, tg.key[0].len, th.key[0].blob, th.key[0].len));
+	assert_int_equal(krl_revoked(krl, len, tg.key[0].blob, tg.key[0].len, 1001), 1);
+	assert_int_equal(krl_revoked(krl, len, tg.key[0].blob, tg.key[0].len, 2002), 0);
+	assert_int_equal(krl_revoked(krl, len, th.key[0].blob, th.key[0].len, 2002), 1);
+	assert_int_equal(krl_revoked(krl, len, th.key[0].blob, th.key[0].len, 1001), 0);
+	free(krl);
+	krl = NULL;
+	assert_int_equal(ct_sshca_krl_groups(f->st, both, 0, now, &krl, &len, &n, &err), CT_EINVAL);
+	ct_err_clear(&err);
+	assert_int_equal(
+	    ct_sshca_krl_groups(f->st, twice, 2, now, &krl, &len, &n, &err), CT_EINVAL);
+	assert_non_null(strstr(err.msg, "twice"));
+	ct_err_clear(&err);
+	assert_int_equal(
+	    ct_sshca_krl_groups(f->st, missing, 2, now, &krl, &len, &n, &err), CT_ENOENT);
+	assert_non_null(strstr(err.msg, "none"));
+	assert_null(krl);
+	ct_sshca_trust_clear(&tg);
+	ct_sshca_trust_clear(&th);
+	free_fixture(f);
+}
+
 /* The configuration of ssh targets and SSH CA key types. */
 static void
 test_config(void **state)
@@ -715,8 +864,11 @@ main(void)
 	    cmocka_unit_test(test_ssh_init_old_group),
 	    cmocka_unit_test(test_issue_fields),
 	    cmocka_unit_test(test_issue_defaults),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_config_lengths),
 	    cmocka_unit_test(test_index_ssh_serial),
 	    cmocka_unit_test(test_krl),
+	    cmocka_unit_test(test_krl_groups),
 	    cmocka_unit_test(test_config),
 	};
 

@@ -18,6 +18,7 @@
 
 #include "ct.h"
 #include "sshcert.h"
+#include "sshkey.h"
 #include "ssh_tool.h"
 
 #define VALID_AFTER 1767225600u /* 2026-01-01T00:00:00Z */
@@ -669,6 +670,58 @@ test_bad_lines(void **state)
 	assert_null(key);
 }
 
+/* Append the SSH string of the N bytes at S to B at *LEN. */
+static void
+put_string(unsigned char *b, size_t *len, const void *s, size_t n)
+{
+	b[(*len)++] = (unsigned char)(n >> 24);
+	b[(*len)++] = (unsigned char)(n >> 16);
+	b[(*len)++] = (unsigned char)(n >> 8);
+	b[(*len)++] = (unsigned char)n;
+	memcpy(b + *len, s, n);
+	*len += n;
+}
+
+/* Key fields that are well framed but wrong (an Ed25519 key of 31 bytes, a
+ * compressed ECDSA point, an even RSA exponent) fail with the reader where
+ * it was: consume or fail. */
+static void
+test_key_read_consume_or_fail(void **state)
+{
+	static const char *const types[] = {"ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"};
+	unsigned char b[512], field[300];
+	struct ct_err err = {0};
+	struct ct_sshr r;
+	size_t len, i;
+
+	(void)state;
+	memset(field, 0x02, sizeof(field));
+	for (i = 0; i < 3; i++) {
+		len = 0;
+		if (i == 0)
+			put_string(b, &len, field, 31);
+		if (i == 1) {
+			put_string(b, &len, "nistp256", 8);
+			put_string(b, &len, field, 65);
+		}
+		if (i == 2) {
+			put_string(b, &len, field, 1);
+			field[0] = 0x7f;
+			put_string(b, &len, field, 257);
+		}
+		ct_sshr_init(&r, b, len, "key");
+		ct_err_clear(&err);
+		assert_int_equal(
+		    ct_sshkey_read(&r,
+		        ct_sshkt_by_name((const unsigned char *)types[i], strlen(types[i]), 0),
+		        NULL, &err),
+		    CT_EINVAL);
+		if (r.p != b || r.left != len)
+			fail_msg("%s: the reader moved on (%zu of %zu bytes left): %s", types[i],
+			    r.left, len, err.msg);
+	}
+}
+
 int
 main(void)
 {
@@ -683,6 +736,7 @@ main(void)
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_rsa_signature_algorithms),
 	    cmocka_unit_test(test_bad_lines),
+	    cmocka_unit_test(test_key_read_consume_or_fail),
 	    cmocka_unit_test(test_agent_loads_ours),
 	};
 
