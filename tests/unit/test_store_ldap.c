@@ -827,8 +827,11 @@ test_slow_directory_one_deadline(void **state)
 	assert_non_null(strstr(err.msg, slow)); /* naming the directory */
 	assert_true(took < 4300); /* the three answers would take 4.5 s */
 	ct_store_close(db);
+	/* the write may have been sent before the deadline and applied after
+	 * it, its answer too late: then the code is spent (counter 1) though
+	 * the attempt was refused; never anything past it */
 	assert_int_equal(ct_tokens_peek(f->db, f->user, &out, &err), CT_OK);
-	assert_int_equal(out.tok[0].counter, 0); /* the code (counter 0) was not accepted */
+	assert_true(out.tok[0].counter <= 1);
 	ct_user_tokens_clear(&out);
 	ct_user_tokens_clear(&in);
 }
