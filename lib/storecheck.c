@@ -20,28 +20,13 @@ struct check {
 	struct ct_store *st;
 	time_t now;
 	long request_age;
-	ct_store_report_fn report;
-	void *ctx;
-	int count;
+	struct ct_store_report rep; /* the caller's function, and the count */
 	struct ct_err *err;
 	struct ct_revocation *revoked;
 	size_t n_revoked;
 };
 
-static void say(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-say(struct check *c, const char *fmt, ...)
-{
-	char line[CT_ERR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	c->report(c->ctx, line);
-	c->count++;
-}
+#define say(c, ...) ct_store_report_say(&(c)->rep, __VA_ARGS__)
 
 /* USER's tokens (none when the user has none or the store no token state). */
 static int
@@ -198,7 +183,7 @@ int
 ct_store_check(struct ct_store *st, time_t now, long request_age, ct_store_report_fn report,
     void *ctx, struct ct_err *err)
 {
-	struct check c = {st, now, request_age, report, ctx, 0, err, NULL, 0};
+	struct check c = {st, now, request_age, {report, ctx, 0}, err, NULL, 0};
 	int rc;
 
 	if ((rc = ct_revoked_read(st, &c.revoked, &c.n_revoked, err)) == CT_OK &&
@@ -207,5 +192,5 @@ ct_store_check(struct ct_store *st, time_t now, long request_age, ct_store_repor
 	    (rc = ct_request_foreach(st, check_request, &c, err)) == CT_OK)
 		rc = check_revocations(&c);
 	free(c.revoked);
-	return rc == CT_OK ? c.count : rc;
+	return rc == CT_OK ? c.rep.count : rc;
 }

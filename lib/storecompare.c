@@ -20,26 +20,11 @@
 struct cmp {
 	struct ct_store *src, *dst;
 	const struct ct_config *cfg;
-	ct_store_report_fn report;
-	void *ctx;
-	int count;
+	struct ct_store_report rep; /* the caller's function, and the count */
 	struct ct_err *err;
 };
 
-static void say(struct cmp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-say(struct cmp *c, const char *fmt, ...)
-{
-	char line[CT_ERR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	c->report(c->ctx, line);
-	c->count++;
-}
+#define say(c, ...) ct_store_report_say(&(c)->rep, __VA_ARGS__)
 
 /* CT_ENOENT from a read is "none": CT_OK with ERR cleared. */
 static int
@@ -451,7 +436,7 @@ int
 ct_storecopy_compare(struct ct_store *src, struct ct_store *dst, const struct ct_config *cfg,
     ct_store_report_fn report, void *ctx, struct ct_err *err)
 {
-	struct cmp c = {src, dst, cfg, report, ctx, 0, err};
+	struct cmp c = {src, dst, cfg, {report, ctx, 0}, err};
 	size_t i;
 	int rc = CT_OK;
 
@@ -465,5 +450,5 @@ ct_storecopy_compare(struct ct_store *src, struct ct_store *dst, const struct ct
 		rc = ct_request_foreach(dst, request_dst, &c, err);
 	if (rc == CT_OK)
 		rc = users_cmp(&c);
-	return rc == CT_OK ? c.count : rc;
+	return rc == CT_OK ? c.rep.count : rc;
 }

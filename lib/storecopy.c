@@ -2,6 +2,8 @@
  * only (storecopy.h).  The comparison is in storecompare.c. */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -383,4 +385,17 @@ ct_storecopy_copy(struct ct_store *src, struct ct_store *dst, const struct ct_co
 	if (rc == CT_OK)
 		rc = copy_users(src, dst, n, err);
 	return rc;
+}
+
+void
+ct_store_report_say(struct ct_store_report *r, const char *fmt, ...)
+{
+	char line[CT_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	r->fn(r->ctx, line);
+	r->count++;
 }

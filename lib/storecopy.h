@@ -29,6 +29,18 @@ struct ct_store;
 /* Called with one line (no newline) per difference or problem. */
 typedef void (*ct_store_report_fn)(void *ctx, const char *line);
 
+/* A report in progress: the caller's function, its context, the lines so
+ * given so far. */
+struct ct_store_report {
+	ct_store_report_fn fn;
+	void *ctx;
+	int count;
+};
+
+/* Format one line (cut at CT_ERR_MAX bytes), give it to R and count it. */
+void ct_store_report_say(struct ct_store_report *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* What a copy wrote (items the destination had already are not counted). */
 struct ct_storecopy_stats {
 	size_t users, certs, revocations, requests, uploads, groups, crls;
