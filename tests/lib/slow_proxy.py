@@ -11,18 +11,36 @@ import sys
 
 
 async def pipe(reader, writer, delay):
+    """Copy READER to WRITER, each chunk leaving DELAY seconds after it
+    arrived (read at once, queued with its time): an answer the server sent
+    in several chunks is late by DELAY once, whatever the chunking."""
+    loop = asyncio.get_running_loop()
+    queue = asyncio.Queue()
+
+    async def take():
+        try:
+            while True:
+                data = await reader.read(65536)
+                await queue.put((loop.time() + delay, data))
+                if not data:
+                    break
+        except (ConnectionError, asyncio.CancelledError):
+            await queue.put((loop.time(), b""))
+
+    taker = asyncio.ensure_future(take())
     try:
         while True:
-            data = await reader.read(65536)
+            due, data = await queue.get()
             if not data:
                 break
-            if delay > 0:
-                await asyncio.sleep(delay)
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
             writer.write(data)
             await writer.drain()
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
+        taker.cancel()
         writer.close()
 
 
