@@ -293,3 +293,19 @@ ct_name_index(const char *const *names, size_t n, const char *name, int nocase)
 			return (int)i;
 	return -1;
 }
+
+int
+ct_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

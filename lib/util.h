@@ -79,6 +79,10 @@ struct ct_opt {
  * missing value; CT_EINVAL for a table that is too long. */
 int ct_opts_parse(int argc, char **argv, const struct ct_opt *opts);
 
+/* A command-line number: S all decimal digits (no sign, no space), from
+ * MIN to MAX, into *OUT: 0, else -1 (*OUT untouched). */
+int ct_parse_long(const char *s, long min, long max, long *out);
+
 /* The index of NAME in NAMES (N of them; NOCASE: ignoring ASCII case), or
  * -1. */
 int ct_name_index(const char *const *names, size_t n, const char *name, int nocase);

@@ -98,23 +98,6 @@ cmd_ca_export(struct admin *ad, int argc, char **argv)
 	return 0;
 }
 
-/* --overlap-hours: a whole number of hours, 0 to a year. */
-static int
-parse_overlap_hours(const char *s, long *out)
-{
-	char *end;
-	long v;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > CT_OVERLAP_MAX / 3600)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* X's serial and SHA-256 fingerprint, as "serial S, SHA-256 fingerprint F",
  * into BUF. */
 static const char *
@@ -294,7 +277,8 @@ cmd_ca_rotate(struct admin *ad, int argc, char **argv)
 			prepare = 1;
 		else if (c == 'r')
 			replace = 1;
-		else if (c != 'o' || parse_overlap_hours((overlap = optarg), &hours) != 0)
+		else if (c != 'o' ||
+		    ct_parse_long((overlap = optarg), 0, CT_OVERLAP_MAX / 3600, &hours) != 0)
 			return admin_usage_error("ca rotate GROUP [--prepare [--replace]] "
 			                         "[--overlap-hours 0..%ld] [--key-type TYPE]",
 			    CT_OVERLAP_MAX / 3600);

@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "admin.h"
+#include "util.h"
 #include "certtoken.h"
 #include "certindex.h"
 #include "issue.h"
@@ -337,7 +338,7 @@ admin_cmd_crl(struct admin *ad, int argc, char **argv)
 	struct ct_revocation *list = NULL;
 	const struct ct_group *g;
 	struct ct_ca *cas[2] = {NULL, NULL};
-	char *pem[2] = {NULL, NULL}, *end;
+	char *pem[2] = {NULL, NULL};
 	time_t now = time(NULL);
 	int64_t number = 0;
 	long hours = 24;
@@ -347,8 +348,7 @@ admin_cmd_crl(struct admin *ad, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt == 'P')
 			published = 1;
-		else if (opt != 'H' || (hours = strtol(optarg, &end, 10)) < 1 || hours > 8760 ||
-		    *end != '\0')
+		else if (opt != 'H' || ct_parse_long(optarg, 1, 8760, &hours) != 0)
 			return admin_usage_error("crl GROUP [--hours 1..8760 | --published]");
 	}
 	if (optind + 1 != argc)

@@ -296,14 +296,10 @@ admin_cmd_expiring(struct admin *ad, int argc, char **argv)
 	    {"within", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
 	struct expiring x = {.ad = ad};
 	long within = EXPIRING_DEFAULT;
-	char *end;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		errno = 0;
-		if (c != 'w' ||
-		    (within = strtol(optarg, &end, 10),
-		        errno != 0 || *end != '\0' || within < 1 || within > 366L * 86400))
+		if (c != 'w' || ct_parse_long(optarg, 1, 366L * 86400, &within) != 0)
 			return admin_usage_error(
 			    "cert expiring [--within SECONDS] (1 to 31622400)");
 	}

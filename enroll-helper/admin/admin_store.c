@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "util.h"
 #include "conf.h"
 #include "ct.h"
 #include "store.h"
@@ -42,20 +43,6 @@ open_whole(const struct ct_config *cfg, unsigned flags, struct ct_store **st, st
 	return rc;
 }
 
-/* A whole number from MIN to MAX, or -1. */
-static long
-parse_count(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return errno != 0 || *end != '\0' || v < min || v > max ? -1 : v;
-}
-
 static int
 cmd_check(struct admin *ad, int argc, char **argv)
 {
@@ -65,7 +52,7 @@ cmd_check(struct admin *ad, int argc, char **argv)
 	int c, rc, n;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'a' || (days = parse_count(optarg, 0, REQUEST_AGE_MAX)) < 0)
+		if (c != 'a' || ct_parse_long(optarg, 0, REQUEST_AGE_MAX, &days) != 0)
 			return admin_usage_error(
 			    "store check [--request-age 0..%d]", REQUEST_AGE_MAX);
 	}

@@ -403,6 +403,30 @@ test_name_index(void **state)
 	assert_int_equal(ct_name_index(names, 2, "certificate", 0), -1);
 }
 
+/* command-line numbers: digits only, inside the range, or refused */
+static void
+test_parse_long(void **state)
+{
+	static const char *const bad[] = {
+	    "", "-1", "+5", " 5", "5 ", "5x", "0x10", "9", "100", "99999999999999999999999"};
+	long v = 42;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(ct_parse_long("0", 0, 8, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(ct_parse_long("8", 0, 8, &v), 0);
+	assert_int_equal(v, 8);
+	assert_int_equal(ct_parse_long("007", 0, 8, &v), 0);
+	assert_int_equal(v, 7);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 42;
+		assert_int_equal(ct_parse_long(bad[i], 0, 8, &v), -1);
+		assert_int_equal(v, 42); /* untouched */
+	}
+	assert_int_equal(ct_parse_long(NULL, 0, 8, &v), -1);
+}
+
 int
 main(void)
 {
@@ -424,6 +448,7 @@ main(void)
 	    cmocka_unit_test(test_opts_bounds),
 	    cmocka_unit_test(test_textbuf),
 	    cmocka_unit_test(test_name_index),
+	    cmocka_unit_test(test_parse_long),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
