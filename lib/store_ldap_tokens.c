@@ -182,12 +182,12 @@ read_state(struct ct_ldap_store *ls, enum ct_lstore_dir where, int64_t deadline_
 	return rc;
 }
 
-/* Do reads from the read URIs go to the provider anyway (one URI, the
- * write URI)? */
+/* Do reads go to the provider anyway?  (store_ldap.c gives reads and
+ * writes one pool when the read list is the write URI alone.) */
 static int
 reads_provider(const struct ct_ldap_store *ls)
 {
-	return ls->read_s.n_uris == 1 && strcmp(ls->read_s.uris[0], ls->write_uris[0]) == 0;
+	return ls->read == ls->write;
 }
 
 /* read_state from WHERE; "no tokens" read from a replica is confirmed by

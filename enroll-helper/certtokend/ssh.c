@@ -33,9 +33,10 @@ ssh_precheck(struct conn *c, const struct ct_target *t)
 	return rc;
 }
 
-int
-ssh_prepare(struct conn *c, const struct ct_target *t, const struct ct_attrs *attrs,
-    const unsigned char *spki, size_t spki_len, EVP_PKEY **ca)
+/* What the OpenSSH certificate of C's user for target T is made from. */
+static struct ct_sshca_req
+ssh_req(const struct conn *c, const struct ct_target *t, const struct ct_attrs *attrs,
+    const unsigned char *spki, size_t spki_len)
 {
 	struct ct_sshca_req r = {.conf = &t->ssh,
 	    .attrs = attrs,
@@ -43,6 +44,15 @@ ssh_prepare(struct conn *c, const struct ct_target *t, const struct ct_attrs *at
 	    .target = t->name,
 	    .spki = spki,
 	    .spki_len = spki_len};
+
+	return r;
+}
+
+int
+ssh_prepare(struct conn *c, const struct ct_target *t, const struct ct_attrs *attrs,
+    const unsigned char *spki, size_t spki_len, EVP_PKEY **ca)
+{
+	struct ct_sshca_req r = ssh_req(c, t, attrs, spki, spki_len);
 	struct ct_err err = {0};
 	int rc;
 
@@ -66,12 +76,7 @@ ssh_issue(struct conn *c, const struct ct_target *t, EVP_PKEY *ca, const struct 
     const unsigned char *spki, size_t spki_len, const unsigned char *der, size_t der_len,
     struct ct_sshca_cert *out)
 {
-	struct ct_sshca_req r = {.conf = &t->ssh,
-	    .attrs = attrs,
-	    .user = c->user,
-	    .target = t->name,
-	    .spki = spki,
-	    .spki_len = spki_len};
+	struct ct_sshca_req r = ssh_req(c, t, attrs, spki, spki_len);
 	struct ct_cert_desc desc;
 	struct ct_err err = {0};
 	int rc;
